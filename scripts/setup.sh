@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs everything cvmctl needs on a Debian 12 (bookworm) machine, as root:
+# QEMU >= 9.1 from bookworm-backports, qemu-utils, OVMF, the npm packages, then builds.
+# Idempotent: a second run only re-checks. Set CVMCTL_SKIP_APT=1 to skip the Debian packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_node_major=20
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt "$need_node_major" ]; then
+  echo "cvmctl needs Node.js >= 20.19 (found: $(node --version 2>/dev/null || echo none))." >&2
+  echo "Install Node.js 20 (e.g. the nodejs package of your Node 20 repository) and run this again." >&2
+  exit 1
+fi
+
+if [ "${CVMCTL_SKIP_APT:-0}" != 1 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: Debian packages need root; run as root or set CVMCTL_SKIP_APT=1" >&2
+    exit 1
+  fi
+  qemu_ok=0
+  if command -v qemu-system-x86_64 >/dev/null; then
+    v=$(qemu-system-x86_64 --version | sed -n 's/.*version \([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
+    set -- $v
+    if [ "${1:-0}" -gt 9 ] || { [ "${1:-0}" -eq 9 ] && [ "${2:-0}" -ge 1 ]; }; then qemu_ok=1; fi
+  fi
+  if [ $qemu_ok = 1 ] && command -v qemu-img >/dev/null && [ -d /usr/share/OVMF ] && [ -d /usr/share/qemu/firmware ]; then
+    echo "setup: QEMU $(qemu-system-x86_64 --version | head -1 | awk '{print $4}'), qemu-img and OVMF present"
+  else
+    src=/etc/apt/sources.list.d/bookworm-backports.sources
+    if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+      printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' > "$src"
+      echo "setup: added bookworm-backports ($src)"
+    fi
+    echo "setup: installing qemu-system-x86 (bookworm-backports), qemu-utils, ovmf ..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports qemu-system-x86 qemu-utils ovmf >/dev/null
+  fi
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci ..."
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+echo "setup: building ..."
+npm run build --silent
+echo "setup: done"

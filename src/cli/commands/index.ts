@@ -1,0 +1,15 @@
+/**
+ * @module cli/commands
+ * Every command module of the CLI, in help order. Each module owns one domain's commands.
+ */
+import type { CommandModule } from './types.js';
+import * as vm from './vm.js';
+import * as showcmd from './showcmd.js';
+import * as lifecycle from './lifecycle.js';
+import * as policy from './policy.js';
+import * as host from './host.js';
+import * as lint from './lint.js';
+import * as measure from './measure.js';
+import * as attest from './attest.js';
+
+export const commandModules: CommandModule[] = [vm, showcmd, lifecycle, policy, host, lint, measure, attest];

@@ -1,0 +1,7 @@
+/**
+ * @module cli/commands/lifecycle
+ * Placeholder: registers nothing yet. Replaced by the owning work package.
+ */
+import type { Command } from 'commander';
+
+export function register(_program: Command): void {}

@@ -1,0 +1,89 @@
+/**
+ * @module errors
+ * The one error type of cvmctl and the one place that maps error codes to exit codes
+ * (and, later, HTTP statuses). Every failure a user can cause or meet is a `CvmError`
+ * with a stable `code`; the CLI prints `message` as a single line and exits with
+ * `exitCodeFor(code)`. Nothing else in the code base decides exit codes.
+ */
+
+/** Stable error codes. Grouped by the exit code they map to. */
+export const ERROR_CODES = {
+  // invalid input: exit 2
+  PARAM_INVALID: 2, // a value fails its schema (key, value, what is allowed)
+  FORMAT_ERROR: 2, // property string format error (qemu-server "format error")
+  CONFIG_PARSE: 2, // a config file line/section cannot be parsed
+  USAGE: 2, // wrong command-line usage
+  POLICY_INVALID: 2, // a guest policy word with must-be-zero / missing must-be-one bits
+  REPORT_INVALID: 2, // attestation report / certificate cannot be parsed
+  // runtime failures: exit 1
+  VM_NOT_FOUND: 1,
+  VM_EXISTS: 1,
+  VM_LOCKED: 1,
+  VM_RUNNING: 1,
+  VM_NOT_RUNNING: 1,
+  DIGEST_MISMATCH: 1, // config changed by someone else (--digest)
+  HOST_UNSUPPORTED: 1, // host lacks SEV/TDX/KVM/... capability
+  FIRMWARE_MISSING: 1,
+  STORAGE: 1,
+  GENERATE: 1, // config_to_command refused the config (qemu-server die)
+  QEMU_FAILED: 1,
+  QMP_TIMEOUT: 1,
+  QMP_DISCONNECTED: 1,
+  QMP_ERROR: 1,
+  MEASURE: 1,
+  ATTESTATION_FAILED: 1,
+  IO: 1,
+  INTERNAL: 1,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface CvmErrorOptions {
+  cause?: unknown;
+  /** Structured details for --json output and tests (e.g. per-key format errors). */
+  details?: Record<string, unknown>;
+}
+
+export class CvmError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: CvmErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CvmError';
+    this.code = code;
+    this.details = options.details;
+  }
+}
+
+export function isCvmError(err: unknown): err is CvmError {
+  return err instanceof CvmError;
+}
+
+/** Exit code for an error: 2 for invalid input, 1 for runtime failures. */
+export function exitCodeFor(err: unknown): number {
+  if (isCvmError(err)) return ERROR_CODES[err.code];
+  return 1;
+}
+
+/** HTTP status for an error, for a future API: 400 for input errors, 404/409/500 otherwise. */
+export function httpStatusFor(err: unknown): number {
+  if (!isCvmError(err)) return 500;
+  switch (err.code) {
+    case 'VM_NOT_FOUND':
+      return 404;
+    case 'VM_EXISTS':
+    case 'VM_LOCKED':
+    case 'VM_RUNNING':
+    case 'VM_NOT_RUNNING':
+    case 'DIGEST_MISMATCH':
+      return 409;
+    default:
+      return ERROR_CODES[err.code] === 2 ? 400 : 500;
+  }
+}
+
+/** Shorthand constructors used all over the code base. */
+export const fail = (code: ErrorCode, message: string, options?: CvmErrorOptions): never => {
+  throw new CvmError(code, message, options);
+};
