@@ -39,6 +39,10 @@ export interface DescriptorFirmware {
   descriptors: FirmwareDescriptorFact[];
   /** Sizes of the files the descriptors reference. */
   files: FirmwareFileSizes;
+  /** The search path that was read, in override order (for error messages). */
+  searched?: string[];
+  /** Descriptor files that were skipped (bad JSON, unknown mapping) and why. */
+  problems?: string[];
 }
 
 export type FirmwareFacts = PveTableFirmware | DescriptorFirmware;

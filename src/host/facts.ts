@@ -87,6 +87,8 @@ export interface HostFacts {
   qemuInstalledVersion: string;
   /** QEMU version config_to_command sees (`kvm_user_version`), normally equal to the installed one. */
   qemuVersion: string;
+  /** Machine types the installed binary offers (`-machine help`); set by the local profile. */
+  qemuMachineTypes?: string[];
   /** Whether KVM acceleration is usable (`/dev/kvm`). When false, VMs run under TCG. */
   kvmAvailable: boolean;
   kernelHasVhostNet: boolean;
@@ -111,4 +113,14 @@ export interface HostFacts {
    * (`volume_snapshot_info`), newest first: [{name:'current', file}, {name:'snap2', file}, …].
    */
   volumeChains: Record<string, { name: string; file: string }[]>;
+  /**
+   * SCSI INQUIRY peripheral device type of host device paths (`/dev/sdg` → 0 disk, 1 tape),
+   * as qemu-server's path_is_scsi reads it; paths not listed are not SCSI devices.
+   */
+  scsiInquiry?: Record<string, number>;
+  /** SPICE TLS port and listen address config_to_command uses (qemu-server: next free port from 61000, localhost IP). */
+  spicePort?: number;
+  spiceAddress?: string;
+  /** RNG source devices that do not exist on this host (e.g. `/dev/hwrng`); others are assumed present. */
+  missingRngSources?: string[];
 }

@@ -1,7 +1,123 @@
 /**
  * @module cli/commands/lifecycle
- * Placeholder: registers nothing yet. Replaced by the owning work package.
+ * Running VMs on this host: `start`, `stop`, `shutdown`, `reboot`, `reset`, `suspend`,
+ * `resume` and `status`, like `qm` but with stock QEMU (local host profile). The work lives
+ * in `src/run`; this module parses options, prints results and WARN lines.
  */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
+import { CvmError } from '../../errors.js';
 
-export function register(_program: Command): void {}
+function parseVmid(text: string): number {
+  if (!/^[1-9]\d{2,8}$/.test(text) || Number(text) > 999999999) {
+    throw new CvmError('PARAM_INVALID', `vmid: value '${text}' does not look like a valid VM ID (100 - 999999999)`);
+  }
+  return Number(text);
+}
+
+function parseSeconds(name: string) {
+  return (text: string): number => {
+    if (!/^\d+$/.test(text)) throw new CvmError('PARAM_INVALID', `${name}: type check ('integer') failed - got '${text}'`);
+    return Number(text);
+  };
+}
+
+const warn = (m: string) => process.stderr.write(`WARN: ${m}\n`);
+
+async function context(cmd: Command) {
+  const { resolveRoot } = await import('../../store/root.js');
+  const { localLifecycleContext } = await import('../../run/local-context.js');
+  const { localHostNotices } = await import('../../host/local/index.js');
+  const ctx = await localLifecycleContext(resolveRoot(cmd.optsWithGlobals().root as string | undefined), { warn });
+  return { ctx, notices: () => localHostNotices(ctx.facts).forEach(warn) };
+}
+
+const out = (text: string) => process.stdout.write(text);
+
+export function register(program: Command): void {
+  program
+    .command('start')
+    .description('start a VM: spawn QEMU (no shell) and wait until its QMP socket answers')
+    .argument('<vmid>', 'VM ID', parseVmid)
+    .option('--timeout <s>', 'seconds to wait for QEMU to be ready (default: 30, more for big VMs)', parseSeconds('timeout'))
+    .option('--json', 'print the result as JSON')
+    .action(async (vmid: number, opts: { timeout?: number; json?: boolean }, cmd: Command) => {
+      const { ctx, notices } = await context(cmd);
+      notices();
+      const { startVm } = await import('../../run/index.js');
+      const res = await startVm(ctx, vmid, opts.timeout !== undefined ? { timeoutSec: opts.timeout } : {});
+      if (opts.json) out(`${JSON.stringify({ vmid, pid: res.pid, qmpstatus: res.qmpStatus, readyMs: res.readyMs })}\n`);
+      else out(`VM ${vmid} started with PID ${res.pid} (${res.qmpStatus})\n`);
+    });
+
+  program
+    .command('stop')
+    .description('stop a VM the hard way: QMP quit, then SIGTERM, then SIGKILL')
+    .argument('<vmid>', 'VM ID', parseVmid)
+    .option('--timeout <s>', 'seconds to wait after quit before SIGTERM (default 60)', parseSeconds('timeout'))
+    .action(async (vmid: number, opts: { timeout?: number }, cmd: Command) => {
+      const { ctx } = await context(cmd);
+      const { stopVm } = await import('../../run/index.js');
+      const res = await stopVm(ctx, vmid, opts.timeout !== undefined ? { timeoutSec: opts.timeout } : {});
+      out(res.wasRunning ? `VM ${vmid} stopped (${res.method})\n` : `VM ${vmid} was not running\n`);
+    });
+
+  program
+    .command('shutdown')
+    .description('ask the guest to power off (ACPI) and wait; --force-stop stops it after the timeout')
+    .argument('<vmid>', 'VM ID', parseVmid)
+    .option('--timeout <s>', 'seconds to wait for the guest (default 60)', parseSeconds('timeout'))
+    .addOption(new Option('--force-stop', 'stop the VM if the guest has not powered off in time'))
+    .action(async (vmid: number, opts: { timeout?: number; forceStop?: boolean }, cmd: Command) => {
+      const { ctx } = await context(cmd);
+      const { shutdownVm } = await import('../../run/index.js');
+      const res = await shutdownVm(ctx, vmid, {
+        ...(opts.timeout !== undefined ? { timeoutSec: opts.timeout } : {}),
+        forceStop: Boolean(opts.forceStop),
+      });
+      out(`VM ${vmid} ${res.method === 'powerdown' ? 'shut down' : `stopped (${res.method})`}\n`);
+    });
+
+  program
+    .command('reboot')
+    .description('shut the guest down and start the VM again (applies config changes)')
+    .argument('<vmid>', 'VM ID', parseVmid)
+    .option('--timeout <s>', 'seconds to wait for the guest shutdown (default 60)', parseSeconds('timeout'))
+    .action(async (vmid: number, opts: { timeout?: number }, cmd: Command) => {
+      const { ctx } = await context(cmd);
+      const { rebootVm } = await import('../../run/index.js');
+      const res = await rebootVm(ctx, vmid, opts.timeout !== undefined ? { timeoutSec: opts.timeout } : {});
+      out(`VM ${vmid} rebooted, new PID ${res.pid}\n`);
+    });
+
+  for (const [name, description, fn] of [
+    ['reset', 'hard-reset the VM (system_reset)', 'resetVm'],
+    ['suspend', 'pause the VM (vCPUs stopped, QEMU keeps running)', 'suspendVm'],
+    ['resume', 'resume a paused or suspended VM', 'resumeVm'],
+  ] as const) {
+    program
+      .command(name)
+      .description(description)
+      .argument('<vmid>', 'VM ID', parseVmid)
+      .action(async (vmid: number, _opts: unknown, cmd: Command) => {
+        const { ctx } = await context(cmd);
+        const run = await import('../../run/index.js');
+        await run[fn](ctx, vmid);
+      });
+  }
+
+  program
+    .command('status')
+    .description('show whether a VM runs: status, pid, uptime, QMP state, SEV state for a confidential VM')
+    .argument('<vmid>', 'VM ID', parseVmid)
+    .option('--verbose', 'print every field')
+    .option('--json', 'print the status as JSON')
+    .action(async (vmid: number, opts: { verbose?: boolean; json?: boolean }, cmd: Command) => {
+      const { ctx } = await context(cmd);
+      const { vmStatus, formatStatus } = await import('../../run/index.js');
+      if (!(await ctx.loadConfig(vmid).then(() => true, () => false))) {
+        await ctx.loadConfig(vmid); // raises the store's "does not exist" error
+      }
+      const st = await vmStatus(ctx, vmid, { verbose: Boolean(opts.verbose || opts.json) });
+      out(opts.json ? `${JSON.stringify(st)}\n` : formatStatus(st, Boolean(opts.verbose)));
+    });
+}

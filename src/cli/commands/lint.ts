@@ -1,7 +1,44 @@
 /**
  * @module cli/commands/lint
- * Placeholder: registers nothing yet. Replaced by the owning work package.
+ * `cvmctl lint <vmid>`: confidential-VM findings for a VM config (debug-enabled policies,
+ * ignored EFI disks, TDX quirks, …); `--host` also checks this host's capabilities and
+ * firmware. Exit status 0 when clean, 3 when a finding is a warning or worse.
  */
 import type { Command } from 'commander';
+import type { Finding } from '../../lint/types.js';
 
-export function register(_program: Command): void {}
+export function formatFindings(findings: Finding[]): string {
+  if (findings.length === 0) return 'no findings\n';
+  return `${findings.map((f) => `${f.severity.toUpperCase()}: ${f.key}: ${f.message} [${f.code}]`).join('\n')}\n`;
+}
+
+export function register(program: Command): void {
+  program
+    .command('lint')
+    .description('check a VM config for confidential-computing problems (exit 3 on warnings or errors)')
+    .argument('<vmid>', 'VM id')
+    .option('--host', "also check against this host's capabilities and firmware")
+    .option('--json', 'print findings as JSON')
+    .action(async (vmidText: string, opts: { host?: boolean; json?: boolean }, cmd: Command) => {
+      const { CvmError } = await import('../../errors.js');
+      if (!/^\d+$/.test(vmidText) || Number(vmidText) < 100) {
+        throw new CvmError('PARAM_INVALID', `vmid: invalid format - value '${vmidText}' does not look like a valid VM ID`);
+      }
+      const { resolveRoot } = await import('../../store/root.js');
+      const { FsConfigStore } = await import('../../store/fs-store.js');
+      const { lintConfig, atLeast } = await import('../../lint/index.js');
+      const root = resolveRoot(cmd.optsWithGlobals().root as string | undefined);
+      const { config } = await new FsConfigStore(root, { warn: (m) => process.stderr.write(`WARN: ${m}\n`) }).read(Number(vmidText));
+      let host: Parameters<typeof lintConfig>[1];
+      if (opts.host) {
+        const { currentHwCapabilities } = await import('../../host/capabilities/index.js');
+        const { discoverFirmwareDescriptors, pveTableFromDir } = await import('../../firmware/index.js');
+        const firmware = (await pveTableFromDir()) ?? (await discoverFirmwareDescriptors());
+        const arch = process.arch === 'arm64' ? 'aarch64' : 'x86_64';
+        host = { hwCapabilities: (await currentHwCapabilities()).caps, firmware, arch };
+      }
+      const findings = lintConfig(config, host);
+      process.stdout.write(opts.json ? `${JSON.stringify(findings, null, 2)}\n` : formatFindings(findings));
+      if (findings.some((f) => atLeast(f, 'warning'))) process.exitCode = 3;
+    });
+}

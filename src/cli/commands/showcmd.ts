@@ -1,7 +1,90 @@
 /**
  * @module cli/commands/showcmd
- * Placeholder: registers nothing yet. Replaced by the owning work package.
+ * `cvmctl showcmd <vmid>` / `cvmctl showcmd --file <path.conf>`: the QEMU command line a VM
+ * would be started with, exactly as `qm showcmd` prints it (one line, or `--pretty` with one
+ * option per line). The host it is generated for is `--host <pve-test|pve|local|profile.json>`
+ * (default `local`, i.e. this machine as probed). Warnings go to stderr as `WARN: …`;
+ * informational lines qemu-server prints while generating go to stderr as they are.
  */
-import type { Command } from 'commander';
 
-export function register(_program: Command): void {}
+import { basename, dirname } from 'node:path';
+import { Command, Option } from 'commander';
+import { CvmError } from '../../errors.js';
+
+interface ShowcmdOptions {
+  pretty?: boolean;
+  host?: string;
+  snapshot?: string;
+  file?: string;
+  vmid?: string;
+  json?: boolean;
+}
+
+function parseVmid(text: string, what: string): number {
+  if (!/^\d+$/.test(text)) throw new CvmError('USAGE', `${what} '${text}' is not a VM id (expected a number like 100)`);
+  return Number(text);
+}
+
+async function loadConfig(vmidArg: string | undefined, opts: ShowcmdOptions, root: string, warn: (m: string) => void) {
+  if (opts.file) {
+    if (vmidArg !== undefined) throw new CvmError('USAGE', 'give either a <vmid> or --file, not both');
+    const { readFile } = await import('node:fs/promises');
+    const { parseVmConfig } = await import('../../config/file/index.js');
+    let vmid: number;
+    if (opts.vmid !== undefined) vmid = parseVmid(opts.vmid, '--vmid');
+    else {
+      const m = /^(\d+)\.conf$/.exec(basename(opts.file));
+      if (!m) throw new CvmError('USAGE', `cannot tell the VM id from the file name '${basename(opts.file)}' - pass --vmid <n>`);
+      vmid = Number(m[1]);
+    }
+    let raw: Buffer;
+    try {
+      raw = await readFile(opts.file);
+    } catch (err) {
+      throw new CvmError('IO', `unable to read '${opts.file}' - ${(err as Error).message}`, { cause: err });
+    }
+    // qemu-server takes the vmid from the file name; give the parser one that carries it
+    return parseVmConfig(`${dirname(opts.file)}/qemu-server/${vmid}.conf`, raw, { strict: false, warn });
+  }
+  if (vmidArg === undefined) throw new CvmError('USAGE', 'missing <vmid> (or --file <path.conf>)');
+  const vmid = parseVmid(vmidArg, '<vmid>');
+  const { FsConfigStore } = await import('../../store/fs-store.js');
+  return (await new FsConfigStore(root, { warn }).read(vmid)).config;
+}
+
+async function run(vmidArg: string | undefined, opts: ShowcmdOptions, cmd: Command): Promise<void> {
+  const { resolveRoot } = await import('../../store/root.js');
+  const root = resolveRoot(cmd.optsWithGlobals().root as string | undefined);
+  const stderrWarn = (m: string) => process.stderr.write(`WARN: ${m}\n`);
+  const config = await loadConfig(vmidArg, opts, root, stderrWarn);
+  const { loadHostProfile } = await import('../../host/profiles/load.js');
+  const host = await loadHostProfile(opts.host ?? 'local', { root });
+  const { configToCommand } = await import('../../qemu/cfg2cmd/generate.js');
+  const { renderCommand, renderPretty } = await import('../../qemu/args.js');
+  const genOpts = opts.snapshot === undefined ? {} : { snapshot: opts.snapshot };
+  const result = configToCommand(config, host, genOpts);
+  for (const line of result.info) process.stderr.write(`${line}\n`);
+  for (const w of [...result.perlWarnings, ...result.warnings]) stderrWarn(w);
+  if (opts.json) {
+    const out = { vmid: config.vmid, host: host.profile, argv: result.argv, command: renderCommand(result.argv), warnings: result.warnings, perlWarnings: result.perlWarnings };
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  } else if (opts.pretty) {
+    process.stdout.write(renderPretty(result.argv));
+  } else {
+    process.stdout.write(`${renderCommand(result.argv)}\n`);
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('showcmd')
+    .description('show the QEMU command line of a VM (like qm showcmd)')
+    .argument('[vmid]', 'VM id of a config in the store')
+    .option('--pretty', 'one option per line (qm showcmd --pretty)')
+    .addOption(new Option('--host <profile>', 'host to generate for: pve-test, pve, local or a JSON profile file').default(undefined, 'local'))
+    .option('--snapshot <name>', "use the snapshot's config (and its running machine/CPU)")
+    .option('--file <path>', 'read the config from this file instead of the store')
+    .option('--vmid <n>', 'VM id for --file when the file name is not <vmid>.conf')
+    .option('--json', 'print argv, the rendered command and warnings as JSON')
+    .action(async (vmid: string | undefined, opts: ShowcmdOptions, cmd: Command) => run(vmid, opts, cmd));
+}

@@ -1,0 +1,74 @@
+/**
+ * @module config/file/views
+ * Read-only views on a parsed config, as the qemu-server API hands them out: the config with
+ * pending changes applied (`load_current_config`, what `qm config` shows) or without them
+ * (`--current`), a snapshot's config (`load_snapshot_config`), and the `delete:` list of the
+ * `[PENDING]` section (`parse_pending_delete` / `print_pending_delete`, `split_list`).
+ */
+
+import { CvmError } from '../../errors.js';
+import type { ConfigSection, VmConfig } from '../types.js';
+import { perlTrue } from './write.js';
+
+export type PendingDelete = Map<string, { force: boolean }>;
+
+/** PVE::Tools::split_list: NUL-separated, else separated by `,`, `;` and whitespace. */
+export function splitList(text: string | undefined): string[] {
+  if (!text) return [];
+  if (text.includes('\0')) {
+    const parts = text.split('\0');
+    while (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
+    return parts;
+  }
+  const cleaned = text.replace(/[,;]/g, ' ').replace(/^[ \t\n\v\f\r]+/, '');
+  if (cleaned === '') return [];
+  const parts = cleaned.split(/[ \t\n\v\f\r]+/);
+  while (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
+  return parts;
+}
+
+/** parse_pending_delete: `!key` marks a forced deletion. */
+export function parsePendingDelete(data: string | undefined): PendingDelete {
+  const result: PendingDelete = new Map();
+  if (!data) return result;
+  const cleaned = data.replace(/[,;]/g, ' ').replace(/^[ \t\n\v\f\r]+/, '');
+  for (const entry of cleaned.split(/[ \t\n\v\f\r]+/)) {
+    if (entry === '') continue;
+    const force = entry.startsWith('!');
+    result.set(force ? entry.slice(1) : entry, { force });
+  }
+  return result;
+}
+
+/** print_pending_delete: sorted, comma-separated, forced entries prefixed with `!`. */
+export function printPendingDelete(list: PendingDelete): string {
+  return [...list.keys()]
+    .sort()
+    .map((key) => (list.get(key)?.force ? `!${key}` : key))
+    .join(',');
+}
+
+/**
+ * load_current_config: the main section with `digest`, and unless `current` is set the
+ * pending values and pending deletions applied.
+ */
+export function currentConfig(cfg: VmConfig, current: boolean): ConfigSection {
+  const conf: ConfigSection = { ...cfg.conf };
+  if (!current) {
+    for (const [key, value] of Object.entries(cfg.pending)) {
+      if (key !== 'delete') conf[key] = value;
+    }
+    for (const key of parsePendingDelete(cfg.pending.delete).keys()) {
+      if (perlTrue(conf[key])) delete conf[key];
+    }
+  }
+  conf.digest = cfg.digest;
+  return conf;
+}
+
+/** load_snapshot_config: a snapshot's keys plus the file's digest. */
+export function snapshotConfig(cfg: VmConfig, name: string): ConfigSection {
+  const snap = Object.hasOwn(cfg.snapshots, name) ? cfg.snapshots[name] : undefined;
+  if (!snap) throw new CvmError('PARAM_INVALID', `snapshot '${name}' does not exist`);
+  return { ...snap, digest: cfg.digest };
+}

@@ -1,0 +1,92 @@
+/**
+ * @module measure/files
+ * The one I/O edge of the measurement code: reads the firmware image(s) into memory and
+ * hashes kernel and initrd in a single streaming SHA-256 pass each (they can be hundreds
+ * of MiB; only their digests enter the table), then calls the pure `calcLaunchDigest`.
+ */
+
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { CvmError } from '../errors.js';
+import { calcLaunchDigest, type MeasureInput, type MeasureMode } from './digest.js';
+import { cmdlineHash, type SevHashes } from './sev-hashes.js';
+import type { VmmType } from './vmsa.js';
+
+export interface MeasureFileInput {
+  mode: MeasureMode;
+  ovmfPath: string;
+  vcpus?: number;
+  vcpuSig?: number;
+  vmmType?: VmmType;
+  kernelPath?: string | null;
+  initrdPath?: string | null;
+  append?: string | null;
+  guestFeatures?: bigint | number;
+  snpOvmfHash?: string | null;
+  svsmPath?: string | null;
+  varsSize?: number;
+  varsPath?: string | null;
+}
+
+function ioError(what: string, path: string, err: unknown): CvmError {
+  const reason = (err as NodeJS.ErrnoException)?.code ?? (err instanceof Error ? err.message : String(err));
+  return new CvmError('IO', `cannot read ${what} '${path}': ${reason}`, { cause: err, details: { path } });
+}
+
+async function readWhole(what: string, path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw ioError(what, path, err);
+  }
+}
+
+/** SHA-256 of a file in one streaming pass (works for /dev/null and pipes too). */
+export async function sha256File(what: string, path: string): Promise<Buffer> {
+  const hash = createHash('sha256');
+  try {
+    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  } catch (err) {
+    throw ioError(what, path, err);
+  }
+  return hash.digest();
+}
+
+/** Kernel-hashes digests: kernel whole file, initrd (empty when absent), cmdline + NUL. */
+export async function sevHashesFromFiles(kernel: string, initrd: string | null | undefined, append: string | null | undefined): Promise<SevHashes> {
+  const [kernelHash, initrdHash] = await Promise.all([
+    sha256File('kernel', kernel),
+    initrd ? sha256File('initrd', initrd) : Promise.resolve(createHash('sha256').digest()),
+  ]);
+  return { kernel: kernelHash, initrd: initrdHash, cmdline: cmdlineHash(append) };
+}
+
+/** Read every input named in `spec` and return the launch digest. */
+export async function measureFiles(spec: MeasureFileInput): Promise<Buffer> {
+  const ovmf = await readWhole('OVMF firmware', spec.ovmfPath);
+  const input: MeasureInput = {
+    mode: spec.mode,
+    ovmf,
+    vcpus: spec.vcpus,
+    vcpuSig: spec.vcpuSig,
+    vmmType: spec.vmmType,
+    guestFeatures: spec.guestFeatures,
+    snpOvmfHash: spec.snpOvmfHash ?? null,
+    kernelHashes: null,
+  };
+  if (spec.kernelPath && spec.mode !== 'snp:ovmf-hash') {
+    input.kernelHashes = await sevHashesFromFiles(spec.kernelPath, spec.initrdPath, spec.append);
+  }
+  if (spec.mode === 'snp:svsm') {
+    if (spec.svsmPath) input.svsm = await readWhole('SVSM image', spec.svsmPath);
+    if (spec.varsPath) {
+      try {
+        input.varsSize = (await stat(spec.varsPath)).size;
+      } catch (err) {
+        throw ioError('OVMF vars file', spec.varsPath, err);
+      }
+    } else input.varsSize = spec.varsSize;
+  }
+  return calcLaunchDigest(input);
+}

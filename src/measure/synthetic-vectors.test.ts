@@ -1,0 +1,79 @@
+/**
+ * Our synthetic firmware images through the real `cvmctl measure` command, against digests
+ * recorded from virtee/sev-snp-measure on the very same bytes.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as measureCommand from '../cli/commands/measure.js';
+import { CvmError } from '../errors.js';
+import { runCommandModule } from '../../test/fixtures/measure/cli-harness.js';
+import { type SyntheticFiles, writeSyntheticFiles } from '../../test/fixtures/measure/synthetic-ovmf.js';
+import { AMDSEV_LIKE_OVMF_HASH, SYNTHETIC_VECTORS } from '../../test/fixtures/measure/synthetic-vectors.js';
+
+let dir: string;
+let files: SyntheticFiles;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'cvmctl-measure-'));
+  files = writeSyntheticFiles(dir);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function expand(args: string[]): string[] {
+  const values: Record<string, string> = { ...files, seed: AMDSEV_LIKE_OVMF_HASH };
+  return args.map((a) => a.replace(/\{(\w+)\}/g, (_, k: string) => values[k] ?? `{${k}}`));
+}
+
+describe('cvmctl measure on synthetic firmware matches sev-snp-measure', () => {
+  it.each(SYNTHETIC_VECTORS)('%s', async (_name, args, expected) => {
+    const run = await runCommandModule(measureCommand, ['measure', ...expand(args)]);
+    if (typeof expected === 'string') {
+      expect(run.error).toBeUndefined();
+      expect(run.stdout.trim()).toBe(expected);
+    } else {
+      expect(run.error).toBeInstanceOf(CvmError);
+      expect((run.error as CvmError).code).toBe('MEASURE');
+      expect((run.error as CvmError).message).toBe(expected.error);
+    }
+  });
+
+  it('reports a firmware without SEV metadata in snp mode, naming the missing GUID', async () => {
+    const run = await runCommandModule(measureCommand, ['measure', ...expand(['--mode', 'snp', '--vcpus', '1', '--vcpu-type', 'EPYC-v4', '--ovmf', '{noMetadata}'])]);
+    expect(run.error).toBeInstanceOf(CvmError);
+    expect((run.error as CvmError).code).toBe('MEASURE');
+    expect((run.error as CvmError).message).toMatch(/no SEV metadata.*dc886566-984a-4798-a75e-5585a7bf67cc/);
+  });
+
+  it('rejects an unknown vCPU model with a MEASURE error that names it', async () => {
+    const run = await runCommandModule(measureCommand, ['measure', ...expand(['--mode', 'snp', '--vcpus', '1', '--vcpu-type', 'Skylake-Server', '--ovmf', '{amdsev}'])]);
+    expect((run.error as CvmError).code).toBe('MEASURE');
+    expect((run.error as CvmError).message).toContain("unknown vCPU model 'Skylake-Server'");
+  });
+
+  it('mirrors the reference CLI usage errors', async () => {
+    const cases: Array<[string[], string]> = [
+      [['--mode', 'snp', '--vcpu-type', 'EPYC', '--ovmf', '{amdsev}'], "missing --vcpus N in guest mode 'snp'"],
+      [['--mode', 'snp', '--vcpus', '1', '--ovmf', '{amdsev}'], "missing --vcpu-type or --vcpu-sig or --vcpu-family in guest mode 'snp'"],
+      [['--mode', 'sev', '--ovmf', '{amdsev}', '--initrd', '{initrd}'], '--kernel required when using --initrd'],
+      [['--mode', 'sev', '--ovmf', '{amdsev}', '--append', 'x'], '--kernel required when using --append'],
+      [['--mode', 'snp', '--vcpus', '1', '--vmm-type', 'xen', '--ovmf', '{amdsev}'], "unknown VMM type 'xen'"],
+      [['--mode', 'seves', '--vcpus', '1', '--vcpu-type', 'EPYC', '--ovmf', '{amdsev}', '--snp-ovmf-hash', AMDSEV_LIKE_OVMF_HASH], 'SNP OVMF hash only works with SNP'],
+    ];
+    for (const [args, message] of cases) {
+      const run = await runCommandModule(measureCommand, ['measure', ...expand(args)]);
+      expect((run.error as CvmError).message).toBe(message);
+    }
+  });
+
+  it('prints verbose and JSON forms', async () => {
+    const verbose = await runCommandModule(measureCommand, ['measure', ...expand(['--mode', 'sev', '--ovmf', '{noFooter}', '-v'])]);
+    expect(verbose.stdout).toBe('Calculated SEV guest measurement: 3b72623267ae73ec6a9df45a255692530f8ab0410f71a19cb1aba2aaa776d9ad\n');
+    const json = await runCommandModule(measureCommand, ['measure', ...expand(['--mode', 'snp', '--vcpus', '2', '--vcpu-type', 'EPYC-Genoa', '--ovmf', '{amdsev}', '--json'])]);
+    const out = JSON.parse(json.stdout);
+    expect(out.base64).toBe('Trn8karxDPhXuTtnRm22nDo9oNfyx1QfZQB1LPPJvmgb4TPiLhOrxFApzjKXaYw0');
+    expect(out.measurement).toBe(Buffer.from(out.base64, 'base64').toString('hex'));
+    expect(out.inputs.vcpuSig).toBe('0xa10f10');
+  });
+});

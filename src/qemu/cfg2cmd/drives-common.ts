@@ -1,0 +1,181 @@
+/**
+ * @module qemu/cfg2cmd/drives-common
+ * Drive facts shared by the `-blockdev`, legacy `-drive` and `-device` printers: the drive
+ * shape the generator reads, Perl-style truthiness, and qemu-server's Drive.pm decisions
+ * (drive id, CD-ROM detection, cache.direct, aio default, detect-zeroes, path and format).
+ */
+
+import { CvmError } from '../../errors.js';
+import { volumePath } from '../../storage/path.js';
+import type { StorageConfig, StorageDef } from '../../storage/types.js';
+import { checkedVolumeFormat, parseVolumeId, storageConfig } from '../../storage/volume.js';
+
+/**
+ * A parsed drive as `parse_drive` returns it: the property-string values plus `interface`
+ * and `index`. Values are read loosely (string or number) because booleans arrive as 0/1.
+ */
+export interface DriveLike {
+  interface: string;
+  index: number | string;
+  file: string;
+  media?: unknown;
+  format?: unknown;
+  cache?: unknown;
+  aio?: unknown;
+  discard?: unknown;
+  detect_zeroes?: unknown;
+  iothread?: unknown;
+  queues?: unknown;
+  ro?: unknown;
+  snapshot?: unknown;
+  serial?: unknown;
+  wwn?: unknown;
+  model?: unknown;
+  vendor?: unknown;
+  product?: unknown;
+  ssd?: unknown;
+  scsiblock?: unknown;
+  rerror?: unknown;
+  werror?: unknown;
+  bootindex?: unknown;
+  size?: unknown;
+  [throttle: `${'mbps' | 'bps' | 'iops'}${string}`]: unknown;
+}
+
+/** Perl truthiness: undef, '', '0' and 0 are false. */
+export function truthy(value: unknown): boolean {
+  return value !== undefined && value !== null && value !== false && value !== 0 && value !== '' && value !== '0';
+}
+
+/**
+ * parse_property_string's boolean conversion: on/yes/true → '1', off/no/false → '0' (other
+ * values unchanged), applied to the boolean keys of a format.
+ */
+export function normalizeBooleans(values: Record<string, unknown>, keys: readonly string[]): void {
+  for (const key of keys) {
+    const v = values[key];
+    if (typeof v !== 'string') continue;
+    if (/^(1|on|yes|true)$/i.test(v)) values[key] = '1';
+    else if (/^(0|off|no|false)$/i.test(v)) values[key] = '0';
+  }
+}
+
+/** The value as a string, or undefined when unset. */
+export function str(value: unknown): string | undefined {
+  return value === undefined || value === null ? undefined : String(value);
+}
+
+export function generateError(message: string): never {
+  throw new CvmError('GENERATE', message);
+}
+
+/** get_drive_id: `<interface><index>`. */
+export function driveId(drive: DriveLike): string {
+  return `${drive.interface}${drive.index}`;
+}
+
+export function driveIsCdrom(drive: DriveLike): boolean {
+  return str(drive.media) === 'cdrom';
+}
+
+const QEMU_FORMAT = 'raw|qcow|qcow2|qed|vmdk|cloop';
+const CLOUDINIT_RE = new RegExp(`[:/](?:vm-\\d+-)?cloudinit(?:\\.(?:${QEMU_FORMAT}))?$`);
+
+export function driveIsCloudinit(drive: DriveLike): boolean {
+  return CLOUDINIT_RE.test(drive.file);
+}
+
+/** The storage definition of a volume-id drive, or undefined for paths/cdrom/none. */
+export function driveStorage(storage: StorageConfig, file: string): StorageDef | undefined {
+  const parsed = parseVolumeId(file);
+  return parsed ? storageConfig(storage, parsed.storeid) : undefined;
+}
+
+/** drive_uses_cache_direct. */
+export function driveUsesCacheDirect(drive: DriveLike, scfg: StorageDef | undefined): boolean {
+  const cache = str(drive.cache);
+  if (truthy(cache)) return /^(?:off|none|directsync)$/.test(cache as string);
+  return !driveIsCdrom(drive) && !(scfg && scfg.type === 'btrfs' && !truthy(scfg['nocow']));
+}
+
+function storageAllowsIoUringDefault(scfg: StorageDef | undefined, cacheDirect: boolean): boolean {
+  if (scfg && scfg.type === 'rbd' && truthy(scfg['krbd']) && !cacheDirect) return false;
+  if (scfg && scfg.type === 'lvm') return false;
+  if (scfg && scfg.type === 'cifs') return false;
+  return true;
+}
+
+/** aio_cmdline_option: explicit aio, else io_uring unless the storage forbids it. */
+export function aioOption(scfg: StorageDef | undefined, drive: DriveLike, cacheDirect: boolean): string {
+  if (truthy(drive.aio)) return String(drive.aio);
+  if (storageAllowsIoUringDefault(scfg, cacheDirect)) return 'io_uring';
+  return cacheDirect ? 'native' : 'threads';
+}
+
+/** detect_zeroes_cmdline_option (never for CD-ROMs). */
+export function detectZeroesOption(drive: DriveLike): string {
+  if (driveIsCdrom(drive)) generateError('cannot use detect-zeroes for CD-ROM');
+  if (drive.detect_zeroes !== undefined && !truthy(drive.detect_zeroes)) return 'off';
+  if (truthy(drive.discard)) return str(drive.discard) === 'on' ? 'unmap' : 'on';
+  return 'on';
+}
+
+/** get_iso_path: the host CD-ROM, nothing for `none`, the path, or the storage path. */
+export function isoPath(storage: StorageConfig, cdromPath: string, file: string): string {
+  if (file === 'cdrom') return cdromPath;
+  if (file === 'none') return '';
+  if (file.startsWith('/')) return file;
+  return volumePath(storage, file);
+}
+
+/** get_path_and_format: the path QEMU opens and the checked format (undefined for empty CD-ROMs). */
+export function drivePathAndFormat(
+  storage: StorageConfig,
+  cdromPath: string,
+  drive: DriveLike,
+): { path: string; format: string | undefined } {
+  const id = driveId(drive);
+  const isVolume = parseVolumeId(drive.file) !== undefined;
+  let path: string;
+  if (driveIsCdrom(drive)) path = isoPath(storage, cdromPath, drive.file);
+  else path = isVolume ? volumePath(storage, drive.file) : drive.file;
+  let format: string | undefined;
+  if (driveIsCdrom(drive) && !path) {
+    format = undefined;
+  } else if (isVolume) {
+    format = checkedVolumeFormat(storage, drive.file);
+    if (truthy(drive.format) && str(drive.format) !== format) {
+      generateError(
+        `drive '${id}' - volume '${drive.file}' - 'format=${str(drive.format)}' option different from storage format '${format}'`,
+      );
+    }
+  } else {
+    format = str(drive.format) ?? 'raw';
+  }
+  return { path, format };
+}
+
+/** Throttling limits in QMP naming (`bps-total`, `iops-read-max`, …) from mbps/iops options. */
+export function throttleLimits(drive: DriveLike): Array<[string, number]> {
+  const limits: Array<[string, number]> = [];
+  for (const [dir, qmp] of [
+    ['', '-total'],
+    ['_rd', '-read'],
+    ['_wr', '-write'],
+  ] as const) {
+    const get = (key: string) => (drive as unknown as Record<string, unknown>)[key];
+    const mbps = get(`mbps${dir}`);
+    if (truthy(mbps)) limits.push([`bps${qmp}`, Math.trunc(Number(mbps) * 1024 * 1024)]);
+    const mbpsMax = get(`mbps${dir}_max`);
+    if (truthy(mbpsMax)) limits.push([`bps${qmp}-max`, Math.trunc(Number(mbpsMax) * 1024 * 1024)]);
+    const bpsLen = get(`bps${dir}_max_length`);
+    if (truthy(bpsLen)) limits.push([`bps${qmp}-max-length`, Math.trunc(Number(bpsLen))]);
+    const iops = get(`iops${dir}`);
+    if (truthy(iops)) limits.push([`iops${qmp}`, Math.trunc(Number(iops))]);
+    const iopsMax = get(`iops${dir}_max`);
+    if (truthy(iopsMax)) limits.push([`iops${qmp}-max`, Math.trunc(Number(iopsMax))]);
+    const iopsLen = get(`iops${dir}_max_length`);
+    if (truthy(iopsLen)) limits.push([`iops${qmp}-max-length`, Math.trunc(Number(iopsLen))]);
+  }
+  return limits;
+}

@@ -1,0 +1,440 @@
+/**
+ * @module qemu/cfg2cmd/generate
+ * `configToCommand`: qemu-server 9.2.6's config_to_command as one pure function. It builds the
+ * context (machine type and version, `version_guard`, KVM, q35), then walks the exact argument
+ * order of spec §7.1: `$cmd` (binary, ids, sockets, smbios, firmware, smp, boot, display, cpu,
+ * memory, iothread/throttle objects, power-state globals), `$devices` (USB, hostpci, serial,
+ * audio, TPM, VGA, agent, RNG, SPICE, balloon, watchdog, iSCSI, drives, NICs, bridges, vIOMMU,
+ * SEV/TDX object, virtio-fs) and the trailing `-rtc`, `-machine`, `-snapshot` and `args`.
+ * Drives, NICs and PCI passthrough come from the drives/net/hostpci emitters.
+ * Flavour `local` hosts differ only where HostFacts.paths say so (no qmeventd, no splash, no
+ * readconfig dir) and in the machine type, which carries no `+pveN` there.
+ */
+
+import type { VmConfig, ConfigSection } from '../../config/types.js';
+import { CvmError } from '../../errors.js';
+import type { HostArch, HostFacts } from '../../host/facts.js';
+import { amdSevObject, cvmMachineFlags, getCvmType, intelTdxObject } from '../../sev/index.js';
+import { deviceBootorder } from './bootorder.js';
+import type { Cfg2CmdContext } from './context.js';
+import { cpuDevice, cpuOptions } from './cpu.js';
+import {
+  emitAgent,
+  emitAudio,
+  emitBalloon,
+  emitParallel,
+  emitRng,
+  emitSerial,
+  emitTpm,
+  emitVirtiofs,
+  emitWatchdog,
+  virtiofsEnabled,
+} from './devices.js';
+import { emitDisplay, emitSpice, vgaProperties } from './display.js';
+import { checkDriveVolumes, emitDrives } from './drives.js';
+import { emitHostpci } from './hostpci.js';
+import { emitMemory } from './memory.js';
+import { emitNetworks } from './net.js';
+import { emitOvmf } from './ovmf.js';
+import { pciAddr, printPciAddr, printPcieAddr } from './pci.js';
+import { parseProps, perlTrue, propBool } from './props.js';
+import { splitArgs } from './split-args.js';
+import { timerFlags } from './timer.js';
+import { q35InlineDevices } from './q35-inline.js';
+import { tabletDevices, usbControllers, usbDevices } from './usb.js';
+import {
+  binaryAtLeast,
+  canRunPveMachineVersion,
+  extractVersion,
+  getVmMachine,
+  highestPveRevision,
+  minVersion,
+  windowsVersion,
+} from './version.js';
+import { validDriveNames } from './drive-names.js';
+
+export interface ConfigToCommandOptions {
+  /** Generate for this snapshot's config (`qm showcmd --snapshot`). */
+  snapshot?: string;
+  /** Machine type to use instead of the configured one (snapshot `runningmachine`). */
+  forceMachine?: string;
+  /** CPU string to use instead of the computed one (snapshot `runningcpu`). */
+  forceCpu?: string;
+}
+
+export interface ConfigToCommandResult {
+  argv: string[];
+  /** `log_warn` texts (print as `WARN: …`). */
+  warnings: string[];
+  /** Perl `warn` texts (the harness's EXPECT_WARN). */
+  perlWarnings: string[];
+  /** Informational lines qemu-server prints to stdout while generating. */
+  info: string[];
+}
+
+const die = (msg: string): never => {
+  throw new CvmError('GENERATE', msg);
+};
+
+const HOTPLUG_DEFAULT = 'network,disk,usb';
+
+function parseHotplug(value: string): Set<string> {
+  const res = new Set<string>();
+  if (value === '0') return res;
+  const list = value === '1' ? HOTPLUG_DEFAULT : value;
+  for (const feature of list.split(/[;, \0]+/).filter(Boolean)) {
+    if (!/^(network|disk|cpu|memory|usb|cloudinit)$/.test(feature)) die(`invalid hotplug feature '${feature}'`);
+    res.add(feature);
+  }
+  return res;
+}
+
+/** The minimal config qemu-server starts templates with (for backups only). */
+function templateConfig(conf: ConfigSection): ConfigSection {
+  const out: ConfigSection = { template: '1', kvm: '0', vga: 'none' };
+  for (const key of ['scsihw', 'bios', 'name'] as const) if (conf[key] !== undefined) out[key] = conf[key];
+  for (const name of validDriveNames()) if (conf[name] !== undefined) out[name] = conf[name];
+  return out;
+}
+
+/** Select the section to generate for: the main config or a snapshot, and its overrides. */
+function selectSection(config: VmConfig, opts: ConfigToCommandOptions): { conf: ConfigSection; force: ConfigToCommandOptions } {
+  if (!opts.snapshot) return { conf: config.conf, force: opts };
+  const snap = config.snapshots[opts.snapshot];
+  if (!snap) die(`snapshot '${opts.snapshot}' does not exist`);
+  const s = snap as ConfigSection;
+  return {
+    conf: s,
+    force: { ...opts, forceMachine: opts.forceMachine ?? s.runningmachine, forceCpu: opts.forceCpu ?? s.runningcpu },
+  };
+}
+
+export function configToCommand(config: VmConfig, host: HostFacts, opts: ConfigToCommandOptions = {}): ConfigToCommandResult {
+  const { conf: selected, force } = selectSection(config, opts);
+  // vm_commandline activates (and so checks) the volumes before generating
+  checkDriveVolumes({ host } as Cfg2CmdContext, selected);
+  const vmid = config.vmid;
+  const isTemplate = perlTrue(selected.template);
+  const conf = isTemplate ? templateConfig(selected) : selected;
+  const warnings: string[] = [];
+  const perlWarnings: string[] = [];
+  const info: string[] = [];
+
+  const hostArch = host.arch;
+  const arch = (conf.arch ?? hostArch) as HostArch;
+  const native = arch === hostArch;
+  const kvmBinary = native ? host.paths.kvmBinary : host.paths.foreignBinary.replace('%a', arch);
+  const kvmver = host.qemuVersion;
+  const kvmverMatch = /^(\d+)\.(\d+)/.exec(kvmver ?? '');
+  if (!kvmver || !kvmverMatch || Number(kvmverMatch[1]) < 6) {
+    die(`Detected old QEMU binary ('${kvmver || 'undefined'}', at least 6.0 is required)`);
+  }
+
+  const ostype = conf.ostype;
+  const winVersion = windowsVersion(ostype);
+  const machineConf = parseProps(conf.machine, 'type');
+  let machineType = getVmMachine(
+    { machine: conf.machine, ostype, meta: conf.meta, arch },
+    force.forceMachine,
+    host.qemuInstalledVersion,
+    (m) => perlWarnings.push(m),
+  );
+  const machineVersion = extractVersion(machineType, kvmver) as string;
+  const kvm = conf.kvm !== undefined ? perlTrue(conf.kvm) : native;
+  const [, majorS, minorS] = /(\d+)\.(\d+)/.exec(machineVersion) as RegExpExecArray;
+  const machineMajor = Number(majorS);
+  const machineMinor = Number(minorS);
+
+  const micro = /^\d+\.\d+\.(\d+)/.exec(kvmver);
+  if (micro && Number(micro[1]) >= 90) {
+    perlWarnings.push(`warning: Installed QEMU version (${kvmver}) is a release candidate, ignoring version checks`);
+  } else if (!minVersion(kvmver, machineMajor, machineMinor)) {
+    die(`Installed QEMU version '${kvmver}' is too old to run machine type '${machineType}', please upgrade node '${host.nodename}'`);
+  } else if (!canRunPveMachineVersion(machineVersion, kvmver)) {
+    const max = highestPveRevision(machineVersion);
+    die(
+      `Installed qemu-server (max feature level for ${machineMajor}.${machineMinor} is pve${max}) is too old to run machine type '${machineType}', please upgrade node '${host.nodename}'`,
+    );
+  }
+
+  const ctx: Cfg2CmdContext = {
+    vmid,
+    conf,
+    originalConf: selected,
+    host,
+    arch,
+    hostArch,
+    kvm,
+    isTemplate,
+    snapshot: opts.snapshot,
+    kvmVersion: kvmver,
+    machineType,
+    machineVersion,
+    q35: (machineConf.type ?? '').includes('q35'),
+    useOldBiosFiles: false,
+    winVersion,
+    ostype,
+    requiredPve: 0,
+    versionGuard(major, minor, pve = 0) {
+      if (!minVersion(machineVersion, major, minor, pve)) return false;
+      const maxPve = highestPveRevision(`${major}.${minor}`);
+      if (minVersion(machineVersion, major, minor, maxPve + 1)) return true;
+      if (pve && pve > ctx.requiredPve) ctx.requiredPve = pve;
+      return true;
+    },
+    minVersion: (major, minor, pve) => minVersion(machineVersion, major, minor, pve),
+    qemuAtLeast: (major, minor, microV) => binaryAtLeast(kvmver, major, minor, microV),
+    warnings,
+    perlWarnings,
+    bootOrder: {},
+    pciBridges: new Set<number>(),
+    hotplug: new Set<string>(),
+    useVirtio: false,
+    extra: {},
+  };
+
+  if (kvm && !host.kvmAvailable) {
+    die('KVM virtualisation configured, but not available. Either disable in VM configuration or enable in BIOS.');
+  }
+  ctx.hotplug = parseHotplug(conf.hotplug ?? '1');
+  const vmMachine = machineType;
+  const pxe = /^(\S+)\.pxe$/.exec(machineType);
+  if (pxe) {
+    machineType = pxe[1] as string;
+    ctx.useOldBiosFiles = true;
+  } else {
+    ctx.useOldBiosFiles = !minVersion(extractVersion(machineType, kvmver) as string, 2, 4);
+  }
+  ctx.machineType = machineType;
+
+  const cmd: string[] = [];
+  const devices: string[] = [];
+  const machineFlags: string[] = [];
+  const rtcFlags: string[] = [];
+  const paths = host.paths;
+
+  if (conf.affinity) cmd.push('/usr/bin/taskset', '--cpu-list', '--all-tasks', conf.affinity);
+  cmd.push(kvmBinary, '-id', String(vmid));
+  const vmname = conf.name || `vm${vmid}`;
+  cmd.push('-name', binaryAtLeast(kvmver, 11, 0) ? vmname : `${vmname},debug-threads=on`);
+  cmd.push('-no-shutdown');
+  cmd.push('-chardev', `socket,id=qmp,path=${paths.runDir}/${vmid}.qmp,server=on,wait=off`);
+  cmd.push('-mon', 'chardev=qmp,mode=control');
+  if (ctx.minVersion(2, 12) && paths.qmeventdSocket) {
+    const reconnect = binaryAtLeast(kvmver, 9, 2) ? 'reconnect-ms=5000' : 'reconnect=5';
+    cmd.push('-chardev', `socket,id=qmp-event,path=${paths.qmeventdSocket},${reconnect}`);
+    cmd.push('-mon', 'chardev=qmp-event,mode=control');
+  }
+  cmd.push('-pidfile', `${paths.runDir}/${vmid}.pid`);
+  cmd.push('-daemonize');
+  if (conf.smbios1) cmd.push('-smbios', smbiosString(conf.smbios1));
+
+  if (conf.bios === 'ovmf') {
+    const ovmf = emitOvmf(ctx, getCvmType(conf), Boolean(force.forceCpu));
+    cmd.push(...ovmf.cmd);
+    machineFlags.push(...ovmf.machineFlags);
+  }
+
+  // bridges ≥ pci.4 go right after the q35 base devices (qemu-server splices at index 2)
+  let q35BaseLen = 2;
+  if (ctx.q35) {
+    const cfg = ctx.minVersion(4, 0) ? 'pve-q35-4.0.cfg' : 'pve-q35.cfg';
+    if (paths.readconfigDir) devices.push('-readconfig', `${paths.readconfigDir}/${cfg}`);
+    else devices.push(...q35InlineDevices(cfg));
+    q35BaseLen = devices.length;
+  }
+  const fixups = createdVersionFixups(ctx, force.forceMachine);
+  if (fixups) cmd.push(...fixups);
+  if (conf.vmgenid) devices.push('-device', `vmgenid,guid=${conf.vmgenid}`);
+
+  usbControllers(ctx, devices);
+  const { vga, qxlnum } = vgaProperties(ctx);
+  let tablet = conf.tablet === undefined ? true : perlTrue(conf.tablet);
+  if (conf.tablet === undefined && (qxlnum || /^serial\d+$/.test(vga.type))) tablet = false;
+  if (tablet) tabletDevices(ctx, devices);
+
+  ctx.bootOrder = deviceBootorder(conf);
+  const hostpci = emitHostpci(ctx, devices, vga);
+  usbDevices(ctx, devices, ctx.minVersion(4, 0));
+  emitSerial(ctx, devices);
+  emitParallel(ctx, devices);
+  if (ctx.minVersion(4, 0)) emitAudio(ctx, devices);
+  if (!isTemplate) emitTpm(ctx, devices);
+
+  let sockets = 1;
+  if (perlTrue(conf.smp)) sockets = Number(conf.smp);
+  if (perlTrue(conf.sockets)) sockets = Number(conf.sockets);
+  const cores = Number(conf.cores) || 1;
+  const maxcpus = sockets * cores;
+  const vcpus = perlTrue(conf.vcpus) ? Number(conf.vcpus) : maxcpus;
+  if (host.cpuCount < maxcpus) die(`MAX ${host.cpuCount} vcpus allowed per VM on this node`);
+  if (ctx.hotplug.has('cpu') && ctx.minVersion(2, 7)) {
+    cmd.push('-smp', `1,sockets=${sockets},cores=${cores},maxcpus=${maxcpus}`);
+    for (let i = 2; i <= vcpus; i++) cmd.push('-device', cpuDevice(ctx, i));
+  } else {
+    cmd.push('-smp', `${vcpus},sockets=${sockets},cores=${cores},maxcpus=${maxcpus}`);
+  }
+  cmd.push('-nodefaults');
+  let boot = 'menu=on,strict=on,reboot-timeout=1000';
+  if (paths.bootSplash) boot += `,splash=${paths.bootSplash}`;
+  cmd.push('-boot', boot);
+  if (conf.acpi !== undefined && Number(conf.acpi) === 0) machineFlags.push('acpi=off');
+  if (conf.reboot !== undefined && Number(conf.reboot) === 0) cmd.push('-no-reboot');
+
+  emitDisplay(ctx, vga, qxlnum, cmd, devices);
+
+  const timer = timerFlags(ctx, vmMachine);
+  for (const g of timer.globals) cmd.push('-global', g);
+  machineFlags.push(...timer.machineFlags);
+  rtcFlags.push(...timer.rtcFlags);
+
+  cmd.push('-cpu', force.forceCpu ?? cpuOptions(ctx, hostpci.kvmOff, hostpci.gpuPassthrough));
+
+  const virtiofs = virtiofsEnabled(ctx);
+  emitMemory(ctx, sockets, cores, ctx.hotplug.has('memory'), virtiofs, cmd, machineFlags);
+  if (perlTrue(conf.freeze)) cmd.push('-S');
+  if (conf.keyboard !== undefined) cmd.push('-k', conf.keyboard);
+
+  emitAgent(ctx, devices);
+  emitRng(ctx, devices);
+  const spicePort = emitSpice(ctx, vga, qxlnum, cmd, devices);
+  emitBalloon(ctx, devices);
+  emitWatchdog(ctx, devices);
+  const scsihw = conf.scsihw ?? 'lsi';
+  if (host.iscsiInitiatorName) devices.push('-iscsi', `initiator-name=${host.iscsiInitiatorName}`);
+
+  emitDrives(ctx, devices, cmd);
+  emitNetworks(ctx, devices);
+
+  if (conf.ivshmem) {
+    const iv = parseProps(conf.ivshmem);
+    const bus = ctx.q35 ? printPcieAddr('ivshmem') : pciAddr(ctx, 'ivshmem');
+    devices.push('-device', `ivshmem-plain,memdev=ivshmem${bus},`);
+    devices.push('-object', `memory-backend-file,id=ivshmem,share=on,mem-path=/dev/shm/pve-shm-${iv.name ?? vmid},size=${iv.size}M`);
+  }
+
+  const bridges = ctx.pciBridges;
+  if (bridges.has(4)) bridges.add(1);
+  if (!ctx.q35) {
+    if (ctx.minVersion(2, 3)) {
+      bridges.add(1);
+      bridges.add(2);
+    }
+    if (scsihw.startsWith('virtio-scsi-single')) bridges.add(3);
+  }
+  for (const k of [...bridges].map(String).sort().reverse().map(Number)) {
+    if (ctx.q35 && k < 4) continue;
+    const kName = k === 2 && hostpci.legacyIgd ? `${k}-igd` : `${k}`;
+    const devstr = `pci-bridge,id=pci.${k},chassis_nr=${k}${printPciAddr(`pci.${kName}`, undefined, ctx.arch)}`;
+    if (ctx.q35) devices.splice(q35BaseLen, 0, '-device', devstr);
+    else if (k > 0) devices.unshift('-device', devstr);
+  }
+
+  if (!kvm) machineFlags.push('accel=tcg');
+  cmd.push(...powerStateFlags(ctx, machineConf));
+  if (shouldDisableSmm(conf, vga.type, machineType)) machineFlags.push('smm=off');
+  let typeFlag = machineType.replace(/\+pve\d+$/, '');
+  if (host.flavor === 'pve') typeFlag += `+pve${ctx.requiredPve}`;
+  machineFlags.push(`type=${typeFlag}`);
+
+  assertValidMachineProperty(machineConf);
+  if (machineConf.viommu) {
+    let viommu = '';
+    if (machineConf['aw-bits']) {
+      viommu += `,aw-bits=${machineConf['aw-bits']}`;
+      info.push(
+        `vIOMMU 'aw-bits' set to ${machineConf['aw-bits']}. Sometimes it is necessary to set the CPU's 'guest-phys-bits' to the same value.`,
+      );
+    }
+    if (machineConf.viommu === 'intel') {
+      devices.unshift('-device', `intel-iommu,intremap=on,caching-mode=on${viommu}`);
+      machineFlags.push('kernel-irqchip=split');
+    } else if (machineConf.viommu === 'virtio') {
+      devices.push('-device', `virtio-iommu-pci${viommu}`);
+    }
+  }
+
+  if (perlTrue(conf['amd-sev'])) {
+    devices.push('-object', amdSevObject(conf, host.hwCapabilities));
+    machineFlags.push(...cvmMachineFlags(getCvmType(conf)));
+  } else if (perlTrue(conf['intel-tdx'])) {
+    devices.push('-object', intelTdxObject(conf, host.hwCapabilities));
+    machineFlags.push(...cvmMachineFlags('tdx'));
+  }
+  if (conf['allow-ksm'] !== undefined && !perlTrue(conf['allow-ksm'])) machineFlags.push('mem-merge=off');
+  emitVirtiofs(ctx, devices);
+
+  cmd.push(...devices);
+  if (rtcFlags.length) cmd.push('-rtc', rtcFlags.join(','));
+  if (machineFlags.length) cmd.push('-machine', machineFlags.join(','));
+  if (conf.vmstate) {
+    const statePath = ctx.extra.vmstatePath as ((volid: string) => string) | undefined;
+    cmd.push('-loadstate', statePath ? statePath(conf.vmstate) : conf.vmstate);
+    info.push(`activating and using '${conf.vmstate}' as vmstate`);
+  }
+  if (isTemplate) cmd.push('-snapshot');
+  if (conf.args) cmd.push(...splitArgs(conf.args));
+  void spicePort;
+  return { argv: cmd, warnings, perlWarnings, info };
+}
+
+function smbiosString(value: string): string {
+  const props = parseProps(value, undefined);
+  const base64 = propBool(props.base64) === true;
+  delete props.base64;
+  let out = 'type=1';
+  for (const key of Object.keys(props).sort()) {
+    let v = props[key] as string;
+    if (base64 && key !== 'uuid') v = Buffer.from(v, 'base64').toString('latin1');
+    v = v.replace(/,/g, ',,');
+    if (perlTrue(v)) out += `,${key}=${v}`;
+  }
+  return out;
+}
+
+/** qemu_created_version_fixups. */
+function createdVersionFixups(ctx: Cfg2CmdContext, forceMachine: string | undefined): string[] | undefined {
+  const conf = ctx.conf;
+  const meta = parseProps(conf.meta);
+  const forced = forceMachine ? extractVersion(forceMachine) : undefined;
+  const type = parseProps(conf.machine, 'type').type;
+  const creation = meta['creation-qemu'];
+  if (
+    (type === undefined || /^(?:pc|q35|virt)$/.test(type)) &&
+    (creation === undefined || !minVersion(creation, 6, 1)) &&
+    (!forced || minVersion(forced, 6, 1)) &&
+    minVersion(ctx.kvmVersion, 6, 1)
+  ) {
+    if (ctx.q35 && conf.ostype === 'l26') return ['-global', 'ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off'];
+  }
+  return undefined;
+}
+
+/** Machine::get_power_state_flags. */
+function powerStateFlags(ctx: Cfg2CmdContext, machineConf: Record<string, string>): string[] {
+  const machine = machineConf.type || (ctx.arch === 'aarch64' ? 'virt' : 'pc');
+  if (machine.startsWith('virt')) return [];
+  const object = machine.includes('q35') ? 'ICH9-LPC' : 'PIIX4_PM';
+  const def = !ctx.versionGuard(9, 2, 1);
+  const s3 = machineConf['enable-s3'] !== undefined ? propBool(machineConf['enable-s3']) : def;
+  const s4 = machineConf['enable-s4'] !== undefined ? propBool(machineConf['enable-s4']) : def;
+  const out: string[] = [];
+  if (!s3) out.push('-global', `${object}.disable_s3=1`);
+  if (!s4) out.push('-global', `${object}.disable_s4=1`);
+  return out;
+}
+
+function shouldDisableSmm(conf: ConfigSection, vgaType: string, machineType: string): boolean {
+  if (machineType.startsWith('virt')) return false;
+  return (conf.bios === undefined || conf.bios === 'seabios') && /^(serial\d+|none)$/.test(vgaType);
+}
+
+/** Machine::assert_valid_machine_property. */
+function assertValidMachineProperty(mc: Record<string, string>): void {
+  const aw = mc['aw-bits'] === undefined ? 0 : Number(mc['aw-bits']);
+  if (mc.viommu === 'intel') {
+    if (!(mc.type && mc.type.includes('q35'))) die('to use Intel vIOMMU please set the machine type to q35');
+    if (aw && aw !== 39 && aw !== 48) die('Intel vIOMMU supports only 39 or 48 bits as address width');
+  }
+  if (aw && !mc.viommu) die('cannot set aw-bits if no vIOMMU is configured');
+}

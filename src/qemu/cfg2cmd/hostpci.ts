@@ -1,0 +1,258 @@
+/**
+ * @module qemu/cfg2cmd/hostpci
+ * PCI passthrough (PCI.pm parse_hostpci / choose_hostpci_devices / print_hostpci_devices):
+ * host ids or cluster mappings resolved against the host's lspci list, multifunction devices,
+ * mediated devices, q35 PCIe root ports, rombar/romfile/x-vga/ID overrides and bootindex.
+ * Runs in dry-run mode like `qm showcmd`: nothing is reserved, the first free alternative wins.
+ */
+
+import type { PciDeviceFact } from '../../host/facts.js';
+import type { Cfg2CmdContext } from './context.js';
+import { generateError, normalizeBooleans, truthy } from './drives-common.js';
+import { pciAddr, printPcieAddr, printPcieRootPort } from './pci.js';
+
+export const MAX_HOSTPCI_DEVICES = 16;
+
+export interface HostpciResult {
+  /** x-vga passthrough turns KVM's hypervisor hiding on (`kvm_off`). */
+  kvmOff: boolean;
+  gpuPassthrough: boolean;
+  legacyIgd: boolean;
+  /** True when an x-vga device needs `vga: none` because the config sets no vga. */
+  vgaNone: boolean;
+  /** The chosen host devices per hostpciN (for later start-time preparation). */
+  devices: Record<string, ParsedHostpci>;
+}
+
+export interface ParsedHostpci {
+  opts: Record<string, string>;
+  /** Alternatives, each a list of functions of one (multifunction) device; after choosing, one. */
+  ids: PciDeviceFact[][];
+  hasMultifunction: boolean;
+  liveMigrationCapable: boolean;
+}
+
+function parseProps(value: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of value.split(',')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    if (eq < 0) out['host'] = part;
+    else out[part.slice(0, eq)] = part.slice(eq + 1);
+  }
+  normalizeBooleans(out, ['pcie', 'rombar', 'x-vga', 'legacy-igd']);
+  return out;
+}
+
+/** SysFSTools::lspci with a prefix filter (a missing domain matches 0000). */
+function lspci(ctx: Cfg2CmdContext, filter: string): PciDeviceFact[] {
+  return ctx.host.pciDevices
+    .filter((d) => d.id.startsWith(filter) || d.id.startsWith(`0000:${filter}`))
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .map((d) => ({ id: d.id }));
+}
+
+function deviceInfo(ctx: Cfg2CmdContext, id: string): PciDeviceFact | undefined {
+  return ctx.host.pciDevices.find((d) => d.id === id);
+}
+
+/** Mapping entries for this node (PVE::Mapping::PCI::find_on_current_node), checked against the host. */
+function mappingPaths(ctx: Cfg2CmdContext, mapping: string): { paths: string[]; liveMigration: boolean } {
+  const cfg = ctx.host.pciMappings[mapping];
+  const entries = (cfg?.map ?? [])
+    .map((text) => Object.fromEntries(text.split(',').map((kv) => kv.split('=', 2) as [string, string])))
+    .filter((e) => e['node'] === ctx.host.nodename);
+  if (!cfg || entries.length === 0) generateError(`PCI device mapping not found for '${mapping}'`);
+  const paths: string[] = [];
+  for (const entry of entries) {
+    const path = entry['path'] ?? '';
+    for (const fn of path.split(';')) {
+      const info = deviceInfo(ctx, fn.includes(':') && fn.split(':').length === 3 ? fn : `0000:${fn}`);
+      if (!info) continue;
+      const expected = entry['id'];
+      if (expected && info.vendor && info.device) {
+        const actual = `${info.vendor.replace(/^0x/, '')}:${info.device.replace(/^0x/, '')}`;
+        if (actual !== expected) {
+          generateError(
+            `PCI device mapping invalid (hardware probably changed): PCI device '${fn}' has unexpected id '${actual}' (expected '${expected}')`,
+          );
+        }
+      }
+      if (entry['iommugroup'] !== undefined && info.iommugroup !== undefined && Number(entry['iommugroup']) !== info.iommugroup) {
+        generateError(
+          `PCI device mapping invalid (hardware probably changed): PCI device '${fn}' is in IOMMU group '${info.iommugroup}' (expected '${entry['iommugroup']}')`,
+        );
+      }
+    }
+    paths.push(path);
+  }
+  return { paths, liveMigration: truthy(cfg?.['live-migration-capable']) };
+}
+
+/** parse_hostpci for one hostpciN value. */
+export function parseHostpci(ctx: Cfg2CmdContext, value: string): ParsedHostpci {
+  const opts = parseProps(value);
+  const host = opts['host'];
+  const mapping = opts['mapping'];
+  delete opts['host'];
+  delete opts['mapping'];
+  if (host !== undefined && mapping !== undefined) generateError("Cannot set both 'host' and 'mapping'.");
+  let alternatives: string[][];
+  let liveMigrationCapable = false;
+  if (mapping) {
+    const found = mappingPaths(ctx, mapping);
+    liveMigrationCapable = found.liveMigration;
+    alternatives = found.paths.map((p) => p.split(';'));
+  } else if (host) {
+    alternatives = [host.split(';')];
+  } else {
+    return generateError("Either 'host' or 'mapping' must be set.");
+  }
+  const ids: PciDeviceFact[][] = [];
+  let hasMultifunction = false;
+  for (const alternative of alternatives) {
+    const devs: PciDeviceFact[] = [];
+    for (const id of alternative) {
+      const found = lspci(ctx, id);
+      if (found.length === 0) generateError(`no PCI device found for '${id}'`);
+      devs.push(...found);
+    }
+    if (devs.length > 1) {
+      hasMultifunction = true;
+      if (opts['mdev']) generateError('cannot use mediated device with multifunction device');
+    }
+    ids.push(devs);
+  }
+  return { opts, ids, hasMultifunction, liveMigrationCapable };
+}
+
+/** parse_hostpci_devices: all hostpciN of the config with the legacy-IGD sanity checks. */
+function parseHostpciDevices(ctx: Cfg2CmdContext): Record<string, ParsedHostpci> {
+  const parsed: Record<string, ParsedHostpci> = {};
+  let legacyIgd = false;
+  for (let i = 0; i < MAX_HOSTPCI_DEVICES; i++) {
+    const id = `hostpci${i}`;
+    const value = ctx.conf[id];
+    if (!value) continue;
+    const d = parseHostpci(ctx, value);
+    if (!ctx.q35 && truthy(d.opts['pcie'])) generateError('q35 machine model is not enabled');
+    if (truthy(d.opts['legacy-igd'])) {
+      if (legacyIgd) generateError('only one device can be assigned in legacy-igd mode');
+      legacyIgd = true;
+      if (ctx.conf['vga'] !== 'none') generateError("legacy IGD assignment requires VGA mode to be 'none'");
+      if (d.opts['rombar'] !== undefined && !truthy(d.opts['rombar']))
+        generateError('legacy IGD assignment requires rombar to be enabled');
+      if (truthy(d.opts['x-vga'])) generateError('legacy IGD assignment is not compatible with x-vga');
+      if (d.opts['mdev']) generateError('legacy IGD assignment is not compatible with mdev');
+      if (ctx.q35) generateError('legacy IGD assignment is not compatible with q35');
+      if (d.hasMultifunction) generateError('legacy IGD assignment is not compatible with multifunction devices');
+      if (d.ids.length > 1) generateError('legacy IGD assignment is not compatible with alternate devices');
+      if (!/02\.0$/.test(d.ids[0]?.[0]?.id ?? ''))
+        generateError('legacy IGD assignment only works for devices on host bus 00:02.0');
+    }
+    parsed[id] = d;
+  }
+  return parsed;
+}
+
+/** choose_hostpci_devices in dry-run mode: first alternative whose functions are unused. */
+function chooseHostpciDevices(devices: Record<string, ParsedHostpci>): void {
+  const used = new Set<string>();
+  const markUsed = (list: PciDeviceFact[]) => {
+    for (const dev of list) {
+      if (used.has(dev.id)) generateError(`device '${dev.id}' assigned more than once`);
+      used.add(dev.id);
+    }
+  };
+  for (let i = 0; i < MAX_HOSTPCI_DEVICES; i++) {
+    const d = devices[`hostpci${i}`];
+    if (!d) continue;
+    if (d.opts['mdev']) {
+      d.ids = [d.ids.map((alt) => alt[0] as PciDeviceFact)];
+      continue;
+    }
+    if (d.ids.length === 1) {
+      markUsed(d.ids[0] as PciDeviceFact[]);
+      continue;
+    }
+    const free = d.ids.find((alt) => !alt.some((dev) => used.has(dev.id)));
+    if (!free) generateError(`could not find a free device for 'hostpci${i}'`);
+    markUsed(free as PciDeviceFact[]);
+    d.ids = [free as PciDeviceFact[]];
+  }
+}
+
+/** generate_mdev_uuid. */
+export function mdevUuid(vmid: number, index: number): string {
+  return `${String(index).padStart(8, '0')}-0000-0000-0000-${String(vmid).padStart(12, '0')}`;
+}
+
+/**
+ * print_hostpci_devices: pushes root ports and vfio-pci devices to `devices`. Like upstream,
+ * an x-vga device sets `vga.type = 'none'` when the config has no `vga`.
+ */
+export function emitHostpci(ctx: Cfg2CmdContext, devices: string[], vga?: { type: string }): HostpciResult {
+  const parsed = parseHostpciDevices(ctx);
+  chooseHostpciDevices(parsed);
+  const result: HostpciResult = {
+    kvmOff: false,
+    gpuPassthrough: false,
+    legacyIgd: false,
+    vgaNone: false,
+    devices: parsed,
+  };
+  for (let i = 0; i < MAX_HOSTPCI_DEVICES; i++) {
+    const id = `hostpci${i}`;
+    const d = parsed[id];
+    if (!d) continue;
+    const o = d.opts;
+    if (truthy(o['legacy-igd'])) result.legacyIgd = true;
+    let addr: string;
+    if (truthy(o['pcie'])) {
+      if (ctx.winVersion === 7) {
+        addr = printPcieAddr(`${id}bus0`);
+      } else {
+        if (i > 3) devices.push('-device', printPcieRootPort(i));
+        addr = printPcieAddr(id);
+      }
+    } else {
+      addr = pciAddr(ctx, truthy(o['legacy-igd']) ? 'legacy-igd' : id);
+    }
+    // mediated devices: one alternative per function, only the first is used
+    const functions = d.ids[0] ?? [];
+    const multifunction = functions.length > 1 && !o['mdev'];
+    let xvga = '';
+    if (truthy(o['x-vga'])) {
+      if (ctx.conf['bios'] !== 'ovmf') xvga = ',x-vga=on';
+      result.kvmOff = true;
+      if (ctx.conf['vga'] === undefined) {
+        result.vgaNone = true;
+        if (vga) vga.type = 'none';
+      }
+      result.gpuPassthrough = true;
+    }
+    const sysfs = o['mdev'] ? `/sys/bus/mdev/devices/${mdevUuid(ctx.vmid, i)}` : undefined;
+    for (let j = 0; j < functions.length; j++) {
+      const dev = functions[j] as PciDeviceFact;
+      let str = 'vfio-pci';
+      str += sysfs ? `,sysfsdev=${sysfs}` : `,host=${dev.id}`;
+      if (d.liveMigrationCapable) str += ',enable-migration=on';
+      const mf = multifunction ? `.${j}` : '';
+      str += `,id=${id}${mf}${addr}${mf}`;
+      if (j === 0) {
+        if (o['rombar'] !== undefined && !truthy(o['rombar'])) str += ',rombar=0';
+        str += xvga;
+        if (multifunction) str += ',multifunction=on';
+        if (o['romfile']) str += `,romfile=/usr/share/kvm/${o['romfile']}`;
+        const boot = ctx.bootOrder[id];
+        if (boot) str += `,bootindex=${boot}`;
+        for (const key of ['vendor-id', 'device-id', 'sub-vendor-id', 'sub-device-id']) {
+          if (o[key]) str += `,x-pci-${key}=${o[key]}`;
+        }
+      }
+      devices.push('-device', str);
+      if (o['mdev']) break;
+    }
+  }
+  return result;
+}

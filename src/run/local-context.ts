@@ -1,0 +1,52 @@
+/**
+ * @module run/local-context
+ * The production wiring of a `LifecycleContext`: configs from the file store under the state
+ * root, host facts from the local profile, and the command line from `configToCommand`.
+ * Modules of other packages are loaded lazily so `cvmctl status` stays cheap.
+ */
+
+import { resolve } from 'node:path';
+import type { HostFacts } from '../host/facts.js';
+import type { BuiltCommand, LifecycleContext } from './context.js';
+
+/**
+ * `-id <vmid>` exists only in Proxmox's QEMU build; stock QEMU rejects it ("-id: invalid
+ * option"). Dropped for the local flavor in case the generator still emits it.
+ */
+export function adaptForStockQemu(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '-id' && i > 0) {
+      i++;
+      continue;
+    }
+    out.push(argv[i] as string);
+  }
+  return out;
+}
+
+export interface LocalContextOptions {
+  warn?: (message: string) => void;
+  /** Facts to use instead of probing (tests, benchmarks). */
+  facts?: HostFacts;
+}
+
+export async function localLifecycleContext(rootArg: string, opts: LocalContextOptions = {}): Promise<LifecycleContext> {
+  const root = resolve(rootArg);
+  const [{ FsConfigStore }, facts] = await Promise.all([
+    import('../store/fs-store.js'),
+    opts.facts ? Promise.resolve(opts.facts) : import('../host/local/index.js').then((m) => m.probeLocalHost(root)),
+  ]);
+  const store = new FsConfigStore(root, opts.warn ? { warn: opts.warn } : {});
+  return {
+    root,
+    facts,
+    ...(opts.warn ? { warn: opts.warn } : {}),
+    loadConfig: async (vmid) => (await store.read(vmid)).config,
+    buildCommand: async (config, host): Promise<BuiltCommand> => {
+      const { configToCommand } = await import('../qemu/cfg2cmd/index.js');
+      const res = configToCommand(config, host);
+      return { argv: host.flavor === 'local' ? adaptForStockQemu(res.argv) : res.argv, warnings: res.warnings ?? [] };
+    },
+  };
+}

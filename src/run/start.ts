@@ -1,0 +1,102 @@
+/**
+ * @module run/start
+ * `cvmctl start`: refuse a second start, clear what a crashed QEMU left behind, build the
+ * command with the host facts (a confidential VM on a host without the feature fails here,
+ * before any process exists), check and create tap devices, spawn QEMU without a shell and
+ * wait until its QMP socket answers. A QEMU that dies while starting is reported with its own
+ * stderr text; everything set up for it is undone.
+ */
+
+import { join } from 'node:path';
+import { CvmError } from '../errors.js';
+import { type LifecycleContext, pathsFor, startTimeoutSec, warnFn } from './context.js';
+import { prepareTempEfivars } from './efivars.js';
+import { withVmRunLock } from './lock.js';
+import { createTaps, planTaps, removeTaps } from './network.js';
+import { ensureRunDir, removeRuntimeFiles, runningPid } from './runtime-files.js';
+import { spawnDaemonizing, spawnDetached, waitForQmp } from './spawn.js';
+import { processAlive } from './runtime-files.js';
+import { queryStatus, type QmpStatus } from '../qemu/qmp/index.js';
+
+export interface StartOptions {
+  /** Seconds to wait for QEMU to be ready (default: qemu-server's config-aware timeout). */
+  timeoutSec?: number;
+  skipLock?: boolean;
+}
+
+export interface StartResult {
+  vmid: number;
+  pid: number;
+  argv: string[];
+  warnings: string[];
+  qmpStatus: QmpStatus['status'];
+  /** Milliseconds from spawn to a ready QMP session. */
+  readyMs: number;
+}
+
+export async function startVm(ctx: LifecycleContext, vmid: number, opts: StartOptions = {}): Promise<StartResult> {
+  const work = () => startLocked(ctx, vmid, opts);
+  return opts.skipLock ? work() : withVmRunLock(ctx.root, vmid, work);
+}
+
+async function startLocked(ctx: LifecycleContext, vmid: number, opts: StartOptions): Promise<StartResult> {
+  const warn = warnFn(ctx);
+  const config = await ctx.loadConfig(vmid);
+  const conf = config.conf;
+  if (conf.template === '1') throw new CvmError('PARAM_INVALID', "you can't start a vm if it's a template");
+
+  const paths = pathsFor(ctx, vmid);
+  if (await runningPid(paths)) throw new CvmError('VM_RUNNING', `VM ${vmid} already running`);
+  // pid file, sockets, logs of a QEMU that died without cleaning up
+  const stale = await removeRuntimeFiles(paths.runDir, vmid);
+  if (stale.length > 0) warn(`removed stale runtime files of VM ${vmid}: ${stale.sort().join(', ')}`);
+
+  const taps = planTaps(vmid, conf, ctx.facts.bridgeMtu);
+  const built = await ctx.buildCommand(config, ctx.facts);
+  for (const w of built.warnings) warn(w);
+
+  await ensureRunDir(paths.runDir);
+  await prepareTempEfivars(ctx.facts, config, built.argv);
+  await createTaps(taps, ctx.ip);
+
+  const timeoutMs = (opts.timeoutSec ?? startTimeoutSec(conf)) * 1000;
+  const t0 = Date.now();
+  const deadline = t0 + timeoutMs;
+  try {
+    let gone: (() => Promise<string | undefined>) | undefined;
+    if (built.argv.includes('-daemonize')) {
+      await spawnDaemonizing(built.argv, timeoutMs);
+    } else {
+      const child = await spawnDetached(built.argv, join(paths.runDir, `${vmid}.log`));
+      let reason: string | undefined;
+      void child.exited.then((r) => {
+        reason = r;
+      });
+      gone = async () => reason ?? ((await processAlive(child.pid)) ? undefined : 'QEMU exited');
+    }
+    const qmp = await waitForQmp(paths.qmp, deadline, gone);
+    let status: QmpStatus['status'];
+    try {
+      status = (await queryStatus(qmp)).status;
+    } finally {
+      await qmp.close();
+    }
+    const readyMs = Date.now() - t0;
+    const pid = await runningPid(paths);
+    if (!pid) throw new CvmError('QEMU_FAILED', `start failed: QEMU for VM ${vmid} is not running after start (no valid pid file ${paths.pid})`);
+    return { vmid, pid, argv: built.argv, warnings: built.warnings, qmpStatus: status, readyMs };
+  } catch (err) {
+    // a half-started QEMU must not survive a failed start
+    const pid = await runningPid(paths);
+    if (pid) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await removeTaps(taps, ctx.ip);
+    await removeRuntimeFiles(paths.runDir, vmid);
+    throw err;
+  }
+}

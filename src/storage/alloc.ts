@@ -1,0 +1,241 @@
+/**
+ * @module storage/alloc
+ * Volume allocation for `cvmctl create`/`set` and removal for `destroy`, on file-backed
+ * storages (dir, nfs, cifs, btrfs with a path), the way qemu-server's API and PVE::Storage
+ * do it: a drive value `STORAGE:SIZE[,opts]` (size in GiB) becomes
+ * `STORAGE:<vmid>/vm-<vmid>-disk-N.<fmt>` with a real `qemu-img create` (format: the drive's
+ * `format=`, else the storage's `format`, else raw as for PVE dir storages; preallocation
+ * `off` for raw and `metadata` for qcow2 unless the storage says otherwise) and `size=`
+ * recorded. `efidisk0` gets a copy of the matching OVMF VARS template (`qemu-img convert`),
+ * sized like the template (528K for a 4M one), chosen by the firmware package's
+ * `efivarsTemplate`; SEV-SNP refuses an EFI disk (`assertEfidiskAllowed`, qemu-server's text). `tpmstate0` gets a 4 MiB raw volume.
+ */
+
+import { execFile } from 'node:child_process';
+import { mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CvmError } from '../errors.js';
+import type { ConfigSection } from '../config/types.js';
+import { assertEfidiskAllowed, efivarsTemplate, type FirmwareCvmType, type FirmwareFacts } from '../firmware/index.js';
+import type { PropertyValues } from '../schema/types.js';
+import { getCvmType } from '../sev/index.js';
+import type { StorageConfig, StorageDef } from './types.js';
+
+const run = promisify(execFile);
+
+/** qemu-server's NEW_DISK_RE on the drive's file part: `[STORAGE:]SIZE`. */
+const NEW_DISK_RE = /^(([^/:\s]+):)?(\d+(\.\d+)?)$/;
+const TPMSTATE_DISK_SIZE = 4 * 1024 * 1024;
+const FILE_STORAGE_TYPES = new Set(['dir', 'nfs', 'cifs', 'btrfs', 'glusterfs', 'cephfs']);
+
+/** PVE::Tools::convert_size for the units used here (rounds a fraction up). */
+function convertSize(value: number, fromShift: number, toShift: number): number {
+  let v = value * 2 ** ((fromShift - toShift) * 10);
+  if (v - Math.trunc(v) > 0) v++;
+  return Math.trunc(v);
+}
+
+/** Split a drive value into the file part and its options (kept verbatim, in order). */
+function splitDrive(value: string): { file: string; opts: [string, string][] } {
+  const parts = value.split(',');
+  let file = '';
+  const opts: [string, string][] = [];
+  for (const part of parts) {
+    const eq = part.indexOf('=');
+    if (eq < 0 && file === '') file = part;
+    else if (eq > 0) {
+      const k = part.slice(0, eq);
+      if (k === 'file' || k === 'volume') file = part.slice(eq + 1);
+      else opts.push([k, part.slice(eq + 1)]);
+    }
+  }
+  return { file, opts };
+}
+
+/** `format_size`: the shortest exact K/M/G/T spelling. */
+function formatSize(bytes: number): string {
+  const units = ['', 'K', 'M', 'G', 'T'];
+  let v = bytes;
+  let i = 0;
+  while (i < 4 && v % 1024 === 0 && v > 0) {
+    v /= 1024;
+    i++;
+  }
+  return `${v}${units[i]}`;
+}
+
+async function qemuImg(args: string[], what: string): Promise<void> {
+  try {
+    await run(process.env.CVMCTL_QEMU_IMG || 'qemu-img', args, { timeout: 120_000 });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new CvmError('STORAGE', `${what} - ${(e.stderr || e.message).trim()}`, { cause: err });
+  }
+}
+
+function storageDef(storage: StorageConfig, storeid: string): StorageDef {
+  const def = storage[storeid];
+  if (!def) throw new CvmError('STORAGE', `storage '${storeid}' does not exist`);
+  if (!FILE_STORAGE_TYPES.has(def.type) || !def.path) {
+    throw new CvmError('STORAGE', `storage '${storeid}': allocating volumes on '${def.type}' storage is not supported by cvmctl (file storages only)`);
+  }
+  if (!def.content.includes('images')) throw new CvmError('STORAGE', `storage '${storeid}' does not support vm images`);
+  return def;
+}
+
+/** `find_free_diskname`: the lowest N with no `vm-<vmid>-disk-N*` in the VM's image dir. */
+async function freeDiskName(imageDir: string, vmid: number, fmt: string): Promise<string> {
+  const names = await readdir(imageDir).catch(() => [] as string[]);
+  const used = new Set<number>();
+  const re = new RegExp(`(vm|base|subvol|basevol)-${vmid}-disk-(\\d+)`);
+  for (const n of names) {
+    const m = re.exec(n);
+    if (m) used.add(Number(m[2]));
+  }
+  for (let i = 0; i < 1000; i++) if (!used.has(i)) return `vm-${vmid}-disk-${i}.${fmt}`;
+  throw new CvmError('STORAGE', `unable to allocate an image name for VM ${vmid}`);
+}
+
+function preallocation(def: StorageDef, fmt: string): string | undefined {
+  const p = typeof def.preallocation === 'string' ? def.preallocation : undefined;
+  if (fmt === 'qcow2') return p ?? 'metadata';
+  if (fmt === 'raw') return !p || p === 'metadata' ? 'off' : p;
+  return undefined;
+}
+
+export interface AllocContext {
+  storage: StorageConfig;
+  firmware: FirmwareFacts;
+  cvmType: FirmwareCvmType;
+  arch: string;
+  /** Machine type contains q35 (qemu-server passes it as `smm`). */
+  q35: boolean;
+  machine?: string;
+}
+
+/** The facts allocation needs from a VM config (`conf` as it will be, so an `amd-sev` in the same call counts). */
+export function allocFactsFromConf(conf: ConfigSection): Pick<AllocContext, 'cvmType' | 'arch' | 'q35' | 'machine'> {
+  const machine = /^(?:type=)?([^,]+)/.exec(conf.machine ?? '')?.[1];
+  return {
+    cvmType: getCvmType(conf) as FirmwareCvmType,
+    arch: conf.arch ?? (process.arch === 'arm64' ? 'aarch64' : 'x86_64'),
+    q35: /q35/.test(machine ?? ''),
+    ...(machine ? { machine } : {}),
+  };
+}
+
+/** Allocate one drive value; returns the new value, or undefined when it is not an allocation. */
+async function allocateOne(ctx: AllocContext, vmid: number, key: string, value: string, created: string[]): Promise<string | undefined> {
+  const { file, opts } = splitDrive(value);
+  const m = NEW_DISK_RE.exec(file);
+  if (!m) return undefined;
+  const storeid = m[2];
+  if (!storeid) throw new CvmError('STORAGE', `${key}: no storage ID specified (and no default storage)`);
+  const optMap = new Map(opts);
+  if (optMap.has('import-from')) throw new CvmError('STORAGE', `${key}: import-from is not supported by cvmctl yet`);
+  if (key === 'efidisk0') assertEfidiskAllowed(ctx.cvmType);
+  const def = storageDef(ctx.storage, storeid);
+  const fmt = optMap.get('format') || (typeof def.format === 'string' ? def.format : '') || 'raw';
+  if (!['raw', 'qcow2', 'vmdk'].includes(fmt)) throw new CvmError('STORAGE', `${key}: unsupported format '${fmt}' for storage '${storeid}'`);
+
+  let sizeKiB: number;
+  let template: { path: string; size: number } | undefined;
+  if (key === 'efidisk0') {
+    const efidisk: PropertyValues = Object.fromEntries(optMap);
+    template = efivarsTemplate(ctx.firmware, ctx.arch, efidisk, ctx.q35, ctx.cvmType, ctx.machine);
+    if (!template) throw new CvmError('FIRMWARE_MISSING', `${key}: the selected firmware has no EFI vars template`);
+    sizeKiB = convertSize(template.size, 0, 1);
+  } else if (key === 'tpmstate0') sizeKiB = convertSize(TPMSTATE_DISK_SIZE, 0, 1);
+  else sizeKiB = convertSize(Number(m[3]), 3, 1);
+
+  const imageDir = join(def.path as string, 'images', String(vmid));
+  await mkdir(imageDir, { recursive: true });
+  const name = await freeDiskName(imageDir, vmid, fmt);
+  const path = join(imageDir, name);
+  const prealloc = preallocation(def, fmt);
+  created.push(path);
+  await qemuImg(['create', ...(prealloc ? ['-o', `preallocation=${prealloc}`] : []), '-f', fmt, path, `${sizeKiB}K`], 'unable to create image');
+  let sizeBytes = sizeKiB * 1024;
+  if (template) {
+    await qemuImg(['convert', '-n', '-f', 'raw', '-O', fmt, template.path, path], `unable to copy EFI vars template '${template.path}'`);
+    sizeBytes = await volumeVirtualSize(path, fmt);
+  }
+  optMap.delete('format');
+  optMap.delete('size');
+  optMap.set('size', formatSize(sizeBytes));
+  const rest = [...optMap.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`);
+  return [`${storeid}:${vmid}/${name}`, ...rest].join(',');
+}
+
+async function volumeVirtualSize(path: string, fmt: string): Promise<number> {
+  if (fmt === 'raw') return (await stat(path)).size;
+  try {
+    const { stdout } = await run('qemu-img', ['info', '--output=json', '-f', fmt, path]);
+    return Number((JSON.parse(stdout) as { 'virtual-size': number })['virtual-size']);
+  } catch (err) {
+    throw new CvmError('STORAGE', `unable to read size of '${path}' - ${(err as Error).message}`);
+  }
+}
+
+/** Load the storage/firmware facts for a root (local profile), only when something needs allocating. */
+async function allocContextFor(root: string, conf: ConfigSection): Promise<AllocContext> {
+  const { loadLocalStorage } = await import('../host/local/probe.js');
+  const { discoverFirmwareDescriptors } = await import('../firmware/index.js');
+  return { storage: await loadLocalStorage(root), firmware: await discoverFirmwareDescriptors(), ...allocFactsFromConf(conf) };
+}
+
+export async function allocateDriveVolumes(args: {
+  root: string;
+  vmid: number;
+  conf: ConfigSection;
+  keys: string[];
+  /** Facts to use instead of the root's storage.cfg and the host's firmware (tests). */
+  context?: AllocContext;
+}): Promise<ConfigSection> {
+  const todo = args.keys.filter((k) => {
+    const v = args.conf[k];
+    return v !== undefined && NEW_DISK_RE.test(splitDrive(v).file);
+  });
+  if (todo.length === 0) return args.conf;
+  const ctx = args.context ?? (await allocContextFor(args.root, args.conf));
+  const out: ConfigSection = { ...args.conf };
+  const created: string[] = [];
+  try {
+    for (const key of todo) {
+      const value = await allocateOne(ctx, args.vmid, key, args.conf[key] as string, created);
+      if (value !== undefined) out[key] = value;
+    }
+  } catch (err) {
+    for (const p of created) await rm(p, { force: true });
+    throw err;
+  }
+  return out;
+}
+
+const DRIVE_KEY_RE = /^(ide|sata|scsi|virtio|unused)\d+$|^(efidisk0|tpmstate0)$/;
+
+export async function destroyVolumes(args: { root: string; vmid: number; conf: ConfigSection; context?: AllocContext }): Promise<void> {
+  const storage = args.context?.storage ?? (await (await import('../host/local/probe.js')).loadLocalStorage(args.root));
+  const dirs = new Set<string>();
+  for (const [key, value] of Object.entries(args.conf)) {
+    if (!DRIVE_KEY_RE.test(key)) continue;
+    const m = /^([^/:\s]+):(\d+)\/([^/]+)$/.exec(splitDrive(value).file);
+    if (!m || Number(m[2]) !== args.vmid) continue;
+    const def = storage[m[1] as string];
+    if (!def?.path || !FILE_STORAGE_TYPES.has(def.type)) continue;
+    const dir = join(def.path, 'images', String(args.vmid));
+    await rm(join(dir, m[3] as string), { force: true });
+    dirs.add(dir);
+  }
+  // like destroy_vm: every image the VM owns on file storages goes, referenced or not
+  for (const def of Object.values(storage)) {
+    if (def.path && FILE_STORAGE_TYPES.has(def.type) && def.content.includes('images')) dirs.add(join(def.path, 'images', String(args.vmid)));
+  }
+  const owned = new RegExp(`^(vm|base)-${args.vmid}-(disk-\\d+|cloudinit)`);
+  for (const dir of dirs) {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const n of names) if (owned.test(n)) await rm(join(dir, n), { force: true });
+    await rmdir(dir).catch(() => undefined);
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * @module store/status
+ * Whether a VM is running, as far as the state root knows: `<root>/run/<vmid>.pid` holds the
+ * QEMU process id while the VM runs; a pid file naming a dead process counts as stopped.
+ * Also the per-VM numbers `list` shows (memory, boot disk size), taken from the config the
+ * way qemu-server's vmstatus does.
+ */
+
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { driveFile } from '../config/file/drives.js';
+import { currentConfig, splitList } from '../config/file/views.js';
+import type { ConfigSection, VmConfig } from '../config/types.js';
+import { isValidDriveName, parseDrive } from '../config/drive.js';
+import { stateLayout } from './root.js';
+
+export type VmRunState = 'running' | 'stopped';
+
+export interface VmStatus {
+  status: VmRunState;
+  pid?: number;
+}
+
+export function pidfilePath(root: string, vmid: number): string {
+  return join(stateLayout(root).runDir, `${vmid}.pid`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function vmStatus(root: string, vmid: number): Promise<VmStatus> {
+  let text: string;
+  try {
+    text = await readFile(pidfilePath(root, vmid), 'utf8');
+  } catch {
+    return { status: 'stopped' };
+  }
+  const pid = Number.parseInt(text.trim(), 10);
+  if (!Number.isInteger(pid) || pid <= 0 || !processAlive(pid)) return { status: 'stopped' };
+  return { status: 'running', pid };
+}
+
+/** Default of `memory` in qemu-server 9.2.6 (MiB). */
+const DEFAULT_MEMORY_MIB = 2048;
+
+/** get_current_memory: `memory: 4096` or `memory: current=4096`. */
+export function currentMemoryMiB(value: string | undefined): number {
+  if (!value) return DEFAULT_MEMORY_MIB;
+  for (const part of value.split(',')) {
+    const m = /^(?:current=)?(\d+)$/.exec(part);
+    if (m) return Number(m[1]);
+  }
+  return DEFAULT_MEMORY_MIB;
+}
+
+/** get_bootdisks: the `order=` list of `boot`, or the legacy `bootdisk`. */
+export function bootDisks(conf: ConfigSection): string[] {
+  const boot = conf.boot;
+  let order: string | undefined;
+  let legacy = boot === undefined;
+  if (boot !== undefined) {
+    for (const part of boot.split(',')) {
+      if (part.startsWith('order=')) order = part.slice(6);
+      else if (part.startsWith('legacy=') || !part.includes('=')) legacy = true;
+    }
+  }
+  if (legacy) return conf.bootdisk ? [conf.bootdisk] : [];
+  return splitList(order).filter((d) => isValidDriveName(d));
+}
+
+/** bootdisk_size: the size in bytes of the first non-cdrom boot disk, if known. */
+export function bootDiskSize(conf: ConfigSection): number | undefined {
+  for (const key of bootDisks(conf)) {
+    if (!isValidDriveName(key) || !conf[key]) continue;
+    const vol = driveFile(key, conf[key] as string);
+    if (!vol || vol.media === 'cdrom' || !vol.file) continue;
+    try {
+      const size = parseDrive(key, conf[key] as string).size;
+      return typeof size === 'number' ? size : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+export interface VmListRow {
+  vmid: number;
+  name: string;
+  status: VmRunState;
+  /** MiB */
+  maxmem: number;
+  /** bytes */
+  maxdisk: number;
+  pid: number;
+  lock?: string;
+  template?: number;
+}
+
+export async function vmListRow(root: string, cfg: VmConfig): Promise<VmListRow> {
+  const conf = currentConfig(cfg, true);
+  const { status, pid } = await vmStatus(root, cfg.vmid);
+  const row: VmListRow = {
+    vmid: cfg.vmid,
+    name: conf.name || `VM ${cfg.vmid}`,
+    status,
+    maxmem: currentMemoryMiB(conf.memory),
+    maxdisk: bootDiskSize(conf) ?? 0,
+    pid: pid ?? 0,
+  };
+  if (conf.lock) row.lock = conf.lock;
+  if (conf.template === '1') row.template = 1;
+  return row;
+}

@@ -1,0 +1,19 @@
+/**
+ * @module store/typed
+ * The JSON view of a config section: the file stores every value as text, the API returns
+ * integers, numbers and booleans (1/0) as JSON numbers, as qemu-server's vm_config does.
+ */
+
+import { lookupConfigKey } from '../config/options/index.js';
+import type { ConfigSection } from '../config/types.js';
+
+export function typedConfig(section: ConfigSection): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const key of Object.keys(section).sort()) {
+    const value = section[key] as string;
+    const type = key === 'digest' ? 'string' : lookupConfigKey(key)?.type;
+    const numeric = (type === 'integer' || type === 'number' || type === 'boolean') && /^\d+(?:\.\d+)?$/.test(value);
+    out[key] = numeric ? Number(value) : value;
+  }
+  return out;
+}

@@ -1,0 +1,252 @@
+/**
+ * @module store/vm-ops
+ * The VM config operations behind `cvmctl create`, `set` and `destroy`, after qemu-server's
+ * create_vm, update_vm and destroy_vm APIs: input is fully validated before the VM is locked;
+ * inside the lock the current file is re-read, the digest and the config `lock` are checked,
+ * new volumes are allocated, and the complete new config is validated before it replaces the
+ * file atomically. A failure at any step leaves the file as it was (and frees volumes that
+ * were allocated for it).
+ */
+
+import { randomUUID } from 'node:crypto';
+import { CvmError } from '../errors.js';
+import { driveFile, isDriveKey } from '../config/file/drives.js';
+import { splitList } from '../config/file/views.js';
+import { perlTrue } from '../config/file/write.js';
+import { lookupConfigKey, validDriveNamesForBoot } from '../config/options/index.js';
+import type { ConfigSection, VmConfig } from '../config/types.js';
+import { FsConfigStore } from './fs-store.js';
+import { currentMemoryMiB, vmStatus } from './status.js';
+import { applyPending, type EditEffects, printBootOrder, stageChanges } from './vm-pending.js';
+import { checkParams } from './vm-params.js';
+
+const MAX_NETS = 32;
+
+export interface VmOpContext {
+  root: string;
+  vmid: number;
+  /** Receives warnings (printed as `WARN: …` by the CLI). */
+  warn?: (msg: string) => void;
+}
+
+export interface CreateVmArgs extends VmOpContext {
+  params: Record<string, string>;
+  /** Clock for `meta: ctime=…` (ms since epoch). */
+  now?: number;
+}
+
+export interface UpdateVmArgs extends VmOpContext {
+  params: Record<string, string>;
+  /** Keys to remove (comma/space separated, like `--delete`). */
+  delete?: string;
+  /** Pending changes to drop. */
+  revert?: string;
+  /** Only apply if the file still has this SHA-1. */
+  digest?: string;
+  /** Ignore the config's `lock` property. */
+  skiplock?: boolean;
+  /** With `delete`: free removed disks instead of keeping them as unusedN. */
+  force?: boolean;
+  /** Called once the VM is locked and the request passed its checks (qm prints its log line then). */
+  onStart?: () => void;
+}
+
+export interface UpdateVmResult {
+  config: VmConfig;
+  /** True when the VM runs and the changes were left in [PENDING]. */
+  pending: boolean;
+}
+
+async function storage() {
+  return import('../storage/alloc.js');
+}
+
+function checkLock(conf: ConfigSection, skiplock: boolean | undefined): void {
+  if (!skiplock && conf.lock) throw new CvmError('VM_LOCKED', `VM is locked (${conf.lock})`);
+}
+
+/** resolve_first_disk: the first boot-capable drive that is (not) a cd-rom. */
+function firstDisk(conf: ConfigSection, cdrom: boolean): string | undefined {
+  for (const key of validDriveNamesForBoot) {
+    const value = conf[key];
+    if (!value) continue;
+    const isCdrom = driveFile(key, value)?.media === 'cdrom';
+    if (isCdrom === cdrom) return key;
+  }
+  return undefined;
+}
+
+/** get_default_bootdevices: first disk, first cd-rom, first NIC. */
+export function defaultBootDevices(conf: ConfigSection): string[] {
+  const devices: string[] = [];
+  const disk = firstDisk(conf, false);
+  if (disk) devices.push(disk);
+  const cdrom = firstDisk(conf, true);
+  if (cdrom) devices.push(cdrom);
+  for (let i = 0; i < MAX_NETS; i++) {
+    if (conf[`net${i}`]) {
+      devices.push(`net${i}`);
+      break;
+    }
+  }
+  return devices;
+}
+
+/** What create_vm adds to a new config: meta, boot order, SMBIOS UUID, vmgenid. */
+export function applyCreateDefaults(conf: ConfigSection, nowMs: number): void {
+  conf.meta = `ctime=${Math.floor(nowMs / 1000)}`;
+  if (!conf.boot) {
+    const devices = defaultBootDevices(conf);
+    if (devices.length > 0) conf.boot = printBootOrder(devices);
+  }
+  if (!conf.smbios1) conf.smbios1 = `uuid=${randomUUID()}`;
+  if ((conf.vmgenid === undefined || conf.vmgenid === '1') && conf.arch !== 'aarch64') conf.vmgenid = randomUUID();
+}
+
+function newVolumes(before: ConfigSection, after: ConfigSection, keys: string[]): ConfigSection {
+  const created: ConfigSection = {};
+  for (const key of keys) if (after[key] !== undefined && after[key] !== before[key]) created[key] = after[key];
+  return created;
+}
+
+async function freeQuietly(ctx: VmOpContext, conf: ConfigSection): Promise<void> {
+  if (Object.keys(conf).length === 0) return;
+  try {
+    await (await storage()).destroyVolumes({ root: ctx.root, vmid: ctx.vmid, conf });
+  } catch (err) {
+    ctx.warn?.(`could not free volumes: ${(err as Error).message}`);
+  }
+}
+
+export async function createVm(args: CreateVmArgs): Promise<VmConfig> {
+  const params = checkParams(args.params);
+  const store = new FsConfigStore(args.root, { warn: args.warn });
+  if (await store.exists(args.vmid)) {
+    throw new CvmError('VM_EXISTS', `unable to create VM ${args.vmid}: config file already exists`);
+  }
+  let allocated: ConfigSection = {};
+  try {
+    return await store.create(args.vmid, async () => {
+      const driveKeys = Object.keys(params).filter(isDriveKey);
+      let conf: ConfigSection = { ...params };
+      if (driveKeys.length > 0) {
+        conf = await (await storage()).allocateDriveVolumes({ root: args.root, vmid: args.vmid, conf, keys: driveKeys });
+        allocated = newVolumes(params, conf, driveKeys);
+      }
+      applyCreateDefaults(conf, args.now ?? Date.now());
+      return { vmid: args.vmid, digest: '', conf, pending: {}, special: {}, snapshots: {} };
+    });
+  } catch (err) {
+    await freeQuietly(args, allocated);
+    throw err;
+  }
+}
+
+interface CheckedUpdate {
+  params: Record<string, string>;
+  deletes: string[];
+  reverts: string[];
+}
+
+/** The request checks update_vm does before locking. */
+export function checkUpdateRequest(args: Pick<UpdateVmArgs, 'params' | 'delete' | 'revert'>): CheckedUpdate {
+  if (!args.delete && !args.revert && Object.keys(args.params).length === 0) {
+    throw new CvmError('PARAM_INVALID', 'no options specified');
+  }
+  const params = checkParams(args.params);
+  const reverts: string[] = [];
+  for (const opt of splitList(args.revert)) {
+    if (!lookupConfigKey(opt)) throw new CvmError('PARAM_INVALID', `revert: unknown option '${opt}'`);
+    if (params[opt] !== undefined) {
+      throw new CvmError('PARAM_INVALID', `delete: you can't use '-${opt}' and -revert ${opt}' at the same time`);
+    }
+    reverts.push(opt);
+  }
+  const deletes: string[] = [];
+  for (const raw of splitList(args.delete)) {
+    const opt = raw === 'cdrom' ? 'ide2' : raw;
+    if (params[opt] !== undefined) {
+      throw new CvmError('PARAM_INVALID', `delete: you can't use '-${opt}' and -delete ${opt}' at the same time`);
+    }
+    if (reverts.includes(opt)) {
+      throw new CvmError('PARAM_INVALID', `revert: you can't use '-delete ${opt}' and -revert ${opt}' at the same time`);
+    }
+    if (!lookupConfigKey(opt)) throw new CvmError('PARAM_INVALID', `delete: unknown option '${opt}'`);
+    deletes.push(opt);
+  }
+  return { params, deletes, reverts };
+}
+
+function checkBalloon(cfg: VmConfig, params: Record<string, string>): void {
+  if (!params.memory && params.balloon === undefined) return;
+  const maxmem = currentMemoryMiB(params.memory || cfg.pending.memory || cfg.conf.memory);
+  const balloon = params.balloon !== undefined ? params.balloon : cfg.pending.balloon || cfg.conf.balloon;
+  if (perlTrue(balloon) && Number(balloon) > maxmem) {
+    throw new CvmError('PARAM_INVALID', 'balloon value too large (must be smaller than assigned memory)');
+  }
+}
+
+export async function updateVm(args: UpdateVmArgs): Promise<UpdateVmResult> {
+  const request = checkUpdateRequest(args);
+  const store = new FsConfigStore(args.root, { warn: args.warn });
+  const running = (await vmStatus(args.root, args.vmid)).status === 'running';
+  let allocated: ConfigSection = {};
+  let effects: EditEffects[] = [];
+  let config: VmConfig;
+  try {
+    config = await store.update(
+      args.vmid,
+      async (cfg) => {
+        checkLock(cfg.conf, args.skiplock);
+        const params = { ...request.params };
+        const deletes = [...request.deletes];
+        for (const opt of request.reverts) {
+          if (cfg.conf[opt] !== undefined) params[opt] = cfg.conf[opt];
+          else if (cfg.pending[opt] !== undefined) deletes.push(opt);
+        }
+        checkBalloon(cfg, params);
+        args.onStart?.();
+        const driveKeys = Object.keys(params).filter((k) => isDriveKey(k) && params[k] !== cfg.conf[k]);
+        if (driveKeys.length > 0) {
+          const before = { ...params };
+          const conf = await (await storage()).allocateDriveVolumes({ root: args.root, vmid: args.vmid, conf: params, keys: driveKeys });
+          Object.assign(params, conf);
+          allocated = newVolumes(before, params, driveKeys);
+        }
+        effects = [stageChanges(cfg, { params, deletes, force: args.force === true })];
+        if (!running) effects.push(applyPending(cfg));
+        return cfg;
+      },
+      args.digest ? { digest: args.digest } : {},
+    );
+  } catch (err) {
+    await freeQuietly(args, allocated);
+    throw err;
+  }
+  for (const e of effects) for (const w of e.warnings) args.warn?.(w);
+  const toFree = effects.flatMap((e) => e.freeVolumes);
+  const freeConf: ConfigSection = {};
+  toFree.forEach((volid, i) => {
+    freeConf[`unused${i}`] = volid;
+  });
+  await freeQuietly(args, freeConf);
+  return { config, pending: running };
+}
+
+export interface DestroyVmArgs extends VmOpContext {
+  skiplock?: boolean;
+}
+
+export async function destroyVm(args: DestroyVmArgs): Promise<void> {
+  const store = new FsConfigStore(args.root, { warn: args.warn });
+  await store.destroy(args.vmid, async (cfg) => {
+    if (perlTrue(cfg.conf.protection)) {
+      throw new CvmError('PARAM_INVALID', `can't remove VM ${args.vmid} - protection mode enabled`);
+    }
+    if ((await vmStatus(args.root, args.vmid)).status === 'running') {
+      throw new CvmError('VM_RUNNING', `VM ${args.vmid} is running - destroy failed`);
+    }
+    if (!args.skiplock && cfg.conf.lock !== 'suspended') checkLock(cfg.conf, false);
+    await (await storage()).destroyVolumes({ root: args.root, vmid: args.vmid, conf: cfg.conf });
+  });
+}

@@ -1,0 +1,210 @@
+/**
+ * @module store/vm-pending
+ * The config edits behind `set`, as qemu-server's update_vm API and vmconfig_apply_pending do
+ * them: changes are first staged in `[PENDING]` (values, and a `delete:` list), and for a VM
+ * that is not running they are then applied to the main section at once. Replaced or removed
+ * disks that belong to the VM are kept as `unusedN` entries; cd-roms and pass-through paths
+ * are just dropped. Pure functions on a `VmConfig` (mutated in place); no I/O.
+ */
+
+import { CvmError } from '../errors.js';
+import { driveFile, isDriveKey } from '../config/file/drives.js';
+import { parsePendingDelete, printPendingDelete, splitList } from '../config/file/views.js';
+import { perlTrue } from '../config/file/write.js';
+import type { ConfigSection, VmConfig } from '../config/types.js';
+
+const MAX_UNUSED_DISKS = 256;
+const CLOUDINIT_VOLUME_RE = /[:/](?:vm-\d+-)?cloudinit(?:\.(?:raw|qcow|qcow2|qed|vmdk|cloop))?$/;
+const VOLUME_ID_RE = /^([a-z][a-z0-9\-_.]*[a-z0-9]):(.+)$/i;
+
+/** Volumes a finished edit no longer references and that should be freed. */
+export interface EditEffects {
+  /** Volume ids to free (deleted unusedN / vmstate). */
+  freeVolumes: string[];
+  warnings: string[];
+}
+
+/** The VM that owns a volume, from its name (`vm-100-disk-0`, `100/vm-100-disk-0.qcow2`, `base-…`). */
+export function volumeOwner(volid: string): number | undefined {
+  const m = VOLUME_ID_RE.exec(volid);
+  if (!m) return undefined;
+  const name = (m[2] as string).split('/').pop() as string;
+  const owner = /^(?:vm|base|subvol|basevol)-(\d+)-/.exec(name);
+  return owner ? Number(owner[1]) : undefined;
+}
+
+/** add_unused_volume: the lowest free `unusedN`, no duplicates; cloud-init images are dropped. */
+export function addUnusedVolume(conf: ConfigSection, volid: string): string | undefined {
+  if (/vm-\d+-cloudinit/.test(volid)) return undefined;
+  let key: string | undefined;
+  for (let i = MAX_UNUSED_DISKS - 1; i >= 0; i--) {
+    const existing = conf[`unused${i}`];
+    if (existing) {
+      if (existing === volid) return undefined;
+    } else {
+      key = `unused${i}`;
+    }
+  }
+  if (!key) throw new CvmError('STORAGE', 'Too many unused volumes - please delete them first.');
+  conf[key] = volid;
+  return key;
+}
+
+/** vmconfig_register_unused_drive: keep a detached disk of this VM as unusedN. */
+export function registerUnusedDrive(cfg: VmConfig, key: string, value: string | undefined): void {
+  if (value === undefined) return;
+  const drive = driveFile(key, value);
+  if (!drive) return;
+  if (CLOUDINIT_VOLUME_RE.test(drive.file)) {
+    delete cfg.special.cloudinit;
+    return;
+  }
+  if (drive.media === 'cdrom') return;
+  if (volumeOwner(drive.file) !== cfg.vmid) return;
+  addUnusedVolume(cfg.conf, drive.file);
+}
+
+export function addToPendingDelete(cfg: VmConfig, key: string, force: boolean): void {
+  const list = parsePendingDelete(cfg.pending.delete);
+  list.set(key, { force });
+  cfg.pending.delete = printPendingDelete(list);
+}
+
+export function removeFromPendingDelete(cfg: VmConfig, key: string): void {
+  const list = parsePendingDelete(cfg.pending.delete);
+  if (!list.has(key)) return;
+  list.delete(key);
+  if (list.size > 0) cfg.pending.delete = printPendingDelete(list);
+  else delete cfg.pending.delete;
+}
+
+/** The device list of `boot: order=…` (empty for a legacy or missing boot option). */
+export function bootOrder(conf: ConfigSection): string[] {
+  const boot = conf.boot;
+  if (!boot) return [];
+  for (const part of boot.split(',')) if (part.startsWith('order=')) return splitList(part.slice(6));
+  return [];
+}
+
+export function printBootOrder(devices: string[]): string {
+  return devices.length === 0 ? '' : `order=${devices.join(';')}`;
+}
+
+export interface StageArgs {
+  params: Record<string, string>;
+  deletes: string[];
+  force: boolean;
+}
+
+/** Stage deletions and new values in [PENDING], as update_vm does before applying. */
+export function stageChanges(cfg: VmConfig, args: StageArgs): EditEffects {
+  const effects: EditEffects = { freeVolumes: [], warnings: [] };
+  const { conf, pending } = cfg;
+  const order = bootOrder(conf);
+  const bootorderDeleted = args.deletes.includes('bootorder');
+
+  for (const opt of args.deletes) {
+    const val = conf[opt] ?? pending[opt];
+    if (val === undefined) {
+      effects.warnings.push(`cannot delete '${opt}' - not set in current configuration!`);
+      continue;
+    }
+    const isPendingVal = pending[opt] !== undefined;
+    delete pending[opt];
+    if (!bootorderDeleted && order.includes(opt)) {
+      order.splice(order.indexOf(opt), 1);
+      pending.boot = printBootOrder(order);
+    }
+    if (/^unused/.test(opt) || opt === 'vmstate') {
+      if (perlTrue(conf.protection)) {
+        const what = opt === 'vmstate' ? `vmstate '${val}'` : `unused disk '${driveFile(opt, val)?.file ?? val}'`;
+        throw new CvmError('PARAM_INVALID', `can't remove ${what} - protection mode enabled`);
+      }
+      const file = opt === 'vmstate' ? val : driveFile(opt, val)?.file;
+      if (file && volumeOwner(file) === cfg.vmid) effects.freeVolumes.push(file);
+      delete conf[opt];
+    } else if (isDriveKey(opt)) {
+      if (perlTrue(conf.protection)) {
+        throw new CvmError('PARAM_INVALID', `can't remove drive '${opt}' - protection mode enabled`);
+      }
+      if (isPendingVal) registerUnusedDrive(cfg, opt, val);
+      addToPendingDelete(cfg, opt, args.force);
+    } else if (opt === 'tags') {
+      delete conf[opt];
+    } else {
+      addToPendingDelete(cfg, opt, args.force);
+    }
+  }
+
+  for (const opt of Object.keys(args.params).sort()) {
+    const value = args.params[opt] as string;
+    if (pending[opt] !== undefined && pending[opt] === value) continue;
+    if (opt === 'cipassword') {
+      conf[opt] = value;
+    } else if (isDriveKey(opt)) {
+      if (pending[opt] !== undefined) registerUnusedDrive(cfg, opt, pending[opt]);
+      pending[opt] = value;
+      const drive = driveFile(opt, value);
+      if (order.length > 0 && drive?.media === 'cdrom' && !CLOUDINIT_VOLUME_RE.test(drive.file) && !order.includes(opt)) {
+        order.push(opt);
+        pending.boot = printBootOrder(order);
+      }
+    } else {
+      pending[opt] = value;
+      if (opt === 'boot') checkBootOrder(cfg, value, args);
+    }
+    removeFromPendingDelete(cfg, opt);
+  }
+  return effects;
+}
+
+function checkBootOrder(cfg: VmConfig, value: string, args: StageArgs): void {
+  const devices = bootOrder({ boot: value });
+  if (devices.length === 0) return;
+  for (const dev of devices) {
+    const exists = cfg.conf[dev] || cfg.pending[dev] || args.params[dev];
+    if (!exists || args.deletes.includes(dev)) {
+      throw new CvmError('PARAM_INVALID', `invalid bootorder: device '${dev}' does not exist'`);
+    }
+  }
+  cfg.pending.boot = printBootOrder(devices);
+  if (cfg.conf.bootdisk) addToPendingDelete(cfg, 'bootdisk', false);
+}
+
+/** vmconfig_apply_pending for a stopped VM: deletions first, then the new values. */
+export function applyPending(cfg: VmConfig): EditEffects {
+  const effects: EditEffects = { freeVolumes: [], warnings: [] };
+  const { conf, pending } = cfg;
+  const deletes = parsePendingDelete(pending.delete);
+  for (const opt of [...deletes.keys()].sort()) {
+    if (/^unused/.test(opt)) {
+      effects.warnings.push(`unable to apply pending change ${opt} : internal error`);
+      continue;
+    }
+    if (conf[opt] !== undefined && isDriveKey(opt)) {
+      const drive = driveFile(opt, conf[opt] as string);
+      if (drive && drive.media !== 'cdrom') {
+        if (deletes.get(opt)?.force) {
+          if (volumeOwner(drive.file) === cfg.vmid) effects.freeVolumes.push(drive.file);
+        } else {
+          registerUnusedDrive(cfg, opt, conf[opt]);
+        }
+      }
+    }
+    removeFromPendingDelete(cfg, opt);
+    delete conf[opt];
+  }
+
+  // cleanup_pending: drop values equal to the current ones and deletions of unset keys
+  for (const opt of Object.keys(pending)) {
+    if (opt !== 'delete' && conf[opt] !== undefined && pending[opt] === conf[opt]) delete pending[opt];
+  }
+
+  for (const opt of Object.keys(pending)) {
+    if (opt === 'delete') continue;
+    if (conf[opt] !== undefined && isDriveKey(opt)) registerUnusedDrive(cfg, opt, conf[opt]);
+    conf[opt] = pending[opt] as string;
+    delete pending[opt];
+  }
+  return effects;
+}
