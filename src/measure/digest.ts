@@ -46,7 +46,8 @@ function fail(message: string, details?: Record<string, unknown>): never {
 
 function requireVcpus(input: MeasureInput): number {
   const n = input.vcpus;
-  if (n === undefined || !Number.isInteger(n) || n < 1) fail(`missing --vcpus N in guest mode '${input.mode}'`);
+  if (n === undefined) fail(`missing --vcpus N in guest mode '${input.mode}'`);
+  if (!Number.isInteger(n) || n < 1) fail(`--vcpus must be a positive integer, got ${n}`);
   return n;
 }
 

@@ -5,7 +5,7 @@
  * reusable 0x70-byte record so a 4 MiB firmware costs 2 hashes per page and no garbage.
  */
 
-import { createHash } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
 
 export const LD_SIZE = 48;
 export const PAGE_SIZE = 4096;
@@ -24,8 +24,12 @@ export const PageType = {
 const ZEROS = Buffer.alloc(LD_SIZE);
 const PAGE_INFO_SIZE = 0x70;
 
+type OneShotHash = (algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer;
+/** `crypto.hash` (Node ≥ 20.12) is a one-shot call without a Hash object: about 2× faster per page. */
+const oneShot = (nodeCrypto as unknown as { hash?: OneShotHash }).hash;
+
 export function sha384(data: Uint8Array): Buffer {
-  return createHash('sha384').update(data).digest();
+  return oneShot ? oneShot('sha384', data, 'buffer') : nodeCrypto.createHash('sha384').update(data).digest();
 }
 
 export class Gctx {
@@ -50,7 +54,7 @@ export class Gctx {
     // bytes 99..103: IMI, VMPL3/2/1 permissions, reserved: all zero and never touched
     info.writeUInt32LE(gpa % 0x1_0000_0000, 104);
     info.writeUInt32LE(Math.floor(gpa / 0x1_0000_0000), 108);
-    this.ld = createHash('sha384').update(info).digest();
+    this.ld = sha384(info);
   }
 
   updateNormalPages(startGpa: number, data: Uint8Array): void {

@@ -4,7 +4,7 @@ import { canonicalJson } from './blockdev-json.js';
 import { deviceBootorder } from './bootorder.js';
 import { checkDriveVolumes, efidiskBlockdev, emitDrives, legacyEfidiskDrive, parseDriveValue } from './drives.js';
 import { printDriveCommandline } from './drives-legacy.js';
-import { mustDrive, mustNet, type TestCtxOptions, testContext } from './drives-test-env.js';
+import { mustDrive, type TestCtxOptions, testContext } from './drives-test-env.js';
 
 /** Runs the drive loop and renders `-opt 'value'` lines like the .cmd files. */
 function drives(conf: Record<string, string>, opts: TestCtxOptions = {}) {

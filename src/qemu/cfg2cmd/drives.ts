@@ -8,7 +8,7 @@
  * Interface for the orchestrator (helper E), all pure:
  *   emitDrives(ctx: Cfg2CmdContext, devices: string[], cmd: string[]): void
  *   parseDriveValue(key: string, value: string): DriveLike | undefined
- *   checkDriveVolumes(ctx: Cfg2CmdContext, conf: ConfigSection): void
+ *   checkDriveVolumes(ctx: Pick<Cfg2CmdContext, 'host'>, conf: ConfigSection): void
  *       vm_commandline's get_current_vm_volumes check (`storage 'x' does not support content-type 'images'`),
  *       to be called before generation on the unminimised config (drives + vmstate).
  *   blockdevChain(ctx, driveId, drive, opts): Blockdev                 (./blockdev.js)
@@ -85,7 +85,7 @@ export function parseDriveValue(key: string, value: string): DriveLike | undefin
 }
 
 /** get_current_vm_volumes + check_volume_storage_type (drives incl. efidisk/tpmstate, then vmstate). */
-export function checkDriveVolumes(ctx: Cfg2CmdContext, conf: ConfigSection): void {
+export function checkDriveVolumes(ctx: Pick<Cfg2CmdContext, 'host'>, conf: ConfigSection): void {
   const volumes: string[] = [];
   for (const key of validDriveNames()) {
     const value = conf[key];

@@ -49,6 +49,8 @@ import {
   getVmMachine,
   highestPveRevision,
   minVersion,
+  PVE_MACHINE_REVISIONS,
+  versionCmp,
   windowsVersion,
 } from './version.js';
 import { validDriveNames } from './drive-names.js';
@@ -145,6 +147,11 @@ export function configToCommand(config: VmConfig, host: HostFacts, opts: ConfigT
   const machineMajor = Number(majorS);
   const machineMinor = Number(minorS);
 
+  // min_version(machine_version, …) is asked dozens of times: compare against the parsed parts
+  const machinePve = Number(/\+pve(\d+)/.exec(machineVersion)?.[1] ?? 0);
+  const machineAtLeast = (major: number, minor: number, pve = 0): boolean =>
+    versionCmp(machineMajor, major, machineMinor, minor, machinePve, pve) >= 0;
+
   const micro = /^\d+\.\d+\.(\d+)/.exec(kvmver);
   if (micro && Number(micro[1]) >= 90) {
     perlWarnings.push(`warning: Installed QEMU version (${kvmver}) is a release candidate, ignoring version checks`);
@@ -176,13 +183,13 @@ export function configToCommand(config: VmConfig, host: HostFacts, opts: ConfigT
     ostype,
     requiredPve: 0,
     versionGuard(major, minor, pve = 0) {
-      if (!minVersion(machineVersion, major, minor, pve)) return false;
-      const maxPve = highestPveRevision(`${major}.${minor}`);
-      if (minVersion(machineVersion, major, minor, maxPve + 1)) return true;
+      if (!machineAtLeast(major, minor, pve)) return false;
+      const maxPve = PVE_MACHINE_REVISIONS[`${major}.${minor}`] ?? 0;
+      if (machineAtLeast(major, minor, maxPve + 1)) return true;
       if (pve && pve > ctx.requiredPve) ctx.requiredPve = pve;
       return true;
     },
-    minVersion: (major, minor, pve) => minVersion(machineVersion, major, minor, pve),
+    minVersion: (major, minor, pve) => machineAtLeast(major, minor, pve),
     qemuAtLeast: (major, minor, microV) => binaryAtLeast(kvmver, major, minor, microV),
     warnings,
     perlWarnings,

@@ -86,6 +86,12 @@ describe('emitHostpci', () => {
     expect(() => hostpci({ hostpci0: 'd0:13.0,pcie=1' }, { q35: false })).toThrow('q35 machine model is not enabled');
     expect(() => hostpci({ hostpci0: 'ab:cd.0' })).toThrow("no PCI device found for 'ab:cd.0'");
     expect(() => hostpci({ hostpci0: 'mapping=nothing' })).toThrow("PCI device mapping not found for 'nothing'");
+    const changed = testContext({ hostpci0: 'mapping=someNic' }, { q35: true });
+    const nic = changed.host.pciDevices.find((d) => d.id === '0000:07:10.0');
+    if (nic) nic.device = '0x1521';
+    expect(() => emitHostpci(changed, [])).toThrow(
+      "PCI device mapping invalid (hardware probably changed): 'id' does not match for 'someNic' (8086:1521 != 8086:1520)",
+    );
     expect(() => hostpci({ hostpci0: '00:ff.1', hostpci1: '00:ff.1' })).toThrow("device '0000:00:ff.1' assigned more than once");
   });
 });

@@ -56,6 +56,36 @@ function deviceInfo(ctx: Cfg2CmdContext, id: string): PciDeviceFact | undefined 
   return ctx.host.pciDevices.find((d) => d.id === id);
 }
 
+/**
+ * PVE::Mapping::PCI::assert_valid for one mapping entry: every path must exist on the host and
+ * its `id` (vendor:device), the first path's `iommugroup` and `subsystem-id` must match.
+ */
+function assertMappingValid(ctx: Cfg2CmdContext, name: string, entry: Record<string, string>): void {
+  const paths = (entry['path'] ?? '').split(';').filter((p) => p !== '');
+  paths.forEach((original, idx) => {
+    // a whole device (no function) is checked through its function 0
+    const path = /\.[a-f0-9]/i.test(original) ? original : `${original}.0`;
+    const full = path.split(':').length === 3 ? path : `0000:${path}`;
+    const info = deviceInfo(ctx, full);
+    if (!info) throw new Error(`pci device '${path}' not found`);
+    const correct: Record<string, string | undefined> = {
+      id: `${info.vendor ?? ''}:${info.device ?? ''}`,
+      iommugroup: info.iommugroup === undefined ? undefined : String(info.iommugroup),
+    };
+    for (const prop of Object.keys(correct).sort()) {
+      if (prop === 'iommugroup' && idx > 0) continue;
+      const want = correct[prop];
+      const have = entry[prop];
+      if (want === undefined && have === undefined) continue;
+      if (want !== undefined && have === undefined) throw new Error(`no '${prop}' for device '${path}'`);
+      if (want === undefined && have !== undefined) throw new Error(`'${prop}' configured but should not be`);
+      const a = (want as string).replace(/0x/g, '');
+      const b = (have as string).replace(/0x/g, '');
+      if (a !== b) throw new Error(`'${prop}' does not match for '${name}' (${a} != ${b})`);
+    }
+  });
+}
+
 /** Mapping entries for this node (PVE::Mapping::PCI::find_on_current_node), checked against the host. */
 function mappingPaths(ctx: Cfg2CmdContext, mapping: string): { paths: string[]; liveMigration: boolean } {
   const cfg = ctx.host.pciMappings[mapping];
@@ -65,26 +95,12 @@ function mappingPaths(ctx: Cfg2CmdContext, mapping: string): { paths: string[]; 
   if (!cfg || entries.length === 0) generateError(`PCI device mapping not found for '${mapping}'`);
   const paths: string[] = [];
   for (const entry of entries) {
-    const path = entry['path'] ?? '';
-    for (const fn of path.split(';')) {
-      const info = deviceInfo(ctx, fn.includes(':') && fn.split(':').length === 3 ? fn : `0000:${fn}`);
-      if (!info) continue;
-      const expected = entry['id'];
-      if (expected && info.vendor && info.device) {
-        const actual = `${info.vendor.replace(/^0x/, '')}:${info.device.replace(/^0x/, '')}`;
-        if (actual !== expected) {
-          generateError(
-            `PCI device mapping invalid (hardware probably changed): PCI device '${fn}' has unexpected id '${actual}' (expected '${expected}')`,
-          );
-        }
-      }
-      if (entry['iommugroup'] !== undefined && info.iommugroup !== undefined && Number(entry['iommugroup']) !== info.iommugroup) {
-        generateError(
-          `PCI device mapping invalid (hardware probably changed): PCI device '${fn}' is in IOMMU group '${info.iommugroup}' (expected '${entry['iommugroup']}')`,
-        );
-      }
+    try {
+      assertMappingValid(ctx, mapping, entry);
+    } catch (err) {
+      generateError(`PCI device mapping invalid (hardware probably changed): ${(err as Error).message}`);
     }
-    paths.push(path);
+    paths.push(entry['path'] ?? '');
   }
   return { paths, liveMigration: truthy(cfg?.['live-migration-capable']) };
 }

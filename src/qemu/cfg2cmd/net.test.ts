@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { deviceBootorder } from './bootorder.js';
-import { mustDrive, mustNet, type TestCtxOptions, testContext } from './drives-test-env.js';
+import { mustNet, type TestCtxOptions, testContext } from './drives-test-env.js';
 import { emitNetworks, parseNetValue, printNetDevice } from './net.js';
 
 function nets(conf: Record<string, string>, opts: TestCtxOptions = {}) {
@@ -88,6 +88,15 @@ describe('emitNetworks', () => {
     expect(devices[1]).toBe('type=user,id=net1,hostname=simple');
     expect(devices[3]).toBe('e1000,mac=A2:C0:43:77:08:A0,netdev=net1,bus=pci.0,addr=0x13,id=net1,bootindex=300');
     expect(ctx.warnings).toEqual(["netdev net1: ignoring MTU '1400', no bridge configured"]);
+  });
+
+  it('uses qemu-bridge-helper on hosts without the Proxmox bridge scripts', () => {
+    const ctx = testContext({ net0: 'virtio=A2:C0:43:77:08:A0,bridge=br0' });
+    ctx.host.paths.bridgeScript = null;
+    ctx.host.paths.bridgeDownScript = null;
+    const devices: string[] = [];
+    emitNetworks(ctx, devices);
+    expect(devices[1]).toBe('type=bridge,id=net0,br=br0');
   });
 
   it('forces or drops host_mtu for migration', () => {

@@ -81,13 +81,16 @@ export function printNetdev(ctx: Cfg2CmdContext, net: NetLike, netid: string, ho
   const vhost = isNativeArch(ctx) && ctx.host.kernelHasVhostNet && net.model === 'virtio' ? ',vhost=on' : '';
   const vmname = ctx.conf['name'] || `vm${ctx.vmid}`;
   let netdev: string;
+  const paths = ctx.host.paths;
+  if (truthy(net['bridge']) && paths.bridgeScript === null) {
+    // stock QEMU host without Proxmox's bridge scripts: let qemu-bridge-helper attach the tap
+    return `type=bridge,id=${netid},br=${net['bridge']}`;
+  }
   if (truthy(net['bridge'])) {
-    const paths = ctx.host.paths;
-    const up = hotplug
-      ? `${paths.bridgeScript ?? '/usr/libexec/qemu-server/pve-bridge'}-hotplug`
-      : (paths.bridgeScript ?? '/usr/libexec/qemu-server/pve-bridge');
+    const up = paths.bridgeScript as string;
+    const script = hotplug ? `${up}-hotplug` : up;
     const down = paths.bridgeDownScript ?? '/usr/libexec/qemu-server/pve-bridgedown';
-    netdev = `type=tap,id=${netid},ifname=${ifname},script=${up},downscript=${down}${vhost}`;
+    netdev = `type=tap,id=${netid},ifname=${ifname},script=${script},downscript=${down}${vhost}`;
   } else {
     netdev = `type=user,id=${netid},hostname=${vmname}`;
   }

@@ -1,0 +1,166 @@
+/**
+ * Real QEMU under TCG (configs say `kvm: 0`): a SeaBIOS VM and an OVMF VM are started through
+ * the lifecycle code with the local host profile, their firmware output is read from a
+ * debug console / serial file, `status` reports them running, and `stop` leaves neither a
+ * process nor a runtime file. Also: a second start is refused, stale runtime files are
+ * cleared, QEMU's own error text is reported, a missing bridge fails before spawning.
+ */
+import { existsSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startVm, stopVm, vmStatus, resetVm, suspendVm, resumeVm, shutdownVm } from '../../src/run/index.js';
+import { alive, makeTestRoot, QEMU_BINARY, readIfExists, SKIP_REASON, type TestRoot, waitFor } from './helpers.js';
+
+const roots: TestRoot[] = [];
+afterEach(() => {
+  for (const r of roots.splice(0)) r.cleanup();
+});
+
+function newRoot(): TestRoot {
+  const r = makeTestRoot();
+  roots.push(r);
+  return r;
+}
+
+const runFiles = (r: TestRoot) => (existsSync(join(r.root, 'run')) ? readdirSync(join(r.root, 'run')).filter((n) => n !== 'efidisk') : []);
+
+describe.skipIf(!QEMU_BINARY)(`real QEMU boots${QEMU_BINARY ? '' : ` (skipped: ${SKIP_REASON})`}`, () => {
+  it('boots a SeaBIOS VM to firmware output, reports it running, stops it cleanly', async () => {
+    const r = newRoot();
+    const debugcon = join(r.logs, 'seabios-debugcon.log');
+    r.writeConfig(
+      9101,
+      [
+        'name: it-seabios',
+        'memory: 64',
+        'cores: 1',
+        'kvm: 0',
+        'ostype: l26',
+        'vga: none',
+        'serial0: socket',
+        `args: -chardev file,id=dbgcon,path=${debugcon} -device isa-debugcon,iobase=0x402,chardev=dbgcon`,
+        '',
+      ].join('\n'),
+    );
+    const ctx = await r.context();
+    const started = await startVm(ctx, 9101, { timeoutSec: 60 });
+    r.track(started.pid);
+    expect(started.argv[0]).toBe(QEMU_BINARY);
+    expect(started.argv).toContain('-daemonize');
+    expect(started.qmpStatus).toBe('running');
+    expect(alive(started.pid)).toBe(true);
+
+    const text = await waitFor(() => (/SeaBIOS \(version/.test(readIfExists(debugcon)) ? readIfExists(debugcon) : undefined), 60_000);
+    expect(text).toMatch(/SeaBIOS \(version [^)]+\)/);
+
+    const st = await vmStatus(ctx, 9101, { verbose: true });
+    expect(st).toMatchObject({ vmid: 9101, status: 'running', pid: started.pid, qmpstatus: 'running', name: 'it-seabios' });
+    expect(st['running-qemu']).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(st.uptime).toBeGreaterThanOrEqual(0);
+    expect(runFiles(r).sort()).toEqual(['9101.pid', '9101.qmp', '9101.serial0']);
+
+    // a second start is refused with qemu-server's text and changes nothing
+    await expect(startVm(ctx, 9101)).rejects.toMatchObject({ code: 'VM_RUNNING', message: 'VM 9101 already running' });
+    expect(alive(started.pid)).toBe(true);
+
+    // suspend / resume / reset go through QMP
+    await suspendVm(ctx, 9101);
+    expect((await vmStatus(ctx, 9101)).status).toBe('paused');
+    expect(await resumeVm(ctx, 9101)).toBe('cont');
+    expect((await vmStatus(ctx, 9101)).qmpstatus).toBe('running');
+    await resetVm(ctx, 9101);
+
+    const stopped = await stopVm(ctx, 9101, { timeoutSec: 20 });
+    expect(stopped).toEqual({ vmid: 9101, wasRunning: true, method: 'quit' });
+    expect(alive(started.pid)).toBe(false);
+    expect(runFiles(r)).toEqual([]);
+    expect(await vmStatus(ctx, 9101)).toEqual({ vmid: 9101, name: 'it-seabios', status: 'stopped' });
+    // stopping a stopped VM is not an error
+    expect(await stopVm(ctx, 9101)).toEqual({ vmid: 9101, wasRunning: false });
+  }, 120_000);
+
+  it('boots an OVMF VM to the UEFI boot manager on its serial console and stops it', async () => {
+    const r = newRoot();
+    const serial = join(r.logs, 'ovmf-serial.log');
+    r.writeConfig(
+      9102,
+      [
+        'name: it-ovmf',
+        'bios: ovmf',
+        'machine: q35',
+        'memory: 256',
+        'cores: 1',
+        'kvm: 0',
+        'ostype: l26',
+        'vga: none',
+        `args: -chardev file,id=ser,path=${serial} -serial chardev:ser`,
+        '',
+      ].join('\n'),
+    );
+    const ctx = await r.context();
+    const started = await startVm(ctx, 9102, { timeoutSec: 60 });
+    r.track(started.pid);
+    expect(started.warnings).toContain('no efidisk configured! Using temporary efivars disk.');
+    // the temporary efivars copy exists while the VM runs
+    expect(existsSync(join(ctx.facts.paths.efivarsDir, '9102-ovmf.fd'))).toBe(true);
+
+    const text = await waitFor(() => (/BdsDxe: (loading|starting|failed)/.test(readIfExists(serial)) ? readIfExists(serial) : undefined), 100_000);
+    expect(text).toMatch(/BdsDxe: (loading|starting|failed to load) Boot\d{4}/);
+    expect((await vmStatus(ctx, 9102)).status).toBe('running');
+
+    await stopVm(ctx, 9102, { timeoutSec: 20 });
+    expect(alive(started.pid)).toBe(false);
+    expect(runFiles(r)).toEqual([]);
+    expect(existsSync(join(ctx.facts.paths.efivarsDir, '9102-ovmf.fd'))).toBe(false);
+  }, 150_000);
+
+  it('shutdown without a guest OS times out, --force-stop stops the VM', async () => {
+    const r = newRoot();
+    r.writeConfig(9105, 'memory: 64\nkvm: 0\nvga: none\n');
+    const ctx = await r.context();
+    const started = await startVm(ctx, 9105, { timeoutSec: 60 });
+    r.track(started.pid);
+    await expect(shutdownVm(ctx, 9105, { timeoutSec: 1 })).rejects.toMatchObject({ message: 'VM quit/powerdown failed - got timeout' });
+    expect(alive(started.pid)).toBe(true);
+    const res = await shutdownVm(ctx, 9105, { timeoutSec: 1, forceStop: true });
+    expect(res.wasRunning).toBe(true);
+    expect(alive(started.pid)).toBe(false);
+    expect(runFiles(r)).toEqual([]);
+  }, 120_000);
+
+  it('clears stale runtime files of a dead QEMU before starting', async () => {
+    const r = newRoot();
+    r.writeConfig(9103, 'memory: 64\nkvm: 0\nvga: none\n');
+    mkdirSync(join(r.root, 'run'), { recursive: true });
+    // pid 1 is running but is not this VM's QEMU: must not count as running
+    writeFileSync(join(r.root, 'run', '9103.pid'), '1\n');
+    writeFileSync(join(r.root, 'run', '9103.qmp'), '');
+    const warnings: string[] = [];
+    const ctx = { ...(await r.context()), warn: (m: string) => warnings.push(m) };
+    expect((await vmStatus(ctx, 9103)).status).toBe('stopped');
+    const started = await startVm(ctx, 9103, { timeoutSec: 60 });
+    r.track(started.pid);
+    expect(warnings).toContain('removed stale runtime files of VM 9103: 9103.pid, 9103.qmp');
+    expect((await vmStatus(ctx, 9103)).pid).toBe(started.pid);
+    await stopVm(ctx, 9103, { timeoutSec: 20 });
+    expect(runFiles(r)).toEqual([]);
+  }, 120_000);
+
+  it("reports QEMU's own error when it dies during start and leaves nothing behind", async () => {
+    const r = newRoot();
+    r.writeConfig(9104, 'memory: 64\nkvm: 0\nvga: none\nargs: -device no-such-device-model\n');
+    const ctx = await r.context();
+    const err = await startVm(ctx, 9104, { timeoutSec: 60 }).catch((e: unknown) => e as { code: string; message: string });
+    expect(err).toMatchObject({ code: 'QEMU_FAILED' });
+    expect((err as Error).message).toMatch(/^start failed: QEMU exited with code 1: .*'no-such-device-model' is not a valid device model name/);
+    expect(runFiles(r)).toEqual([]);
+  }, 60_000);
+
+  it('refuses a tap NIC on a bridge that does not exist before spawning QEMU', async () => {
+    const r = newRoot();
+    r.writeConfig(9106, 'memory: 64\nkvm: 0\nvga: none\nnet0: virtio=BC:24:11:00:00:01,bridge=cvmnobr0\n');
+    const ctx = await r.context({ bridgeMtu: {} });
+    await expect(startVm(ctx, 9106)).rejects.toMatchObject({ code: 'HOST_UNSUPPORTED', message: "net0: bridge 'cvmnobr0' does not exist" });
+    expect(runFiles(r)).toEqual([]);
+  });
+});
