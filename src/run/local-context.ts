@@ -10,18 +10,27 @@ import type { HostFacts } from '../host/facts.js';
 import type { BuiltCommand, LifecycleContext } from './context.js';
 
 /**
- * `-id <vmid>` exists only in Proxmox's QEMU build; stock QEMU rejects it ("-id: invalid
- * option"). Dropped for the local flavor in case the generator still emits it.
+ * Differences between Proxmox's QEMU build and stock QEMU that the argv must bridge for the
+ * local flavor, in case the generator still emits the Proxmox form:
+ * - `-id <vmid>` exists only in Proxmox's build ("-id: invalid option" otherwise);
+ * - Proxmox's `/usr/bin/kvm` turns KVM on by default, stock `qemu-system-*` defaults to TCG,
+ *   so with KVM usable and no `accel=` in `-machine`, `-accel kvm` is added.
  */
-export function adaptForStockQemu(argv: readonly string[]): string[] {
+export function adaptForStockQemu(argv: readonly string[], kvmAvailable: boolean): string[] {
   const out: string[] = [];
+  let machineHasAccel = false;
+  let hasAccelOption = false;
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '-id' && i > 0) {
+    const a = argv[i] as string;
+    if (a === '-id' && i > 0) {
       i++;
       continue;
     }
-    out.push(argv[i] as string);
+    if (a === '-machine' && /(^|,)accel=/.test(argv[i + 1] ?? '')) machineHasAccel = true;
+    if (a === '-accel' || a === '-enable-kvm') hasAccelOption = true;
+    out.push(a);
   }
+  if (kvmAvailable && !machineHasAccel && !hasAccelOption && out.length > 0) out.splice(1, 0, '-accel', 'kvm');
   return out;
 }
 
@@ -46,7 +55,7 @@ export async function localLifecycleContext(rootArg: string, opts: LocalContextO
     buildCommand: async (config, host): Promise<BuiltCommand> => {
       const { configToCommand } = await import('../qemu/cfg2cmd/index.js');
       const res = configToCommand(config, host);
-      return { argv: host.flavor === 'local' ? adaptForStockQemu(res.argv) : res.argv, warnings: res.warnings ?? [] };
+      return { argv: host.flavor === 'local' ? adaptForStockQemu(res.argv, host.kvmAvailable) : res.argv, warnings: res.warnings ?? [] };
     },
   };
 }

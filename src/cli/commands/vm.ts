@@ -32,17 +32,25 @@ async function addConfigKeyOptions(cmd: Command): Promise<void> {
     import('../../store/vm-params.js'),
   ]);
   const keys = new Map<string, string>();
+  const sorted = Object.keys(vmConfigKeys).sort(byFamilyThenIndex);
+  const lastOfFamily = new Map<string, string>();
+  for (const key of sorted) {
+    const family = /^(\D+?)(\d+)$/.exec(key);
+    if (family) lastOfFamily.set(family[1] as string, key);
+  }
   const familySeen = new Set<string>();
-  for (const key of Object.keys(vmConfigKeys).sort(byFamilyThenIndex)) {
+  for (const key of sorted) {
     if (INTERNAL_KEYS.has(key)) continue;
     const schema = vmConfigKeys[key];
     const family = /^(\D+?)(\d+)$/.exec(key);
     let description = (schema?.description ?? '').replace(/\s+/g, ' ').trim();
     let hidden = schema?.deprecated === true;
     if (family) {
-      if (familySeen.has(family[1] as string)) hidden = true;
-      else description += ` [also ${family[1]}1, ${family[1]}2, …]`;
-      familySeen.add(family[1] as string);
+      const name = family[1] as string;
+      const last = lastOfFamily.get(name);
+      if (familySeen.has(name)) hidden = true;
+      else if (last !== key) description += ` [${key} … ${last}]`;
+      familySeen.add(name);
     }
     const option = new Option(`--${key} <value>`, description);
     if (hidden) option.hideHelp();

@@ -132,18 +132,19 @@ export function parseVmConfig(filename: string, raw: string | Uint8Array, opts: 
     if (section === undefined) continue;
 
     let m: RegExpExecArray | null;
-    if ((m = COMMENT_RE.exec(line))) {
+    if (line.charCodeAt(0) === 0x23 /* # */ && (m = COMMENT_RE.exec(line))) {
       descr = (descr ?? '') + decodeText(m[1] as string) + '\n';
       continue;
     }
 
-    if ((m = DESCRIPTION_RE.exec(line))) {
+    // The cheap prefix tests only skip regexes that could not match; the order stays qemu-server's.
+    if (line.startsWith('description:') && (m = DESCRIPTION_RE.exec(line))) {
       descr = (descr ?? '') + decodeText(m[2] as string);
-    } else if ((m = SNAPSTATE_RE.exec(line))) {
+    } else if (line.includes('snapstate:') && (m = SNAPSTATE_RE.exec(line))) {
       conf.snapstate = m[1] as string;
-    } else if ((m = ARGS_RE.exec(line))) {
+    } else if (line.startsWith('args:') && (m = ARGS_RE.exec(line))) {
       conf.args = m[2] as string;
-    } else if ((m = DELETE_RE.exec(line))) {
+    } else if (line.startsWith('delete:') && (m = DELETE_RE.exec(line))) {
       if (section.type === 'pending') conf.delete = m[1] as string;
       else handleError(`vm ${vmid} - property 'delete' is only allowed in [PENDING]`);
     } else if ((m = KEY_VALUE_RE.exec(line))) {
