@@ -135,6 +135,13 @@ describe('verifyReport', () => {
     expect(Object.values(statusOf(r)).every((s) => s === 'pass')).toBe(true);
   });
 
+  it('accepts the VCEK as PEM and the VCEK inside the --chain bundle', () => {
+    const pem = new X509Certificate(VCEK).toString();
+    expect(verifyReport({ report: REPORT, vcek: Buffer.from(pem), now: NOW }).ok).toBe(true);
+    const bundle = Buffer.concat([Buffer.from(pem), CHAIN]);
+    expect(verifyReport({ report: REPORT, chain: bundle, now: NOW }).ok).toBe(true);
+  });
+
   it('passes with an explicit chain and matching expectations', () => {
     const nonce = REPORT.subarray(0x50, 0x90).toString('hex');
     const r = verifyReport({ report: REPORT, vcek: VCEK, chain: CHAIN, now: NOW, expected: { measurement: MEASUREMENT, policy: 0x30000n, nonce } });
@@ -195,5 +202,22 @@ describe('show', () => {
     const json = reportToJson(r) as { measurement: string; platformInfo: { bits: Array<{ name: string; set: boolean }> } };
     expect(json.measurement).toBe(MEASUREMENT);
     expect(json.platformInfo.bits.find((b) => b.name === 'SMT_EN')?.set).toBe(true);
+  });
+});
+
+describe('parseReport on arbitrary bytes', () => {
+  it('parses any 0x4A0 bytes with version >= 2 or throws REPORT_INVALID', async () => {
+    const { fc } = await import('@fast-check/vitest');
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: REPORT_SIZE, maxLength: REPORT_SIZE }), (bytes) => {
+        try {
+          const r = parseReport(bytes);
+          expect(r.version).toBeGreaterThanOrEqual(2);
+        } catch (err) {
+          expect((err as CvmError).code).toBe('REPORT_INVALID');
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });

@@ -9,10 +9,15 @@ type Op = [' ' | '-' | '+', string];
 function lcsOps(a: string[], b: string[]): Op[] {
   const n = a.length;
   const m = b.length;
-  const dp: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
+  const w = m + 1;
+  // dp[i * w + j]: length of the LCS of a[i..] and b[j..]
+  const dp = new Int32Array((n + 1) * w);
   for (let i = n - 1; i >= 0; i--) {
     for (let j = m - 1; j >= 0; j--) {
-      (dp[i] as number[])[j] = a[i] === b[j] ? (dp[i + 1] as number[])[j + 1]! + 1 : Math.max((dp[i + 1] as number[])[j]!, (dp[i] as number[])[j + 1]!);
+      dp[i * w + j] =
+        a[i] === b[j]
+          ? (dp[(i + 1) * w + j + 1] as number) + 1
+          : Math.max(dp[(i + 1) * w + j] as number, dp[i * w + j + 1] as number);
     }
   }
   const ops: Op[] = [];
@@ -23,7 +28,7 @@ function lcsOps(a: string[], b: string[]): Op[] {
       ops.push([' ', a[i] as string]);
       i++;
       j++;
-    } else if ((dp[i + 1] as number[])[j]! >= (dp[i] as number[])[j + 1]!) {
+    } else if ((dp[(i + 1) * w + j] as number) >= (dp[i * w + j + 1] as number)) {
       ops.push(['-', a[i++] as string]);
     } else {
       ops.push(['+', b[j++] as string]);
@@ -61,9 +66,9 @@ export function unifiedDiff(expected: string[], actual: string[], labels: [strin
     const stop = Math.min(ops.length, end + context);
     let aLine = 1;
     let bLine = 1;
-    for (let x = 0; x < start; x++) {
-      if (ops[x]![0] !== '+') aLine++;
-      if (ops[x]![0] !== '-') bLine++;
+    for (const [t] of ops.slice(0, start)) {
+      if (t !== '+') aLine++;
+      if (t !== '-') bLine++;
     }
     const hunk = ops.slice(start, stop);
     const aCount = hunk.filter(([t]) => t !== '+').length;

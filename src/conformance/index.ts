@@ -2,6 +2,15 @@
  * @module conformance
  * Running cfg2cmd cases (qemu-server's harness semantics) against our generator.
  */
-export { runCase, runFile, runTargets, caseFiles, hostForCase, type CaseResult, type CaseStatus } from './runner.js';
-export { parseHeaders, type CaseHeaders } from './headers.js';
+
 export { unifiedDiff } from './diff.js';
+export { type CaseHeaders, parseHeaders } from './headers.js';
+export {
+  type CaseResult,
+  type CaseStatus,
+  caseFiles,
+  hostForCase,
+  runCase,
+  runFile,
+  runTargets,
+} from './runner.js';

@@ -50,7 +50,8 @@ export function hostForCase(headers: CaseHeaders): HostFacts {
   return host;
 }
 
-const errorText = (err: unknown): string => (isCvmError(err) || err instanceof Error ? err.message : String(err)).replace(/\n$/, '');
+const errorText = (err: unknown): string =>
+  (isCvmError(err) || err instanceof Error ? err.message : String(err)).replace(/\n$/, '');
 
 /** Run one `.conf` case; `expectedCmd` is the `.cmd` content or undefined when missing. */
 export function runCase(file: string, raw: string, expectedCmd: string | undefined): CaseResult {
@@ -58,10 +59,19 @@ export function runCase(file: string, raw: string, expectedCmd: string | undefin
   const parseWarnings: string[] = [];
   let name = `'${fileName}'`;
   try {
-    const config = parseVmConfig(`${file}/qemu-server/8006.conf`, raw, { strict: false, warn: (m) => parseWarnings.push(m) });
+    const config = parseVmConfig(`${file}/qemu-server/8006.conf`, raw, {
+      strict: false,
+      warn: (m) => parseWarnings.push(m),
+    });
     const headers = parseHeaders(config.conf.description);
     name = headers.description ? `'${fileName}' - ${headers.description}` : fileName;
-    if (parseWarnings.length) return { file, name, status: 'fail', detail: `got unexpected warning '${parseWarnings[0]}'` };
+    if (parseWarnings.length)
+      return {
+        file,
+        name,
+        status: 'fail',
+        detail: `got unexpected warning '${parseWarnings[0]}'`,
+      };
     let result: ReturnType<typeof configToCommand> | undefined;
     let error: string | undefined;
     try {
@@ -71,26 +81,65 @@ export function runCase(file: string, raw: string, expectedCmd: string | undefin
     }
     const warnings = result?.perlWarnings ?? [];
     for (const w of warnings) {
-      if (headers.expectWarning === undefined) return { file, name, status: 'fail', detail: `got unexpected warning '${w}'` };
+      if (headers.expectWarning === undefined)
+        return {
+          file,
+          name,
+          status: 'fail',
+          detail: `got unexpected warning '${w}'`,
+        };
       if (w !== headers.expectWarning) {
-        return { file, name, status: 'fail', detail: `warning does not match expected error: '${w}' != '${headers.expectWarning}'` };
+        return {
+          file,
+          name,
+          status: 'fail',
+          detail: `warning does not match expected error: '${w}' != '${headers.expectWarning}'`,
+        };
       }
     }
     if (headers.expectError !== undefined) {
-      if (error === undefined) return { file, name, status: 'fail', detail: `did NOT get any error, but expected error: ${headers.expectError}` };
+      if (error === undefined)
+        return {
+          file,
+          name,
+          status: 'fail',
+          detail: `did NOT get any error, but expected error: ${headers.expectError}`,
+        };
       if (error !== headers.expectError) {
-        return { file, name, status: 'fail', detail: `error does not match expected error: '${error}' !~ '${headers.expectError}'` };
+        return {
+          file,
+          name,
+          status: 'fail',
+          detail: `error does not match expected error: '${error}' !~ '${headers.expectError}'`,
+        };
       }
       return { file, name, status: 'pass' };
     }
-    if (error !== undefined) return { file, name, status: 'fail', detail: `got unexpected error: ${error}` };
-    if (expectedCmd === undefined) return { file, name, status: 'skip', detail: `no ${fileName}.cmd to compare with` };
+    if (error !== undefined)
+      return {
+        file,
+        name,
+        status: 'fail',
+        detail: `got unexpected error: ${error}`,
+      };
+    if (expectedCmd === undefined)
+      return {
+        file,
+        name,
+        status: 'skip',
+        detail: `no ${fileName}.cmd to compare with`,
+      };
     const got = commandLines(renderPretty((result as NonNullable<typeof result>).argv));
     const exp = commandLines(expectedCmd);
     const diff = unifiedDiff(exp, got, [`${fileName}.cmd`, 'generated']);
     return diff ? { file, name, status: 'fail', detail: `files differ:\n${diff}` } : { file, name, status: 'pass' };
   } catch (err) {
-    return { file, name, status: 'fail', detail: `got unexpected error: ${errorText(err)}` };
+    return {
+      file,
+      name,
+      status: 'fail',
+      detail: `got unexpected error: ${errorText(err)}`,
+    };
   }
 }
 

@@ -35,6 +35,8 @@ export interface MeasureInput {
   /** snp:svsm: SVSM image and the OVMF vars size that sits between it and OVMF. */
   svsm?: Uint8Array;
   varsSize?: number;
+  /** Called with every measured VMSA page in order (sev-snp-measure `--dump-vmsa`). */
+  onVmsa?: (index: number, page: Buffer) => void;
 }
 
 const KERNEL_HASHES_WITHOUT_SECTION = "Kernel specified but OVMF metadata doesn't include SNP_KERNEL_HASHES section";
@@ -143,7 +145,10 @@ function snpDigest(input: MeasureInput): Buffer {
     vcpuSig: input.vcpuSig ?? 0,
     vmmType,
   });
-  for (const page of pages) gctx.updateVmsaPage(page);
+  pages.forEach((page, i) => {
+    gctx.updateVmsaPage(page);
+    input.onVmsa?.(i, page);
+  });
   return gctx.digest();
 }
 
@@ -162,7 +167,10 @@ function svsmDigest(input: MeasureInput): Buffer {
   gctx.updateNormalPages(svsm.gpa, svsm.data);
   updateMetadataPages(gctx, svsm, null, 'QEMU');
   const page = buildSvsmVmsa(eip, input.vcpuSig ?? 0);
-  for (let i = 0; i < vcpus; i++) gctx.updateVmsaPage(page);
+  for (let i = 0; i < vcpus; i++) {
+    gctx.updateVmsaPage(page);
+    input.onVmsa?.(i, page);
+  }
   return gctx.digest();
 }
 
@@ -180,7 +188,10 @@ function sevFamilyDigest(input: MeasureInput, withVmsas: boolean): Buffer {
       vcpuSig: input.vcpuSig ?? 0,
       vmmType: input.vmmType ?? 'QEMU',
     });
-    for (const page of pages) hash.update(page);
+    pages.forEach((page, i) => {
+      hash.update(page);
+      input.onVmsa?.(i, page);
+    });
   }
   return hash.digest();
 }

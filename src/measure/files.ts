@@ -27,6 +27,7 @@ export interface MeasureFileInput {
   svsmPath?: string | null;
   varsSize?: number;
   varsPath?: string | null;
+  onVmsa?: (index: number, page: Buffer) => void;
 }
 
 function ioError(what: string, path: string, err: unknown): CvmError {
@@ -74,6 +75,7 @@ export async function measureFiles(spec: MeasureFileInput): Promise<Buffer> {
     guestFeatures: spec.guestFeatures,
     snpOvmfHash: spec.snpOvmfHash ?? null,
     kernelHashes: null,
+    onVmsa: spec.onVmsa,
   };
   if (spec.kernelPath && spec.mode !== 'snp:ovmf-hash') {
     input.kernelHashes = await sevHashesFromFiles(spec.kernelPath, spec.initrdPath, spec.append);

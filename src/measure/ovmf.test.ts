@@ -2,6 +2,7 @@
  * OVMF footer-table and SEV-metadata parsing on our synthetic images, including the
  * malformed cases the reference raises on.
  */
+import { fc, test as propTest } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { CvmError } from '../errors.js';
 import {
@@ -74,4 +75,24 @@ describe('FirmwareImage', () => {
     expect(new FirmwareImage(image).sevEsResetEip()).toBe(0x801004);
     expect(guidToBytesLe(OVMF_GUIDS.footer)).toHaveLength(16);
   });
+});
+
+describe('FirmwareImage on arbitrary bytes', () => {
+  propTest.prop([fc.uint8Array({ minLength: 0, maxLength: 600 }), fc.integer({ min: 0, max: 200 })])(
+    'either parses or throws a MEASURE error, never anything else',
+    (bytes, tableSize) => {
+      // Plant a valid footer GUID so the table walker really runs on the random bytes.
+      const data = Buffer.from(bytes);
+      if (data.length >= 50) {
+        data.writeUInt16LE(tableSize, data.length - 50);
+        guidToBytesLe(OVMF_GUIDS.footer).copy(data, data.length - 48);
+      }
+      try {
+        new FirmwareImage(data);
+      } catch (err) {
+        expect(err).toBeInstanceOf(CvmError);
+        expect((err as CvmError).code).toBe('MEASURE');
+      }
+    },
+  );
 });

@@ -2,7 +2,7 @@
  * Our synthetic firmware images through the real `cvmctl measure` command, against digests
  * recorded from virtee/sev-snp-measure on the very same bytes.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,6 +65,25 @@ describe('cvmctl measure on synthetic firmware matches sev-snp-measure', () => {
       const run = await runCommandModule(measureCommand, ['measure', ...expand(args)]);
       expect((run.error as CvmError).message).toBe(message);
     }
+  });
+
+  it('--dump-vmsa writes one VMSA per vCPU into the current directory', async () => {
+    const cwd = process.cwd();
+    const out = join(dir, 'dump');
+    mkdirSync(out);
+    process.chdir(out);
+    try {
+      const run = await runCommandModule(measureCommand, ['measure', ...expand(['--mode', 'seves', '--vcpus', '4', '--vcpu-type', 'EPYC', '--ovmf', '{amdsev}', '--dump-vmsa'])]);
+      expect(run.error).toBeUndefined();
+    } finally {
+      process.chdir(cwd);
+    }
+    expect(readdirSync(out).sort()).toEqual(['vmsa0.bin', 'vmsa1.bin', 'vmsa2.bin', 'vmsa3.bin']);
+    const ap = readFileSync(join(out, 'vmsa1.bin'));
+    expect(ap.readBigUInt64LE(0x178)).toBe(0x2f08n); // RIP = AP reset EIP & 0xffff
+    expect(ap.readBigUInt64LE(0x18)).toBe(0x900000n); // CS base = EIP & 0xffff0000
+    const sevRun = await runCommandModule(measureCommand, ['measure', ...expand(['--mode', 'sev', '--ovmf', '{amdsev}', '--dump-vmsa'])]);
+    expect((sevRun.error as CvmError).message).toBe('--dump-vmsa is not available in the selected mode');
   });
 
   it('prints verbose and JSON forms', async () => {

@@ -48,10 +48,20 @@ describe('conformance headers', () => {
     });
   });
   it('maps fixture names case-insensitively and raw JSON capabilities', () => {
-    expect(hostForCase({ hostCpuVendor: 'GenuineIntel', hwCapabilities: 'AMD-Turin-9005' }).hwCapabilities).toMatchObject({
+    expect(
+      hostForCase({
+        hostCpuVendor: 'GenuineIntel',
+        hwCapabilities: 'AMD-Turin-9005',
+      }).hwCapabilities,
+    ).toMatchObject({
       'amd-sev': { cbitpos: 51, 'reduced-phys-bits': 6 },
     });
-    expect(hostForCase({ hostCpuVendor: 'GenuineIntel', hwCapabilities: '{"intel-tdx":{"tdx-support":true}}' }).hwCapabilities).toEqual({
+    expect(
+      hostForCase({
+        hostCpuVendor: 'GenuineIntel',
+        hwCapabilities: '{"intel-tdx":{"tdx-support":true}}',
+      }).hwCapabilities,
+    ).toEqual({
       'intel-tdx': { 'tdx-support': true },
     });
     expect(hostForCase({ hostCpuVendor: 'GenuineIntel' }).qemuVersion).toBe('11.0.2');
@@ -78,7 +88,9 @@ describe('runCase', () => {
   });
   it('fails on an unexpected Perl warning and accepts the expected one', () => {
     const warnConf = 'cpu: custom-qemu64\n';
-    expect(runCase('/x/w.conf', warnConf, undefined).detail).toMatch(/^got unexpected warning 'warning: CPU flag\/setting '-kvm_pv_unhalt'/);
+    expect(runCase('/x/w.conf', warnConf, undefined).detail).toMatch(
+      /^got unexpected warning 'warning: CPU flag\/setting '-kvm_pv_unhalt'/,
+    );
     const expected =
       "# EXPECT_WARN: warning: CPU flag/setting '-kvm_pv_unhalt' (set by custom CPU model) overwrites '+kvm_pv_unhalt' (set by PVE; to improve Linux guest spinlock performance)\ncpu: custom-qemu64\n";
     expect(runCase('/x/w.conf', expected, undefined).status).toBe('skip');

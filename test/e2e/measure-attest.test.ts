@@ -59,6 +59,11 @@ describe('cvmctl measure <vmid>', () => {
     expect(out.measurement).toBe(vector('snp 4 Milan kernel+initrd+append feat 0x21'));
   });
 
+  it('uses SEV_FEATURES 0x1 by default, like QEMU + OVMF on Linux >= 6.8', async () => {
+    const run = await runCommandModule(measureCommand, ['measure', '8006', '--host', profile, '--ovmf', files.amdsev], ['--root', root]);
+    expect(run.stdout.trim()).toBe(vector('snp 4 Milan kernel+initrd+append default features'));
+  });
+
   it('reports a missing VM', async () => {
     const run = await runCommandModule(measureCommand, ['measure', '9999', '--host', profile], ['--root', root]);
     expect((run.error as CvmError).code).toBe('VM_NOT_FOUND');

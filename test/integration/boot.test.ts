@@ -150,7 +150,7 @@ describe.skipIf(!QEMU_BINARY)(`real QEMU boots${QEMU_BINARY ? '' : ` (skipped: $
     const r = newRoot();
     r.writeConfig(9104, 'memory: 64\nkvm: 0\nvga: none\nargs: -device no-such-device-model\n');
     const ctx = await r.context();
-    const err = await startVm(ctx, 9104, { timeoutSec: 60 }).catch((e: unknown) => e as { code: string; message: string });
+    const err = await startVm(ctx, 9104, { timeoutSec: 60 }).catch((e: unknown) => e as Error & { code: string });
     expect(err).toMatchObject({ code: 'QEMU_FAILED' });
     expect((err as Error).message).toMatch(/^start failed: QEMU exited with code 1: .*'no-such-device-model' is not a valid device model name/);
     expect(runFiles(r)).toEqual([]);

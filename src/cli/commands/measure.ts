@@ -43,6 +43,7 @@ interface MeasureCliOptions {
   varsSize?: string;
   varsFile?: string;
   verbose?: boolean;
+  dumpVmsa?: boolean;
   json?: boolean;
   host?: string;
 }
@@ -96,6 +97,10 @@ async function runFlags(opts: MeasureCliOptions): Promise<void> {
     usage('snp:svsm mode requires --vars-size or --vars-file');
   }
   if (opts.varsFile && opts.varsSize !== undefined) usage('--vars-size conflicts with --vars-file');
+  if (opts.dumpVmsa && !['seves', 'snp', 'snp:svsm'].includes(mode as string)) {
+    usage('--dump-vmsa is not available in the selected mode');
+  }
+  const dumps: Array<[number, Buffer]> = [];
   if (!(m.MEASURE_MODES as readonly string[]).includes(mode as string)) {
     usage(`--mode: invalid choice '${mode}' (choose from sev, seves, snp, snp:ovmf-hash, snp:svsm)`);
   }
@@ -116,8 +121,13 @@ async function runFlags(opts: MeasureCliOptions): Promise<void> {
     svsmPath: opts.svsm ?? null,
     varsSize: opts.varsSize === undefined ? undefined : parseDecimal(opts.varsSize, '--vars-size'),
     varsPath: opts.varsFile ?? null,
+    onVmsa: opts.dumpVmsa ? (i: number, page: Buffer) => dumps.push([i, Buffer.from(page)]) : undefined,
   };
   const digest = await m.measureFiles(spec);
+  if (dumps.length) {
+    const { writeFile } = await import('node:fs/promises');
+    for (const [i, page] of dumps) await writeFile(`vmsa${i}.bin`, page);
+  }
   print(digest, opts, {
     mode,
     ovmf: ovmfPath,
@@ -195,6 +205,7 @@ export function register(program: Command): void {
     .option('--svsm <PATH>', 'snp:svsm: SVSM binary')
     .option('--vars-size <SIZE>', 'snp:svsm: size of the OVMF_VARS file in bytes')
     .option('--vars-file <PATH>', 'snp:svsm: OVMF_VARS file')
+    .option('--dump-vmsa', 'write the measured VMSAs to vmsa<N>.bin in the current directory (seves, snp, snp:svsm)')
     .option('-v, --verbose', 'print "Calculated <MODE> guest measurement: …"')
     .option('--host <profile>', 'with <vmid>: host profile for command generation (default: probe this host)')
     .option('--json', 'print JSON with the measurement and the inputs used')

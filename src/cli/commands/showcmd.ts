@@ -8,7 +8,7 @@
  */
 
 import { basename, dirname } from 'node:path';
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { CvmError } from '../../errors.js';
 
 interface ShowcmdOptions {
@@ -66,7 +66,14 @@ async function run(vmidArg: string | undefined, opts: ShowcmdOptions, cmd: Comma
   for (const line of result.info) process.stderr.write(`${line}\n`);
   for (const w of [...result.perlWarnings, ...result.warnings]) stderrWarn(w);
   if (opts.json) {
-    const out = { vmid: config.vmid, host: host.profile, argv: result.argv, command: renderCommand(result.argv), warnings: result.warnings, perlWarnings: result.perlWarnings };
+    const out = {
+      vmid: config.vmid,
+      host: host.profile,
+      argv: result.argv,
+      command: renderCommand(result.argv),
+      warnings: result.warnings,
+      perlWarnings: result.perlWarnings,
+    };
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   } else if (opts.pretty) {
     process.stdout.write(renderPretty(result.argv));
@@ -81,7 +88,12 @@ export function register(program: Command): void {
     .description('show the QEMU command line of a VM (like qm showcmd)')
     .argument('[vmid]', 'VM id of a config in the store')
     .option('--pretty', 'one option per line (qm showcmd --pretty)')
-    .addOption(new Option('--host <profile>', 'host to generate for: pve-test, pve, local or a JSON profile file').default(undefined, 'local'))
+    .addOption(
+      new Option('--host <profile>', 'host to generate for: pve-test, pve, local or a JSON profile file').default(
+        undefined,
+        'local',
+      ),
+    )
     .option('--snapshot <name>', "use the snapshot's config (and its running machine/CPU)")
     .option('--file <path>', 'read the config from this file instead of the store')
     .option('--vmid <n>', 'VM id for --file when the file name is not <vmid>.conf')

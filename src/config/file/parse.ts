@@ -73,6 +73,51 @@ function checkValue(key: string, value: string, lookup: SchemaLookup | undefined
   return checkType(key, value, lookup);
 }
 
+type HeaderLine =
+  | { kind: 'pending' }
+  | { kind: 'special'; name: string }
+  | { kind: 'snapshot'; name: string }
+  | { kind: 'unknown'; name: string };
+
+/** The section header a line is, in qemu-server's order of tests; undefined for other lines. */
+function matchHeader(line: string): HeaderLine | undefined {
+  if (line.charCodeAt(0) !== 0x5b /* [ */) return undefined;
+  if (PENDING_RE.test(line)) return { kind: 'pending' };
+  const special = SPECIAL_RE.exec(line);
+  if (special) return { kind: 'special', name: special[1] as string };
+  const snapshot = SNAPSHOT_RE.exec(line);
+  if (snapshot) return { kind: 'snapshot', name: snapshot[1] as string };
+  const unknown = UNKNOWN_SECTION_RE.exec(line);
+  if (unknown) return { kind: 'unknown', name: unknown[1] as string };
+  return undefined;
+}
+
+type BodyLine =
+  | { kind: 'comment' | 'description'; text: string }
+  | { kind: 'snapstate' | 'args' | 'delete'; value: string }
+  | { kind: 'pair'; key: string; value: string }
+  | { kind: 'garbage' };
+
+/**
+ * What a line inside a section is, tested in qemu-server's order. The cheap prefix tests
+ * only skip regexes that could not match anyway.
+ */
+function matchBody(line: string): BodyLine {
+  const comment = line.charCodeAt(0) === 0x23 /* # */ ? COMMENT_RE.exec(line) : null;
+  if (comment) return { kind: 'comment', text: comment[1] as string };
+  const description = line.startsWith('description:') ? DESCRIPTION_RE.exec(line) : null;
+  if (description) return { kind: 'description', text: description[2] as string };
+  const snapstate = line.includes('snapstate:') ? SNAPSTATE_RE.exec(line) : null;
+  if (snapstate) return { kind: 'snapstate', value: snapstate[1] as string };
+  const args = line.startsWith('args:') ? ARGS_RE.exec(line) : null;
+  if (args) return { kind: 'args', value: args[2] as string };
+  const del = line.startsWith('delete:') ? DELETE_RE.exec(line) : null;
+  if (del) return { kind: 'delete', value: del[1] as string };
+  const pair = KEY_VALUE_RE.exec(line);
+  if (pair) return { kind: 'pair', key: pair[1] as string, value: pair[2] as string };
+  return { kind: 'garbage' };
+}
+
 export function parseVmConfig(filename: string, raw: string | Uint8Array, opts: ParseOptions): VmConfig {
   const text = typeof raw === 'string' ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
   const digest = configDigest(raw);
@@ -99,71 +144,73 @@ export function parseVmConfig(filename: string, raw: string | Uint8Array, opts: 
   for (const line of text.split('\n')) {
     if (BLANK_RE.test(line)) continue;
 
-    if (line.charCodeAt(0) === 0x5b /* [ */) {
-      let m: RegExpExecArray | null;
-      if (PENDING_RE.test(line)) {
+    const header = matchHeader(line);
+    if (header) {
+      // the previous section's description is finished before anything else happens
+      if (header.kind === 'pending') {
         section = { name: 'pending', type: 'pending', schema: vmSectionSchema };
         finishDescription();
         if (pending !== undefined) handleError(`vm ${vmid} - duplicate section: pending`);
-        conf = pending = {};
-        continue;
-      } else if ((m = SPECIAL_RE.exec(line))) {
-        const name = m[1] as string;
-        section = { name, type: 'special', schema: SPECIAL_SCHEMAS[name] };
+        pending = {};
+        conf = pending;
+      } else if (header.kind === 'special') {
+        section = { name: header.name, type: 'special', schema: SPECIAL_SCHEMAS[header.name] };
         finishDescription();
-        if (Object.hasOwn(special, name)) handleError(`vm ${vmid} - duplicate special section: ${name}`);
-        conf = special[name] = {};
-        continue;
-      } else if ((m = SNAPSHOT_RE.exec(line))) {
-        const name = m[1] as string;
-        section = { name, type: 'snapshot', schema: vmSectionSchema };
+        if (Object.hasOwn(special, header.name)) handleError(`vm ${vmid} - duplicate special section: ${header.name}`);
+        conf = {};
+        special[header.name] = conf;
+      } else if (header.kind === 'snapshot') {
+        section = { name: header.name, type: 'snapshot', schema: vmSectionSchema };
         finishDescription();
-        if (Object.hasOwn(snapshots, name)) handleError(`vm ${vmid} - duplicate snapshot section: ${name}`);
-        conf = snapshots[name] = {};
-        continue;
-      } else if ((m = UNKNOWN_SECTION_RE.exec(line))) {
+        if (Object.hasOwn(snapshots, header.name)) handleError(`vm ${vmid} - duplicate snapshot section: ${header.name}`);
+        conf = {};
+        snapshots[header.name] = conf;
+      } else {
         section = undefined;
         finishDescription();
-        handleError(`vm ${vmid} - skipping unknown section: '${m[1]}'`);
-        continue;
+        handleError(`vm ${vmid} - skipping unknown section: '${header.name}'`);
       }
+      continue;
     }
 
     if (section === undefined) continue;
 
-    let m: RegExpExecArray | null;
-    if (line.charCodeAt(0) === 0x23 /* # */ && (m = COMMENT_RE.exec(line))) {
-      descr = (descr ?? '') + decodeText(m[1] as string) + '\n';
-      continue;
-    }
-
-    // The cheap prefix tests only skip regexes that could not match; the order stays qemu-server's.
-    if (line.startsWith('description:') && (m = DESCRIPTION_RE.exec(line))) {
-      descr = (descr ?? '') + decodeText(m[2] as string);
-    } else if (line.includes('snapstate:') && (m = SNAPSTATE_RE.exec(line))) {
-      conf.snapstate = m[1] as string;
-    } else if (line.startsWith('args:') && (m = ARGS_RE.exec(line))) {
-      conf.args = m[2] as string;
-    } else if (line.startsWith('delete:') && (m = DELETE_RE.exec(line))) {
-      if (section.type === 'pending') conf.delete = m[1] as string;
-      else handleError(`vm ${vmid} - property 'delete' is only allowed in [PENDING]`);
-    } else if ((m = KEY_VALUE_RE.exec(line))) {
-      let key = m[1] as string;
-      let value = m[2] as string;
-      if (section.type === 'special' && section.name === 'cloudinit') {
-        conf[key] = value; // informative only, never validated
-        continue;
+    const body = matchBody(line);
+    switch (body.kind) {
+      case 'comment':
+        descr = `${descr ?? ''}${decodeText(body.text)}\n`;
+        break;
+      case 'description':
+        descr = (descr ?? '') + decodeText(body.text);
+        break;
+      case 'snapstate':
+        conf.snapstate = body.value;
+        break;
+      case 'args':
+        conf.args = body.value;
+        break;
+      case 'delete':
+        if (section.type === 'pending') conf.delete = body.value;
+        else handleError(`vm ${vmid} - property 'delete' is only allowed in [PENDING]`);
+        break;
+      case 'pair': {
+        if (section.type === 'special' && section.name === 'cloudinit') {
+          conf[body.key] = body.value; // informative only, never validated
+          break;
+        }
+        let value: string;
+        try {
+          value = checkValue(body.key, body.value, section.schema);
+        } catch (err) {
+          handleError(`vm ${vmid} - unable to parse value of '${body.key}' - ${errorText(err)}`);
+          break;
+        }
+        conf[body.key === 'cdrom' ? 'ide2' : body.key] = value;
+        break;
       }
-      try {
-        value = checkValue(key, value, section.schema);
-      } catch (err) {
-        handleError(`vm ${vmid} - unable to parse value of '${key}' - ${errorText(err)}`);
-        continue;
-      }
-      if (key === 'cdrom') key = 'ide2';
-      conf[key] = value;
-    } else {
-      handleError(`vm ${vmid} - unable to parse config: ${line}`);
+      case 'garbage':
+        handleError(`vm ${vmid} - unable to parse config: ${line}`);
+        break;
     }
   }
 

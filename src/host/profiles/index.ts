@@ -3,6 +3,16 @@
  * Host profiles: the cfg2cmd test host (`pve-test`), a stock Proxmox VE host (`pve`) and
  * JSON profile files; `local` is probed by src/host/local.
  */
-export { pveTestProfile, HW_CAPABILITY_FIXTURES, PVE_TEST_DEFAULT_HW_CAPS } from './pve-test.js';
-export { pveProfile, pvePaths } from './pve.js';
-export { loadHostProfile, profileFromJson, builtinProfile, BUILTIN_PROFILES } from './load.js';
+
+export {
+  BUILTIN_PROFILES,
+  builtinProfile,
+  loadHostProfile,
+  profileFromJson,
+} from './load.js';
+export { pvePaths, pveProfile } from './pve.js';
+export {
+  HW_CAPABILITY_FIXTURES,
+  PVE_TEST_DEFAULT_HW_CAPS,
+  pveTestProfile,
+} from './pve-test.js';

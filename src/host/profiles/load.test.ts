@@ -8,26 +8,57 @@ import { pveTestProfile } from './pve-test.js';
 describe('host profiles', () => {
   it('pve-test matches the cfg2cmd harness environment', () => {
     const p = pveTestProfile();
-    expect([p.nodename, p.cpuCount, p.physAddrBits, p.qemuInstalledVersion, p.cpuVendor]).toEqual(['localhost', 64, 46, '11.0.2', 'GenuineIntel']);
+    expect([p.nodename, p.cpuCount, p.physAddrBits, p.qemuInstalledVersion, p.cpuVendor]).toEqual([
+      'localhost',
+      64,
+      46,
+      '11.0.2',
+      'GenuineIntel',
+    ]);
     expect(Object.keys(p.storage).sort()).toEqual(
-      ['btrfs-store', 'cifs-store', 'krbd-store', 'local', 'local-lvm', 'localsnapext', 'lvm-store', 'noimages', 'rbd-store', 'zfs-over-iscsi-store'].sort(),
+      [
+        'btrfs-store',
+        'cifs-store',
+        'krbd-store',
+        'local',
+        'local-lvm',
+        'localsnapext',
+        'lvm-store',
+        'noimages',
+        'rbd-store',
+        'zfs-over-iscsi-store',
+      ].sort(),
     );
     expect(p.pciDevices).toHaveLength(18);
     expect(p.iscsiInitiatorName).toBe('iqn.1993-08.org.debian:01:aabbccddeeff');
     expect(p.firmware).toMatchObject({ kind: 'pve-table', files: '*' });
     expect(p.hwCapabilities).toEqual({
-      'amd-sev': { cbitpos: 0, 'reduced-phys-bits': 0, 'sev-support': false, 'sev-support-es': false, 'sev-support-snp': false },
+      'amd-sev': {
+        cbitpos: 0,
+        'reduced-phys-bits': 0,
+        'sev-support': false,
+        'sev-support-es': false,
+        'sev-support-snp': false,
+      },
     });
   });
   it('returns independent copies', () => {
     const a = pveTestProfile();
-    a.storage.local!.path = '/elsewhere';
-    expect(pveTestProfile().storage.local!.path).toBe('/var/lib/vz');
+    a.storage.local = { type: 'dir', content: [], path: '/elsewhere' };
+    expect(pveTestProfile().storage.local?.path).toBe('/var/lib/vz');
   });
   it('loads a JSON profile on top of its base, merging paths', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cvm-profile-'));
     const file = join(dir, 'lab.json');
-    writeFileSync(file, JSON.stringify({ base: 'pve', nodename: 'lab1', cpuCount: 8, paths: { runDir: '/run/lab' } }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        base: 'pve',
+        nodename: 'lab1',
+        cpuCount: 8,
+        paths: { runDir: '/run/lab' },
+      }),
+    );
     const p = await loadHostProfile(file);
     expect(p.nodename).toBe('lab1');
     expect(p.cpuCount).toBe(8);
@@ -36,7 +67,9 @@ describe('host profiles', () => {
     expect(p.profile).toBe(file);
   });
   it('rejects bad profiles with the key, value and what is allowed', async () => {
-    expect(() => profileFromJson({ flavor: 'xen' }, 'f.json')).toThrow("host profile 'f.json': flavor 'xen' (allowed: pve, local)");
+    expect(() => profileFromJson({ flavor: 'xen' }, 'f.json')).toThrow(
+      "host profile 'f.json': flavor 'xen' (allowed: pve, local)",
+    );
     expect(() => profileFromJson({ base: 'nope' }, 'f.json')).toThrow("base 'nope' is not one of pve, pve-test");
     expect(() => profileFromJson([], 'f.json')).toThrow('expected a JSON object');
     await expect(loadHostProfile('/nonexistent/profile.json')).rejects.toThrow(/not a built-in profile/);

@@ -10,20 +10,32 @@
  * per test header.
  */
 
-import type { HostFacts, HwCapabilities, PciDeviceFact } from '../facts.js';
 import type { StorageConfig } from '../../storage/types.js';
+import type { HostFacts, HwCapabilities, PciDeviceFact } from '../facts.js';
 import { pvePaths } from './pve.js';
 
 /** The harness's default capabilities (no SEV). */
 export const PVE_TEST_DEFAULT_HW_CAPS: HwCapabilities = {
-  'amd-sev': { cbitpos: 0, 'reduced-phys-bits': 0, 'sev-support': false, 'sev-support-es': false, 'sev-support-snp': false },
+  'amd-sev': {
+    cbitpos: 0,
+    'reduced-phys-bits': 0,
+    'sev-support': false,
+    'sev-support-es': false,
+    'sev-support-snp': false,
+  },
 };
 
 /** Named capability fixtures of the harness (`# HW_CAPABILITIES: <name>`), looked up lower-cased. */
 export const HW_CAPABILITY_FIXTURES: Record<string, HwCapabilities> = {
   // gathered from an AMD EPYC 9475F (Turin) running kernel 6.11.11-2-pve
   'amd-turin-9005': {
-    'amd-sev': { cbitpos: 51, 'reduced-phys-bits': 6, 'sev-support': true, 'sev-support-es': true, 'sev-support-snp': true },
+    'amd-sev': {
+      cbitpos: 51,
+      'reduced-phys-bits': 6,
+      'sev-support': true,
+      'sev-support-es': true,
+      'sev-support-snp': true,
+    },
   },
 };
 
@@ -37,10 +49,25 @@ function testStorage(): StorageConfig {
     shared: true,
   };
   return {
-    local: { type: 'dir', path: '/var/lib/vz', shared: false, content: ['images', 'iso'] },
-    localsnapext: { type: 'dir', path: '/var/lib/vzsnapext', shared: false, content: ['images'], 'snapshot-as-volume-chain': 1 },
+    local: {
+      type: 'dir',
+      path: '/var/lib/vz',
+      shared: false,
+      content: ['images', 'iso'],
+    },
+    localsnapext: {
+      type: 'dir',
+      path: '/var/lib/vzsnapext',
+      shared: false,
+      content: ['images'],
+      'snapshot-as-volume-chain': 1,
+    },
     noimages: { type: 'dir', path: '/var/lib/vz', content: ['iso'] },
-    'btrfs-store': { type: 'btrfs', path: '/butter/bread', content: ['images'] },
+    'btrfs-store': {
+      type: 'btrfs',
+      path: '/butter/bread',
+      content: ['images'],
+    },
     'cifs-store': {
       type: 'cifs',
       path: '/mnt/pve/cifs-store',
@@ -62,19 +89,47 @@ function testStorage(): StorageConfig {
       content: ['images'],
     },
     'lvm-store': { type: 'lvm', vgname: 'veegee', content: ['images'] },
-    'local-lvm': { type: 'lvmthin', vgname: 'pve', thinpool: 'data', bwlimit: 'restore=1024', content: ['images'] },
+    'local-lvm': {
+      type: 'lvmthin',
+      vgname: 'pve',
+      thinpool: 'data',
+      bwlimit: 'restore=1024',
+      content: ['images'],
+    },
   };
 }
 
 const PCI_IDS = [
-  '0000:00:43.1', '0000:00:f4.0', '0000:00:ff.1', '0000:0f:f2.0', '0000:d0:13.0', '0000:d0:15.1', '0000:d0:15.2',
-  '0000:d0:17.0', '0000:f0:42.0', '0000:f0:43.0', '0000:f0:43.1', '1234:f0:43.1', '0000:01:00.4', '0000:01:00.5',
-  '0000:01:00.6', '0000:07:10.0', '0000:07:10.1', '0000:07:10.4',
+  '0000:00:43.1',
+  '0000:00:f4.0',
+  '0000:00:ff.1',
+  '0000:0f:f2.0',
+  '0000:d0:13.0',
+  '0000:d0:15.1',
+  '0000:d0:15.2',
+  '0000:d0:17.0',
+  '0000:f0:42.0',
+  '0000:f0:43.0',
+  '0000:f0:43.1',
+  '1234:f0:43.1',
+  '0000:01:00.4',
+  '0000:01:00.5',
+  '0000:01:00.6',
+  '0000:07:10.0',
+  '0000:07:10.1',
+  '0000:07:10.4',
 ];
 
 function pciDevices(): PciDeviceFact[] {
   return [...PCI_IDS].sort().map((id) => {
-    if (id.startsWith('0000:01:00')) return { id, mdev: true, iommugroup: 1, vendor: '0x10de', device: '0x2231' };
+    if (id.startsWith('0000:01:00'))
+      return {
+        id,
+        mdev: true,
+        iommugroup: 1,
+        vendor: '0x10de',
+        device: '0x2231',
+      };
     if (id.startsWith('0000:07:10')) return { id, iommugroup: 2, vendor: '0x8086', device: '0x1520' };
     return { id };
   });
@@ -136,7 +191,12 @@ export function pveTestProfile(): HostFacts {
     usbMappings: {},
     customCpuModels: {
       // "qemu64" is also a built-in model name: the harness checks that this does not matter
-      qemu64: { 'reported-model': 'athlon', flags: '+aes;+avx;-kvm_pv_unhalt', 'hv-vendor-id': 'testvend', 'phys-bits': '40' },
+      qemu64: {
+        'reported-model': 'athlon',
+        flags: '+aes;+avx;-kvm_pv_unhalt',
+        'hv-vendor-id': 'testvend',
+        'phys-bits': '40',
+      },
       alldefault: {},
     },
     bridgeMtu: { vxlan_bridge: 1450 },

@@ -63,10 +63,22 @@ export function pveProfile(): HostFacts {
     qemuVersion: '11.0.2',
     kvmAvailable: true,
     kernelHasVhostNet: true,
-    hwCapabilities: { error: '/run/qemu-server/host-hw-capabilities.json does not exist. Please check the status of query-machine-capabilities: systemctl status query-machine-capabilities' },
+    hwCapabilities: {
+      error:
+        '/run/qemu-server/host-hw-capabilities.json does not exist. Please check the status of query-machine-capabilities: systemctl status query-machine-capabilities',
+    },
     storage: {
-      local: { type: 'dir', path: '/var/lib/vz', content: ['backup', 'images', 'iso', 'rootdir', 'snippets', 'vztmpl'] },
-      'local-lvm': { type: 'lvmthin', vgname: 'pve', thinpool: 'data', content: ['images', 'rootdir'] },
+      local: {
+        type: 'dir',
+        path: '/var/lib/vz',
+        content: ['backup', 'images', 'iso', 'rootdir', 'snippets', 'vztmpl'],
+      },
+      'local-lvm': {
+        type: 'lvmthin',
+        vgname: 'pve',
+        thinpool: 'data',
+        content: ['images', 'rootdir'],
+      },
     },
     firmware: { kind: 'pve-table', baseDir: EDK2, files: pveFirmwareFiles() },
     pciDevices: [],

@@ -15,8 +15,8 @@ import {
   CPU_FLAG_ANY_RE,
   CPU_FLAG_SUPPORTED_RE,
   CPUTYPES_32BIT,
-  DEPRECATED_CPU_MAP,
   cpuModelVendor,
+  DEPRECATED_CPU_MAP,
 } from './cpu-models.js';
 import { parseProps, propBool } from './props.js';
 import { binaryAtLeast } from './version.js';
@@ -127,7 +127,8 @@ function resolveFlags(ctx: Cfg2CmdContext, layers: FlagSet[]): FlagSet {
       }
       const old = flags.get(name);
       if (old) {
-        const changed = (flag.value === undefined) !== (old.value === undefined) || (flag.value !== undefined && flag.value !== old.value);
+        const changed =
+          (flag.value === undefined) !== (old.value === undefined) || (flag.value !== undefined && flag.value !== old.value);
         if (old.op === flag.op && !changed) {
           old.reason += ` & ${flag.reason}`;
           continue;
@@ -146,11 +147,21 @@ function pveFlags(ctx: Cfg2CmdContext, cputype: string): FlagSet {
   const x86 = ctx.arch === 'x86_64';
   if (cputype === 'kvm64' && x86) f.set('lahf_lm', { op: '+', reason: `${msg} to support Windows 8.1+` });
   if (ctx.conf.ostype === 'solaris') f.set('x2apic', { op: '-', reason: `${msg} incompatible with Solaris` });
-  if (cputype === 'kvm64' || cputype === 'kvm32') f.set('sep', { op: '+', reason: `${msg} to support Windows 8+ and improve Windows XP+` });
+  if (cputype === 'kvm64' || cputype === 'kvm32')
+    f.set('sep', {
+      op: '+',
+      reason: `${msg} to support Windows 8+ and improve Windows XP+`,
+    });
   if (cputype.startsWith('Opteron')) f.set('rdtscp', { op: '-', reason: `${msg} broken on AMD Opteron` });
   if (ctx.versionGuard(2, 3) && ctx.kvm && x86) {
-    f.set('kvm_pv_unhalt', { op: '+', reason: `${msg} to improve Linux guest spinlock performance` });
-    f.set('kvm_pv_eoi', { op: '+', reason: `${msg} to improve Linux guest interrupt performance` });
+    f.set('kvm_pv_unhalt', {
+      op: '+',
+      reason: `${msg} to improve Linux guest spinlock performance`,
+    });
+    f.set('kvm_pv_eoi', {
+      op: '+',
+      reason: `${msg} to improve Linux guest interrupt performance`,
+    });
   }
   const qemu11 = binaryAtLeast(ctx.kvmVersion, 11, 0);
   if (x86 && qemu11 && ctx.winVersion >= 11) {
@@ -159,7 +170,10 @@ function pveFlags(ctx: Cfg2CmdContext, cputype: string): FlagSet {
     f.set('cet-ss', { op: '-', reason });
   }
   if (x86 && qemu11 && cputype === 'host' && !ctx.versionGuard(11, 0)) {
-    f.set('vmx-mbec', { op: '-', reason: `${msg} for backwards compatibility with older kernel and QEMU` });
+    f.set('vmx-mbec', {
+      op: '-',
+      reason: `${msg} for backwards compatibility with older kernel and QEMU`,
+    });
   }
   return f;
 }
@@ -172,7 +186,11 @@ function hypervFlags(ctx: Cfg2CmdContext, gpuPassthrough: boolean, hvVendorId: s
   const def = 'automatic Hyper-V enlightenment for Windows';
   const set = (name: string, value?: string, reason?: string) => f.set(name, { op: '', reason: reason ?? def, value });
   if (gpuPassthrough || hvVendorId !== undefined) {
-    set('hv_vendor_id', hvVendorId ?? 'proxmox', hvVendorId !== undefined ? 'custom hv_vendor_id set' : 'NVIDIA workaround for GPU passthrough');
+    set(
+      'hv_vendor_id',
+      hvVendorId ?? 'proxmox',
+      hvVendorId !== undefined ? 'custom hv_vendor_id set' : 'NVIDIA workaround for GPU passthrough',
+    );
   }
   if (ctx.versionGuard(2, 3)) {
     set('hv_spinlocks', '0x1fff');
@@ -237,8 +255,17 @@ export function cpuOptions(ctx: Cfg2CmdContext, kvmOffIn: boolean, gpuPassthroug
   layers.push(parseFlagList(CPU_FLAG_ANY_RE, 'set by custom CPU model', custom?.flags));
   layers.push(parseFlagList(CPU_FLAG_SUPPORTED_RE, 'manually set for VM', cpu.flags));
   const forced: FlagSet = new Map();
-  if (cputype !== 'host' && ctx.kvm && arch === 'x86_64') forced.set('enforce', { op: '', reason: 'error if requested CPU settings not available' });
-  if (kvmOff && arch === 'x86_64') forced.set('kvm', { op: '', value: 'off', reason: 'hide KVM virtualization from guest' });
+  if (cputype !== 'host' && ctx.kvm && arch === 'x86_64')
+    forced.set('enforce', {
+      op: '',
+      reason: 'error if requested CPU settings not available',
+    });
+  if (kvmOff && arch === 'x86_64')
+    forced.set('kvm', {
+      op: '',
+      value: 'off',
+      reason: 'hide KVM virtualization from guest',
+    });
   if (arch === 'x86_64' && vendor !== 'default') forced.set('vendor', { op: '', value: vendor, reason: 'unknown origin' });
   layers.push(forced);
 

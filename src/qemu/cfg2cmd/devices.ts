@@ -77,7 +77,10 @@ export function emitTpm(ctx: Cfg2CmdContext, devices: string[]): void {
 export function emitAgent(ctx: Cfg2CmdContext, devices: string[]): void {
   const value = ctx.conf.agent;
   if (value === undefined) return;
-  const agent = parseProps(value, 'enabled', { 'freeze-fs-on-backup': 'freeze-fs', 'guest-fsfreeze': 'freeze-fs' });
+  const agent = parseProps(value, 'enabled', {
+    'freeze-fs-on-backup': 'freeze-fs',
+    'guest-fsfreeze': 'freeze-fs',
+  });
   if (!propBool(agent.enabled)) return;
   devices.push('-chardev', `socket,path=${ctx.host.paths.runDir}/${ctx.vmid}.qga,server=on,wait=off,id=qga0`);
   const type = agent.type;

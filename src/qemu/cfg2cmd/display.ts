@@ -23,7 +23,11 @@ const VGA_MAP: Record<string, string> = {
   virtio: 'virtio-vga',
   'virtio-gl': 'virtio-vga-gl',
 };
-const VGA_MAP_AARCH64: Record<string, string> = { ...VGA_MAP, virtio: 'virtio-gpu', 'virtio-gl': 'virtio-gpu-gl' };
+const VGA_MAP_AARCH64: Record<string, string> = {
+  ...VGA_MAP,
+  virtio: 'virtio-gpu',
+  'virtio-gl': 'virtio-gpu-gl',
+};
 
 /** vga_conf_has_spice: number of QXL heads (0 if no QXL). */
 export function qxlHeads(vga: string | undefined): number {
@@ -35,7 +39,10 @@ export function qxlHeads(vga: string | undefined): number {
 }
 
 /** get_vga_properties. */
-export function vgaProperties(ctx: Cfg2CmdContext): { vga: VgaProps; qxlnum: number } {
+export function vgaProperties(ctx: Cfg2CmdContext): {
+  vga: VgaProps;
+  qxlnum: number;
+} {
   const p = parseProps(ctx.conf.vga, 'type');
   const qxlnum = qxlHeads(ctx.conf.vga);
   let type = p.type ?? '';
@@ -93,7 +100,13 @@ export function emitDisplay(ctx: Cfg2CmdContext, vga: VgaProps, qxlnum: number, 
 }
 
 /** assert_clipboard_config plus the SPICE/vdagent block; returns the SPICE port if any. */
-export function emitSpice(ctx: Cfg2CmdContext, vga: VgaProps, qxlnum: number, cmd: string[], devices: string[]): number | undefined {
+export function emitSpice(
+  ctx: Cfg2CmdContext,
+  vga: VgaProps,
+  qxlnum: number,
+  cmd: string[],
+  devices: string[],
+): number | undefined {
   if (vga.clipboard === 'vnc' && vga.type && !/^(std|cirrus|vmware|virtio|qxl)/.test(vga.type)) {
     throw new CvmError('GENERATE', `vga type ${vga.type} is not compatible with VNC clipboard`);
   }

@@ -5,7 +5,7 @@
  * VM from the host's firmware facts and forwards selection warnings to the context.
  */
 
-import { type OvmfFiles, getOvmfFiles } from '../../firmware/index.js';
+import { getOvmfFiles, type OvmfFiles } from '../../firmware/index.js';
 import type { PropertyValues } from '../../schema/types.js';
 import type { Cfg2CmdContext } from './context.js';
 import { parseProps } from './props.js';

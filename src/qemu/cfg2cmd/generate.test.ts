@@ -44,8 +44,19 @@ describe('configToCommand on a pve host', () => {
   });
   it('warns that SNP ignores the efidisk', () => {
     const host = pveTestProfile();
-    host.hwCapabilities = { 'amd-sev': { cbitpos: 51, 'reduced-phys-bits': 6, 'sev-support': true, 'sev-support-es': true, 'sev-support-snp': true } };
-    const { warnings, argv } = configToCommand(config('bios: ovmf\namd-sev: type=snp\nefidisk0: local:8006/vm-8006-disk-0.raw,size=528K\n'), host);
+    host.hwCapabilities = {
+      'amd-sev': {
+        cbitpos: 51,
+        'reduced-phys-bits': 6,
+        'sev-support': true,
+        'sev-support-es': true,
+        'sev-support-snp': true,
+      },
+    };
+    const { warnings, argv } = configToCommand(
+      config('bios: ovmf\namd-sev: type=snp\nefidisk0: local:8006/vm-8006-disk-0.raw,size=528K\n'),
+      host,
+    );
     expect(warnings).toEqual(['EFI disks are not supported with Confidential Virtual Machines and will be ignored']);
     expect(arg(argv, '-bios')).toEqual(['/usr/share/pve-edk2-firmware//OVMF_SEV_4M.fd']);
   });
@@ -56,13 +67,19 @@ describe('configToCommand on a pve host', () => {
   });
   it('raises the capability-file error only when SEV needs it', () => {
     const host = pveTestProfile();
-    host.hwCapabilities = { error: '/run/qemu-server/host-hw-capabilities.json does not exist.' };
+    host.hwCapabilities = {
+      error: '/run/qemu-server/host-hw-capabilities.json does not exist.',
+    };
     expect(() => configToCommand(config('memory: 512\n'), host)).not.toThrow();
-    expect(() => configToCommand(config('bios: ovmf\namd-sev: type=std\n'), host)).toThrow(/host-hw-capabilities.json does not exist/);
+    expect(() => configToCommand(config('bios: ovmf\namd-sev: type=std\n'), host)).toThrow(
+      /host-hw-capabilities.json does not exist/,
+    );
   });
   it('uses a snapshot section with its running machine and CPU', () => {
     const text = 'memory: 2048\nparent: s1\n\n[s1]\nmemory: 1024\nrunningcpu: kvm64,+sep\nrunningmachine: pc-i440fx-9.0+pve0\n';
-    const { argv } = configToCommand(config(text), pveTestProfile(), { snapshot: 's1' });
+    const { argv } = configToCommand(config(text), pveTestProfile(), {
+      snapshot: 's1',
+    });
     expect(arg(argv, '-m')).toEqual(['1024']);
     expect(arg(argv, '-cpu')).toEqual(['kvm64,+sep']);
     expect(argv.at(-1)).toBe('type=pc-i440fx-9.0+pve0');
@@ -70,7 +87,10 @@ describe('configToCommand on a pve host', () => {
   });
   it('skips a value the parser could not read (non-strict) and generates the rest', () => {
     const warned: string[] = [];
-    const cfg = parseVmConfig('/x/qemu-server/8006.conf', 'cores: many\nmemory: 768\n', { strict: false, warn: (m) => warned.push(m) });
+    const cfg = parseVmConfig('/x/qemu-server/8006.conf', 'cores: many\nmemory: 768\n', {
+      strict: false,
+      warn: (m) => warned.push(m),
+    });
     expect(warned[0]).toContain("unable to parse value of 'cores'");
     const { argv } = configToCommand(cfg, pveTestProfile());
     expect(arg(argv, '-smp')).toEqual(['1,sockets=1,cores=1,maxcpus=1']);
@@ -93,7 +113,9 @@ describe('configToCommand on a local (stock QEMU) host', () => {
     expect(argv).not.toContain('-readconfig');
     const devices = arg(argv, '-device');
     expect(devices[0]).toBe('ich9-usb-ehci1,id=ehci,multifunction=on,bus=pcie.0,addr=1d.7');
-    expect(devices).toContain('pcie-root-port,id=ich9-pcie-port-1,x-speed=16,x-width=32,multifunction=on,bus=pcie.0,addr=1c.0,port=1,chassis=1');
+    expect(devices).toContain(
+      'pcie-root-port,id=ich9-pcie-port-1,x-speed=16,x-width=32,multifunction=on,bus=pcie.0,addr=1c.0,port=1,chassis=1',
+    );
     expect(devices).toContain('pci-bridge,id=pci.0,bus=pcidmi,addr=1.0,chassis_nr=1');
     expect(arg(argv, '-machine')).toEqual(['type=q35']);
   });

@@ -11,7 +11,7 @@
  * readconfig dir) and in the machine type, which carries no `+pveN` there.
  */
 
-import type { VmConfig, ConfigSection } from '../../config/types.js';
+import type { ConfigSection, VmConfig } from '../../config/types.js';
 import { CvmError } from '../../errors.js';
 import type { HostArch, HostFacts } from '../../host/facts.js';
 import { amdSevObject, cvmMachineFlags, getCvmType, intelTdxObject } from '../../sev/index.js';
@@ -31,6 +31,8 @@ import {
   virtiofsEnabled,
 } from './devices.js';
 import { emitDisplay, emitSpice, vgaProperties } from './display.js';
+import { validDriveNames } from './drive-names.js';
+import { volumePath } from '../../storage/path.js';
 import { checkDriveVolumes, emitDrives } from './drives.js';
 import { emitHostpci } from './hostpci.js';
 import { emitMemory } from './memory.js';
@@ -38,9 +40,9 @@ import { emitNetworks } from './net.js';
 import { emitOvmf } from './ovmf.js';
 import { pciAddr, printPciAddr, printPcieAddr } from './pci.js';
 import { parseProps, perlTrue, propBool } from './props.js';
+import { q35InlineDevices } from './q35-inline.js';
 import { splitArgs } from './split-args.js';
 import { timerFlags } from './timer.js';
-import { q35InlineDevices } from './q35-inline.js';
 import { tabletDevices, usbControllers, usbDevices } from './usb.js';
 import {
   binaryAtLeast,
@@ -53,7 +55,6 @@ import {
   versionCmp,
   windowsVersion,
 } from './version.js';
-import { validDriveNames } from './drive-names.js';
 
 export interface ConfigToCommandOptions {
   /** Generate for this snapshot's config (`qm showcmd --snapshot`). */
@@ -62,6 +63,8 @@ export interface ConfigToCommandOptions {
   forceMachine?: string;
   /** CPU string to use instead of the computed one (snapshot `runningcpu`). */
   forceCpu?: string;
+  /** `net0=1500,…`: NIC MTUs a migration source ran with (snapshot `running-nets-host-mtu`). */
+  netsHostMtu?: string;
 }
 
 export interface ConfigToCommandResult {
@@ -107,7 +110,12 @@ function selectSection(config: VmConfig, opts: ConfigToCommandOptions): { conf: 
   const s = snap as ConfigSection;
   return {
     conf: s,
-    force: { ...opts, forceMachine: opts.forceMachine ?? s.runningmachine, forceCpu: opts.forceCpu ?? s.runningcpu },
+    force: {
+      ...opts,
+      forceMachine: opts.forceMachine ?? s.runningmachine,
+      forceCpu: opts.forceCpu ?? s.runningcpu,
+      netsHostMtu: opts.netsHostMtu ?? s['running-nets-host-mtu'],
+    },
   };
 }
 
@@ -156,7 +164,9 @@ export function configToCommand(config: VmConfig, host: HostFacts, opts: ConfigT
   if (micro && Number(micro[1]) >= 90) {
     perlWarnings.push(`warning: Installed QEMU version (${kvmver}) is a release candidate, ignoring version checks`);
   } else if (!minVersion(kvmver, machineMajor, machineMinor)) {
-    die(`Installed QEMU version '${kvmver}' is too old to run machine type '${machineType}', please upgrade node '${host.nodename}'`);
+    die(
+      `Installed QEMU version '${kvmver}' is too old to run machine type '${machineType}', please upgrade node '${host.nodename}'`,
+    );
   } else if (!canRunPveMachineVersion(machineVersion, kvmver)) {
     const max = highestPveRevision(machineVersion);
     die(
@@ -311,13 +321,16 @@ export function configToCommand(config: VmConfig, host: HostFacts, opts: ConfigT
   if (host.iscsiInitiatorName) devices.push('-iscsi', `initiator-name=${host.iscsiInitiatorName}`);
 
   emitDrives(ctx, devices, cmd);
-  emitNetworks(ctx, devices);
+  emitNetworks(ctx, devices, netsHostMtu(force.netsHostMtu));
 
   if (conf.ivshmem) {
     const iv = parseProps(conf.ivshmem);
     const bus = ctx.q35 ? printPcieAddr('ivshmem') : pciAddr(ctx, 'ivshmem');
     devices.push('-device', `ivshmem-plain,memdev=ivshmem${bus},`);
-    devices.push('-object', `memory-backend-file,id=ivshmem,share=on,mem-path=/dev/shm/pve-shm-${iv.name ?? vmid},size=${iv.size}M`);
+    devices.push(
+      '-object',
+      `memory-backend-file,id=ivshmem,share=on,mem-path=/dev/shm/pve-shm-${iv.name ?? vmid},size=${iv.size}M`,
+    );
   }
 
   const bridges = ctx.pciBridges;
@@ -375,14 +388,23 @@ export function configToCommand(config: VmConfig, host: HostFacts, opts: ConfigT
   if (rtcFlags.length) cmd.push('-rtc', rtcFlags.join(','));
   if (machineFlags.length) cmd.push('-machine', machineFlags.join(','));
   if (conf.vmstate) {
-    const statePath = ctx.extra.vmstatePath as ((volid: string) => string) | undefined;
-    cmd.push('-loadstate', statePath ? statePath(conf.vmstate) : conf.vmstate);
+    cmd.push('-loadstate', volumePath(host.storage, conf.vmstate));
     info.push(`activating and using '${conf.vmstate}' as vmstate`);
   }
   if (isTemplate) cmd.push('-snapshot');
   if (conf.args) cmd.push(...splitArgs(conf.args));
   void spicePort;
   return { argv: cmd, warnings, perlWarnings, info };
+}
+
+/** `net0=1500,net1=9000` (split_list) → { net0: 1500, … }. */
+function netsHostMtu(value: string | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const item of (value ?? '').split(/[;, \0]+/).filter(Boolean)) {
+    const [name, mtu] = item.split('=');
+    if (name && mtu !== undefined) out[name] = Number(mtu);
+  }
+  return out;
 }
 
 function smbiosString(value: string): string {
@@ -440,7 +462,7 @@ function shouldDisableSmm(conf: ConfigSection, vgaType: string, machineType: str
 function assertValidMachineProperty(mc: Record<string, string>): void {
   const aw = mc['aw-bits'] === undefined ? 0 : Number(mc['aw-bits']);
   if (mc.viommu === 'intel') {
-    if (!(mc.type && mc.type.includes('q35'))) die('to use Intel vIOMMU please set the machine type to q35');
+    if (!mc.type?.includes('q35')) die('to use Intel vIOMMU please set the machine type to q35');
     if (aw && aw !== 39 && aw !== 48) die('Intel vIOMMU supports only 39 or 48 bits as address width');
   }
   if (aw && !mc.viommu) die('cannot set aw-bits if no vIOMMU is configured');

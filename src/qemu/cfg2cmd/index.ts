@@ -2,6 +2,17 @@
  * @module qemu/cfg2cmd
  * The config → QEMU command generator (qemu-server 9.2.6 config_to_command).
  */
-export { configToCommand, type ConfigToCommandOptions, type ConfigToCommandResult } from './generate.js';
-export type { Cfg2CmdContext, DeviceList, BootOrder } from './context.js';
-export { getVmMachine, extractVersion, minVersion, windowsVersion, PVE_MACHINE_REVISIONS } from './version.js';
+
+export type { BootOrder, Cfg2CmdContext, DeviceList } from './context.js';
+export {
+  type ConfigToCommandOptions,
+  type ConfigToCommandResult,
+  configToCommand,
+} from './generate.js';
+export {
+  extractVersion,
+  getVmMachine,
+  minVersion,
+  PVE_MACHINE_REVISIONS,
+  windowsVersion,
+} from './version.js';

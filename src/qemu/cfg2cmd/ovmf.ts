@@ -9,8 +9,8 @@
  */
 
 import { CvmError } from '../../errors.js';
-import type { Cfg2CmdContext } from './context.js';
 import { canonicalJson } from './blockdev-json.js';
+import type { Cfg2CmdContext } from './context.js';
 import { cpuBitness } from './cpu.js';
 import { efidiskBlockdev, legacyEfidiskDrive, parseDriveValue } from './drives.js';
 import { ovmfFiles } from './firmware-files.js';

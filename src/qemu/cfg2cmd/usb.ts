@@ -24,7 +24,7 @@ function useQemuXhci(ctx: Cfg2CmdContext): boolean {
 
 function assertUsable(index: number, xhci: boolean): void {
   if (index >= OLD_MAX_USB && !xhci) {
-    throw new CvmError('GENERATE', 'using usb' + index + ' is only possible with machine type >= 7.1 and ostype l26 or windows > 7');
+    throw new CvmError('GENERATE', `using usb${index} is only possible with machine type >= 7.1 and ostype l26 or windows > 7`);
   }
 }
 

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { canRunPveMachineVersion, extractVersion, getVmMachine, minVersion, windowsVersion } from './version.js';
 
-const vm = (machine?: string, ostype?: string, meta?: string) => ({ machine, ostype, meta, arch: 'x86_64' });
+const vm = (machine?: string, ostype?: string, meta?: string) => ({
+  machine,
+  ostype,
+  meta,
+  arch: 'x86_64',
+});
 const noWarn = () => {
   throw new Error('unexpected warning');
 };
@@ -53,8 +58,12 @@ describe('extract_version / can_run_pve_machine_version / windows_version', () =
     expect(canRunPveMachineVersion('12.0', '11.0.2')).toBe(false);
   });
   it('maps ostypes', () => {
-    expect([windowsVersion('w2k'), windowsVersion('wvista'), windowsVersion('win11'), windowsVersion('l26'), windowsVersion(undefined)]).toEqual([
-      5, 6, 11, 0, 0,
-    ]);
+    expect([
+      windowsVersion('w2k'),
+      windowsVersion('wvista'),
+      windowsVersion('win11'),
+      windowsVersion('l26'),
+      windowsVersion(undefined),
+    ]).toEqual([5, 6, 11, 0, 0]);
   });
 });
