@@ -123,4 +123,6 @@ export interface HostFacts {
   spiceAddress?: string;
   /** RNG source devices that do not exist on this host (e.g. `/dev/hwrng`); others are assumed present. */
   missingRngSources?: string[];
+  /** Directory mappings for virtio-fs (`mapping/directory.cfg`): id → `node=…,path=…` entries. */
+  dirMappings?: Record<string, { map: string[] }>;
 }

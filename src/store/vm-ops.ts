@@ -17,7 +17,7 @@ import { lookupConfigKey, validDriveNamesForBoot } from '../config/options/index
 import type { ConfigSection, VmConfig } from '../config/types.js';
 import { FsConfigStore } from './fs-store.js';
 import { currentMemoryMiB, vmStatus } from './status.js';
-import { applyPending, type EditEffects, printBootOrder, stageChanges } from './vm-pending.js';
+import { applyFastPlug, applyPending, cleanupPending, type EditEffects, printBootOrder, stageChanges } from './vm-pending.js';
 import { checkParams } from './vm-params.js';
 
 const MAX_NETS = 32;
@@ -214,7 +214,9 @@ export async function updateVm(args: UpdateVmArgs): Promise<UpdateVmResult> {
           allocated = newVolumes(before, params, driveKeys);
         }
         effects = [stageChanges(cfg, { params, deletes, force: args.force === true })];
-        if (!running) effects.push(applyPending(cfg));
+        cleanupPending(cfg);
+        if (running) applyFastPlug(cfg);
+        else effects.push(applyPending(cfg));
         return cfg;
       },
       args.digest ? { digest: args.digest } : {},

@@ -11,6 +11,7 @@ import { CvmError } from '../errors.js';
 import { driveFile, isDriveKey } from '../config/file/drives.js';
 import { parsePendingDelete, printPendingDelete, splitList } from '../config/file/views.js';
 import { perlTrue } from '../config/file/write.js';
+import { cloudinitKeys } from '../config/options/cloudinit.js';
 import type { ConfigSection, VmConfig } from '../config/types.js';
 
 const MAX_UNUSED_DISKS = 256;
@@ -195,10 +196,7 @@ export function applyPending(cfg: VmConfig): EditEffects {
     delete conf[opt];
   }
 
-  // cleanup_pending: drop values equal to the current ones and deletions of unset keys
-  for (const opt of Object.keys(pending)) {
-    if (opt !== 'delete' && conf[opt] !== undefined && pending[opt] === conf[opt]) delete pending[opt];
-  }
+  cleanupPending(cfg);
 
   for (const opt of Object.keys(pending)) {
     if (opt === 'delete') continue;
@@ -207,4 +205,52 @@ export function applyPending(cfg: VmConfig): EditEffects {
     delete pending[opt];
   }
   return effects;
+}
+
+/** cleanup_pending: drop pending values equal to the current ones and deletions of unset keys. */
+export function cleanupPending(cfg: VmConfig): void {
+  const { conf, pending } = cfg;
+  for (const opt of Object.keys(pending)) {
+    if (opt !== 'delete' && conf[opt] !== undefined && pending[opt] === conf[opt]) delete pending[opt];
+  }
+  const deletes = parsePendingDelete(pending.delete);
+  for (const opt of [...deletes.keys()]) if (conf[opt] === undefined) deletes.delete(opt);
+  if (deletes.size > 0) pending.delete = printPendingDelete(deletes);
+  else delete pending.delete;
+}
+
+/** Options a running VM takes at once (qemu-server's $fast_plug_option plus the cloud-init keys). */
+export const FAST_PLUG_OPTIONS: ReadonlySet<string> = new Set([
+  'description',
+  'hookscript',
+  'lock',
+  'migrate_downtime',
+  'migrate_speed',
+  'name',
+  'onboot',
+  'protection',
+  'shares',
+  'startup',
+  'tags',
+  'vmstatestorage',
+  ...Object.keys(cloudinitKeys),
+]);
+
+/**
+ * The part of vmconfig_hotplug_pending that needs no running QEMU: fast-plug values and
+ * deletions take effect at once; everything else stays pending until the next start.
+ */
+export function applyFastPlug(cfg: VmConfig): void {
+  const { conf, pending } = cfg;
+  for (const opt of Object.keys(pending)) {
+    if (FAST_PLUG_OPTIONS.has(opt)) {
+      conf[opt] = pending[opt] as string;
+      delete pending[opt];
+    }
+  }
+  for (const opt of [...parsePendingDelete(pending.delete).keys()].sort()) {
+    if (!FAST_PLUG_OPTIONS.has(opt)) continue;
+    delete conf[opt];
+    removeFromPendingDelete(cfg, opt);
+  }
 }

@@ -1,6 +1,6 @@
 /** `cvmctl showcmd` end to end through bin/cvmctl (needs `npm run build`). */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -41,6 +41,25 @@ describe('cvmctl showcmd', () => {
     const out = JSON.parse(r.stdout) as { argv: string[]; vmid: number };
     expect(out.vmid).toBe(8006);
     expect(out.argv[out.argv.indexOf('-m') + 1]).toBe('1024');
+  });
+  it('reads <vmid> from the store under --root, with --snapshot', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'cvm-root-'));
+    mkdirSync(join(root, 'qemu-server'));
+    writeFileSync(join(root, 'qemu-server', '104.conf'), 'memory: 2048\nparent: pre\n\n[pre]\nmemory: 1024\n');
+    const r = await cvmctl(['--root', root, 'showcmd', '104', '--host', 'pve-test', '--json']);
+    expect(r.code).toBe(0);
+    const argv = (JSON.parse(r.stdout) as { argv: string[] }).argv;
+    expect(argv.slice(0, 3)).toEqual(['/usr/bin/kvm', '-id', '104']);
+    expect(argv[argv.indexOf('-m') + 1]).toBe('2048');
+    const snap = JSON.parse(
+      (await cvmctl(['--root', root, 'showcmd', '104', '--host', 'pve-test', '--snapshot', 'pre', '--json'])).stdout,
+    ) as {
+      argv: string[];
+    };
+    expect(snap.argv[snap.argv.indexOf('-m') + 1]).toBe('1024');
+    const missing = await cvmctl(['--root', root, 'showcmd', '999', '--host', 'pve-test']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('999.conf');
   });
   it('--vmid names a file that is not <vmid>.conf; errors exit 2 for usage and 1 for generation', async () => {
     const other = join(dir, 'vm.conf');

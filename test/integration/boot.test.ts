@@ -6,9 +6,10 @@
  * cleared, QEMU's own error text is reported, a missing bridge fails before spawning.
  */
 import { existsSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startVm, stopVm, vmStatus, resetVm, suspendVm, resumeVm, shutdownVm } from '../../src/run/index.js';
+import { rebootVm, startVm, stopVm, vmStatus, resetVm, suspendVm, resumeVm, shutdownVm } from '../../src/run/index.js';
 import { alive, makeTestRoot, QEMU_BINARY, readIfExists, SKIP_REASON, type TestRoot, waitFor } from './helpers.js';
 
 const roots: TestRoot[] = [];
@@ -163,4 +164,62 @@ describe.skipIf(!QEMU_BINARY)(`real QEMU boots${QEMU_BINARY ? '' : ` (skipped: $
     await expect(startVm(ctx, 9106)).rejects.toMatchObject({ code: 'HOST_UNSUPPORTED', message: "net0: bridge 'cvmnobr0' does not exist" });
     expect(runFiles(r)).toEqual([]);
   });
+});
+
+/** Power the guest off from its UEFI shell (`reset -s` typed on serial0) once the prompt shows. */
+function powerOffFromUefiShell(serialSocket: string): { typed: () => boolean; close: () => void } {
+  const sock = createConnection(serialSocket);
+  let seen = '';
+  let typed = false;
+  sock.setEncoding('utf8');
+  sock.on('data', (d: string) => {
+    seen += d;
+    if (!typed && /Shell>\s*$/.test(seen.replace(/\x1b\[[0-9;=?]*[A-Za-z]/g, ''))) {
+      typed = true;
+      sock.write('reset -s\r');
+    }
+  });
+  sock.on('error', () => {});
+  return { typed: () => typed, close: () => sock.destroy() };
+}
+
+describe.skipIf(!QEMU_BINARY)(`guest power-off${QEMU_BINARY ? '' : ` (skipped: ${SKIP_REASON})`}`, () => {
+  it('shutdown finishes QEMU after the guest powers off (-no-shutdown), via the UEFI shell', async () => {
+    const r = newRoot();
+    r.writeConfig(9107, 'bios: ovmf\nmachine: q35\nmemory: 256\ncores: 1\nkvm: 0\nostype: l26\nvga: none\nserial0: socket\n');
+    const ctx = await r.context();
+    const started = await startVm(ctx, 9107, { timeoutSec: 60 });
+    r.track(started.pid);
+    const guest = powerOffFromUefiShell(join(ctx.facts.paths.runDir, '9107.serial0'));
+    try {
+      const res = await shutdownVm(ctx, 9107, { timeoutSec: 110 });
+      expect(guest.typed()).toBe(true);
+      expect(res).toEqual({ vmid: 9107, wasRunning: true, method: 'powerdown' });
+      expect(alive(started.pid)).toBe(false);
+      expect(runFiles(r)).toEqual([]);
+    } finally {
+      guest.close();
+    }
+  }, 150_000);
+
+  it('reboot is a guest power-off followed by a fresh QEMU', async () => {
+    const r = newRoot();
+    r.writeConfig(9108, 'bios: ovmf\nmachine: q35\nmemory: 256\ncores: 1\nkvm: 0\nostype: l26\nvga: none\nserial0: socket\n');
+    const ctx = await r.context();
+    const first = await startVm(ctx, 9108, { timeoutSec: 60 });
+    r.track(first.pid);
+    const guest = powerOffFromUefiShell(join(ctx.facts.paths.runDir, '9108.serial0'));
+    try {
+      const second = await rebootVm(ctx, 9108, { timeoutSec: 110, startTimeoutSec: 60 });
+      r.track(second.pid);
+      expect(guest.typed()).toBe(true);
+      expect(second.pid).not.toBe(first.pid);
+      expect(alive(first.pid)).toBe(false);
+      expect(await vmStatus(ctx, 9108)).toMatchObject({ status: 'running', pid: second.pid });
+      await stopVm(ctx, 9108, { timeoutSec: 20 });
+      expect(runFiles(r)).toEqual([]);
+    } finally {
+      guest.close();
+    }
+  }, 200_000);
 });

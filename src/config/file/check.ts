@@ -30,13 +30,37 @@ const FLEECING_IMAGES: PropertySchema = {
 /** `[special:fleecing]` knows exactly one key. */
 export const fleecingSectionSchema: SchemaLookup = (key) => (key === 'fleecing-images' ? FLEECING_IMAGES : undefined);
 
+/**
+ * Values that passed check_type, per schema lookup: validation is pure, and a config repeats
+ * most values in every snapshot and again when it is written back, so each distinct
+ * `key: value` is validated once. Bounded; failures are never cached.
+ */
+const passed = new WeakMap<SchemaLookup, Map<string, string>>();
+const CACHE_LIMIT = 4096;
+
+/** Forget cached validation results (benchmarks measure validation from scratch with it). */
+export function clearCheckCache(): void {
+  for (const lookup of [vmSectionSchema, fleecingSectionSchema]) passed.delete(lookup);
+}
+
 /** check_type(key, value, schema): the value to store, or a thrown CvmError with qemu-server's text. */
 export function checkType(key: string, value: string, lookup: SchemaLookup): string {
+  let cache = passed.get(lookup);
+  const cacheKey = `${key}\0${value}`;
+  const hit = cache?.get(cacheKey);
+  if (hit !== undefined) return hit;
   // A key such as `constructor` must never resolve to an Object.prototype member.
   const schema = key in Object.prototype ? undefined : lookup(key);
   if (!schema) throw new CvmError('PARAM_INVALID', `unknown setting '${key}'`);
   if (/[\n\r]/.test(value)) throw new CvmError('PARAM_INVALID', 'property contains a line feed');
-  return checkConfigValue(key, schema, value);
+  const stored = checkConfigValue(key, schema, value);
+  if (!cache) {
+    cache = new Map();
+    passed.set(lookup, cache);
+  }
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  cache.set(cacheKey, stored);
+  return stored;
 }
 
 /** The message of a validation failure, without the trailing newline Perl would carry. */

@@ -7,7 +7,7 @@
 export { parseVmConfig, configDigest, vmidFromFilename, type ParseOptions } from './parse.js';
 export { writeVmConfig, normalizeVmConfig, hasCloudinitDrive, perlTrue } from './write.js';
 export { encodeText, decodeText } from './encode.js';
-export { checkType } from './check.js';
+export { checkType, clearCheckCache } from './check.js';
 export {
   currentConfig,
   snapshotConfig,

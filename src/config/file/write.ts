@@ -100,7 +100,9 @@ export function normalizeVmConfig(input: VmConfig): VmConfig {
     delete conf.smp;
   }
 
-  const usedVolids = new Set<string>();
+  // volumes in use only matter when there are unusedN entries to compare them with
+  const hasUnused = Object.keys(conf).some((key) => key.startsWith('unused'));
+  const usedVolids = hasUnused ? new Set<string>() : undefined;
   const pending: ConfigSection = { ...input.pending };
   recheckSection(conf, false, usedVolids);
   recheckSection(pending, true, usedVolids);
@@ -115,8 +117,10 @@ export function normalizeVmConfig(input: VmConfig): VmConfig {
     snapshots[name] = snap;
   }
 
-  for (const key of Object.keys(conf)) {
-    if (key.startsWith('unused') && usedVolids.has(conf[key] as string)) delete conf[key];
+  if (usedVolids) {
+    for (const key of Object.keys(conf)) {
+      if (key.startsWith('unused') && usedVolids.has(conf[key] as string)) delete conf[key];
+    }
   }
 
   const special: Record<string, ConfigSection> = {};

@@ -127,12 +127,24 @@ export function virtiofsEnabled(ctx: Cfg2CmdContext): boolean {
   return false;
 }
 
-/** Virtiofs::config: one vhost-user-fs device per `virtiofsN` (directory mappings are checked at start). */
+/** PVE::Mapping::Dir::find_on_current_node: the one mapping entry of this node for a directory id. */
+function dirMappingOnNode(ctx: Cfg2CmdContext, dirid: string): Record<string, string> {
+  const node = ctx.host.nodename;
+  const entry = ctx.host.dirMappings?.[dirid];
+  if (!entry) return die(`Directory ID ${dirid} does not exist.`);
+  const onNode = entry.map.map((m) => parseProps(m)).filter((m) => m.node === node);
+  if (onNode.length > 1) die(`More than than one directory mapping for node ${node}.`);
+  if (onNode.length === 0) die(`No directory mapping for node ${node}.`);
+  return onNode[0] as Record<string, string>;
+}
+
+/** Virtiofs::config: one vhost-user-fs device per `virtiofsN` (the shared path itself is checked at start). */
 export function emitVirtiofs(ctx: Cfg2CmdContext, devices: string[]): void {
   for (let i = 0; i < MAX_VIRTIOFS; i++) {
     const value = ctx.conf[`virtiofs${i}`];
     if (!value) continue;
     const fs = parseProps(value, 'dirid');
+    dirMappingOnNode(ctx, fs.dirid as string);
     if (propBool(fs['expose-acl']) && ctx.winVersion) {
       die('Please disable ACLs for virtiofs on Windows VMs, otherwise the virtiofs shared directory cannot be mounted.');
     }

@@ -85,6 +85,34 @@ describe('configToCommand on a pve host', () => {
     expect(argv.at(-1)).toBe('type=pc-i440fx-9.0+pve0');
     expect(() => configToCommand(config(text), pveTestProfile(), { snapshot: 'nope' })).toThrow("snapshot 'nope' does not exist");
   });
+  it('loads the snapshot RAM state from its storage path', () => {
+    const text = 'memory: 2048\nparent: s1\n\n[s1]\nmemory: 1024\nvmstate: local:8006/vm-8006-state-s1.raw\n';
+    const { argv, info } = configToCommand(config(text), pveTestProfile(), { snapshot: 's1' });
+    expect(arg(argv, '-loadstate')).toEqual(['/var/lib/vz/images/8006/vm-8006-state-s1.raw']);
+    expect(info).toEqual(["activating and using 'local:8006/vm-8006-state-s1.raw' as vmstate"]);
+  });
+  it('shares a mapped directory with virtio-fs through a memfd backend', () => {
+    const host = pveTestProfile();
+    host.dirMappings = { share1: { map: ['node=localhost,path=/srv/share'] } };
+    const { argv } = configToCommand(config('memory: 2048\nostype: l26\nvirtiofs0: dirid=share1,cache=always\n'), host);
+    expect(argv.slice(argv.indexOf('-m'), argv.indexOf('-m') + 4)).toEqual([
+      '-m',
+      '2048',
+      '-object',
+      'memory-backend-memfd,id=virtiofs-mem,size=2048M,share=on',
+    ]);
+    expect(argv.slice(-6, -2)).toEqual([
+      '-chardev',
+      'socket,id=virtiofs0,path=/run/qemu-server/virtiofsd/vm8006-fs0',
+      '-device',
+      'vhost-user-fs-pci,queue-size=1024,chardev=virtiofs0,tag=share1',
+    ]);
+    expect(argv.at(-1)).toBe('hpet=off,memory-backend=virtiofs-mem,type=pc+pve0');
+    expect(() => configToCommand(config('virtiofs0: dirid=other\n'), host)).toThrow('Directory ID other does not exist.');
+    expect(() => configToCommand(config('hotplug: memory\nnuma: 1\nmemory: 2048\nvirtiofs0: dirid=share1\n'), host)).toThrow(
+      'Memory hotplug does not work in combination with virtio-fs.',
+    );
+  });
   it('skips a value the parser could not read (non-strict) and generates the rest', () => {
     const warned: string[] = [];
     const cfg = parseVmConfig('/x/qemu-server/8006.conf', 'cores: many\nmemory: 768\n', {

@@ -83,6 +83,15 @@ const die = (msg: string): never => {
 
 const HOTPLUG_DEFAULT = 'network,disk,usb';
 
+/** Highest +pve per major.minor as a numeric lookup (version guards run dozens of times per call). */
+const REVISIONS_BY_NUMBER = new Map(
+  Object.entries(PVE_MACHINE_REVISIONS).map(([v, pve]) => {
+    const [major, minor] = v.split('.').map(Number) as [number, number];
+    return [major * 1000 + minor, pve] as const;
+  }),
+);
+const revisionOf = (major: number, minor: number): number => REVISIONS_BY_NUMBER.get(major * 1000 + minor) ?? 0;
+
 function parseHotplug(value: string): Set<string> {
   const res = new Set<string>();
   if (value === '0') return res;
@@ -194,7 +203,7 @@ export function configToCommand(config: VmConfig, host: HostFacts, opts: ConfigT
     requiredPve: 0,
     versionGuard(major, minor, pve = 0) {
       if (!machineAtLeast(major, minor, pve)) return false;
-      const maxPve = PVE_MACHINE_REVISIONS[`${major}.${minor}`] ?? 0;
+      const maxPve = revisionOf(major, minor);
       if (machineAtLeast(major, minor, maxPve + 1)) return true;
       if (pve && pve > ctx.requiredPve) ctx.requiredPve = pve;
       return true;
@@ -246,8 +255,9 @@ export function configToCommand(config: VmConfig, host: HostFacts, opts: ConfigT
   cmd.push('-daemonize');
   if (conf.smbios1) cmd.push('-smbios', smbiosString(conf.smbios1));
 
+  const cvmType = getCvmType(conf);
   if (conf.bios === 'ovmf') {
-    const ovmf = emitOvmf(ctx, getCvmType(conf), Boolean(force.forceCpu));
+    const ovmf = emitOvmf(ctx, cvmType, Boolean(force.forceCpu));
     cmd.push(...ovmf.cmd);
     machineFlags.push(...ovmf.machineFlags);
   }
@@ -376,7 +386,7 @@ export function configToCommand(config: VmConfig, host: HostFacts, opts: ConfigT
 
   if (perlTrue(conf['amd-sev'])) {
     devices.push('-object', amdSevObject(conf, host.hwCapabilities));
-    machineFlags.push(...cvmMachineFlags(getCvmType(conf)));
+    machineFlags.push(...cvmMachineFlags(cvmType));
   } else if (perlTrue(conf['intel-tdx'])) {
     devices.push('-object', intelTdxObject(conf, host.hwCapabilities));
     machineFlags.push(...cvmMachineFlags('tdx'));
