@@ -1,4 +1,7 @@
-/** The conformance runner itself: header parsing, failure detection and the diff. */
+/**
+ * @module test/conformance/runner
+ * The conformance runner itself: header parsing, failure detection and the diff.
+ */
 import { describe, expect, it } from 'vitest';
 import { unifiedDiff } from '../../src/conformance/diff.js';
 import { parseHeaders } from '../../src/conformance/headers.js';

@@ -1,4 +1,5 @@
 /**
+ * @module test/conformance/upstream-cfg2cmd
  * qemu-server 9.2.6's own 105 cfg2cmd cases, read in place from the read-only upstream
  * checkout (never copied into this repository). Skipped when the checkout is absent.
  */

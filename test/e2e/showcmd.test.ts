@@ -1,4 +1,7 @@
-/** `cvmctl showcmd` end to end through bin/cvmctl (needs `npm run build`). */
+/**
+ * @module test/e2e/showcmd
+ * `cvmctl showcmd` end to end through bin/cvmctl (needs `npm run build`).
+ */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

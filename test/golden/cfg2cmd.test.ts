@@ -1,4 +1,5 @@
 /**
+ * @module test/golden/cfg2cmd
  * Our own cfg2cmd golden cases (test/golden/cfg2cmd/*.conf with expected *.conf.cmd), run
  * through the conformance runner exactly like qemu-server's harness runs its cases. The
  * expected command lines were written from the spec and qemu-server's code, not produced

@@ -3,7 +3,8 @@
  * the lifecycle code with the local host profile, their firmware output is read from a
  * debug console / serial file, `status` reports them running, and `stop` leaves neither a
  * process nor a runtime file. Also: a second start is refused, stale runtime files are
- * cleared, QEMU's own error text is reported, a missing bridge fails before spawning.
+ * cleared, QEMU's own error text is reported, a missing bridge fails before spawning, and
+ * shutdown/reboot complete when the guest powers off (typed into OVMF's UEFI shell).
  */
 import { existsSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createConnection } from 'node:net';

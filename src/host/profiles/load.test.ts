@@ -1,3 +1,7 @@
+/**
+ * @module host/profiles/load.test
+ * Host profiles: the pve-test facts and the JSON profile loader.
+ */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

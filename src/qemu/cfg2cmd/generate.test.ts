@@ -1,3 +1,7 @@
+/**
+ * @module qemu/cfg2cmd/generate.test
+ * configToCommand behaviour beyond the golden files: warnings, snapshots, virtio-fs, the local flavour.
+ */
 import { describe, expect, it } from 'vitest';
 import { parseVmConfig } from '../../config/file/index.js';
 import type { VmConfig } from '../../config/types.js';

@@ -1,3 +1,7 @@
+/**
+ * @module qemu/cfg2cmd/split-args.test
+ * Custom args splitting (Text::ParseWords::shellwords semantics).
+ */
 import { describe, expect, it } from 'vitest';
 import { splitArgs } from './split-args.js';
 

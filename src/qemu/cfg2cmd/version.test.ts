@@ -1,3 +1,7 @@
+/**
+ * @module qemu/cfg2cmd/version.test
+ * Machine-type and version arithmetic against qemu-server's Machine.pm/Helpers.pm behaviour.
+ */
 import { describe, expect, it } from 'vitest';
 import { canRunPveMachineVersion, extractVersion, getVmMachine, minVersion, windowsVersion } from './version.js';
 
