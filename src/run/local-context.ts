@@ -9,31 +9,6 @@ import { resolve } from 'node:path';
 import type { HostFacts } from '../host/facts.js';
 import type { BuiltCommand, LifecycleContext } from './context.js';
 
-/**
- * Differences between Proxmox's QEMU build and stock QEMU that the argv must bridge for the
- * local flavor, in case the generator still emits the Proxmox form:
- * - `-id <vmid>` exists only in Proxmox's build ("-id: invalid option" otherwise);
- * - Proxmox's `/usr/bin/kvm` turns KVM on by default, stock `qemu-system-*` defaults to TCG,
- *   so with KVM usable and no `accel=` in `-machine`, `-accel kvm` is added.
- */
-export function adaptForStockQemu(argv: readonly string[], kvmAvailable: boolean): string[] {
-  const out: string[] = [];
-  let machineHasAccel = false;
-  let hasAccelOption = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    if (a === '-id' && i > 0) {
-      i++;
-      continue;
-    }
-    if (a === '-machine' && /(^|,)accel=/.test(argv[i + 1] ?? '')) machineHasAccel = true;
-    if (a === '-accel' || a === '-enable-kvm') hasAccelOption = true;
-    out.push(a);
-  }
-  if (kvmAvailable && !machineHasAccel && !hasAccelOption && out.length > 0) out.splice(1, 0, '-accel', 'kvm');
-  return out;
-}
-
 export interface LocalContextOptions {
   warn?: (message: string) => void;
   /** Facts to use instead of probing (tests, benchmarks). */
@@ -55,7 +30,7 @@ export async function localLifecycleContext(rootArg: string, opts: LocalContextO
     buildCommand: async (config, host): Promise<BuiltCommand> => {
       const { configToCommand } = await import('../qemu/cfg2cmd/index.js');
       const res = configToCommand(config, host);
-      return { argv: host.flavor === 'local' ? adaptForStockQemu(res.argv, host.kvmAvailable) : res.argv, warnings: res.warnings ?? [] };
+      return { argv: res.argv, warnings: res.warnings ?? [] };
     },
   };
 }

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pidfileArg, processAlive, removeRuntimeFiles, runningPid, runtimePaths } from './runtime-files.js';
 import { startTimeoutSec } from './context.js';
-import { adaptForStockQemu } from './local-context.js';
 import { qemuErrorText } from './spawn.js';
 
 describe('runtime files', () => {
@@ -50,14 +49,6 @@ describe('start helpers', () => {
     expect(startTimeoutSec({ memory: '65536' })).toBe(64);
     expect(startTimeoutSec({ memory: '2048', hostpci0: '01:00.0' })).toBe(120);
     expect(startTimeoutSec({ hugepages: '1024' })).toBe(150);
-  });
-
-  it('drops the Proxmox-only -id and turns KVM on for stock QEMU', () => {
-    expect(adaptForStockQemu(['/usr/bin/qemu-system-x86_64', '-id', '100', '-name', 'x', '-machine', 'type=pc'], true)).toEqual([
-      '/usr/bin/qemu-system-x86_64', '-accel', 'kvm', '-name', 'x', '-machine', 'type=pc',
-    ]);
-    expect(adaptForStockQemu(['q', '-machine', 'accel=tcg,type=pc'], true)).toEqual(['q', '-machine', 'accel=tcg,type=pc']);
-    expect(adaptForStockQemu(['q', '-machine', 'type=pc'], false)).toEqual(['q', '-machine', 'type=pc']);
   });
 
   it("keeps QEMU's error lines in one message", () => {

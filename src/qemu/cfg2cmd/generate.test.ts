@@ -134,10 +134,12 @@ describe('configToCommand on a local (stock QEMU) host', () => {
   it('drops qmeventd, the splash and the +pve suffix and uses the host paths', () => {
     const { argv } = configToCommand(config('memory: 512\n'), localHost());
     expect(argv[0]).toBe('/usr/bin/qemu-system-x86_64');
+    expect(argv).not.toContain('-id'); // Proxmox-only option, stock QEMU rejects it
     expect(argv.join(' ')).not.toContain('qmeventd');
     expect(arg(argv, '-boot')).toEqual(['menu=on,strict=on,reboot-timeout=1000']);
     expect(arg(argv, '-pidfile')).toEqual(['/srv/cvm/run/8006.pid']);
-    expect(arg(argv, '-machine')).toEqual(['type=pc']);
+    // stock qemu-system-* defaults to TCG, so KVM is asked for explicitly
+    expect(arg(argv, '-machine')).toEqual(['accel=kvm,type=pc']);
     expect(argv).not.toContain('-iscsi');
   });
   it('emits the pve-q35 devices inline instead of -readconfig, bridges after them', () => {
@@ -149,16 +151,25 @@ describe('configToCommand on a local (stock QEMU) host', () => {
       'pcie-root-port,id=ich9-pcie-port-1,x-speed=16,x-width=32,multifunction=on,bus=pcie.0,addr=1c.0,port=1,chassis=1',
     );
     expect(devices).toContain('pci-bridge,id=pci.0,bus=pcidmi,addr=1.0,chassis_nr=1');
-    expect(arg(argv, '-machine')).toEqual(['type=q35']);
+    expect(arg(argv, '-machine')).toEqual(['accel=kvm,type=q35']);
   });
   it('keeps versioned machine types as they are', () => {
     const { argv } = configToCommand(config('machine: pc-q35-9.2\n'), localHost());
-    expect(arg(argv, '-machine')).toEqual(['type=pc-q35-9.2']);
+    expect(arg(argv, '-machine')).toEqual(['accel=kvm,type=pc-q35-9.2']);
   });
-  it('refuses KVM when the host has none', () => {
+  it('falls back to TCG with a notice when the host has no KVM', () => {
     const host = localHost();
     host.kvmAvailable = false;
+    const fallback = configToCommand(config('memory: 512\n'), host);
+    expect(arg(fallback.argv, '-machine')).toEqual(['accel=tcg,type=pc']);
+    expect(fallback.warnings).toEqual(['KVM is not available on this host - running under TCG (software emulation)']);
+    const explicit = configToCommand(config('kvm: 0\n'), host);
+    expect(arg(explicit.argv, '-machine')).toEqual(['accel=tcg,type=pc']);
+    expect(explicit.warnings).toEqual([]);
+  });
+  it('still refuses KVM on a Proxmox host without it, like qemu-server', () => {
+    const host = pveTestProfile();
+    host.kvmAvailable = false;
     expect(() => configToCommand(config('memory: 512\n'), host)).toThrow(/KVM virtualisation configured, but not available/);
-    expect(arg(configToCommand(config('kvm: 0\n'), host).argv, '-machine')).toEqual(['accel=tcg,type=pc']);
   });
 });

@@ -159,7 +159,11 @@ export function configToCommand(config: VmConfig, host: HostFacts, opts: ConfigT
     (m) => perlWarnings.push(m),
   );
   const machineVersion = extractVersion(machineType, kvmver) as string;
-  const kvm = conf.kvm !== undefined ? perlTrue(conf.kvm) : native;
+  let kvm = conf.kvm !== undefined ? perlTrue(conf.kvm) : native;
+  // A stock host without usable KVM falls back to TCG with a notice instead of refusing the VM
+  // (qemu-server, below, dies); the guest still runs, only slower.
+  const tcgFallback = kvm && !host.kvmAvailable && host.flavor === 'local';
+  if (tcgFallback) kvm = false;
   const [, majorS, minorS] = /(\d+)\.(\d+)/.exec(machineVersion) as RegExpExecArray;
   const machineMajor = Number(majorS);
   const machineMinor = Number(minorS);
@@ -219,6 +223,7 @@ export function configToCommand(config: VmConfig, host: HostFacts, opts: ConfigT
     extra: {},
   };
 
+  if (tcgFallback) warnings.push('KVM is not available on this host - running under TCG (software emulation)');
   if (kvm && !host.kvmAvailable) {
     die('KVM virtualisation configured, but not available. Either disable in VM configuration or enable in BIOS.');
   }
@@ -240,7 +245,9 @@ export function configToCommand(config: VmConfig, host: HostFacts, opts: ConfigT
   const paths = host.paths;
 
   if (conf.affinity) cmd.push('/usr/bin/taskset', '--cpu-list', '--all-tasks', conf.affinity);
-  cmd.push(kvmBinary, '-id', String(vmid));
+  cmd.push(kvmBinary);
+  // `-id` exists only in Proxmox's QEMU build; stock QEMU rejects it.
+  if (host.flavor === 'pve') cmd.push('-id', String(vmid));
   const vmname = conf.name || `vm${vmid}`;
   cmd.push('-name', binaryAtLeast(kvmver, 11, 0) ? vmname : `${vmname},debug-threads=on`);
   cmd.push('-no-shutdown');
@@ -361,6 +368,8 @@ export function configToCommand(config: VmConfig, host: HostFacts, opts: ConfigT
   }
 
   if (!kvm) machineFlags.push('accel=tcg');
+  // Proxmox's /usr/bin/kvm enables KVM by itself; stock qemu-system-* defaults to TCG.
+  else if (host.flavor === 'local') machineFlags.push('accel=kvm');
   cmd.push(...powerStateFlags(ctx, machineConf));
   if (shouldDisableSmm(conf, vga.type, machineType)) machineFlags.push('smm=off');
   let typeFlag = machineType.replace(/\+pve\d+$/, '');
