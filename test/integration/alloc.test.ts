@@ -33,7 +33,7 @@ describe.skipIf(!QEMU_IMG)(`volume allocation with qemu-img${QEMU_IMG ? '' : ' (
     expect(out.virtio0).toBe('local:9300/vm-9300-disk-1.qcow2,size=512M');
     expect(out.ide2).toBe('none,media=cdrom');
     expect(out.memory).toBe('512');
-    const dir = join(r, 'images', 'images', '9300');
+    const dir = join(r, 'images', '9300');
     expect(info(join(dir, 'vm-9300-disk-0.raw'))).toMatchObject({ format: 'raw', 'virtual-size': 1024 ** 3 });
     expect(info(join(dir, 'vm-9300-disk-1.qcow2'))).toMatchObject({ format: 'qcow2', 'virtual-size': 512 * 1024 ** 2 });
     // the next allocation takes the next free number
@@ -48,7 +48,7 @@ describe.skipIf(!QEMU_IMG)(`volume allocation with qemu-img${QEMU_IMG ? '' : ' (
     expect(out.efidisk0).toBe('local:9301/vm-9301-disk-0.raw,efitype=4m,pre-enrolled-keys=1,size=528K');
     const template = efivarsTemplate(await discoverFirmwareDescriptors(), 'x86_64', { efitype: '4m', 'pre-enrolled-keys': 1 }, true, undefined, 'q35');
     expect(template?.size).toBe(540672);
-    const disk = join(r, 'images', 'images', '9301', 'vm-9301-disk-0.raw');
+    const disk = join(r, 'images', '9301', 'vm-9301-disk-0.raw');
     expect(statSync(disk).size).toBe(540672);
     expect(readFileSync(disk).equals(readFileSync(template?.path as string))).toBe(true);
   });
@@ -60,7 +60,7 @@ describe.skipIf(!QEMU_IMG)(`volume allocation with qemu-img${QEMU_IMG ? '' : ' (
       message: 'SEV-SNP uses consolidated read-only firmware and does not require an EFI disk',
     });
     // scsi0 was created first and removed again
-    expect(existsSync(join(r, 'images', 'images', '9302')) ? readdirSync(join(r, 'images', 'images', '9302')) : []).toEqual([]);
+    expect(existsSync(join(r, 'images', '9302')) ? readdirSync(join(r, 'images', '9302')) : []).toEqual([]);
   });
 
   it('names a missing storage and a storage without images', async () => {
@@ -82,9 +82,9 @@ describe.skipIf(!QEMU_IMG)(`volume allocation with qemu-img${QEMU_IMG ? '' : ' (
     const r = root();
     const conf = await allocateDriveVolumes({ root: r, vmid: 9304, conf: { scsi0: 'local:0.01', unused0: 'local:0.01' }, keys: ['scsi0', 'unused0'] });
     await allocateDriveVolumes({ root: r, vmid: 9305, conf: { scsi0: 'local:0.01' }, keys: ['scsi0'] });
-    writeFileSync(join(r, 'images', 'images', '9304', 'vm-9304-disk-7.raw'), ''); // left over, not in the config
+    writeFileSync(join(r, 'images', '9304', 'vm-9304-disk-7.raw'), ''); // left over, not in the config
     await destroyVolumes({ root: r, vmid: 9304, conf: { scsi0: conf.scsi0 as string } });
-    expect(existsSync(join(r, 'images', 'images', '9304'))).toBe(false);
-    expect(readdirSync(join(r, 'images', 'images', '9305'))).toEqual(['vm-9305-disk-0.raw']);
+    expect(existsSync(join(r, 'images', '9304'))).toBe(false);
+    expect(readdirSync(join(r, 'images', '9305'))).toEqual(['vm-9305-disk-0.raw']);
   });
 });

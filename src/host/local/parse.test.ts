@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeArchToQemu, parseCpuInfo, parseMachineHelp, parseQemuVersion } from './parse.js';
 import { defaultLocalStorage, loadLocalStorage, probeBridges, kvmUsable, localHostNotices } from './probe.js';
-import { fallbackParseStorageCfg } from './fallbacks.js';
 import type { HostFacts } from '../facts.js';
 
 const CPUINFO = `processor\t: 0
@@ -63,11 +62,11 @@ describe('local profile host pieces', () => {
     expect(localHostNotices({ kvmAvailable: true } as HostFacts)).toEqual([]);
   });
 
-  it('defaults to a local dir storage under <root>/images and keeps the root local storage from storage.cfg', async () => {
+  it('defaults to a local dir storage at the root (images in <root>/images/<vmid>) and keeps the root local storage from storage.cfg', async () => {
     const root = mkdtempSync(join(tmpdir(), 'lroot-'));
     try {
       expect(await loadLocalStorage(root)).toEqual(defaultLocalStorage(root));
-      expect(defaultLocalStorage(root)).toEqual({ local: { type: 'dir', path: join(root, 'images'), content: ['images', 'iso'] } });
+      expect(defaultLocalStorage(root)).toEqual({ local: { type: 'dir', path: root, content: ['images', 'iso'] } });
       writeFileSync(join(root, 'storage.cfg'), `dir: local\n\tpath ${root}/img\n\tcontent images\n\ndir: extra\n\tpath /srv/extra\n\tcontent images,iso\n`);
       const cfg = await loadLocalStorage(root);
       expect(cfg.local).toMatchObject({ type: 'dir', path: `${root}/img`, content: ['images'] });
@@ -76,11 +75,5 @@ describe('local profile host pieces', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
-  });
-
-  it('reads storage.cfg sections with the fallback reader', () => {
-    expect(fallbackParseStorageCfg('# c\ndir: local\n\tpath /x\n\tcontent images,iso\n\tshared 1\n')).toEqual({
-      local: { type: 'dir', path: '/x', content: ['images', 'iso'], shared: true },
-    });
   });
 });

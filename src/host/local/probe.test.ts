@@ -26,7 +26,7 @@ describe.skipIf(!hasQemu)(`probeLocalHost on this machine${hasQemu ? '' : ' (ski
         bridgeScript: null,
       });
       expect(facts.paths.kvmBinary).toMatch(/qemu-system-x86_64$/);
-      expect(facts.storage.local).toMatchObject({ type: 'dir', path: join(root, 'images') });
+      expect(facts.storage.local).toMatchObject({ type: 'dir', path: root });
       expect(facts.firmware.kind).toBe('descriptors');
       expect(facts.cpuCount).toBeGreaterThan(0);
       expect(typeof facts.kvmAvailable).toBe('boolean');

@@ -14,7 +14,7 @@ import { CvmError } from '../../errors.js';
 import { stateLayout } from '../../store/root.js';
 import type { StorageConfig } from '../../storage/types.js';
 import type { HostFacts, HwCapabilities } from '../facts.js';
-import { fallbackHwCapabilities, fallbackParseStorageCfg } from './fallbacks.js';
+import { fallbackHwCapabilities } from './fallbacks.js';
 import { probeHwCapabilities } from '../capabilities/index.js';
 import { discoverFirmwareDescriptors } from '../../firmware/index.js';
 import { parseStorageCfg } from '../../storage/index.js';
@@ -29,9 +29,13 @@ export interface LocalProbeOptions {
   sysClassNet?: string;
 }
 
-/** Default storage when `<root>/storage.cfg` does not exist. */
+/**
+ * Default storage when `<root>/storage.cfg` does not define `local`: a dir storage at the root
+ * itself, so that with Proxmox's dir layout disk images land in `<root>/images/<vmid>/` and
+ * ISO images in `<root>/template/iso/`.
+ */
 export function defaultLocalStorage(root: string): StorageConfig {
-  return { local: { type: 'dir', path: stateLayout(root).imagesDir, content: ['images', 'iso'] } };
+  return { local: { type: 'dir', path: root, content: ['images', 'iso'] } };
 }
 
 /** Whether KVM can really be used: the device opens read-write (existence is not enough). */
@@ -75,7 +79,7 @@ async function probeCapabilities(cpuVendor: string): Promise<HwCapabilities | { 
   }
 }
 
-/** Storage config of a cvmctl root: `<root>/storage.cfg`, or `dir: local` at `<root>/images`. */
+/** Storage config of a cvmctl root: `<root>/storage.cfg`, or the default `local` dir storage at the root. */
 export async function loadLocalStorage(root: string): Promise<StorageConfig> {
   let text: string;
   try {
@@ -83,13 +87,10 @@ export async function loadLocalStorage(root: string): Promise<StorageConfig> {
   } catch {
     return defaultLocalStorage(root);
   }
-  // storage.cfg semantics (content defaults, shared types) come from the storage package;
-  // its Proxmox rule "local is /var/lib/vz" does not hold for a cvmctl root, so `local`
-  // keeps the file's own definition or the <root>/images default.
-  const own = fallbackParseStorageCfg(text);
-  const local = own.local ?? (defaultLocalStorage(root).local as StorageConfig[string]);
-  const cfg = parseStorageCfg(text);
-  return { ...cfg, local: { ...local, content: local.content.length > 0 ? local.content : ['images', 'iso'] } };
+  // A cvmctl root keeps its own `local` (Proxmox pins it to /var/lib/vz).
+  const cfg = parseStorageCfg(text, { pveLocal: false });
+  if (!cfg.local) cfg.local = defaultLocalStorage(root).local as StorageConfig[string];
+  return cfg;
 }
 
 /** The facts of this machine for running VMs with stock QEMU, state under `root`. */

@@ -8,7 +8,16 @@
 
 import { createHash } from 'node:crypto';
 
+const ASCII_ONLY = /^[\x00-\x7f]*$/;
+
+/**
+ * Order two keys by their UTF-8 bytes, as JSON::XS canonical does. For ASCII keys (all
+ * keys QEMU knows) UTF-16 code unit order is the same as byte order, so the plain string
+ * comparison is exact and avoids encoding both keys for every comparison; anything else
+ * (where surrogate pairs and lone surrogates would order differently) goes through bytes.
+ */
 function compareBytes(a: string, b: string): number {
+  if (ASCII_ONLY.test(a) && ASCII_ONLY.test(b)) return a < b ? -1 : a > b ? 1 : 0;
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
@@ -17,10 +26,15 @@ export function canonicalJson(value: unknown): string {
   if (value === null || value === undefined) return 'null';
   if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(',')}]`;
   if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => compareBytes(a, b));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+    const obj = value as Record<string, unknown>;
+    const keys = Object.keys(obj).sort(compareBytes);
+    let out = '';
+    for (const key of keys) {
+      const v = obj[key];
+      if (v === undefined) continue;
+      out += `${out === '' ? '' : ','}${JSON.stringify(key)}:${canonicalJson(v)}`;
+    }
+    return `{${out}}`;
   }
   return JSON.stringify(value);
 }
@@ -42,7 +56,25 @@ export function nodeName(type: NodeType, driveId: string, volid: string, snapsho
   let info = `drive=${driveId},`;
   if (snapshot !== undefined && snapshot !== 'current') info += `snap=${snapshot},`;
   info += `volid=${volid}`;
-  return PREFIX[type] + createHash('sha256').update(info, 'utf8').digest('hex').slice(0, 30);
+  return PREFIX[type] + hashedName(info);
+}
+
+/**
+ * sha256 of the same few drive texts is asked for on every generation (each drive needs
+ * two or three names), so remember them. Bounded: a long-running process generating for
+ * many VMs drops the oldest entries instead of growing without limit.
+ */
+const NAME_CACHE_LIMIT = 1024;
+const nameCache = new Map<string, string>();
+
+function hashedName(info: string): string {
+  let digest = nameCache.get(info);
+  if (digest === undefined) {
+    digest = createHash('sha256').update(info, 'utf8').digest('hex').slice(0, 30);
+    if (nameCache.size >= NAME_CACHE_LIMIT) nameCache.delete(nameCache.keys().next().value as string);
+    nameCache.set(info, digest);
+  }
+  return digest;
 }
 
 /** Fixed node names for fleecing images and TPM backup nodes. */

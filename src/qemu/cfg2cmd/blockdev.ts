@@ -44,6 +44,9 @@ export interface BlockdevOpts {
 
 const NBD_TCP_RE = /nbd:(\S+):(\d+):exportname=(\S+)/;
 const NBD_UNIX_RE = /nbd:unix:(\S+):exportname=(\S+)/;
+// anchored forms for fileBlockdev, compiled once (this runs for every drive of every call)
+const NBD_TCP_FULL_RE = new RegExp(`^${NBD_TCP_RE.source}$`);
+const NBD_UNIX_FULL_RE = new RegExp(`^${NBD_UNIX_RE.source}$`);
 
 function isNbd(drive: DriveLike): boolean {
   return NBD_TCP_RE.test(drive.file) || NBD_UNIX_RE.test(drive.file);
@@ -82,8 +85,8 @@ export function fileBlockdev(ctx: Cfg2CmdContext, driveId: string, drive: DriveL
   const host = ctx.host;
   let blockdev: Blockdev;
   let scfg: StorageDef | undefined;
-  const unixNbd = new RegExp(`^${NBD_UNIX_RE.source}$`).exec(drive.file);
-  const tcpNbd = new RegExp(`^${NBD_TCP_RE.source}$`).exec(drive.file);
+  const unixNbd = NBD_UNIX_FULL_RE.exec(drive.file);
+  const tcpNbd = NBD_TCP_FULL_RE.exec(drive.file);
   if (unixNbd) {
     blockdev = {
       driver: 'nbd',
