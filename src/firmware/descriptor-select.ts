@@ -166,13 +166,15 @@ export function descriptorOvmfFiles(
     };
   }
   const searched = (facts.searched ?? DEFAULT_DESCRIPTOR_DIRS_TEXT).join(', ');
+  // name the machine as configured: the candidate stands for "any version" of an alias
+  const shownMachine = machine?.replace(/\+pve\d+$/, '') || (arch === 'aarch64' ? 'virt' : 'pc');
   const what =
     w.missingFeature === 'uefi'
-      ? `no UEFI firmware descriptor without secure-boot for ${arch} (${candidate})`
-      : `no firmware descriptor with feature '${w.missingFeature}' for ${arch} (${candidate})`;
+      ? `no UEFI firmware descriptor without secure-boot for ${arch} (machine ${shownMachine})`
+      : `no firmware descriptor with feature '${w.missingFeature}' for ${arch} (machine ${shownMachine})`;
   throw new CvmError(
     'FIRMWARE_MISSING',
     `${what} (searched ${searched}); ${w.hint}, or add a descriptor for your own build to /etc/qemu/firmware`,
-    { details: { feature: w.missingFeature, arch, machine: candidate, rejected } },
+    { details: { feature: w.missingFeature, arch, machine: shownMachine, rejected } },
   );
 }

@@ -123,7 +123,7 @@ describe('descriptor selection by features', () => {
     expect(err).toBeInstanceOf(CvmError);
     const e = err as CvmError;
     expect(e.code).toBe('FIRMWARE_MISSING');
-    expect(e.message).toMatch(/^no firmware descriptor with feature 'intel-tdx' for x86_64 \(pc-q35-99\.0\) \(searched /);
+    expect(e.message).toMatch(/^no firmware descriptor with feature 'intel-tdx' for x86_64 \(machine q35\) \(searched /);
     expect(e.message).toContain('install an Intel TDX OVMF build (OVMF.inteltdx.fd) and its descriptor');
     expect(e.details?.rejected).toEqual(expect.arrayContaining([{ name: '60-ovmf-x64-amdsev.json', reason: "lacks feature 'intel-tdx'" }]));
   });

@@ -9,6 +9,7 @@ import { CvmError } from '../errors.js';
 import { checkFormat, dieText } from './format-check.js';
 import { byteLength, isPerlInteger, isPerlNumber, parseBoolean, PERL_END } from './perl.js';
 import { perlRegexToJs } from './perl-regex.js';
+import { type CompiledFormat, compiledFormat } from './compiled-format.js';
 import type { FormatSchema, PropertySchema } from './types.js';
 
 export type CheckResult = { value: string | number } | { error: string };
@@ -119,7 +120,7 @@ export function schemaFor(format: FormatSchema, key: string): PropertySchema | u
 /**
  * check_object for a property-string value map. Remaps aliased keys in place (like PVE), records
  * missing required keys, `requires` violations and (when `additionalProperties === false`) unknown
- * keys, and returns the typed values of every key that passed.
+ * keys, and returns the typed values of every key that passed, in the format's key order.
  */
 export function checkObject(
   format: FormatSchema,
@@ -127,33 +128,52 @@ export function checkObject(
   additionalProperties: boolean | undefined,
   errors: Map<string, string>,
 ): Map<string, string | number> {
-  for (const key of [...values.keys()]) {
-    const alias = schemaFor(format, key)?.alias;
-    if (alias === undefined) continue;
-    if (values.get(alias) !== undefined) {
-      addError(errors, key, `cannot set both '${key}' and its alias target '${alias}'`);
-    } else {
-      values.set(alias, values.get(key) as RawValue);
-      values.delete(key);
+  const typed = new Map<string, string | number>();
+  checkObjectInto(compiledFormat(format), values, additionalProperties, errors, (key, value) => typed.set(key, value));
+  return typed;
+}
+
+/**
+ * checkObject on a compiled format, handing each typed value to `accept` in format key order
+ * (so the parser can build its result object without an intermediate map).
+ */
+export function checkObjectInto(
+  format: CompiledFormat,
+  values: Map<string, RawValue>,
+  additionalProperties: boolean | undefined,
+  errors: Map<string, string>,
+  accept: (key: string, value: string | number) => void,
+): void {
+  const { schemas } = format;
+  if (format.hasAliases) {
+    for (const key of [...values.keys()]) {
+      const alias = schemas.get(key)?.alias;
+      if (alias === undefined) continue;
+      if (values.get(alias) !== undefined) {
+        addError(errors, key, `cannot set both '${key}' and its alias target '${alias}'`);
+      } else {
+        values.set(alias, values.get(key) as RawValue);
+        values.delete(key);
+      }
     }
   }
 
-  const typed = new Map<string, string | number>();
-  for (const key of Object.keys(format)) {
-    const schema = format[key] as PropertySchema;
-    if (schema.alias) continue;
+  // PVE walks every key of the schema; only the present and the required keys can yield a value
+  // or an error, so visit just those, in the schema's order.
+  for (const key of keysToVisit(format, values)) {
+    const schema = schemas.get(key) as PropertySchema;
     const raw = values.get(key);
     if (raw === undefined) {
-      if (!schema.optional) addError(errors, key, 'property is missing and it is not optional');
+      addError(errors, key, 'property is missing and it is not optional');
       continue;
     }
-    const result = checkValue(schema, String(raw));
+    const result = checkValue(schema, typeof raw === 'string' ? raw : String(raw));
     if ('error' in result) addError(errors, key, result.error);
-    else typed.set(key, result.value);
+    else accept(key, result.value);
   }
 
   for (const key of values.keys()) {
-    const schema = schemaFor(format, key);
+    const schema = schemas.get(key);
     if (schema) {
       const requires = schema.requires;
       if (requires !== undefined && values.get(requires) === undefined) {
@@ -169,5 +189,28 @@ export function checkObject(
       );
     }
   }
-  return typed;
+}
+
+/** Present non-alias keys plus missing required ones, sorted by their position in the format. */
+function keysToVisit(format: CompiledFormat, values: Map<string, RawValue>): string[] {
+  const { position } = format;
+  const keys: string[] = [];
+  for (const [key, raw] of values) {
+    if (raw !== undefined && position.has(key)) keys.push(key);
+  }
+  for (const key of format.required) {
+    if (values.get(key) === undefined) keys.push(key);
+  }
+  // insertion sort: a handful of keys, usually already in order
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i] as string;
+    const at = position.get(key) as number;
+    let j = i - 1;
+    while (j >= 0 && (position.get(keys[j] as string) as number) > at) {
+      keys[j + 1] = keys[j] as string;
+      j--;
+    }
+    keys[j + 1] = key;
+  }
+  return keys;
 }

@@ -11,14 +11,14 @@ import { createHash } from 'node:crypto';
 const ASCII_ONLY = /^[\x00-\x7f]*$/;
 
 /**
- * Order two keys by their UTF-8 bytes, as JSON::XS canonical does. For ASCII keys (all
- * keys QEMU knows) UTF-16 code unit order is the same as byte order, so the plain string
- * comparison is exact and avoids encoding both keys for every comparison; anything else
- * (where surrogate pairs and lone surrogates would order differently) goes through bytes.
+ * Order keys by their UTF-8 bytes, as JSON::XS canonical does. For ASCII keys (all keys
+ * QEMU knows) UTF-16 code unit order — the default sort — is the same as byte order, so
+ * nothing needs encoding; any other key (surrogate pairs and lone surrogates would order
+ * differently) sends the whole list through a byte comparison.
  */
-function compareBytes(a: string, b: string): number {
-  if (ASCII_ONLY.test(a) && ASCII_ONLY.test(b)) return a < b ? -1 : a > b ? 1 : 0;
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+function sortKeysBytewise(keys: string[]): string[] {
+  if (keys.every((k) => ASCII_ONLY.test(k))) return keys.sort();
+  return keys.sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
 }
 
 /** Compact JSON with object keys sorted bytewise, as JSON::XS canonical prints it. */
@@ -27,12 +27,14 @@ export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(',')}]`;
   if (typeof value === 'object') {
     const obj = value as Record<string, unknown>;
-    const keys = Object.keys(obj).sort(compareBytes);
+    const keys = sortKeysBytewise(Object.keys(obj));
     let out = '';
+    let separator = '';
     for (const key of keys) {
       const v = obj[key];
       if (v === undefined) continue;
-      out += `${out === '' ? '' : ','}${JSON.stringify(key)}:${canonicalJson(v)}`;
+      out += `${separator}${JSON.stringify(key)}:${canonicalJson(v)}`;
+      separator = ',';
     }
     return `{${out}}`;
   }
