@@ -39,6 +39,32 @@ describe('shellQuote (String::ShellQuote 1.04 rules, qemu-server spec §7.2)', (
   });
 });
 
+/** String::ShellQuote 1.04's algorithm step by step, as the reference for the fast paths. */
+function shellQuoteReference(arg: string): string {
+  const value = arg.replace(/\0/g, '');
+  if (value === '') return "''";
+  if (/^[A-Za-z0-9_!%+,\-./:=@^]+$/.test(value) && !value.includes('=')) return value;
+  let body = value.replace(/'/g, "'\\''");
+  body = body.replace(/(?:'\\''){2,}/g, (run) => `'"${"'".repeat(run.length / 4)}"'`);
+  return `'${body}'`.replace(/^''/, '').replace(/''$/, '');
+}
+
+describe('shellQuote fast paths', () => {
+  it('agrees with the step-by-step algorithm for any string', () => {
+    const alphabet = fc.constantFrom("'", '=', '\0', ' ', 'a', '-', '"', '$', '\\', ',', 'é');
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 30 }), fc.string({ unit: alphabet, maxLength: 12 })), (s) => {
+        expect(shellQuote(s)).toBe(shellQuoteReference(s));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+  it('strips NUL before deciding', () => {
+    expect(shellQuote('a\0b')).toBe('ab');
+    expect(shellQuote('\0')).toBe("''");
+  });
+});
+
 describe('renderCommand / renderPretty', () => {
   const argv = ['/usr/bin/kvm', '-id', '8006', '-name', 'vm8006', '-smp', '1,sockets=1,cores=1,maxcpus=1', '-nodefaults'];
   it('joins quoted arguments with single spaces', () => {

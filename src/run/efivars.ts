@@ -11,8 +11,9 @@ import { dirname, join } from 'node:path';
 import { CvmError } from '../errors.js';
 import type { VmConfig } from '../config/types.js';
 import type { HostFacts } from '../host/facts.js';
-import { getOvmfFiles, type FirmwareCvmType } from '../firmware/index.js';
-import { getCvmType } from '../sev/index.js';
+import type { FirmwareCvmType } from '../firmware/ovmf-table.js';
+import { getOvmfFiles } from '../firmware/select.js';
+import { getCvmType } from '../sev/object.js';
 
 export function tempEfivarsPath(facts: HostFacts, vmid: number): string {
   return join(facts.paths.efivarsDir, `${vmid}-ovmf.fd`);

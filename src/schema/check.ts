@@ -5,33 +5,15 @@
  * exactly that order, each stopping at the first failure with PVE's message text. Errors of a whole
  * object are collected per key (PVE `add_error`) so the caller can raise one "format error".
  */
-import { CvmError } from '../errors.js';
 import { checkFormat, dieText } from './format-check.js';
-import { byteLength, isPerlInteger, isPerlNumber, parseBoolean, PERL_END } from './perl.js';
-import { perlRegexToJs } from './perl-regex.js';
-import { type CompiledFormat, compiledFormat } from './compiled-format.js';
+import { byteLength, isPerlInteger, isPerlNumber, parseBoolean } from './perl.js';
+import { type CompiledFormat, type CompiledKey, compiledFormat, compiledKey } from './compiled-format.js';
 import type { FormatSchema, PropertySchema } from './types.js';
 
 export type CheckResult = { value: string | number } | { error: string };
 
 /** A raw (still textual, booleans possibly already 0/1) value collected by the parser. */
 export type RawValue = string | number;
-
-const patternCache = new Map<string, RegExp>();
-
-/** PVE interpolates the pattern as `m/^$pattern$/` (no grouping); `$` is Perl's end anchor. */
-function anchoredPattern(pattern: string): RegExp {
-  let re = patternCache.get(pattern);
-  if (!re) {
-    try {
-      re = new RegExp(`^${perlRegexToJs(pattern)}${PERL_END}`);
-    } catch (err) {
-      throw new CvmError('INTERNAL', `unsupported schema pattern '${pattern}'`, { cause: err });
-    }
-    patternCache.set(pattern, re);
-  }
-  return re;
-}
 
 function typeError(type: string, value: string): string {
   return `type check ('${type}') failed - got '${value}'`;
@@ -43,6 +25,11 @@ function typeError(type: string, value: string): string {
  * numbers are returned as numbers, strings verbatim.
  */
 export function checkValue(schema: PropertySchema, value: string): CheckResult {
+  return checkKeyValue(compiledKey(schema), value);
+}
+
+/** checkValue on a compiled key schema. */
+export function checkKeyValue(schema: CompiledKey, value: string): CheckResult {
   if (schema.alias) return { value };
 
   let typed: string | number = value;
@@ -52,7 +39,7 @@ export function checkValue(schema: PropertySchema, value: string): CheckResult {
       const bool = parseBoolean(value);
       if (bool === undefined) return { error: typeError('boolean', value) };
       typed = bool;
-      text = String(bool);
+      text = bool === 1 ? '1' : '0';
       break;
     }
     case 'integer':
@@ -67,20 +54,27 @@ export function checkValue(schema: PropertySchema, value: string): CheckResult {
       break;
   }
 
-  const error = checkConstraints(schema, text);
+  const error = keyConstraintError(schema, text);
   return error === undefined ? { value: typed } : { error };
 }
 
-/** The non-type part of check_prop for a scalar, in PVE's order. */
-export function checkConstraints(schema: PropertySchema, value: string): string | undefined {
-  if (schema.format !== undefined) {
+/**
+ * The non-type part of check_prop for a scalar, in PVE's order; `skipFormat` leaves the format
+ * out (for a value whose format was already checked).
+ */
+export function checkConstraints(schema: PropertySchema, value: string, opts: { skipFormat?: boolean } = {}): string | undefined {
+  return keyConstraintError(compiledKey(schema), value, opts.skipFormat === true);
+}
+
+function keyConstraintError(schema: CompiledKey, value: string, skipFormat = false): string | undefined {
+  if (schema.format !== undefined && !skipFormat) {
     try {
       checkFormat(schema.format, value);
     } catch (err) {
       return `invalid format - ${dieText(err)}`;
     }
   }
-  if (schema.pattern !== undefined && !anchoredPattern(schema.pattern).test(value)) {
+  if (schema.pattern !== undefined && !schema.patternRe().test(value)) {
     return 'value does not match the regex pattern';
   }
   if (schema.maxLength !== undefined && byteLength(value) > schema.maxLength) {
@@ -89,7 +83,8 @@ export function checkConstraints(schema: PropertySchema, value: string): string 
   if (schema.minLength !== undefined && byteLength(value) < schema.minLength) {
     return `value must be at least ${schema.minLength} characters long`;
   }
-  if (isPerlNumber(value)) {
+  // only a bound makes the number test matter
+  if ((schema.maximum !== undefined || schema.minimum !== undefined) && isPerlNumber(value)) {
     const number = Number(value);
     if (schema.maximum !== undefined && number > schema.maximum) {
       return `value must have a maximum value of ${schema.maximum}`;
@@ -129,74 +124,88 @@ export function checkObject(
   errors: Map<string, string>,
 ): Map<string, string | number> {
   const typed = new Map<string, string | number>();
-  checkObjectInto(compiledFormat(format), values, additionalProperties, errors, (key, value) => typed.set(key, value));
+  const found = checkObjectInto(compiledFormat(format), values, additionalProperties, (key, value) => typed.set(key, value));
+  if (found !== undefined) for (const [key, message] of found) addError(errors, key, message);
   return typed;
 }
 
 /**
  * checkObject on a compiled format, handing each typed value to `accept` in format key order
- * (so the parser can build its result object without an intermediate map).
+ * (so the parser can build its result object without an intermediate map). Returns the
+ * collected errors, or undefined when there are none: most values are valid, so the error map
+ * is only created for the first error.
  */
 export function checkObjectInto(
   format: CompiledFormat,
   values: Map<string, RawValue>,
   additionalProperties: boolean | undefined,
-  errors: Map<string, string>,
   accept: (key: string, value: string | number) => void,
-): void {
-  const { schemas } = format;
-  if (format.hasAliases) {
-    for (const key of [...values.keys()]) {
-      const alias = schemas.get(key)?.alias;
-      if (alias === undefined) continue;
-      if (values.get(alias) !== undefined) {
-        addError(errors, key, `cannot set both '${key}' and its alias target '${alias}'`);
-      } else {
-        values.set(alias, values.get(key) as RawValue);
-        values.delete(key);
-      }
-    }
-  }
+): Map<string, string> | undefined {
+  const { keys } = format;
+  let errors = format.hasAliases ? resolveAliases(keys, values) : undefined;
 
   // PVE walks every key of the schema; only the present and the required keys can yield a value
   // or an error, so visit just those, in the schema's order.
   for (const key of keysToVisit(format, values)) {
-    const schema = schemas.get(key) as PropertySchema;
     const raw = values.get(key);
     if (raw === undefined) {
-      addError(errors, key, 'property is missing and it is not optional');
+      errors = collect(errors, key, 'property is missing and it is not optional');
       continue;
     }
-    const result = checkValue(schema, typeof raw === 'string' ? raw : String(raw));
-    if ('error' in result) addError(errors, key, result.error);
+    const result = checkKeyValue(keys.get(key) as CompiledKey, typeof raw === 'string' ? raw : String(raw));
+    if ('error' in result) errors = collect(errors, key, result.error);
     else accept(key, result.value);
   }
 
   for (const key of values.keys()) {
-    const schema = schemas.get(key);
+    const schema = keys.get(key);
     if (schema) {
       const requires = schema.requires;
       if (requires !== undefined && values.get(requires) === undefined) {
-        addError(errors, requires, `missing property required by '${key}'`);
+        errors = collect(errors, requires, `missing property required by '${key}'`);
       }
       continue;
     }
     if (additionalProperties === false) {
-      addError(
-        errors,
-        key,
-        'property is not defined in schema and the schema does not allow additional properties',
-      );
+      errors = collect(errors, key, 'property is not defined in schema and the schema does not allow additional properties');
     }
   }
+  return errors;
+}
+
+/** check_object's alias pass: move each aliased key's value to its target, in key order. */
+function resolveAliases(keys: ReadonlyMap<string, CompiledKey>, values: Map<string, RawValue>): Map<string, string> | undefined {
+  // collected first because the pass adds and deletes keys
+  const aliased: string[] = [];
+  for (const key of values.keys()) {
+    if (keys.get(key)?.alias !== undefined) aliased.push(key);
+  }
+  let errors: Map<string, string> | undefined;
+  for (const key of aliased) {
+    const alias = keys.get(key)?.alias as string;
+    if (values.get(alias) !== undefined) {
+      errors = collect(errors, key, `cannot set both '${key}' and its alias target '${alias}'`);
+    } else {
+      values.set(alias, values.get(key) as RawValue);
+      values.delete(key);
+    }
+  }
+  return errors;
+}
+
+/** addError on an error map created with the first error. */
+function collect(errors: Map<string, string> | undefined, key: string, message: string): Map<string, string> {
+  const map = errors ?? new Map<string, string>();
+  addError(map, key, message);
+  return map;
 }
 
 /** Present non-alias keys plus missing required ones, sorted by their position in the format. */
 function keysToVisit(format: CompiledFormat, values: Map<string, RawValue>): string[] {
   const { position } = format;
   const keys: string[] = [];
-  for (const [key, raw] of values) {
-    if (raw !== undefined && position.has(key)) keys.push(key);
+  for (const key of values.keys()) {
+    if (position.has(key) && values.get(key) !== undefined) keys.push(key);
   }
   for (const key of format.required) {
     if (values.get(key) === undefined) keys.push(key);

@@ -46,7 +46,8 @@ function typeCheck(schema: PropertySchema, value: string): string {
         checkFormat(schema.format, value);
         return value;
       }
-      return value.replace(QUOTED, '$1');
+      // only a value that starts with a quote can lose its quotes
+      return value.charCodeAt(0) === 0x22 /* " */ ? value.replace(QUOTED, '$1') : value;
     default:
       throw new Error('internal error');
   }
@@ -63,12 +64,11 @@ export function checkConfigValue(
   opts: CheckConfigValueOptions = {},
 ): string {
   try {
-    if (/[\n\r]/.test(value)) throw new Error('property contains a line feed');
+    if (value.indexOf('\n') !== -1 || value.indexOf('\r') !== -1) throw new Error('property contains a line feed');
     const stored = typeCheck(schema, value);
     if (opts.full) {
-      const constraintSchema: PropertySchema = { ...schema };
-      delete constraintSchema.format;
-      const error = checkConstraints(constraintSchema, stored);
+      // the format was checked by typeCheck already
+      const error = checkConstraints(schema, stored, { skipFormat: true });
       if (error !== undefined) throw new Error(error);
     }
     return stored;

@@ -11,6 +11,20 @@ import { perlTruthy, splitList } from './perl.js';
 import { getFormat, splitFormatName } from './registry.js';
 import type { FormatSchema } from './types.js';
 
+/** Format names seen so far, split once (the set of names is small and fixed by the schemas). */
+const splitNames = new Map<string, ReturnType<typeof splitFormatName>>();
+const SPLIT_NAMES_LIMIT = 1024;
+
+function splitName(format: string): ReturnType<typeof splitFormatName> {
+  let split = splitNames.get(format);
+  if (split === undefined) {
+    split = splitFormatName(format);
+    if (splitNames.size >= SPLIT_NAMES_LIMIT) splitNames.clear();
+    splitNames.set(format, split);
+  }
+  return split;
+}
+
 function fail(message: string, value: string): never {
   throw new CvmError('FORMAT_ERROR', message, { details: { value } });
 }
@@ -23,7 +37,7 @@ export function checkFormat(format: string | FormatSchema, value: string): void 
   }
   if (format === 'regex') return;
 
-  const { base, mode } = splitFormatName(format);
+  const { base, mode } = splitName(format);
   const registered = getFormat(base);
   if (registered === undefined) fail(`undefined format '${format}'`, value);
   if (mode !== 'none' && typeof registered !== 'function') {

@@ -24,7 +24,14 @@ export function perlTruthy(value: string | number | undefined): boolean {
 
 /** `$part =~ /^\s*$/`: an empty or whitespace-only list element. */
 export function isBlank(text: string): boolean {
+  // Almost every part starts with a key or value character; only those that do not need the regex.
+  if (text.length > 0 && !isPerlSpaceCode(text.charCodeAt(0))) return false;
   return WHITESPACE_ONLY.test(text);
+}
+
+/** Whether a UTF-16 code unit is one of Perl's ASCII `\s` characters. */
+function isPerlSpaceCode(code: number): boolean {
+  return code === 0x20 || (code >= 0x09 && code <= 0x0d);
 }
 
 const BOOLEAN_TRUE = /^(?:1|on|yes|true)\n?$/i;
@@ -32,6 +39,9 @@ const BOOLEAN_FALSE = /^(?:0|off|no|false)\n?$/i;
 
 /** PVE::JSONSchema::parse_boolean: 1 / 0, or undefined when the text is no boolean spelling. */
 export function parseBoolean(text: string): 0 | 1 | undefined {
+  // the spellings config files actually hold, without a regex
+  if (text === '1') return 1;
+  if (text === '0') return 0;
   if (BOOLEAN_TRUE.test(text)) return 1;
   if (BOOLEAN_FALSE.test(text)) return 0;
   return undefined;
@@ -42,12 +52,22 @@ const INTEGER_RE = /^[+-]?\d+\n?$/;
 
 /** PVE::JSONSchema::is_number (the perlretut number regex). */
 export function isPerlNumber(text: string): boolean {
-  return NUMBER_RE.test(text);
+  return isPlainDigits(text) || NUMBER_RE.test(text);
 }
 
 /** PVE::JSONSchema::is_integer. */
 export function isPerlInteger(text: string): boolean {
-  return INTEGER_RE.test(text);
+  return isPlainDigits(text) || INTEGER_RE.test(text);
+}
+
+/** A non-empty run of ASCII digits, the usual number in a config; the regexes decide the rest. */
+function isPlainDigits(text: string): boolean {
+  if (text.length === 0) return false;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x30 || code > 0x39) return false;
+  }
+  return true;
 }
 
 /**
@@ -56,10 +76,12 @@ export function isPerlInteger(text: string): boolean {
  */
 export function splitList(text: string): string[] {
   if (text.includes('\0')) return dropTrailingEmpty(text.split('\0'));
-  const spaced = text.replace(/[,;]/g, ' ').replace(new RegExp(`^${PERL_SPACE}+`), '');
-  if (spaced === '') return [];
-  return dropTrailingEmpty(spaced.split(new RegExp(`${PERL_SPACE}+`)));
+  // Perl turns `,`/`;` into spaces, drops leading space and splits on space runs, dropping
+  // trailing empty fields: what is left are exactly the runs of other characters.
+  return text.match(LIST_ITEM) ?? [];
 }
+
+const LIST_ITEM = /[^ \t\n\x0B\f\r,;]+/g;
 
 function dropTrailingEmpty(fields: string[]): string[] {
   let end = fields.length;
@@ -71,7 +93,11 @@ const utf8 = new TextEncoder();
 
 /** Perl `length` of a value read from a config file, i.e. its UTF-8 byte count. */
 export function byteLength(text: string): number {
-  return utf8.encode(text).length;
+  // Plain ASCII (nearly every config value) has one byte per code unit; skip the encoder then.
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) > 0x7f) return utf8.encode(text).length;
+  }
+  return text.length;
 }
 
 const UV_MAX = (1n << 64n) - 1n;
@@ -81,6 +107,8 @@ const UV_MAX = (1n << 64n) - 1n;
  * double printed with `%.15g` (e.g. `1.84467440737096e+19`).
  */
 export function perlIntegerString(digits: string): string {
+  // Up to 15 digits a double is exact, so Number() drops leading zeros exactly as int() does.
+  if (digits.length <= 15) return String(Number(digits));
   const big = BigInt(digits);
   if (big <= UV_MAX) return big.toString();
   return perlFloatString(Number(digits));

@@ -314,3 +314,30 @@ describe('printPropertyString', () => {
     expect(thrown(() => printPropertyString(fmt, { a: 'x,y' })).message).toBe('illegal value with commas for a');
   });
 });
+
+// check_object walks the schema's keys; the engine visits only the named and required ones but
+// must keep that order, which callers see as the key order of results and of collected errors.
+describe('parsePropertyString: schema key order', () => {
+  const ordered: FormatSchema = {
+    zeta: { type: 'integer', optional: true },
+    alpha: { type: 'string', default_key: true },
+    mid: { type: 'boolean', optional: true },
+    need: { type: 'string' },
+  };
+
+  it('returns keys in schema order, whatever order the value names them', () => {
+    const parsed = parsePropertyString(ordered, 'need=x,mid=on,a,zeta=3');
+    expect(Object.keys(parsed)).toEqual(['zeta', 'alpha', 'mid', 'need']);
+  });
+
+  it('collects errors of named and missing keys in schema order', () => {
+    const err = thrown(() => parsePropertyString(ordered, 'mid=maybe,zeta=x'));
+    expect(Object.keys(err.details?.errors as object)).toEqual(['zeta', 'alpha', 'mid', 'need']);
+    expect(err.message).toBe(
+      'format error\nalpha: property is missing and it is not optional\n' +
+        "mid: type check ('boolean') failed - got 'maybe'\n" +
+        'need: property is missing and it is not optional\n' +
+        "zeta: type check ('integer') failed - got 'x'\n",
+    );
+  });
+});

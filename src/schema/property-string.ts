@@ -6,14 +6,16 @@
  * per-key errors (thrown together as "format error"), never fills in defaults and never trims.
  */
 import { CvmError } from '../errors.js';
-import { checkObject, schemaFor, type RawValue } from './check.js';
+import { checkObject, checkObjectInto, schemaFor, type RawValue } from './check.js';
+import { type CompiledFormat, type CompiledKey, compiledFormat } from './compiled-format.js';
+import { failureOutcome, memoFor, memoise, memoKey, replay } from './parse-memo.js';
 import { isBlank, parseBoolean, perlTruthy } from './perl.js';
 import { getFormat, getFormatValidator, type FormatValidator } from './registry.js';
 import { formatSize, parseSize } from './size.js';
 import type { FormatSchema, PropertySchema, PropertyValues } from './types.js';
 
-/** `^([^=]+)=(.+)$` with Perl's `.` (anything but newline) and `$` (before a final newline). */
-const KEY_VALUE = /^([^=]+)=([^\n]+)\n?$/;
+/** parsePropertyString without `opts.skip`: no per-call Set. */
+const NO_SKIP: ReadonlySet<string> = new Set();
 
 function die(message: string, details?: Record<string, unknown>): never {
   throw new CvmError('FORMAT_ERROR', message, details ? { details } : {});
@@ -73,25 +75,46 @@ export function findDefaultKey(format: FormatSchema): { defaultKey?: string; key
   return defaultKey === undefined ? { keyAliases } : { defaultKey, keyAliases };
 }
 
-function normaliseBoolean(schema: PropertySchema | undefined, value: string): RawValue {
+function normaliseBoolean(schema: CompiledKey | undefined, value: string): RawValue {
   return schema?.type === 'boolean' ? (parseBoolean(value) ?? value) : value;
 }
 
+/**
+ * The value of PVE's `$part =~ m/^([^=]+)=(.+)$/` (Perl `.`: anything but a newline; `$`: end or
+ * before a final newline) for a part whose first `=` is at `eq`; undefined when it does not match.
+ * Written out because it runs for every part of every property string.
+ */
+function pairValue(part: string, eq: number): string | undefined {
+  if (eq <= 0) return undefined; // no key
+  let end = part.length;
+  if (part.charCodeAt(end - 1) === 0x0a) end--; // `$` may match before one final newline
+  if (end <= eq + 1) return undefined; // no value
+  const value = part.slice(eq + 1, end);
+  return value.includes('\n') ? undefined : value;
+}
+
 /** Split and collect the parts of a property string (the first half of parse_property_string). */
-function collectParts(format: FormatSchema, data: string, skip: ReadonlySet<string>): Map<string, RawValue> {
+function collectParts(format: CompiledFormat, data: string, skip: ReadonlySet<string>): Map<string, RawValue> {
+  const { keys } = format;
   const values = new Map<string, RawValue>();
   let defaultKey: string | undefined;
 
-  for (const part of data.split(',')) {
+  // split(',') written as a scan: no array of parts for values that are checked once
+  for (let start = 0; start <= data.length; ) {
+    let comma = data.indexOf(',', start);
+    if (comma < 0) comma = data.length;
+    const part = data.slice(start, comma);
+    start = comma + 1;
     if (isBlank(part)) continue;
 
-    const pair = KEY_VALUE.exec(part);
-    if (pair) {
-      let key = pair[1] as string;
-      const value = pair[2] as string;
+    const eq = part.indexOf('=');
+    const value = eq < 0 ? undefined : pairValue(part, eq);
+    if (value !== undefined) {
+      const spelled = part.slice(0, eq);
+      let key = format.names.get(spelled) ?? spelled;
       if (skip.has(key)) continue;
       if (values.get(key) !== undefined) die(`duplicate key in comma-separated list property: ${key}`);
-      let schema = schemaFor(format, key);
+      let schema = keys.get(key);
       if (schema?.alias) {
         const keyAlias = schema.keyAlias;
         if (keyAlias) {
@@ -99,22 +122,18 @@ function collectParts(format: FormatSchema, data: string, skip: ReadonlySet<stri
           values.set(keyAlias, key);
         }
         key = schema.alias;
-        schema = schemaFor(format, key);
+        schema = keys.get(key);
         if (values.get(key) !== undefined) die(`key '${key}' is already defined (via alias)`);
         if (!schema) die(`invalid key in comma-separated list property: ${key}`);
       }
       values.set(key, normaliseBoolean(schema, value));
-    } else if (!part.includes('=')) {
+    } else if (eq < 0) {
       if (defaultKey !== undefined) die(`duplicate key in comma-separated list property: ${defaultKey}`);
-      for (const [key, schema] of Object.entries(format)) {
-        if (!schema.default_key) continue;
-        defaultKey = key;
-        // PVE tests truthiness here, so an explicit falsy value ('0') is silently replaced.
-        if (perlTruthy(values.get(key))) die(`duplicate key in comma-separated list property: ${key}`);
-        values.set(key, normaliseBoolean(schema, part));
-        break;
-      }
+      defaultKey = format.defaultKey;
       if (defaultKey === undefined) die('value without key, but schema does not define a default key');
+      // PVE tests truthiness here, so an explicit falsy value ('0') is silently replaced.
+      if (perlTruthy(values.get(defaultKey))) die(`duplicate key in comma-separated list property: ${defaultKey}`);
+      values.set(defaultKey, normaliseBoolean(keys.get(defaultKey), part));
     } else {
       die('missing key in comma-separated list property');
     }
@@ -132,14 +151,34 @@ export function parsePropertyString(
   opts: { skip?: readonly string[] } = {},
 ): PropertyValues {
   const { schema, validator } = resolveForParse(format);
-  const raw = collectParts(schema, value, new Set(opts.skip ?? []));
-  const errors = new Map<string, string>();
-  const typed = checkObject(schema, raw, false, errors);
-  if (errors.size > 0) raiseFormatError(errors);
-
-  const result: PropertyValues = {};
-  for (const [key, val] of typed) result[key] = val;
+  const compiled = compiledFormat(schema);
+  const memo = memoFor(compiled);
+  const key = memoKey(value, opts.skip);
+  let outcome = memo.get(key);
+  if (outcome === undefined) {
+    try {
+      outcome = { values: parseUncached(compiled, value, opts.skip) };
+    } catch (err) {
+      const failure = failureOutcome(err);
+      if (failure !== undefined) memoise(memo, key, failure);
+      throw err;
+    }
+    memoise(memo, key, outcome);
+  }
+  const result = replay(outcome);
   return validator ? validator(result) : result;
+}
+
+/** parse_property_string without the validator: split, collect, check_object. */
+function parseUncached(format: CompiledFormat, value: string, skipKeys: readonly string[] | undefined): PropertyValues {
+  const skip = skipKeys === undefined || skipKeys.length === 0 ? NO_SKIP : new Set(skipKeys);
+  const raw = collectParts(format, value, skip);
+  const result: PropertyValues = {};
+  const errors = checkObjectInto(format, raw, false, (key, val) => {
+    result[key] = val;
+  });
+  if (errors !== undefined) raiseFormatError(errors);
+  return result;
 }
 
 function printableValue(key: string, value: string | number, format: PropertySchema['format']): string {

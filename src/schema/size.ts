@@ -8,6 +8,11 @@
 const SIZE_RE = /^(\d+(?:\.\d+)?)([KMGT](?:iB)?)?\n?$/;
 const UNIT_SHIFT: Record<string, number> = { K: 1, M: 2, G: 3, T: 4 };
 
+/** Whether parseSize accepts the text (without computing the size). */
+export function isSize(text: string): boolean {
+  return SIZE_RE.test(text);
+}
+
 /** Bytes for a size string, or undefined if it is not one (PVE returns undef). Truncates like `int`. */
 export function parseSize(text: string): number | undefined {
   const match = SIZE_RE.exec(text);

@@ -24,9 +24,12 @@ function parseSeconds(name: string) {
 const warn = (m: string) => process.stderr.write(`WARN: ${m}\n`);
 
 async function context(cmd: Command) {
-  const { resolveRoot } = await import('../../store/root.js');
-  const { localLifecycleContext } = await import('../../run/local-context.js');
-  const { localHostNotices } = await import('../../host/local/index.js');
+  // independent modules: load them side by side rather than one after the other
+  const [{ resolveRoot }, { localLifecycleContext }, { localHostNotices }] = await Promise.all([
+    import('../../store/root.js'),
+    import('../../run/local-context.js'),
+    import('../../host/local/index.js'),
+  ]);
   const ctx = await localLifecycleContext(resolveRoot(cmd.optsWithGlobals().root as string | undefined), { warn });
   return { ctx, notices: () => localHostNotices(ctx.facts).forEach(warn) };
 }

@@ -98,3 +98,26 @@ describe('parseVmConfig', () => {
     expect(parse('').config).toMatchObject({ conf: {}, pending: {}, special: {}, snapshots: {} });
   });
 });
+
+// The key/value split is written out instead of qemu-server's regex; these pin the regex's corners.
+describe("parseVmConfig key/value lines: the corners of qemu-server's `key: value` regex", () => {
+  it('a value of only whitespace is its last character (the regex backtracks to give .+? one)', () => {
+    expect(strictError('cores:  \t')).toBe("vm 123 - unable to parse value of 'cores' - type check ('integer') failed - got '\t'");
+    expect(strictError('cores: \f')).toBe("vm 123 - unable to parse value of 'cores' - type check ('integer') failed - got '\f'");
+  });
+
+  it('an empty value, a bad key or no colon is no key/value line', () => {
+    expect(strictError('cores:')).toBe('vm 123 - unable to parse config: cores:');
+    expect(strictError('net0x1: a')).toBe('vm 123 - unable to parse config: net0x1: a');
+    expect(strictError('_cores: 1')).toBe('vm 123 - unable to parse config: _cores: 1');
+    expect(strictError('cores 1')).toBe('vm 123 - unable to parse config: cores 1');
+  });
+
+  it('splits at the first colon and trims ASCII whitespace only', () => {
+    expect(parse('name:\u00a0web').warnings).toEqual([
+      "vm 123 - unable to parse value of 'name' - value does not look like a valid DNS name",
+    ]);
+    expect(parse('cores:\v\t 4 \f\r').config.conf).toEqual({ cores: '4' });
+    expect(parse('args: a:b:c ').config.conf).toEqual({ args: 'a:b:c' });
+  });
+});

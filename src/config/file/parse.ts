@@ -14,10 +14,11 @@
  * never runs (see docs/config-files.md).
  */
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { CvmError } from '../../errors.js';
 import type { ConfigSection, VmConfig } from '../types.js';
 import { checkType, errorText, fleecingSectionSchema, type SchemaLookup, vmSectionSchema } from './check.js';
+import { configKeyName } from '../options/index.js';
 import { decodeText } from './encode.js';
 
 export interface ParseOptions {
@@ -38,7 +39,6 @@ const DESCRIPTION_RE = /^(description):[ \t\n\v\f\r]*(.*[^ \t\n\v\f\r])[ \t\n\v\
 const SNAPSTATE_RE = /snapstate:[ \t\n\v\f\r]*(prepare|delete)[ \t\n\v\f\r]*$/;
 const ARGS_RE = /^(args):[ \t\n\v\f\r]*(.*[^ \t\n\v\f\r])[ \t\n\v\f\r]*$/s;
 const DELETE_RE = /^delete:[ \t\n\v\f\r]*(.*[^ \t\n\v\f\r])[ \t\n\v\f\r]*$/s;
-const KEY_VALUE_RE = /^([a-z][a-z_-]*\d*):[ \t\n\v\f\r]*(.+?)[ \t\n\v\f\r]*$/s;
 const TRAILING_WS_RE = /[ \t\n\v\f\r]+$/;
 
 /** Schemas of the special sections, by their exact (lower-case) name. */
@@ -65,7 +65,7 @@ export function vmidFromFilename(filename: string): number {
 
 /** SHA-1 hex of the file content (the bytes, or the UTF-8 encoding of a string). */
 export function configDigest(raw: string | Uint8Array): string {
-  return createHash('sha1').update(raw).digest('hex');
+  return hash('sha1', raw, 'hex');
 }
 
 function checkValue(key: string, value: string, lookup: SchemaLookup | undefined): string {
@@ -113,19 +113,73 @@ function matchBody(line: string): BodyLine {
   if (args) return { kind: 'args', value: args[2] as string };
   const del = line.startsWith('delete:') ? DELETE_RE.exec(line) : null;
   if (del) return { kind: 'delete', value: del[1] as string };
-  const pair = KEY_VALUE_RE.exec(line);
-  if (pair) return { kind: 'pair', key: pair[1] as string, value: pair[2] as string };
-  return { kind: 'garbage' };
+  return matchPair(line) ?? { kind: 'garbage' };
+}
+
+/** Perl `\s` on bytes: space, \t, \n, \v, \f, \r. */
+function isSpace(code: number): boolean {
+  return code === 0x20 || (code >= 0x09 && code <= 0x0d);
+}
+
+/**
+ * qemu-server's `m/^([a-z][a-z_\-]*\d*):\s*(.+?)\s*$/` for a `key: value` line, spelled out
+ * because every line of every config goes through it (a lazy `.+?` before `\s*$` makes the regex
+ * retry the tail at each character). The key is everything before the first colon; the value is
+ * the rest without surrounding whitespace, except that a rest made only of whitespace still
+ * yields its last character (the regex backtracks to give `.+?` one).
+ */
+function matchPair(line: string): { kind: 'pair'; key: string; value: string } | undefined {
+  const colon = line.indexOf(':');
+  if (colon <= 0) return undefined;
+  if (!isConfigKey(line, colon)) return undefined;
+  const key = line.slice(0, colon);
+  let start = colon + 1;
+  let end = line.length;
+  if (start === end) return undefined;
+  while (end > start && isSpace(line.charCodeAt(end - 1))) end--;
+  if (end === start) return { kind: 'pair', key, value: line.charAt(line.length - 1) };
+  while (isSpace(line.charCodeAt(start))) start++;
+  return { kind: 'pair', key, value: line.slice(start, end) };
+}
+
+/** Whether `line.slice(0, end)` matches `^[a-z][a-z_\-]*\d*$` (checked in place, no slice). */
+function isConfigKey(line: string, end: number): boolean {
+  const first = line.charCodeAt(0);
+  if (!(first >= 0x61 && first <= 0x7a)) return false; // a-z
+  let i = 1;
+  for (; i < end; i++) {
+    const code = line.charCodeAt(i);
+    if (!((code >= 0x61 && code <= 0x7a) || code === 0x5f || code === 0x2d)) break; // a-z _ -
+  }
+  for (; i < end; i++) {
+    const code = line.charCodeAt(i);
+    if (!(code >= 0x30 && code <= 0x39)) return false; // 0-9
+  }
+  return true;
+}
+
+/** A problem in the file: thrown in strict mode, otherwise warned about and skipped. */
+function handleError(opts: ParseOptions, msg: string): void {
+  if (opts.strict) throw new CvmError('CONFIG_PARSE', msg);
+  opts.warn?.(msg);
+}
+
+/** Store a finished description comment block on its section; returns the reset accumulator. */
+function finishDescription(conf: ConfigSection, descr: string | undefined): undefined {
+  if (descr !== undefined) conf.description = descr.replace(TRAILING_WS_RE, '');
+  return undefined;
+}
+
+/** BLANK_RE, answered without the regex for the usual line that starts with a non-space. */
+function isBlankLine(line: string): boolean {
+  if (line.length > 0 && !isSpace(line.charCodeAt(0))) return false;
+  return BLANK_RE.test(line);
 }
 
 export function parseVmConfig(filename: string, raw: string | Uint8Array, opts: ParseOptions): VmConfig {
   const text = typeof raw === 'string' ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
   const digest = configDigest(raw);
   const vmid = vmidFromFilename(filename);
-  const handleError = (msg: string): void => {
-    if (opts.strict) throw new CvmError('CONFIG_PARSE', msg);
-    opts.warn?.(msg);
-  };
 
   const main: ConfigSection = {};
   let pending: ConfigSection | undefined;
@@ -134,41 +188,37 @@ export function parseVmConfig(filename: string, raw: string | Uint8Array, opts: 
 
   let conf: ConfigSection = main;
   let descr: string | undefined;
-  const finishDescription = (): void => {
-    if (descr !== undefined) conf.description = descr.replace(TRAILING_WS_RE, '');
-    descr = undefined;
-  };
 
   let section: Section | undefined = { name: '', type: 'main', schema: vmSectionSchema };
 
   for (const line of text.split('\n')) {
-    if (BLANK_RE.test(line)) continue;
+    if (isBlankLine(line)) continue;
 
     const header = matchHeader(line);
     if (header) {
       // the previous section's description is finished before anything else happens
       if (header.kind === 'pending') {
         section = { name: 'pending', type: 'pending', schema: vmSectionSchema };
-        finishDescription();
-        if (pending !== undefined) handleError(`vm ${vmid} - duplicate section: pending`);
+        descr = finishDescription(conf, descr);
+        if (pending !== undefined) handleError(opts, `vm ${vmid} - duplicate section: pending`);
         pending = {};
         conf = pending;
       } else if (header.kind === 'special') {
         section = { name: header.name, type: 'special', schema: SPECIAL_SCHEMAS[header.name] };
-        finishDescription();
-        if (Object.hasOwn(special, header.name)) handleError(`vm ${vmid} - duplicate special section: ${header.name}`);
+        descr = finishDescription(conf, descr);
+        if (Object.hasOwn(special, header.name)) handleError(opts, `vm ${vmid} - duplicate special section: ${header.name}`);
         conf = {};
         special[header.name] = conf;
       } else if (header.kind === 'snapshot') {
         section = { name: header.name, type: 'snapshot', schema: vmSectionSchema };
-        finishDescription();
-        if (Object.hasOwn(snapshots, header.name)) handleError(`vm ${vmid} - duplicate snapshot section: ${header.name}`);
+        descr = finishDescription(conf, descr);
+        if (Object.hasOwn(snapshots, header.name)) handleError(opts, `vm ${vmid} - duplicate snapshot section: ${header.name}`);
         conf = {};
         snapshots[header.name] = conf;
       } else {
         section = undefined;
-        finishDescription();
-        handleError(`vm ${vmid} - skipping unknown section: '${header.name}'`);
+        descr = finishDescription(conf, descr);
+        handleError(opts, `vm ${vmid} - skipping unknown section: '${header.name}'`);
       }
       continue;
     }
@@ -191,30 +241,32 @@ export function parseVmConfig(filename: string, raw: string | Uint8Array, opts: 
         break;
       case 'delete':
         if (section.type === 'pending') conf.delete = body.value;
-        else handleError(`vm ${vmid} - property 'delete' is only allowed in [PENDING]`);
+        else handleError(opts, `vm ${vmid} - property 'delete' is only allowed in [PENDING]`);
         break;
       case 'pair': {
+        // the table's spelling of the key: cheaper to hash and to store under (see configKeyName)
+        const key = configKeyName(body.key);
         if (section.type === 'special' && section.name === 'cloudinit') {
-          conf[body.key] = body.value; // informative only, never validated
+          conf[key] = body.value; // informative only, never validated
           break;
         }
         let value: string;
         try {
-          value = checkValue(body.key, body.value, section.schema);
+          value = checkValue(key, body.value, section.schema);
         } catch (err) {
-          handleError(`vm ${vmid} - unable to parse value of '${body.key}' - ${errorText(err)}`);
+          handleError(opts, `vm ${vmid} - unable to parse value of '${key}' - ${errorText(err)}`);
           break;
         }
-        conf[body.key === 'cdrom' ? 'ide2' : body.key] = value;
+        conf[key === 'cdrom' ? 'ide2' : key] = value;
         break;
       }
       case 'garbage':
-        handleError(`vm ${vmid} - unable to parse config: ${line}`);
+        handleError(opts, `vm ${vmid} - unable to parse config: ${line}`);
         break;
     }
   }
 
-  finishDescription();
+  finishDescription(conf, descr);
   delete main.snapstate;
 
   return { vmid, digest, conf: main, pending: pending ?? {}, special, snapshots };

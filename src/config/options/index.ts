@@ -52,9 +52,27 @@ function buildKeys(): Record<string, PropertySchema> {
 /** Every top-level config key of qemu-server 9.2.6 → its schema. */
 export const vmConfigKeys: Readonly<Record<string, PropertySchema>> = Object.freeze(buildKeys());
 
+/**
+ * The same table as a Map: with ~700 keys (net0…31, unused0…255 …) the frozen object is a
+ * dictionary, and a Map lookup is cheaper than `Object.hasOwn` plus a keyed load on it.
+ */
+const configKeyMap: ReadonlyMap<string, PropertySchema> = new Map(Object.entries(vmConfigKeys));
+
+/** Each key's spelling as the table object holds it (an internalised string, see configKeyName). */
+const configKeySpelling: ReadonlyMap<string, string> = new Map(Object.keys(vmConfigKeys).map((key) => [key, key]));
+
 /** The schema of a top-level key, or undefined for an unknown key (`unknown setting`). */
 export function lookupConfigKey(key: string): PropertySchema | undefined {
-  return Object.hasOwn(vmConfigKeys, key) ? vmConfigKeys[key] : undefined;
+  return configKeyMap.get(key);
+}
+
+/**
+ * The same key as the option table spells it, or `key` itself when unknown. Parsers store values
+ * under it: property names are internalised strings, and storing under a key freshly sliced out
+ * of a line makes V8 look it up in its string table first.
+ */
+export function configKeyName(key: string): string {
+  return configKeySpelling.get(key) ?? key;
 }
 
 /** All top-level key names, sorted byte-wise (as qemu-server writes them). */

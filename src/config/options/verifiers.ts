@@ -78,8 +78,15 @@ export const verifyVolumeIdOrQmPath: FormatVerifier = (value) =>
 export const verifyBootdisk: FormatVerifier = (value) =>
   isValidDriveName(value) ? undefined : `invalid boot disk '${value}'`;
 
-function indexedKeyExists(dev: string, base: string, max: number): boolean {
-  const match = new RegExp(`^${base}(\\d+)$`).exec(dev);
+/** `^<base>(\d+)$` per device kind, compiled once (bootdev lists are checked per config line). */
+const INDEXED_KEY_RE: Readonly<Record<'net' | 'usb' | 'hostpci', RegExp>> = {
+  net: /^net(\d+)$/,
+  usb: /^usb(\d+)$/,
+  hostpci: /^hostpci(\d+)$/,
+};
+
+function indexedKeyExists(dev: string, base: keyof typeof INDEXED_KEY_RE, max: number): boolean {
+  const match = INDEXED_KEY_RE[base].exec(dev);
   if (!match) return false;
   const digits = match[1] as string;
   // qemu-server looks the key up in $confdesc, so `net01` is not a valid key

@@ -54,4 +54,37 @@ describe('canonicalJson (to_json canonical)', () => {
   test.prop([fc.jsonValue()])('parses back to the same value', (value) => {
     expect(JSON.parse(canonicalJson(value))).toEqual(JSON.parse(JSON.stringify(value)));
   });
+
+  // the ASCII fast paths (default sort, quoting without JSON.stringify) must agree with the
+  // definition: keys in UTF-8 byte order, strings escaped exactly as JSON.stringify does
+  const byteOrder = (keys: string[]) => [...keys].sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
+
+  it('orders non-ASCII keys by UTF-8 bytes, not UTF-16 code units', () => {
+    // U+FF61 sorts before U+1F600 in UTF-16 (0xFF61 > 0xD83D is false), after it in UTF-8
+    const value = { '\u{1F600}': 1, '\uFF61': 2, a: 3 };
+    expect(canonicalJson(value)).toBe('{"a":3,"\uFF61":2,"\u{1F600}":1}');
+  });
+
+  test.prop([fc.dictionary(fc.string({ unit: 'binary', maxLength: 6 }), fc.string({ unit: 'binary', maxLength: 8 }))])(
+    'sorts any keys bytewise and escapes any text like JSON.stringify',
+    (dict) => {
+      const expected = `{${byteOrder(Object.keys(dict))
+        .map((k) => `${JSON.stringify(k)}:${JSON.stringify(dict[k])}`)
+        .join(',')}}`;
+      expect(canonicalJson(dict)).toBe(expected);
+    },
+  );
+
+  it('escapes quotes, backslashes and control characters in keys and values', () => {
+    expect(canonicalJson({ 'a"b': 'c\\d', 'e\nf': '\u0001' })).toBe('{"a\\"b":"c\\\\d","e\\nf":"\\u0001"}');
+  });
+});
+
+describe('nodeName memo', () => {
+  it('keeps answering correctly past its bound', () => {
+    const first = nodeName('file', 'scsi0', 'local:8006/vm-8006-disk-0.qcow2');
+    for (let i = 0; i < 3000; i++) nodeName('fmt', `scsi${i % 31}`, `local:${i}/vm-${i}-disk-0.raw`);
+    expect(nodeName('file', 'scsi0', 'local:8006/vm-8006-disk-0.qcow2')).toBe(first);
+    expect(first).toBe('ecd04be4259153b8293415fefa2a84c');
+  });
 });

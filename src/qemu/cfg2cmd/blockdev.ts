@@ -117,9 +117,9 @@ export function fileBlockdev(ctx: Cfg2CmdContext, driveId: string, drive: DriveL
     if (drive.media === undefined && vtype === 'iso') {
       generateError(`${driveId}: explicit media parameter is required for iso images`);
     }
-    blockdev = {
-      ...qemuBlockdevOptions(host, drive.file, { snapshotName: snapshot }),
-    };
+    // Object.assign rather than a spread: on Node 20's V8 a spread copy does not share map
+    // transitions, so each key added below cost microseconds (the generator's top hot spot)
+    blockdev = Object.assign({}, qemuBlockdevOptions(host, drive.file, { snapshotName: snapshot }));
     scfg = storageConfig(host.storage, storeid);
   }
   // SPI flash does many read-modify-write cycles; RBD efidisks need writeback (#3329)

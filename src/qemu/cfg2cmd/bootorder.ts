@@ -7,11 +7,12 @@
 
 import type { ConfigSection } from '../../config/types.js';
 import type { BootOrder } from './context.js';
-import { validDriveNames } from './drive-names.js';
+import { configDriveNames } from './drive-names.js';
 import { parseDriveValue } from './drives.js';
 import { driveIsCdrom, driveIsCloudinit } from './drives-common.js';
+import { indexedKeys } from './indexed-keys.js';
 
-const MAX_NETS = 32;
+const NET_KEYS = indexedKeys('net', 32);
 
 function splitList(text: string): string[] {
   return text
@@ -42,9 +43,8 @@ export function bootorderFromLegacy(conf: ConfigSection, legacy: string | undefi
     next[letter] = (i + 1) * 100;
   });
   const order: BootOrder = {};
-  for (const key of validDriveNames()) {
-    const value = conf[key];
-    if (value === undefined) continue;
+  for (const key of configDriveNames(conf)) {
+    const value = conf[key] as string;
     const drive = parseDriveValue(key, value);
     if (!drive) continue;
     if (driveIsCdrom(drive) && !driveIsCloudinit(drive)) {
@@ -58,9 +58,9 @@ export function bootorderFromLegacy(conf: ConfigSection, legacy: string | undefi
     }
   }
   if (next['n']) {
-    for (let i = 0; i < MAX_NETS; i++) {
-      if (!conf[`net${i}`]) continue;
-      order[`net${i}`] = next['n'];
+    for (const netid of NET_KEYS) {
+      if (!conf[netid]) continue;
+      order[netid] = next['n'];
       next['n'] += 1;
     }
   }

@@ -9,10 +9,14 @@ import { CvmError } from '../../errors.js';
 import type { Cfg2CmdContext } from './context.js';
 import { pciAddr } from './pci.js';
 import { parseProps, perlTrue, propBool } from './props.js';
+import { indexedKeys } from './indexed-keys.js';
 
 const MAX_SERIAL_PORTS = 4;
 const MAX_PARALLEL_PORTS = 3;
 const MAX_VIRTIOFS = 10;
+const SERIAL_KEYS = indexedKeys('serial', MAX_SERIAL_PORTS);
+const PARALLEL_KEYS = indexedKeys('parallel', MAX_PARALLEL_PORTS);
+const VIRTIOFS_KEYS = indexedKeys('virtiofs', MAX_VIRTIOFS);
 
 const die = (msg: string): never => {
   throw new CvmError('GENERATE', msg);
@@ -20,7 +24,7 @@ const die = (msg: string): never => {
 
 export function emitSerial(ctx: Cfg2CmdContext, devices: string[]): void {
   for (let i = 0; i < MAX_SERIAL_PORTS; i++) {
-    const path = ctx.conf[`serial${i}`];
+    const path = ctx.conf[SERIAL_KEYS[i] as string];
     if (!path) continue;
     if (path === 'socket') {
       devices.push('-chardev', `socket,id=serial${i},path=${ctx.host.paths.runDir}/${ctx.vmid}.serial${i},server=on,wait=off`);
@@ -35,7 +39,7 @@ export function emitSerial(ctx: Cfg2CmdContext, devices: string[]): void {
 
 export function emitParallel(ctx: Cfg2CmdContext, devices: string[]): void {
   for (let i = 0; i < MAX_PARALLEL_PORTS; i++) {
-    const path = ctx.conf[`parallel${i}`];
+    const path = ctx.conf[PARALLEL_KEYS[i] as string];
     if (!path) continue;
     const type = path.startsWith('/dev/usb/lp') ? 'serial' : 'parallel';
     devices.push('-chardev', `${type},id=parallel${i},path=${path}`);
@@ -123,7 +127,7 @@ export function emitWatchdog(ctx: Cfg2CmdContext, devices: string[]): void {
 }
 
 export function virtiofsEnabled(ctx: Cfg2CmdContext): boolean {
-  for (let i = 0; i < MAX_VIRTIOFS; i++) if (ctx.conf[`virtiofs${i}`]) return true;
+  for (const key of VIRTIOFS_KEYS) if (ctx.conf[key]) return true;
   return false;
 }
 
@@ -141,7 +145,7 @@ function dirMappingOnNode(ctx: Cfg2CmdContext, dirid: string): Record<string, st
 /** Virtiofs::config: one vhost-user-fs device per `virtiofsN` (the shared path itself is checked at start). */
 export function emitVirtiofs(ctx: Cfg2CmdContext, devices: string[]): void {
   for (let i = 0; i < MAX_VIRTIOFS; i++) {
-    const value = ctx.conf[`virtiofs${i}`];
+    const value = ctx.conf[VIRTIOFS_KEYS[i] as string];
     if (!value) continue;
     const fs = parseProps(value, 'dirid');
     dirMappingOnNode(ctx, fs.dirid as string);

@@ -4,7 +4,10 @@
  * tpmstate0): the order drives are emitted in and copied into template configs.
  */
 
+import type { ConfigSection } from '../../config/types.js';
+
 let cached: string[] | undefined;
+let positions: Map<string, number> | undefined;
 
 export function validDriveNames(): string[] {
   if (!cached) {
@@ -16,4 +19,19 @@ export function validDriveNames(): string[] {
     cached.push('efidisk0', 'tpmstate0');
   }
   return cached;
+}
+
+/**
+ * The drive keys set in `conf` (value not undefined), in valid_drive_names order. Same result
+ * as filtering validDriveNames(), but a config has a dozen keys and there are 59 drive names:
+ * the generator walks the drives several times per call, so it starts from the config's keys.
+ */
+export function configDriveNames(conf: ConfigSection): string[] {
+  positions ??= new Map(validDriveNames().map((name, i) => [name, i]));
+  const order = positions;
+  const present: string[] = [];
+  for (const key of Object.keys(conf)) {
+    if (order.has(key) && conf[key] !== undefined) present.push(key);
+  }
+  return present.sort((a, b) => (order.get(a) as number) - (order.get(b) as number));
 }

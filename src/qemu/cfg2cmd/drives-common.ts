@@ -155,27 +155,31 @@ export function drivePathAndFormat(
   return { path, format };
 }
 
+/**
+ * Every throttle option with its QMP limit name, in qemu-server's order, and whether the value
+ * is in MB/s (QMP wants bytes). Built once: the option names are needed for every drive.
+ */
+const THROTTLE_OPTIONS: ReadonlyArray<{ option: string; limit: string; megabytes: boolean }> = [
+  ['', '-total'],
+  ['_rd', '-read'],
+  ['_wr', '-write'],
+].flatMap(([dir, qmp]) => [
+  { option: `mbps${dir}`, limit: `bps${qmp}`, megabytes: true },
+  { option: `mbps${dir}_max`, limit: `bps${qmp}-max`, megabytes: true },
+  { option: `bps${dir}_max_length`, limit: `bps${qmp}-max-length`, megabytes: false },
+  { option: `iops${dir}`, limit: `iops${qmp}`, megabytes: false },
+  { option: `iops${dir}_max`, limit: `iops${qmp}-max`, megabytes: false },
+  { option: `iops${dir}_max_length`, limit: `iops${qmp}-max-length`, megabytes: false },
+]);
+
 /** Throttling limits in QMP naming (`bps-total`, `iops-read-max`, …) from mbps/iops options. */
 export function throttleLimits(drive: DriveLike): Array<[string, number]> {
   const limits: Array<[string, number]> = [];
-  for (const [dir, qmp] of [
-    ['', '-total'],
-    ['_rd', '-read'],
-    ['_wr', '-write'],
-  ] as const) {
-    const get = (key: string) => (drive as unknown as Record<string, unknown>)[key];
-    const mbps = get(`mbps${dir}`);
-    if (truthy(mbps)) limits.push([`bps${qmp}`, Math.trunc(Number(mbps) * 1024 * 1024)]);
-    const mbpsMax = get(`mbps${dir}_max`);
-    if (truthy(mbpsMax)) limits.push([`bps${qmp}-max`, Math.trunc(Number(mbpsMax) * 1024 * 1024)]);
-    const bpsLen = get(`bps${dir}_max_length`);
-    if (truthy(bpsLen)) limits.push([`bps${qmp}-max-length`, Math.trunc(Number(bpsLen))]);
-    const iops = get(`iops${dir}`);
-    if (truthy(iops)) limits.push([`iops${qmp}`, Math.trunc(Number(iops))]);
-    const iopsMax = get(`iops${dir}_max`);
-    if (truthy(iopsMax)) limits.push([`iops${qmp}-max`, Math.trunc(Number(iopsMax))]);
-    const iopsLen = get(`iops${dir}_max_length`);
-    if (truthy(iopsLen)) limits.push([`iops${qmp}-max-length`, Math.trunc(Number(iopsLen))]);
+  const values = drive as unknown as Record<string, unknown>;
+  for (const { option, limit, megabytes } of THROTTLE_OPTIONS) {
+    const value = values[option];
+    if (!truthy(value)) continue;
+    limits.push([limit, Math.trunc(megabytes ? Number(value) * 1024 * 1024 : Number(value))]);
   }
   return limits;
 }

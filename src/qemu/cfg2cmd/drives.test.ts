@@ -3,6 +3,7 @@ import { shellQuote } from '../args.js';
 import { canonicalJson } from './blockdev-json.js';
 import { deviceBootorder } from './bootorder.js';
 import { checkDriveVolumes, efidiskBlockdev, emitDrives, legacyEfidiskDrive, parseDriveValue } from './drives.js';
+import { configDriveNames, validDriveNames } from './drive-names.js';
 import { printDriveCommandline } from './drives-legacy.js';
 import { mustDrive, type TestCtxOptions, testContext } from './drives-test-env.js';
 
@@ -292,5 +293,36 @@ describe('checkDriveVolumes', () => {
       }),
     ).toThrow("storage 'noimages' does not support content-type 'images'");
     expect(() => checkDriveVolumes(ctx, { ide2: 'none,media=cdrom', scsi0: '/dev/sda' })).not.toThrow();
+  });
+});
+
+describe('parseDriveValue memo and configDriveNames', () => {
+  it('hands every caller its own copy', () => {
+    const a = mustDrive('scsi0', 'local:8006/vm-8006-disk-0.qcow2,iothread=on');
+    a.bootindex = 100;
+    a.cache = 'writeback';
+    const b = mustDrive('scsi0', 'local:8006/vm-8006-disk-0.qcow2,iothread=on');
+    expect(b.bootindex).toBeUndefined();
+    expect(b.cache).toBeUndefined();
+    expect(b.iothread).toBe('1');
+    expect(parseDriveValue('scsi0', 'iothread=1')).toBeUndefined();
+    expect(parseDriveValue('scsi0', 'iothread=1')).toBeUndefined();
+  });
+
+  it('lists the drives of a config in valid_drive_names order', () => {
+    const conf = {
+      tpmstate0: 't',
+      virtio1: 'v',
+      name: 'x',
+      sata0: 's',
+      scsi10: 'a',
+      scsi2: 'b',
+      ide3: 'c',
+      efidisk0: 'e',
+      unused0: 'u',
+      net0: 'n',
+    };
+    expect(configDriveNames(conf)).toEqual(['ide3', 'scsi2', 'scsi10', 'virtio1', 'sata0', 'efidisk0', 'tpmstate0']);
+    expect(configDriveNames(conf)).toEqual(validDriveNames().filter((k) => k in conf));
   });
 });

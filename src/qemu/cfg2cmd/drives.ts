@@ -27,7 +27,7 @@ import { checkedVolumeFormat, checkVolumeStorageType, parseVolumeId } from '../.
 import { type Blockdev, blockdevChain, throttleGroupObject } from './blockdev.js';
 import { canonicalJson } from './blockdev-json.js';
 import type { Cfg2CmdContext } from './context.js';
-import { validDriveNames } from './drive-names.js';
+import { configDriveNames } from './drive-names.js';
 import { type DriveLike, driveId, generateError, normalizeBooleans, str, truthy } from './drives-common.js';
 import { MAX_SATA_DISKS, printDriveDevice, scsihwInfos } from './drives-device.js';
 import { printDriveCommandline } from './drives-legacy.js';
@@ -55,8 +55,28 @@ const DRIVE_BOOLEAN_KEYS = [
  * parse_drive for the generator: `<interface><index>` from the key, the default key `file`
  * (alias `volume`), and `bps*` given in bytes turned into `mbps*` like qemu-server does.
  * Values were validated by the config parser already.
+ *
+ * One generation parses every drive three or four times (boot order, volume check, drive
+ * loop, firmware), so results are remembered per key and value; callers add keys such as
+ * `bootindex`, so each gets its own shallow copy (values are strings and numbers only).
  */
 export function parseDriveValue(key: string, value: string): DriveLike | undefined {
+  const cacheKey = `${key}=${value}`;
+  let drive = parsedDrives.get(cacheKey);
+  if (drive === undefined) {
+    drive = parseDriveUncached(key, value) ?? null;
+    if (parsedDrives.size >= PARSED_DRIVES_LIMIT) parsedDrives.delete(parsedDrives.keys().next().value as string);
+    parsedDrives.set(cacheKey, drive);
+  }
+  // Object.assign, not a spread: keys added to spread copies are slow on Node 20 (see blockdev.ts)
+  return drive === null ? undefined : Object.assign({}, drive);
+}
+
+/** Bounded so a long-lived process that generates for many VMs does not grow without limit. */
+const PARSED_DRIVES_LIMIT = 512;
+const parsedDrives = new Map<string, DriveLike | null>();
+
+function parseDriveUncached(key: string, value: string): DriveLike | undefined {
   const m = /^([^\d]+)(\d+)$/.exec(key);
   if (!m) return undefined;
   const drive: Record<string, unknown> = {
@@ -87,9 +107,8 @@ export function parseDriveValue(key: string, value: string): DriveLike | undefin
 /** get_current_vm_volumes + check_volume_storage_type (drives incl. efidisk/tpmstate, then vmstate). */
 export function checkDriveVolumes(ctx: Pick<Cfg2CmdContext, 'host'>, conf: ConfigSection): void {
   const volumes: string[] = [];
-  for (const key of validDriveNames()) {
-    const value = conf[key];
-    if (value === undefined) continue;
+  for (const key of configDriveNames(conf)) {
+    const value = conf[key] as string;
     const drive = parseDriveValue(key, value);
     if (drive) volumes.push(drive.file);
   }
@@ -112,9 +131,8 @@ export function emitDrives(ctx: Cfg2CmdContext, devices: string[], cmd: string[]
   const ahciControllers = new Set<number>();
   const blockdevMode = ctx.minVersion(10, 0);
 
-  for (const key of validDriveNames()) {
-    const value = conf[key];
-    if (value === undefined) continue;
+  for (const key of configDriveNames(conf)) {
+    const value = conf[key] as string;
     const drive = parseDriveValue(key, value);
     if (!drive) continue;
     // efidisk comes with the firmware, the TPM state with swtpm
@@ -183,7 +201,7 @@ export function efidiskBlockdev(
   let format: string;
   let efi: DriveLike;
   if (drive) {
-    efi = { ...drive };
+    efi = Object.assign({}, drive); // not a spread: `cache` may be added below (see blockdev.ts)
     const isVolume = parseVolumeId(drive.file) !== undefined;
     const explicit = str(drive.format);
     if (isVolume) format = explicit ?? checkedVolumeFormat(ctx.host.storage, drive.file);

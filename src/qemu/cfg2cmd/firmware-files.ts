@@ -5,7 +5,8 @@
  * VM from the host's firmware facts and forwards selection warnings to the context.
  */
 
-import { getOvmfFiles, type OvmfFiles } from '../../firmware/index.js';
+import { getOvmfFiles } from '../../firmware/select.js';
+import type { OvmfFiles } from '../../firmware/ovmf-table.js';
 import type { PropertyValues } from '../../schema/types.js';
 import type { Cfg2CmdContext } from './context.js';
 import { parseProps } from './props.js';

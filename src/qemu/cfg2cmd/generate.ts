@@ -14,7 +14,8 @@
 import type { ConfigSection, VmConfig } from '../../config/types.js';
 import { CvmError } from '../../errors.js';
 import type { HostArch, HostFacts } from '../../host/facts.js';
-import { amdSevObject, cvmMachineFlags, getCvmType, intelTdxObject } from '../../sev/index.js';
+// the object module only: the sev index also loads the policy explainer, which showcmd never needs
+import { amdSevObject, cvmMachineFlags, getCvmType, intelTdxObject } from '../../sev/object.js';
 import { deviceBootorder } from './bootorder.js';
 import type { Cfg2CmdContext } from './context.js';
 import { cpuDevice, cpuOptions } from './cpu.js';

@@ -10,8 +10,10 @@ import type { PciDeviceFact } from '../../host/facts.js';
 import type { Cfg2CmdContext } from './context.js';
 import { generateError, normalizeBooleans, truthy } from './drives-common.js';
 import { pciAddr, printPcieAddr, printPcieRootPort } from './pci.js';
+import { indexedKeys } from './indexed-keys.js';
 
 export const MAX_HOSTPCI_DEVICES = 16;
+const HOSTPCI_KEYS = indexedKeys('hostpci', MAX_HOSTPCI_DEVICES);
 
 export interface HostpciResult {
   /** x-vga passthrough turns KVM's hypervisor hiding on (`kvm_off`). */
@@ -146,8 +148,7 @@ export function parseHostpci(ctx: Cfg2CmdContext, value: string): ParsedHostpci 
 function parseHostpciDevices(ctx: Cfg2CmdContext): Record<string, ParsedHostpci> {
   const parsed: Record<string, ParsedHostpci> = {};
   let legacyIgd = false;
-  for (let i = 0; i < MAX_HOSTPCI_DEVICES; i++) {
-    const id = `hostpci${i}`;
+  for (const id of HOSTPCI_KEYS) {
     const value = ctx.conf[id];
     if (!value) continue;
     const d = parseHostpci(ctx, value);
@@ -180,8 +181,8 @@ function chooseHostpciDevices(devices: Record<string, ParsedHostpci>): void {
       used.add(dev.id);
     }
   };
-  for (let i = 0; i < MAX_HOSTPCI_DEVICES; i++) {
-    const d = devices[`hostpci${i}`];
+  for (const id of HOSTPCI_KEYS) {
+    const d = devices[id];
     if (!d) continue;
     if (d.opts['mdev']) {
       d.ids = [d.ids.map((alt) => alt[0] as PciDeviceFact)];
@@ -192,7 +193,7 @@ function chooseHostpciDevices(devices: Record<string, ParsedHostpci>): void {
       continue;
     }
     const free = d.ids.find((alt) => !alt.some((dev) => used.has(dev.id)));
-    if (!free) generateError(`could not find a free device for 'hostpci${i}'`);
+    if (!free) generateError(`could not find a free device for '${id}'`);
     markUsed(free as PciDeviceFact[]);
     d.ids = [free as PciDeviceFact[]];
   }
@@ -218,7 +219,7 @@ export function emitHostpci(ctx: Cfg2CmdContext, devices: string[], vga?: { type
     devices: parsed,
   };
   for (let i = 0; i < MAX_HOSTPCI_DEVICES; i++) {
-    const id = `hostpci${i}`;
+    const id = HOSTPCI_KEYS[i] as string;
     const d = parsed[id];
     if (!d) continue;
     const o = d.opts;

@@ -9,8 +9,10 @@
 import type { Cfg2CmdContext } from './context.js';
 import { generateError, normalizeBooleans, truthy } from './drives-common.js';
 import { pciAddr } from './pci.js';
+import { indexedKeys } from './indexed-keys.js';
 
 export const MAX_NETS = 32;
+const NET_KEYS = indexedKeys('net', MAX_NETS);
 
 const NIC_MODELS = new Set([
   'rtl8139',
@@ -179,8 +181,7 @@ export function printNetDevice(ctx: Cfg2CmdContext, net: NetLike, netid: string,
  * (`net0=1500,…`) used when starting for an incoming migration.
  */
 export function emitNetworks(ctx: Cfg2CmdContext, devices: string[], netsHostMtu: Record<string, number> = {}): void {
-  for (let i = 0; i < MAX_NETS; i++) {
-    const netid = `net${i}`;
+  for (const netid of NET_KEYS) {
     const value = ctx.conf[netid];
     if (!value) continue;
     const net = parseNetValue(value);

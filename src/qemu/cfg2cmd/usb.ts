@@ -11,9 +11,11 @@ import type { Cfg2CmdContext } from './context.js';
 import { pciAddr } from './pci.js';
 import { parseProps, propBool } from './props.js';
 import { windowsVersion } from './version.js';
+import { indexedKeys } from './indexed-keys.js';
 
 const OLD_MAX_USB = 5;
 export const MAX_USB_DEVICES = 14;
+const USB_KEYS = indexedKeys('usb', MAX_USB_DEVICES);
 const USB_ID_RE = /^(0x)?([0-9A-Fa-f]{4}):(0x)?([0-9A-Fa-f]{4})$/;
 const USB_PATH_RE = /^(\d+)-(\d+(\.\d+)*)$/;
 
@@ -40,7 +42,7 @@ export function usbControllers(ctx: Cfg2CmdContext, devices: string[]): void {
   let usb3 = false;
   let any = false;
   for (let i = 0; i < MAX_USB_DEVICES; i++) {
-    const value = ctx.conf[`usb${i}`];
+    const value = ctx.conf[USB_KEYS[i] as string];
     if (!value) continue;
     assertUsable(i, xhci);
     const d = parseProps(value, 'host');
@@ -81,7 +83,7 @@ function parseUsbHost(ctx: Cfg2CmdContext, host: string | undefined, mapping: st
 export function usbDevices(ctx: Cfg2CmdContext, devices: string[], spiceUsb3: boolean): void {
   const xhci = useQemuXhci(ctx);
   for (let i = 0; i < MAX_USB_DEVICES; i++) {
-    const name = `usb${i}`;
+    const name = USB_KEYS[i] as string;
     const value = ctx.conf[name];
     if (!value) continue;
     assertUsable(i, xhci);

@@ -5,7 +5,7 @@
  * source:target ID maps behind `storage-pair`. Verifiers return PVE's error text or undefined.
  */
 import { byteLength, isBlank, splitList } from '../perl.js';
-import { parseSize } from '../size.js';
+import { isSize } from '../size.js';
 import type { FormatVerifier } from '../types.js';
 
 const URLENCODED = /^[-%a-zA-Z0-9_.!~*'()]*\n?$/;
@@ -68,7 +68,7 @@ export const verifyStartupOrder: FormatVerifier = (v) =>
   parseStartupOrder(v) ? undefined : 'unable to parse startup options';
 
 export const verifyDiskSize: FormatVerifier = (v) =>
-  parseSize(v) !== undefined ? undefined : `value does not look like a valid disk size: ${v}`;
+  isSize(v) ? undefined : `value does not look like a valid disk size: ${v}`;
 
 export const verifyEmail: FormatVerifier = (v) =>
   EMAIL.test(v) ? undefined : 'value does not look like a valid email address';

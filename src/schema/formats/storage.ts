@@ -16,7 +16,7 @@ export function parseVolumeId(volid: string): { storage: string; volname: string
 }
 
 export const verifyVolumeId: FormatVerifier = (v) =>
-  parseVolumeId(v) ? undefined : `unable to parse volume ID '${v}'`;
+  VOLUME_ID.test(v) ? undefined : `unable to parse volume ID '${v}'`;
 
 export const verifyVolumeIdOrAbsolutePath: FormatVerifier = (v) =>
   v.startsWith('/') ? undefined : verifyVolumeId(v);
