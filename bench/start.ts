@@ -24,7 +24,6 @@ const VMID = 9900;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
-
 export async function run(): Promise<void> {
   if (!existsSync('/usr/bin/qemu-system-x86_64')) {
     console.log('start: skipped (qemu-system-x86_64 not installed)');
@@ -62,6 +61,7 @@ export async function run(): Promise<void> {
     }
 
     const cli: number[] = [];
+    const nodeBare: number[] = [];
     const bin = resolve('bin/cvmctl');
     const haveDist = existsSync(resolve('dist/cli/main.js'));
     for (let i = 0; haveDist && i < ROUNDS; i++) {
@@ -70,13 +70,10 @@ export async function run(): Promise<void> {
       cli.push(performance.now() - t0);
       if (!(await runningPid(paths))) throw new Error('cvmctl start returned but the VM is not running');
       await stopVm(ctx, VMID, { timeoutSec: 10 });
-    }
-
-    const nodeBare: number[] = [];
-    for (let i = 0; haveDist && i < ROUNDS; i++) {
-      const t0 = performance.now();
+      // bare Node start-up in the same rounds, so both see the same machine load
+      const t1 = performance.now();
       await exec(process.execPath, ['-e', '0']);
-      nodeBare.push(performance.now() - t0);
+      nodeBare.push(performance.now() - t1);
     }
 
     const d = median(direct);
@@ -90,7 +87,9 @@ export async function run(): Promise<void> {
       const c = median(cli);
       const n = median(nodeBare);
       console.log(`cvmctl start, CLI process                   ${ms(c)}   overhead ${ms(c - d - n)}   ${verdict(c - d - n)}`);
-      console.log(`  (CLI overhead counts from Node's start-up, bare 'node -e 0' here: ${n.toFixed(1)} ms; with it: ${(c - d).toFixed(1)} ms)`);
+      console.log(
+        `  (CLI overhead counts from Node's start-up, bare 'node -e 0' here: ${n.toFixed(1)} ms; with it: ${(c - d).toFixed(1)} ms)`,
+      );
     } else console.log('cvmctl start, CLI process: not measured (run npm run build first)');
   } finally {
     const ctx = await localLifecycleContext(root, { warn }).catch(() => undefined);

@@ -1,24 +1,26 @@
 /**
  * @module scripts/bundle-cli
  * Second step of `npm run build` (after `tsc`, which type-checks and emits dist/): bundles the
- * CLI from src/cli/main.ts with esbuild into dist/cli/main.js — the file bin/cvmctl runs — plus
- * dist/cli/chunk-*.js for the code commands load lazily. Node 20 has no compile cache, and
- * resolving, reading and compiling ~100 small ES modules cost a cold `cvmctl showcmd` more
- * than 30 ms; a handful of bundled files do not. Everything else in dist/ stays as tsc wrote
- * it (conformance runner, tests and library users import those modules).
+ * CLI from src/cli/main.ts with esbuild into one file, dist/cli/main.js — the file bin/cvmctl
+ * runs. Node 20 has no compile cache, and resolving, reading and compiling ~100 small ES modules
+ * cost a cold `cvmctl showcmd` more than 30 ms. One file costs less than that, and less than
+ * esbuild's code splitting (20-odd chunks for `cvmctl start`). Code that commands import
+ * lazily stays lazy: esbuild runs a bundled module's top level only when it is first imported.
+ * Everything else in dist/ stays as tsc wrote it (conformance runner, tests and library users
+ * import those modules).
  *
- * Two things keep the bundle equivalent to the unbundled CLI:
+ * What keeps the bundle equivalent to the unbundled CLI:
  * - `errors.js` stays a separate module (dist/errors.js). A few lazily loaded helpers import
  *   modules by computed path (measure/vm-load.ts), which Node resolves against dist/ at run
  *   time; with one shared errors module their `CvmError`s are still `instanceof CvmError` for
- *   the CLI's error reporting. Chunks sit next to main.js, at the depth of dist/<domain>/, so
- *   such relative paths resolve exactly as they do from tsc's output.
- * - Only commander, which every command needs, is bundled from node_modules. The other
- *   dependencies are CommonJS packages that modules load lazily with `import()`; esbuild gives
- *   a split-out CommonJS module only a default export there, while Node also offers its named
- *   exports (`const { lock } = await import('proper-lockfile')`), so Node loads them as before.
- * - commander is CommonJS and `require`s Node built-ins, so every output file gets a real
- *   `require` (createRequire) in scope.
+ *   the CLI's error reporting. main.js sits at the depth of dist/<domain>/, so such relative
+ *   paths resolve exactly as they do from tsc's output.
+ * - Packages that a module loads lazily with `import()` (write-file-atomic and proper-lockfile
+ *   for config writes) are left to Node, as before: they are only needed by some commands, and
+ *   write-file-atomic uses the CommonJS `__filename`, which does not exist in an ES module
+ *   bundle. Packages imported statically (commander; proper-lockfile for the run lock) are bundled.
+ * - commander is CommonJS and `require`s Node built-ins, so the bundle gets a real `require`
+ *   (createRequire) in scope.
  */
 
 import { readdirSync, rmSync } from 'node:fs';
@@ -28,7 +30,7 @@ import { build } from 'esbuild';
 const root = join(import.meta.dirname, '..');
 const outdir = join(root, 'dist', 'cli');
 
-// chunk names change with their content: drop the previous build's chunks
+// code-split chunks of earlier builds are not used any more
 for (const name of readdirSync(outdir)) {
   if (/^chunk-.*\.js$/.test(name)) rmSync(join(outdir, name));
 }
@@ -44,33 +46,28 @@ const sharedErrorsModule = {
   },
 };
 
-/** Dependencies bundled into the CLI; all others load from node_modules at run time (see above). */
-const BUNDLED_PACKAGES = new Set(['commander']);
-
-const runtimePackages = {
-  name: 'runtime-packages',
+/** Packages a module loads with `import()` stay in node_modules (see above). */
+const lazyPackagesFromNodeModules = {
+  name: 'lazy-packages-from-node-modules',
   setup(builder) {
-    builder.onResolve({ filter: /^[^./]/ }, (args) => {
-      const name = args.path.startsWith('@') ? args.path.split('/').slice(0, 2).join('/') : args.path.split('/')[0];
-      return BUNDLED_PACKAGES.has(name) ? undefined : { path: args.path, external: true };
-    });
+    builder.onResolve({ filter: /^[^./]/ }, (args) =>
+      args.kind === 'dynamic-import' && !args.path.startsWith('node:') ? { path: args.path, external: true } : undefined,
+    );
   },
 };
 
 await build({
   absWorkingDir: root,
-  entryPoints: { main: 'src/cli/main.ts' },
-  outdir,
-  chunkNames: 'chunk-[hash]',
+  entryPoints: ['src/cli/main.ts'],
+  outfile: join(outdir, 'main.js'),
   bundle: true,
-  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
   banner: {
     js: "import { createRequire as __cvmctlCreateRequire } from 'node:module';\nconst require = __cvmctlCreateRequire(import.meta.url);",
   },
-  plugins: [sharedErrorsModule, runtimePackages],
+  plugins: [sharedErrorsModule, lazyPackagesFromNodeModules],
   logLevel: 'warning',
   // measure/vm-load.ts imports by computed path on purpose (resolved against dist/ at run time)
   logOverride: { 'unsupported-dynamic-import': 'silent' },
