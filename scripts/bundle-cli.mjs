@@ -10,15 +10,10 @@
  * import those modules).
  *
  * What keeps the bundle equivalent to the unbundled CLI:
- * - `errors.js` stays a separate module (dist/errors.js). A few lazily loaded helpers import
- *   modules by computed path (measure/vm-load.ts), which Node resolves against dist/ at run
- *   time; with one shared errors module their `CvmError`s are still `instanceof CvmError` for
- *   the CLI's error reporting. main.js sits at the depth of dist/<domain>/, so such relative
- *   paths resolve exactly as they do from tsc's output.
- * - Packages that a module loads lazily with `import()` (write-file-atomic and proper-lockfile
- *   for config writes) are left to Node, as before: they are only needed by some commands, and
- *   write-file-atomic uses the CommonJS `__filename`, which does not exist in an ES module
- *   bundle. Packages imported statically (commander; proper-lockfile for the run lock) are bundled.
+ * - Only commander (needed by every command) is bundled. proper-lockfile and write-file-atomic
+ *   stay in node_modules: they are needed only by commands that write, write-file-atomic uses the
+ *   CommonJS `__filename` (absent in an ES module bundle), and one copy of proper-lockfile keeps
+ *   its in-process lock bookkeeping in one place.
  * - commander is CommonJS and `require`s Node built-ins, so the bundle gets a real `require`
  *   (createRequire) in scope.
  */
@@ -35,27 +30,6 @@ for (const name of readdirSync(outdir)) {
   if (/^chunk-.*\.js$/.test(name)) rmSync(join(outdir, name));
 }
 
-/** Every import of src/errors.ts becomes an import of dist/errors.js (see above). */
-const sharedErrorsModule = {
-  name: 'shared-errors-module',
-  setup(builder) {
-    const errorsModule = join(root, 'src', 'errors.js');
-    builder.onResolve({ filter: /(^|\/)errors\.js$/ }, (args) =>
-      join(args.resolveDir, args.path) === errorsModule ? { path: '../errors.js', external: true } : undefined,
-    );
-  },
-};
-
-/** Packages a module loads with `import()` stay in node_modules (see above). */
-const lazyPackagesFromNodeModules = {
-  name: 'lazy-packages-from-node-modules',
-  setup(builder) {
-    builder.onResolve({ filter: /^[^./]/ }, (args) =>
-      args.kind === 'dynamic-import' && !args.path.startsWith('node:') ? { path: args.path, external: true } : undefined,
-    );
-  },
-};
-
 await build({
   absWorkingDir: root,
   entryPoints: ['src/cli/main.ts'],
@@ -67,8 +41,6 @@ await build({
   banner: {
     js: "import { createRequire as __cvmctlCreateRequire } from 'node:module';\nconst require = __cvmctlCreateRequire(import.meta.url);",
   },
-  plugins: [sharedErrorsModule, lazyPackagesFromNodeModules],
+  external: ['proper-lockfile', 'write-file-atomic'],
   logLevel: 'warning',
-  // measure/vm-load.ts imports by computed path on purpose (resolved against dist/ at run time)
-  logOverride: { 'unsupported-dynamic-import': 'silent' },
 });

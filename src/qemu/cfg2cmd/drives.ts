@@ -5,7 +5,7 @@
  * controller on first use, the `-blockdev` chain (machine ≥ 10.0) or legacy `-drive`, and the
  * guest `-device`; iothread and throttle-group objects go to `$cmd`.
  *
- * Interface for the orchestrator (helper E), all pure:
+ * Interface for the orchestrator (generate.ts), all pure:
  *   emitDrives(ctx: Cfg2CmdContext, devices: string[], cmd: string[]): void
  *   parseDriveValue(key: string, value: string): DriveLike | undefined
  *   checkDriveVolumes(ctx: Pick<Cfg2CmdContext, 'host'>, conf: ConfigSection): void
