@@ -17,9 +17,7 @@ export interface BitLine {
   severity?: string;
 }
 
-export interface PolicyExplainer {
-  (value: bigint): { hex: string; bits: BitLine[]; severity?: string };
-}
+export type PolicyExplainer = (value: bigint) => { hex: string; bits: BitLine[]; severity?: string }
 
 const FALLBACK_POLICY_BITS: Array<[number, string, string]> = [
   [16, 'SMT', 'SMT allowed on the host'],

@@ -9,7 +9,7 @@ import { CvmError } from '../errors.js';
 
 /** AMD pub. 25481: family > 0xF is split into base 0xF plus an extended part. */
 export function cpuSig(family: number, model: number, stepping: number): number {
-  const familyLow = family > 0xf ? 0xf : family;
+  const familyLow = Math.min(family, 0xf);
   const familyHigh = family > 0xf ? (family - 0xf) & 0xff : 0;
   const modelLow = model & 0xf;
   const modelHigh = (model >> 4) & 0xf;

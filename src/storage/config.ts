@@ -136,7 +136,7 @@ export function finishStorageConfig(config: StorageConfig, options: ParseStorage
   const local = config['local'];
   if (options.pveLocal === false) {
     // keep the file's own storages; only the per-type defaults below apply
-  } else if (!local || local.type !== 'dir' || (local.path && local.path !== '/var/lib/vz')) {
+  } else if (local?.type !== 'dir' || (local.path && local.path !== '/var/lib/vz')) {
     config['local'] = {
       type: 'dir',
       path: '/var/lib/vz',

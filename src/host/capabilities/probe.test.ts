@@ -44,7 +44,9 @@ async function materialise(fx: HostFixture) {
     const cpuid = await open(paths.cpuidDevice, 'w');
     for (const [leaf, regs] of Object.entries(fx.cpuid ?? {})) {
       const b = Buffer.alloc(16);
-      regs.forEach((r, i) => b.writeUInt32LE(Number(r) >>> 0, i * 4));
+      regs.forEach((r, i) => {
+        b.writeUInt32LE(Number(r) >>> 0, i * 4);
+      });
       await cpuid.write(b, 0, 16, Number(leaf));
     }
     await cpuid.close();

@@ -8,7 +8,7 @@
  * Kernel modules (`cpuid`, `msr`) are loaded only through the caller's `loadModule`, only when
  * the device is missing.
  */
-import { open, readFile, stat } from 'node:fs/promises';
+import { type FileHandle, open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HwCapabilities } from '../facts.js';
 import {
@@ -65,7 +65,7 @@ class DeviceError extends Error {
 
 async function preadExact(path: string, position: bigint, length: number): Promise<Buffer> {
   if (position > BigInt(Number.MAX_SAFE_INTEGER)) throw new DeviceError('EINVAL', `${path}: offset 0x${position.toString(16)} too large`);
-  let fh;
+  let fh: FileHandle;
   try {
     fh = await open(path, 'r');
   } catch (err) {
