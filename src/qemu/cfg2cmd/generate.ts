@@ -39,7 +39,7 @@ import { emitHostpci } from './hostpci.js';
 import { emitMemory } from './memory.js';
 import { emitNetworks } from './net.js';
 import { emitOvmf } from './ovmf.js';
-import { pciAddr, printPciAddr, printPcieAddr } from './pci.js';
+import { emitPciBridges, pciAddr, printPcieAddr } from './pci.js';
 import { parseProps, perlTrue, propBool } from './props.js';
 import { q35InlineDevices } from './q35-inline.js';
 import { splitArgs } from './split-args.js';
@@ -351,22 +351,7 @@ export function configToCommand(config: VmConfig, host: HostFacts, opts: ConfigT
     );
   }
 
-  const bridges = ctx.pciBridges;
-  if (bridges.has(4)) bridges.add(1);
-  if (!ctx.q35) {
-    if (ctx.minVersion(2, 3)) {
-      bridges.add(1);
-      bridges.add(2);
-    }
-    if (scsihw.startsWith('virtio-scsi-single')) bridges.add(3);
-  }
-  for (const k of [...bridges].map(String).sort().reverse().map(Number)) {
-    if (ctx.q35 && k < 4) continue;
-    const kName = k === 2 && hostpci.legacyIgd ? `${k}-igd` : `${k}`;
-    const devstr = `pci-bridge,id=pci.${k},chassis_nr=${k}${printPciAddr(`pci.${kName}`, undefined, ctx.arch)}`;
-    if (ctx.q35) devices.splice(q35BaseLen, 0, '-device', devstr);
-    else if (k > 0) devices.unshift('-device', devstr);
-  }
+  emitPciBridges(ctx, devices, scsihw, hostpci.legacyIgd, q35BaseLen);
 
   if (!kvm) machineFlags.push('accel=tcg');
   // Proxmox's /usr/bin/kvm enables KVM by itself; stock qemu-system-* defaults to TCG.

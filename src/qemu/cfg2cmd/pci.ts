@@ -122,10 +122,11 @@ export function printPcieRootPort(i: number): string {
 /**
  * Adds the PCI bridges (config_to_command after the device loop, spec §7.1 $devices item 21):
  * i440fx gets pci.1/pci.2 (machine ≥ 2.3) and pci.3 for virtio-scsi-single, unshifted to the
- * front; q35 only needs bridges ≥ 4, spliced in after `-readconfig`. `scsihw` is the effective
+ * front; q35 only needs bridges ≥ 4, spliced in at `q35Index`: after `-readconfig` (index 2), or
+ * after the q35 base devices a local host emits inline instead. `scsihw` is the effective
  * controller type (config or default `lsi`); `legacyIgd` moves pci.2 to its IGD slot.
  */
-export function emitPciBridges(ctx: Cfg2CmdContext, devices: string[], scsihw: string, legacyIgd: boolean): void {
+export function emitPciBridges(ctx: Cfg2CmdContext, devices: string[], scsihw: string, legacyIgd: boolean, q35Index = 2): void {
   const bridges = ctx.pciBridges;
   if (bridges.has(4)) bridges.add(1);
   if (!ctx.q35) {
@@ -142,7 +143,7 @@ export function emitPciBridges(ctx: Cfg2CmdContext, devices: string[], scsihw: s
     if (ctx.q35 && k < 4) continue;
     const name = k === 2 && legacyIgd ? `${k}-igd` : `${k}`;
     const dev = `pci-bridge,id=pci.${k},chassis_nr=${k}${printPciAddr(`pci.${name}`, undefined, ctx.arch)}`;
-    if (ctx.q35) devices.splice(2, 0, '-device', dev);
+    if (ctx.q35) devices.splice(q35Index, 0, '-device', dev);
     else if (k > 0) devices.unshift('-device', dev);
   }
 }
