@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { CvmError } from '../errors.js';
 import type { HwCapabilities } from '../host/facts.js';
+import { canonicalJson } from '../util/canonical-json.js';
 import {
   amdSevObject,
-  canonicalJson,
   computeSevPolicy,
   cvmMachineFlags,
   getCvmType,

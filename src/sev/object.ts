@@ -6,6 +6,7 @@
  * `-machine` flags. Pure: host capabilities arrive as data, and a capability-file read error is
  * carried in as `{ error }` and raised only here, where qemu-server would have died reading it.
  */
+import { canonicalJson } from '../util/canonical-json.js';
 import type { ConfigSection } from '../config/types.js';
 import { CvmError } from '../errors.js';
 import type { HwCapabilities } from '../host/facts.js';
@@ -83,19 +84,6 @@ export function amdSevObject(conf: ConfigSection, caps: HwCapabilitiesInput): st
   const value = conf['amd-sev'];
   if (!truthy(value)) throw new CvmError('GENERATE', "amd-sev: not set in this config");
   return sevObjectFromValues(parseAmdSev(value as string), conf.bios, caps);
-}
-
-/** Compact JSON with object keys sorted at every level (Perl JSON canonical). */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const obj = value as Record<string, unknown>;
-    const keys = Object.keys(obj)
-      .filter((k) => obj[k] !== undefined)
-      .sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 /** The `tdx-guest` object for parsed `intel-tdx` values (see `intelTdxObject`). */

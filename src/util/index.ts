@@ -1,6 +1,8 @@
 /**
  * @module util
- * Small shared helpers with I/O: cross-process file locks and atomic file replacement.
+ * Small shared helpers: cross-process file locks and atomic file replacement (I/O), and the
+ * canonical JSON encoding qemu-server arguments use (pure).
  */
 
 export { withFileLock, writeFileAtomic, type LockOptions } from './fs.js';
+export { canonicalJson } from './canonical-json.js';

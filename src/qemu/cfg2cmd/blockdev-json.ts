@@ -1,58 +1,13 @@
 /**
  * @module qemu/cfg2cmd/blockdev-json
- * The two encodings `-blockdev`/`-object` arguments depend on byte for byte: Perl's
- * `to_json($x, {canonical => 1})` (compact, object keys sorted by bytes) and qemu-server's
- * block node names (`get_node_name`: a type prefix plus the first 30 hex digits of
+ * The two encodings `-blockdev`/`-object` arguments depend on byte for byte: canonical JSON
+ * (util/canonical-json, re-exported here for the generator) and qemu-server's block node names (`get_node_name`: a type prefix plus the first 30 hex digits of
  * sha256("drive=<id>,[snap=<name>,]volid=<volid or path>")).
  */
 
 import { createHash } from 'node:crypto';
 
-/** Printable ASCII without `"` and `\`: JSON needs no escapes, so quoting is all there is to do. */
-const PLAIN_JSON_TEXT = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-
-/** JSON.stringify for strings, without its call cost for the plain names and paths QEMU gets. */
-function jsonString(text: string): string {
-  return PLAIN_JSON_TEXT.test(text) ? `"${text}"` : JSON.stringify(text);
-}
-
-function compareUtf8(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
-
-/**
- * Object keys in UTF-8 byte order, as JSON::XS canonical sorts them. For ASCII keys (all keys
- * QEMU knows) UTF-16 code unit order — the default sort — is the same as byte order, so
- * nothing needs encoding; other keys (surrogate pairs and lone surrogates would order
- * differently) are compared as bytes.
- */
-function sortedKeys(obj: Record<string, unknown>): { keys: string[]; plain: boolean } {
-  const keys = Object.keys(obj);
-  const plain = keys.every((k) => PLAIN_JSON_TEXT.test(k));
-  return { keys: plain ? keys.sort() : keys.sort(compareUtf8), plain };
-}
-
-/** Compact JSON with object keys sorted bytewise, as JSON::XS canonical prints it. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || value === undefined) return 'null';
-  if (typeof value === 'string') return jsonString(value);
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(',')}]`;
-  if (typeof value === 'object') {
-    const obj = value as Record<string, unknown>;
-    const { keys, plain } = sortedKeys(obj);
-    let out = '';
-    let separator = '';
-    for (const key of keys) {
-      const v = obj[key];
-      if (v === undefined) continue;
-      out += `${separator}${plain ? `"${key}"` : JSON.stringify(key)}:${canonicalJson(v)}`;
-      separator = ',';
-    }
-    return `{${out}}`;
-  }
-  return JSON.stringify(value);
-}
+export { canonicalJson } from '../../util/canonical-json.js';
 
 export type NodeType = 'alloc-track' | 'file' | 'fmt' | 'zeroinit';
 
