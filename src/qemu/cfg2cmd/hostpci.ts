@@ -9,6 +9,7 @@
 import type { PciDeviceFact } from '../../host/facts.js';
 import type { Cfg2CmdContext } from './context.js';
 import { generateError, normalizeBooleans, truthy } from './drives-common.js';
+import { parseProps } from './props.js';
 import { pciAddr, printPcieAddr, printPcieRootPort } from './pci.js';
 import { indexedKeys } from './indexed-keys.js';
 
@@ -34,14 +35,9 @@ export interface ParsedHostpci {
   liveMigrationCapable: boolean;
 }
 
-function parseProps(value: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of value.split(',')) {
-    if (part === '') continue;
-    const eq = part.indexOf('=');
-    if (eq < 0) out['host'] = part;
-    else out[part.slice(0, eq)] = part.slice(eq + 1);
-  }
+/** A hostpciN value: the bare value is `host`; booleans normalised to 1/0. */
+function hostpciOptions(value: string): Record<string, string> {
+  const out = parseProps(value, 'host');
   normalizeBooleans(out, ['pcie', 'rombar', 'x-vga', 'legacy-igd']);
   return out;
 }
@@ -109,7 +105,7 @@ function mappingPaths(ctx: Cfg2CmdContext, mapping: string): { paths: string[]; 
 
 /** parse_hostpci for one hostpciN value. */
 export function parseHostpci(ctx: Cfg2CmdContext, value: string): ParsedHostpci {
-  const opts = parseProps(value);
+  const opts = hostpciOptions(value);
   const host = opts['host'];
   const mapping = opts['mapping'];
   delete opts['host'];
