@@ -11,13 +11,14 @@
  * readconfig dir) and in the machine type, which carries no `+pveN` there.
  */
 
-import type { ConfigSection, VmConfig } from '../../config/types.js';
+import type { VmConfig } from '../../config/types.js';
 import { CvmError } from '../../errors.js';
 import type { HostArch, HostFacts } from '../../host/facts.js';
 // the object module only: the sev index also loads the policy explainer, which showcmd never needs
 import { amdSevObject, cvmMachineFlags, getCvmType, intelTdxObject } from '../../sev/object.js';
 import { deviceBootorder } from './bootorder.js';
 import type { Cfg2CmdContext } from './context.js';
+import { type ConfigToCommandOptions, parseHotplug, selectSection, templateConfig } from './config-section.js';
 import { cpuDevice, cpuOptions } from './cpu.js';
 import {
   emitAgent,
@@ -32,15 +33,22 @@ import {
   virtiofsEnabled,
 } from './devices.js';
 import { emitDisplay, emitSpice, vgaProperties } from './display.js';
-import { validDriveNames } from './drive-names.js';
 import { volumePath } from '../../storage/path.js';
 import { checkDriveVolumes, emitDrives } from './drives.js';
 import { emitHostpci } from './hostpci.js';
+import {
+  assertValidMachineProperty,
+  createdVersionFixups,
+  netsHostMtu,
+  powerStateFlags,
+  shouldDisableSmm,
+  smbiosString,
+} from './machine-options.js';
 import { emitMemory } from './memory.js';
 import { emitNetworks } from './net.js';
 import { emitOvmf } from './ovmf.js';
 import { emitPciBridges, pciAddr, printPcieAddr } from './pci.js';
-import { parseProps, perlTrue, propBool } from './props.js';
+import { parseProps, perlTrue } from './props.js';
 import { q35InlineDevices } from './q35-inline.js';
 import { splitArgs } from './split-args.js';
 import { timerFlags } from './timer.js';
@@ -57,16 +65,7 @@ import {
   windowsVersion,
 } from './version.js';
 
-export interface ConfigToCommandOptions {
-  /** Generate for this snapshot's config (`qm showcmd --snapshot`). */
-  snapshot?: string;
-  /** Machine type to use instead of the configured one (snapshot `runningmachine`). */
-  forceMachine?: string;
-  /** CPU string to use instead of the computed one (snapshot `runningcpu`). */
-  forceCpu?: string;
-  /** `net0=1500,…`: NIC MTUs a migration source ran with (snapshot `running-nets-host-mtu`). */
-  netsHostMtu?: string;
-}
+export type { ConfigToCommandOptions } from './config-section.js';
 
 export interface ConfigToCommandResult {
   argv: string[];
@@ -82,8 +81,6 @@ const die = (msg: string): never => {
   throw new CvmError('GENERATE', msg);
 };
 
-const HOTPLUG_DEFAULT = 'network,disk,usb';
-
 /** Highest +pve per major.minor as a numeric lookup (version guards run dozens of times per call). */
 const REVISIONS_BY_NUMBER = new Map(
   Object.entries(PVE_MACHINE_REVISIONS).map(([v, pve]) => {
@@ -92,42 +89,6 @@ const REVISIONS_BY_NUMBER = new Map(
   }),
 );
 const revisionOf = (major: number, minor: number): number => REVISIONS_BY_NUMBER.get(major * 1000 + minor) ?? 0;
-
-function parseHotplug(value: string): Set<string> {
-  const res = new Set<string>();
-  if (value === '0') return res;
-  const list = value === '1' ? HOTPLUG_DEFAULT : value;
-  for (const feature of list.split(/[;, \0]+/).filter(Boolean)) {
-    if (!/^(network|disk|cpu|memory|usb|cloudinit)$/.test(feature)) die(`invalid hotplug feature '${feature}'`);
-    res.add(feature);
-  }
-  return res;
-}
-
-/** The minimal config qemu-server starts templates with (for backups only). */
-function templateConfig(conf: ConfigSection): ConfigSection {
-  const out: ConfigSection = { template: '1', kvm: '0', vga: 'none' };
-  for (const key of ['scsihw', 'bios', 'name'] as const) if (conf[key] !== undefined) out[key] = conf[key];
-  for (const name of validDriveNames()) if (conf[name] !== undefined) out[name] = conf[name];
-  return out;
-}
-
-/** Select the section to generate for: the main config or a snapshot, and its overrides. */
-function selectSection(config: VmConfig, opts: ConfigToCommandOptions): { conf: ConfigSection; force: ConfigToCommandOptions } {
-  if (!opts.snapshot) return { conf: config.conf, force: opts };
-  const snap = config.snapshots[opts.snapshot];
-  if (!snap) die(`snapshot '${opts.snapshot}' does not exist`);
-  const s = snap as ConfigSection;
-  return {
-    conf: s,
-    force: {
-      ...opts,
-      forceMachine: opts.forceMachine ?? s.runningmachine,
-      forceCpu: opts.forceCpu ?? s.runningcpu,
-      netsHostMtu: opts.netsHostMtu ?? s['running-nets-host-mtu'],
-    },
-  };
-}
 
 export function configToCommand(config: VmConfig, host: HostFacts, opts: ConfigToCommandOptions = {}): ConfigToCommandResult {
   const { conf: selected, force } = selectSection(config, opts);
@@ -332,7 +293,7 @@ export function configToCommand(config: VmConfig, host: HostFacts, opts: ConfigT
 
   emitAgent(ctx, devices);
   emitRng(ctx, devices);
-  const spicePort = emitSpice(ctx, vga, qxlnum, cmd, devices);
+  emitSpice(ctx, vga, qxlnum, cmd, devices);
   emitBalloon(ctx, devices);
   emitWatchdog(ctx, devices);
   const scsihw = conf.scsihw ?? 'lsi';
@@ -398,77 +359,5 @@ export function configToCommand(config: VmConfig, host: HostFacts, opts: ConfigT
   }
   if (isTemplate) cmd.push('-snapshot');
   if (conf.args) cmd.push(...splitArgs(conf.args));
-  void spicePort;
   return { argv: cmd, warnings, perlWarnings, info };
-}
-
-/** `net0=1500,net1=9000` (split_list) → { net0: 1500, … }. */
-function netsHostMtu(value: string | undefined): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const item of (value ?? '').split(/[;, \0]+/).filter(Boolean)) {
-    const [name, mtu] = item.split('=');
-    if (name && mtu !== undefined) out[name] = Number(mtu);
-  }
-  return out;
-}
-
-function smbiosString(value: string): string {
-  const props = parseProps(value, undefined);
-  const base64 = propBool(props.base64) === true;
-  delete props.base64;
-  let out = 'type=1';
-  for (const key of Object.keys(props).sort()) {
-    let v = props[key] as string;
-    if (base64 && key !== 'uuid') v = Buffer.from(v, 'base64').toString('latin1');
-    v = v.replace(/,/g, ',,');
-    if (perlTrue(v)) out += `,${key}=${v}`;
-  }
-  return out;
-}
-
-/** qemu_created_version_fixups. */
-function createdVersionFixups(ctx: Cfg2CmdContext, forceMachine: string | undefined): string[] | undefined {
-  const conf = ctx.conf;
-  const meta = parseProps(conf.meta);
-  const forced = forceMachine ? extractVersion(forceMachine) : undefined;
-  const type = parseProps(conf.machine, 'type').type;
-  const creation = meta['creation-qemu'];
-  if (
-    (type === undefined || /^(?:pc|q35|virt)$/.test(type)) &&
-    (creation === undefined || !minVersion(creation, 6, 1)) &&
-    (!forced || minVersion(forced, 6, 1)) &&
-    minVersion(ctx.kvmVersion, 6, 1)
-  ) {
-    if (ctx.q35 && conf.ostype === 'l26') return ['-global', 'ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off'];
-  }
-  return undefined;
-}
-
-/** Machine::get_power_state_flags. */
-function powerStateFlags(ctx: Cfg2CmdContext, machineConf: Record<string, string>): string[] {
-  const machine = machineConf.type || (ctx.arch === 'aarch64' ? 'virt' : 'pc');
-  if (machine.startsWith('virt')) return [];
-  const object = machine.includes('q35') ? 'ICH9-LPC' : 'PIIX4_PM';
-  const def = !ctx.versionGuard(9, 2, 1);
-  const s3 = machineConf['enable-s3'] !== undefined ? propBool(machineConf['enable-s3']) : def;
-  const s4 = machineConf['enable-s4'] !== undefined ? propBool(machineConf['enable-s4']) : def;
-  const out: string[] = [];
-  if (!s3) out.push('-global', `${object}.disable_s3=1`);
-  if (!s4) out.push('-global', `${object}.disable_s4=1`);
-  return out;
-}
-
-function shouldDisableSmm(conf: ConfigSection, vgaType: string, machineType: string): boolean {
-  if (machineType.startsWith('virt')) return false;
-  return (conf.bios === undefined || conf.bios === 'seabios') && /^(serial\d+|none)$/.test(vgaType);
-}
-
-/** Machine::assert_valid_machine_property. */
-function assertValidMachineProperty(mc: Record<string, string>): void {
-  const aw = mc['aw-bits'] === undefined ? 0 : Number(mc['aw-bits']);
-  if (mc.viommu === 'intel') {
-    if (!mc.type?.includes('q35')) die('to use Intel vIOMMU please set the machine type to q35');
-    if (aw && aw !== 39 && aw !== 48) die('Intel vIOMMU supports only 39 or 48 bits as address width');
-  }
-  if (aw && !mc.viommu) die('cannot set aw-bits if no vIOMMU is configured');
 }
