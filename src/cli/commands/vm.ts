@@ -98,7 +98,7 @@ export function register(program: Command): void {
 
   program
     .command('create')
-    .description('Create a VM config (qm create). Every config key is an option: --memory 4096 --scsi0 local:32 …')
+    .description('create a VM config (qm create). Every config key is an option: --memory 4096 --scsi0 local:32 …')
     .argument('<vmid>', 'VM id (100 - 999999999)')
     .showSuggestionAfterError(false)
     .action(async (vmidText: string, _opts: unknown, cmd: Command) => {
@@ -109,7 +109,7 @@ export function register(program: Command): void {
 
   program
     .command('set')
-    .description('Change VM options (qm set); applied at once while the VM is stopped, kept pending while it runs')
+    .description('change VM options (qm set); applied at once while the VM is stopped, kept pending while it runs')
     .argument('<vmid>', 'VM id')
     .option('--delete <keys>', 'settings to delete (comma separated)')
     .option('--revert <keys>', 'pending changes to revert (comma separated)')
@@ -143,7 +143,7 @@ export function register(program: Command): void {
 
   program
     .command('config')
-    .description('Show the VM config with pending changes applied (qm config)')
+    .description('show the VM config with pending changes applied (qm config)')
     .argument('<vmid>', 'VM id')
     .option('--current', 'show the current values, without pending changes')
     .option('--snapshot <name>', 'show the config of a snapshot')
@@ -174,7 +174,7 @@ export function register(program: Command): void {
 
   program
     .command('list')
-    .description('List VMs (qm list)')
+    .description('list VMs (qm list)')
     .option('--json', 'print a JSON array')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const root = rootOf(cmd);
@@ -207,7 +207,7 @@ export function register(program: Command): void {
 
   program
     .command('destroy')
-    .description('Destroy a VM: free its disks and remove its config (qm destroy)')
+    .description('destroy a VM: free its disks and remove its config (qm destroy)')
     .argument('<vmid>', 'VM id')
     .option('--skiplock', 'ignore the lock property of the config')
     .action(async (vmidText: string, opts: { skiplock?: boolean }, cmd: Command) => {
