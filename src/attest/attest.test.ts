@@ -188,6 +188,27 @@ describe('verifyReport', () => {
     expect(statusOf(r)).toMatchObject({ 'chain.ark': 'fail', 'chain.vek': 'fail' });
   });
 
+  it('fails a report whose POLICY allows debugging unless allowDebug is given', () => {
+    expect(statusOf(verifyReport({ report: REPORT, vcek: VCEK, now: NOW }))['policy.debug']).toBe('pass');
+    const debug = Buffer.from(REPORT);
+    debug.writeBigUInt64LE(0xb0000n, 0x08); // qemu-server's default SNP policy (breaks the signature too)
+    const r = verifyReport({ report: debug, vcek: VCEK, now: NOW });
+    const check = r.checks.find((c) => c.id === 'policy.debug')!;
+    expect(check.status).toBe('fail');
+    expect(check.detail).toContain('SNP_DBG_DECRYPT');
+    const allowed = verifyReport({ report: debug, vcek: VCEK, now: NOW, expected: { allowDebug: true } });
+    expect(statusOf(allowed)['policy.debug']).toBe('pass');
+    expect(allowed.checks.find((c) => c.id === 'policy.debug')!.detail).toContain('accepted');
+  });
+
+  it('never passes a report with any single byte changed (all 0x4A0 offsets)', () => {
+    const passed: number[] = [];
+    for (let at = 0; at < REPORT_SIZE; at++) {
+      if (verifyReport({ report: flip(REPORT, at, 0x80), vcek: VCEK, now: NOW }).ok) passed.push(at);
+    }
+    expect(passed).toEqual([]);
+  });
+
   it('fails without a VCEK and after expiry', () => {
     expect(statusOf(verifyReport({ report: REPORT, now: NOW }))['report.signature']).toBe('fail');
     expect(statusOf(verifyReport({ report: REPORT, vcek: VCEK, now: new Date('2031-01-01') }))['chain.validity']).toBe('fail');

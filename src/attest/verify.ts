@@ -39,6 +39,12 @@ export interface ExpectedValues {
   measurementSource?: string;
   policy?: bigint | number;
   nonce?: Uint8Array | string;
+  /**
+   * Accept a report whose POLICY allows debugging. Off by default: such a guest is genuine
+   * but not confidential (the hypervisor can read it with SNP_DBG_DECRYPT), and qemu-server's
+   * default SNP policy 0xb0000 allows it.
+   */
+  allowDebug?: boolean;
 }
 
 export interface VerifyInput {
@@ -140,6 +146,10 @@ export function verifyReport(input: VerifyInput): VerifyResult {
     `version ${report.version}, signature algorithm ${report.signatureAlgo}${report.signatureAlgo === 1 ? ' (ECDSA P-384 SHA-384)' : ' (expected 1: ECDSA P-384 SHA-384)'}${report.version > 5 ? ', newer than v5: parsed with the v5 layout' : ''}`);
   add('report.mbz', report.mbzViolations.length === 0,
     report.mbzViolations.length ? report.mbzViolations.join('; ') : 'all must-be-zero fields are zero');
+  const debugAllowed = ((report.policy >> 19n) & 1n) === 1n;
+  if (!debugAllowed) add('policy.debug', true, 'POLICY bit 19 (DEBUG) is clear: the firmware refuses SNP_DBG_DECRYPT/ENCRYPT for this guest');
+  else add('policy.debug', input.expected?.allowDebug === true,
+    `POLICY 0x${report.policy.toString(16)} allows debugging (bit 19): the hypervisor can decrypt guest memory with SNP_DBG_DECRYPT${input.expected?.allowDebug ? ' (accepted: allowDebug)' : '; set amd-sev no-debug=1 (or accept with --allow-debug)'}`);
 
   const bundle = input.chain ? sortCertificates(loadCertificates(input.chain, '--chain')) : { extra: [] as X509Certificate[] };
   const vek = input.vcek ? loadCertificates(input.vcek, '--vcek')[0] : bundle.vek;

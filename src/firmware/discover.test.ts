@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,6 +64,17 @@ describe('discoverFirmwareDescriptors', () => {
     expect(facts.problems).toHaveLength(1);
     expect(facts.problems![0]).toContain('90-broken.json');
     expect(facts.searched).toHaveLength(4);
+  });
+
+  it('masks with a symlink to /dev/null and ignores a directory of the same name', async () => {
+    const extra = join(root, 'mask-extra');
+    mkdirSync(extra);
+    symlinkSync('/dev/null', join(extra, '60-ovmf-x64-amdsev.json'));
+    mkdirSync(join(extra, '60-ovmf-x64.json'));
+    const masked = await discoverFirmwareDescriptors([...dirs, extra]);
+    const names = masked.descriptors.map((d) => d.name);
+    expect(names).not.toContain('60-ovmf-x64-amdsev.json');
+    expect(names).toContain('60-ovmf-x64.json');
   });
 
   it('records image sizes', () => {

@@ -2,7 +2,7 @@
  * @module firmware/discover
  * Reads QEMU firmware descriptors from the standard search path into `DescriptorFirmware`
  * facts: `*.json` files of each folder, later folders overriding earlier ones by file name,
- * a zero-length file masking that name, the survivors sorted by file name (= priority), and
+ * a zero-length file (or a symlink to /dev/null) masking that name, the survivors sorted by file name (= priority), and
  * the sizes of the images they reference. This is the only I/O of the firmware package.
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
@@ -74,6 +74,21 @@ async function sizeOf(path: string): Promise<number | undefined> {
   }
 }
 
+/**
+ * How a search-path entry counts: a non-empty regular file is a descriptor; an empty one, or a
+ * symlink to /dev/null (any character device: its length reads as 0, as libvirt's size test
+ * sees it), masks the name; directories and dangling links are skipped.
+ */
+async function entryKind(path: string): Promise<'descriptor' | 'mask' | 'skip'> {
+  try {
+    const s = await stat(path);
+    if (s.isFile()) return s.size === 0 ? 'mask' : 'descriptor';
+    return s.isCharacterDevice() ? 'mask' : 'skip';
+  } catch {
+    return 'skip';
+  }
+}
+
 /** Discover descriptors along `dirs` (default: /usr/share/qemu/firmware, /etc/qemu/firmware, $XDG_CONFIG_HOME/qemu/firmware). */
 export async function discoverFirmwareDescriptors(dirs: string[] = defaultDescriptorDirs()): Promise<DescriptorFirmware> {
   const byName = new Map<string, string>(); // file name → path, '' when masked
@@ -87,9 +102,9 @@ export async function discoverFirmwareDescriptors(dirs: string[] = defaultDescri
     for (const entry of entries) {
       if (!entry.endsWith('.json')) continue;
       const path = join(dir, entry);
-      const size = await sizeOf(path);
-      if (size === undefined) continue;
-      byName.set(entry, size === 0 ? '' : path);
+      const kind = await entryKind(path);
+      if (kind === 'skip') continue;
+      byName.set(entry, kind === 'mask' ? '' : path);
     }
   }
   const descriptors: FirmwareDescriptorFact[] = [];

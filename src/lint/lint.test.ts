@@ -102,4 +102,21 @@ describe('lintConfig', () => {
     const ok = lintConfig(vm({ bios: 'ovmf', 'amd-sev': 'es,no-debug=1' }), { ...host, firmware: { ...host.firmware, files: '*' as const } });
     expect(ok.map((x) => x.code)).toEqual(['cvm-no-live-state']);
   });
+
+  it('has nothing above info for a clean, realistic SNP VM on a capable host', () => {
+    const conf = {
+      bios: 'ovmf', machine: 'q35', 'amd-sev': 'type=snp,no-debug=1,kernel-hashes=1', cpu: 'EPYC-Milan', cores: '4', sockets: '1',
+      memory: '8192', hotplug: 'disk,network,usb,cpu', numa: '0', agent: '1', ostype: 'l26', scsihw: 'virtio-scsi-single',
+      scsi0: 'local-lvm:vm-100-disk-1,iothread=1,size=32G', net0: 'virtio=BC:24:11:00:00:01,bridge=vmbr0',
+      args: '-kernel /boot/vmlinuz -initrd /boot/initrd.img -append "root=/dev/sda1 console=ttyS0"',
+    };
+    const host = {
+      arch: 'x86_64' as const,
+      hwCapabilities: { 'amd-sev': { cbitpos: 51, 'reduced-phys-bits': 6, 'sev-support': true, 'sev-support-es': true, 'sev-support-snp': true } },
+      firmware: { kind: 'pve-table' as const, baseDir: EDK2_FW_BASE, files: '*' as const },
+    };
+    const findings = lintConfig(vm(conf), host);
+    expect(findings.filter((f) => f.severity !== 'info')).toEqual([]);
+    expect(findings.map((f) => f.code)).toEqual(['cvm-no-live-state']);
+  });
 });

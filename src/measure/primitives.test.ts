@@ -57,7 +57,9 @@ describe('vCPU signatures', () => {
     ['EPYC-Genoa', 0xa10f10],
     ['EPYC-Turin', 0xb00f00],
     ['kvm64', 0xf61],
-    ['qemu64', 0x663],
+    // QEMU >= 6.1: qemu64 is family 15 model 107 stepping 1 (pc-*-6.0 compat keeps 6/6/3)
+    ['qemu64', 0x60fb1],
+    ['x86-64-v2-AES', 0x60fb1],
   ])('%s → %s', (name, sig) => {
     expect(vcpuSignature(name)).toBe(sig);
   });
@@ -66,6 +68,7 @@ describe('vCPU signatures', () => {
     expect(cpuSig(25, 17, 0)).toBe(0xa10f10);
     expect(cpuSig(26, 0, 0)).toBe(0xb00f00);
     expect(cpuSig(6, 6, 3)).toBe(0x663);
+    expect(cpuSig(15, 107, 1)).toBe(0x60fb1);
   });
 
   it('keeps the sev-snp-measure list intact', () => {

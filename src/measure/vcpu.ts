@@ -21,6 +21,8 @@ const ROME = cpuSig(23, 49, 0);
 const MILAN = cpuSig(25, 1, 1);
 const GENOA = cpuSig(25, 17, 0);
 const TURIN = cpuSig(26, 0, 0);
+const KVM64 = cpuSig(15, 6, 1);
+const QEMU64 = cpuSig(15, 107, 1);
 
 /** Names accepted by sev-snp-measure `--vcpu-type`, in its order. */
 export const SEV_SNP_MEASURE_VCPU_TYPES: Readonly<Record<string, number>> = {
@@ -50,8 +52,15 @@ export const VCPU_SIGNATURES: Readonly<Record<string, number>> = {
   'EPYC-Milan-v3': MILAN,
   'EPYC-Genoa-v2': GENOA,
   'EPYC-Turin-v1': TURIN,
-  kvm64: cpuSig(15, 6, 1), // 0xF61, Proxmox's default CPU
-  qemu64: cpuSig(6, 6, 3), // 0x663, QEMU's default CPU
+  kvm64: KVM64, // 0xF61, Proxmox's default CPU
+  // QEMU >= 6.1 machine types (SNP needs >= 9.1) report qemu64 as family 15 model 107
+  // stepping 1; the older 6/6/3 only survives as a pc-*-6.0 compat property.
+  qemu64: QEMU64, // 0x60FB1
+  // Proxmox's x86-64-v* models run as `-cpu qemu64,+flags` (their reported-model).
+  'x86-64-v2': QEMU64,
+  'x86-64-v2-AES': QEMU64,
+  'x86-64-v3': QEMU64,
+  'x86-64-v4': QEMU64,
 };
 
 /** Look a model up case-sensitively first (QEMU names), then case-insensitively. */

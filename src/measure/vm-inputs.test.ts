@@ -55,6 +55,23 @@ describe('planFromVm', () => {
     expect(plan).toMatchObject({ mode: 'seves', vcpus: 6, vcpuModel: 'EPYC-Genoa', vcpuSig: 0xa10f10, guestFeatures: 0, policy: 0xcn });
   });
 
+  it('counts CPUs cold-plugged with -device as initial vCPUs (hotplug: cpu, -smp 1)', () => {
+    // qemu-server with CPU hotplug: `-smp 1,…` plus one `-device <model>-x86_64-cpu` per further
+    // vCPU; all exist before SNP launch finish, so each gets a VMSA in the digest.
+    const argv = SNP_ARGV.map((a) => (a.startsWith('4,sockets') ? '1,sockets=2,cores=2,maxcpus=4' : a));
+    argv.push('-device', 'EPYC-Milan-x86_64-cpu,id=cpu2,socket-id=0,core-id=1,thread-id=0');
+    argv.push('-device', 'EPYC-Milan-x86_64-cpu,id=cpu3,socket-id=1,core-id=0,thread-id=0');
+    argv.push('-device', 'virtio-net-pci,id=net0');
+    const plan = planFromVm({ 'amd-sev': 'snp', cpu: 'EPYC-Milan', sockets: '2', cores: '2', vcpus: '3', hotplug: 'cpu' }, argv);
+    expect(plan.vcpus).toBe(3);
+  });
+
+  it('uses the qemu64 signature of current QEMU for Proxmox x86-64-v2-AES', () => {
+    const argv = SNP_ARGV.map((a) => (a.startsWith('EPYC-Milan,') ? 'qemu64,enforce,+aes' : a));
+    expect(planFromVm({ 'amd-sev': 'snp', cpu: 'x86-64-v2-AES' }, argv)).toMatchObject({ vcpuModel: 'qemu64', vcpuSig: 0x60fb1 });
+    expect(planFromVm({ 'amd-sev': 'snp', cpu: 'x86-64-v2-AES' }, ['-bios', '/fw.fd'])).toMatchObject({ vcpuSig: 0x60fb1 });
+  });
+
   it('refuses VMs without amd-sev, with TDX, or without firmware', () => {
     expect(() => planFromVm({}, SNP_ARGV, { vmid: 1 })).toThrow("VM 1 has no 'amd-sev' setting");
     expect(() => planFromVm({ 'intel-tdx': 'tdx' }, SNP_ARGV)).toThrow(/TDX measurement is not supported/);
@@ -70,6 +87,11 @@ describe('argv helpers', () => {
   it('reads -smp forms', () => {
     expect(vcpusFromSmp('8,sockets=2,cores=4')).toBe(8);
     expect(vcpusFromSmp('sockets=2,cores=3')).toBe(6);
+  });
+  it('reads cpus=/maxcpus= like QEMU when there is no leading count', () => {
+    expect(vcpusFromSmp('cpus=3,sockets=2,cores=2')).toBe(3);
+    expect(vcpusFromSmp('sockets=2,cores=2,maxcpus=4')).toBe(4);
+    expect(vcpusFromSmp('sockets=2,clusters=2,cores=2')).toBe(8);
   });
   it('finds no firmware when there is none', () => {
     expect(firmwareFromArgv(['-m', '512'])).toBeNull();

@@ -3,7 +3,7 @@
  * Turns a cvmctl VM (its config plus the QEMU argv `configToCommand` generates for it) into
  * the inputs of a launch-digest prediction: mode from `amd-sev` type, firmware from `-bios`
  * or the pflash0 code image, `-kernel/-initrd/-append` (measured only with kernel-hashes),
- * initial vCPU count from `-smp`, CPU model from `-cpu` (else the `cpu` key, default kvm64)
+ * initial vCPU count from `-smp` plus cold-plugged `-device …-x86_64-cpu`, CPU model from `-cpu` (else the `cpu` key, default kvm64)
  * and the policy QEMU is given. Pure: reads the argv, never the files it names.
  */
 
@@ -116,21 +116,37 @@ export function firmwareFromArgv(argv: readonly string[]): { path: string; via: 
   return null;
 }
 
-/** Initial vCPUs QEMU starts: the leading number of `-smp`, else sockets*cores*threads. */
+/**
+ * vCPUs `-smp` creates at start, as QEMU's machine_parse_smp_config computes them: the
+ * leading number or `cpus=`, else `maxcpus=`, else sockets*dies*clusters*cores*threads.
+ */
 export function vcpusFromSmp(smp: string): number | undefined {
   const parts = splitQemuOpts(smp);
   const first = parts[0] ?? '';
-  if (/^\d+$/.test(first)) return Number(first);
+  if (/^\d+$/.test(first) && Number(first) > 0) return Number(first);
   const opts = optsToMap(parts);
+  for (const key of ['cpus', 'maxcpus']) {
+    const v = opts.get(key);
+    if (v !== undefined && /^\d+$/.test(v) && Number(v) > 0) return Number(v);
+  }
   const n = (k: string) => Number(opts.get(k) ?? '1');
-  const total = n('sockets') * n('dies') * n('cores') * n('threads');
+  const total = n('sockets') * n('dies') * n('clusters') * n('cores') * n('threads');
   return Number.isInteger(total) && total > 0 ? total : undefined;
 }
 
+/**
+ * vCPUs cold-plugged with `-device <model>-x86_64-cpu` (qemu-server's CPU hotplug starts with
+ * `-smp 1` and adds one device per further vCPU): they exist before launch finish, so each
+ * gets an initial VMSA just like the `-smp` ones.
+ */
+export function coldplugCpuCount(argv: readonly string[]): number {
+  return argValues(argv, '-device').filter((d) => /-x86_64-cpu$/.test(splitQemuOpts(d)[0] ?? '')).length;
+}
+
 function vcpusFromConfig(conf: ConfigSection): number {
-  if (conf.vcpus && /^\d+$/.test(conf.vcpus)) return Number(conf.vcpus);
-  const sockets = Number(conf.sockets ?? '1');
-  const cores = Number(conf.cores ?? '1');
+  if (conf.vcpus && /^\d+$/.test(conf.vcpus) && Number(conf.vcpus) > 0) return Number(conf.vcpus);
+  const sockets = Number(conf.sockets ?? conf.smp ?? '1') || 1;
+  const cores = Number(conf.cores ?? '1') || 1;
   return sockets * cores;
 }
 
@@ -190,7 +206,8 @@ export function planFromVm(conf: ConfigSection, argv: readonly string[], options
   if (kernel && !kernelHashesOn) notes.push('-kernel is given but kernel-hashes is off: the kernel is not part of the measurement');
 
   const smp = lastArg(argv, '-smp');
-  const vcpus = (smp ? vcpusFromSmp(smp) : undefined) ?? vcpusFromConfig(conf);
+  const smpVcpus = smp ? vcpusFromSmp(smp) : undefined;
+  const vcpus = smpVcpus === undefined ? vcpusFromConfig(conf) : smpVcpus + coldplugCpuCount(argv);
   const cpuArg = lastArg(argv, '-cpu');
   const vcpuModel = (cpuArg ? splitQemuOpts(cpuArg)[0] : undefined) || cpuModelFromConfig(conf);
   const vcpuSig = mode === 'sev' ? 0 : vcpuSignature(vcpuModel);

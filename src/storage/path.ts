@@ -7,6 +7,7 @@
  * ZFS-over-iSCSI LUN, snapshot chains) are facts passed in, never probed here.
  */
 
+import { isIPv6 } from 'node:net';
 import { CvmError } from '../errors.js';
 import type { StorageConfig, StorageDef } from './types.js';
 import { parsePluginVolname, parseVolumeIdStrict, storageConfig } from './volume.js';
@@ -98,13 +99,21 @@ function parseHostAndPort(text: string): {
   return { host: text, port: undefined };
 }
 
+/** CephConfig's `$get_host`: `host[:port]`, IPv6 addresses in brackets, unparsable → ''. */
+function cephHost(text: string): string {
+  const m = /^([0-9A-Fa-f:.]+)\.(\d+)$/.exec(text); // bare IPv6 with `.port`
+  const { host, port } = m && isIPv6(m[1] as string) ? { host: m[1] as string, port: m[2] } : parseHostAndPort(text);
+  if (!host) return '';
+  return `${isIPv6(host) ? `[${host}]` : host}${port !== undefined ? `:${port}` : ''}`;
+}
+
 /** Legacy `rbd:` path (RBDPlugin::path without krbd). */
 function rbdLegacyPath(def: StorageDef, storeid: string, name: string): string {
   const opt = cephConnect(def, storeid);
   let path = `rbd:${rbdImagePath(def, name)}`;
   if (opt.cephConf) path += `:conf=${opt.cephConf}`;
   if (def['monhost'] !== undefined) {
-    const hosts = splitList(String(def['monhost'])).join(';').replace(/:/g, '\\:');
+    const hosts = splitList(String(def['monhost'])).map(cephHost).join(';').replace(/:/g, '\\:');
     path += `:mon_host=${hosts}:auth_supported=${opt.authSupported}`;
   }
   if (opt.keyring) path += `:id=${opt.userid}:keyring=${opt.keyring}`;

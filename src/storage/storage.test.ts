@@ -132,7 +132,14 @@ describe('volumePath per storage type (facts from the cfg2cmd expectations)', ()
 
   it('builds the legacy rbd: path with escaped monitors and no keyring', () => {
     expect(volumePath(storage, 'rbd-store:vm-8006-disk-0')).toBe(
-      'rbd:cpool/vm-8006-disk-0:mon_host=127.0.0.42;127.0.0.21;\\:\\:1:auth_supported=none',
+      'rbd:cpool/vm-8006-disk-0:mon_host=127.0.0.42;127.0.0.21;[\\:\\:1]:auth_supported=none',
+    );
+  });
+
+  it('brackets IPv6 monitors and keeps ports like CephConfig hostlist', () => {
+    const cfg = { ceph: { type: 'rbd', content: ['images'], pool: 'p', monhost: '10.0.0.1:6789 [fd00::2]:3300;fd00::3.6789,ceph-a' } } as StorageConfig;
+    expect(volumePath(cfg, 'ceph:vm-1-disk-0')).toBe(
+      'rbd:p/vm-1-disk-0:mon_host=10.0.0.1\\:6789;[fd00\\:\\:2]\\:3300;[fd00\\:\\:3]\\:6789;ceph-a:auth_supported=none',
     );
   });
 

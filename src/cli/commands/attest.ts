@@ -17,6 +17,7 @@ interface VerifyOptions {
   nonce?: string;
   host?: string;
   json?: boolean;
+  allowDebug?: boolean;
 }
 
 async function readInput(what: string, path: string): Promise<Buffer> {
@@ -102,6 +103,7 @@ async function runVerify(opts: VerifyOptions, cmd: Command): Promise<void> {
       measurementSource: 'measurementSource' in vm ? vm.measurementSource : undefined,
       policy: 'policy' in vm ? vm.policy : undefined,
       nonce: opts.nonce,
+      allowDebug: opts.allowDebug === true,
     },
   });
   for (const p of vm.problems) result.checks.push({ id: p.id, status: 'fail', detail: p.detail });
@@ -149,6 +151,7 @@ export function register(program: Command): void {
     .option('--vmid <vmid>', 'compare MEASUREMENT and POLICY with this VM (cvmctl measure)')
     .option('--nonce <hex>', 'REPORT_DATA must start with these bytes (rest zero)')
     .option('--host <profile>', 'with --vmid: host profile for command generation')
+    .option('--allow-debug', 'accept a report whose POLICY allows debugging (bit 19; fails by default)')
     .option('--json', 'print the checks as JSON')
     .action(async (opts: VerifyOptions, cmd: Command) => runVerify(opts, cmd));
   attest

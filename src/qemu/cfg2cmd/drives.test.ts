@@ -265,7 +265,7 @@ describe('efidisk helpers for the OVMF emitter', () => {
         tempPath: '',
       }),
     ).toBe(
-      'if=pflash,unit=1,id=drive-efidisk0,cache=writeback,format=raw,file=rbd:cpool/vm-100-disk-1:mon_host=127.0.0.42;127.0.0.21;\\:\\:1:auth_supported=none:rbd_cache_policy=writeback,size=131072,readonly=on',
+      'if=pflash,unit=1,id=drive-efidisk0,cache=writeback,format=raw,file=rbd:cpool/vm-100-disk-1:mon_host=127.0.0.42;127.0.0.21;[\\:\\:1]:auth_supported=none:rbd_cache_policy=writeback,size=131072,readonly=on',
     );
   });
 });

@@ -173,7 +173,11 @@ describe('explain', () => {
     }
     expect(on.bits[0]).toMatchObject({ value: 55, set: true });
     expect(on.bits[1]!.meaning).toContain('>= 1.55');
-    expect(on.bits.find((b) => b.name === 'MIGRATE_MA')!.severity).toBe('warning');
+    // severities: DEBUG is the danger, SMT and MIGRATE_MA are notes (the MA is attested via REPORT_ID_MA)
+    expect(on.bits.find((b) => b.name === 'DEBUG')!.severity).toBe('critical');
+    expect(on.bits.find((b) => b.name === 'SMT')!.severity).toBe('info');
+    expect(on.bits.find((b) => b.name === 'MIGRATE_MA')!.severity).toBe('info');
+    expect(on.bits.find((b) => b.name === 'MIGRATE_MA')!.meaning).toContain('REPORT_ID_MA');
     expect(on.bits.find((b) => b.name === 'CXL_ALLOW')!.severity).toBe('warning');
   });
 
@@ -181,6 +185,27 @@ describe('explain', () => {
     expect(parsePolicyValue('0xB0000')).toBe(0xb0000n);
     expect(parsePolicyValue('196608')).toBe(0x30000n);
     expect(thrown(() => parsePolicyValue('0xZZ')).code).toBe('PARAM_INVALID');
+    expect(parsePolicyValue(' 0X00030000 ')).toBe(0x30000n);
+    expect(parsePolicyValue('0')).toBe(0n);
+    expect(parsePolicyValue('18446744073709551615')).toBe((1n << 64n) - 1n);
+  });
+
+  it('gives clear errors for 0x, leading zeros, negatives and empty input', () => {
+    expect(thrown(() => parsePolicyValue('0x')).message).toBe(
+      "policy value '0x' has no hex digits after '0x' - use hex (0x30000) or decimal (196608)",
+    );
+    // 00030000 must not silently become decimal 30000 (0x7530)
+    const zeros = thrown(() => parsePolicyValue('00030000'));
+    expect(zeros.code).toBe('PARAM_INVALID');
+    expect(zeros.message).toContain('leading zeros');
+    expect(thrown(() => parsePolicyValue('-1')).message).toContain('is negative');
+    expect(thrown(() => parsePolicyValue('0x-1')).message).toContain('is not a number');
+    expect(thrown(() => parsePolicyValue('  ')).message).toContain('is empty');
+    expect(thrown(() => parsePolicyValue('1e5')).message).toContain('is not a number');
+    expect(thrown(() => decodeSnpPolicy(-1n)).message).toBe('SNP policy -1 is negative (a policy word is unsigned)');
+    expect(thrown(() => explainPolicy('0x10000000000000000', 'snp')).message).toBe(
+      'SNP policy 0x10000000000000000 does not fit in 64 bits',
+    );
     expect(explainPolicy('0xc', 'sev').bits[2]).toMatchObject({ name: 'ES', set: true });
     expect(thrown(() => explainPolicy('0x40', 'sev')).code).toBe('POLICY_INVALID');
   });

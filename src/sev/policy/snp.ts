@@ -103,9 +103,11 @@ export const SNP_FLAG_TEXT: Record<keyof typeof SNP_POLICY_BITS, { set: Text; cl
     clear: ['reserved bit is clear: the firmware rejects this policy', 'critical'],
   },
   MIGRATE_MA: {
+    // A note, not a warning: the agent is itself an SNP guest the owner attests, and the
+    // binding is visible as REPORT_ID_MA in every report; Linux KVM rejects the bit today.
     set: [
-      'migration agent allowed: a migration agent may be bound to the guest and can export its memory and state to another platform',
-      'warning',
+      'migration agent allowed: the hypervisor may bind a migration agent (itself an SNP guest) that can export this guest\'s memory and state to another platform; check REPORT_ID_MA in attestation reports (Linux KVM currently refuses this bit)',
+      'info',
     ],
     clear: ['no migration agent: the guest cannot be exported by a migration agent', 'ok'],
   },

@@ -6,16 +6,30 @@
  */
 import { CvmError } from '../../errors.js';
 
-/** Parse `0x…` (hex) or decimal text into a non-negative BigInt. */
-export function parsePolicyValue(text: string): bigint {
-  const t = text.trim();
-  if (/^0[xX][0-9a-fA-F]+$/.test(t)) return BigInt(t);
-  if (/^[0-9]+$/.test(t)) return BigInt(t);
-  throw new CvmError(
+function badValue(text: string, why: string): CvmError {
+  return new CvmError(
     'PARAM_INVALID',
-    `policy value '${text}' is not a number - use hex (0x30000) or decimal (196608)`,
+    `policy value '${text}' ${why} - use hex (0x30000) or decimal (196608)`,
     { details: { value: text } },
   );
+}
+
+/**
+ * Parse `0x…` (hex) or decimal text into a non-negative BigInt. A decimal with leading zeros
+ * is refused: `00030000` is octal to C's strtoul and a hex word with its `0x` lost to a human
+ * copying libvirt's `0x00030000`, so reading it as decimal 30000 would silently pick another policy.
+ */
+export function parsePolicyValue(text: string): bigint {
+  const t = text.trim();
+  if (t === '') throw badValue(text, 'is empty');
+  if (/^-/.test(t)) throw badValue(text, 'is negative (a policy word is unsigned)');
+  if (/^0[xX]$/.test(t)) throw badValue(text, "has no hex digits after '0x'");
+  if (/^0[xX][0-9a-fA-F]+$/.test(t)) return BigInt(t);
+  if (/^0[0-9]+$/.test(t)) {
+    throw badValue(text, 'has leading zeros (ambiguous: octal in C, hex with a lost 0x, or decimal)');
+  }
+  if (/^[0-9]+$/.test(t)) return BigInt(t);
+  throw badValue(text, 'is not a number');
 }
 
 /** Normalise number | bigint to BigInt, rejecting negatives, fractions and words wider than `bits`. */
@@ -26,7 +40,12 @@ export function toPolicyBigInt(value: number | bigint, bits: 32 | 64, label: str
     });
   }
   const big = BigInt(value);
-  if (big < 0n || big >> BigInt(bits) !== 0n) {
+  if (big < 0n) {
+    throw new CvmError('POLICY_INVALID', `${label} policy ${big} is negative (a policy word is unsigned)`, {
+      details: { value: big.toString() },
+    });
+  }
+  if (big >> BigInt(bits) !== 0n) {
     throw new CvmError(
       'POLICY_INVALID',
       `${label} policy 0x${big.toString(16)} does not fit in ${bits} bits`,

@@ -36,4 +36,3 @@
   -netdev 'type=tap,id=net0,ifname=tap8006i0,script=/usr/libexec/qemu-server/pve-bridge,downscript=/usr/libexec/qemu-server/pve-bridgedown' \
   -device 'e1000,mac=BC:24:11:00:80:06,netdev=net0,bus=pci.0,addr=0x12,id=net0,bootindex=100' \
   -machine 'hpet=off,type=pc+pve0'
-

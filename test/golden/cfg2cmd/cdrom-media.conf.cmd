@@ -36,4 +36,3 @@
   -blockdev '{"driver":"throttle","file":{"cache":{"direct":false,"no-flush":false},"driver":"raw","file":{"aio":"io_uring","cache":{"direct":false,"no-flush":false},"driver":"host_cdrom","filename":"/dev/cdrom","node-name":"e080eda3612afae7db83b4ab1c1101f","read-only":true},"node-name":"f080eda3612afae7db83b4ab1c1101f","read-only":true},"node-name":"drive-sata1","read-only":true,"throttle-group":"throttle-drive-sata1"}' \
   -device 'ide-cd,bus=ahci0.1,drive=drive-sata1,id=sata1,bootindex=203' \
   -machine 'hpet=off,type=pc+pve0'
-

@@ -31,4 +31,3 @@
   -blockdev '{"detect-zeroes":"on","discard":"ignore","driver":"throttle","file":{"cache":{"direct":false,"no-flush":false},"detect-zeroes":"on","discard":"ignore","driver":"raw","file":{"aio":"io_uring","cache":{"direct":false,"no-flush":false},"detect-zeroes":"on","discard":"ignore","driver":"file","filename":"/butter/bread/images/8006/vm-8006-disk-4/disk.raw","node-name":"e2f4570f9906c66747f86a91b5b9b84","read-only":true},"node-name":"f2f4570f9906c66747f86a91b5b9b84","read-only":true},"node-name":"drive-scsi1","read-only":true,"throttle-group":"throttle-drive-scsi1"}' \
   -device 'scsi-hd,bus=scsihw0.0,channel=0,scsi-id=0,lun=1,drive=drive-scsi1,id=scsi1,device_id=drive-scsi1,write-cache=on' \
   -machine 'hpet=off,type=pc+pve0'
-

@@ -31,4 +31,3 @@
   -blockdev '{"detect-zeroes":"on","discard":"ignore","driver":"throttle","file":{"cache":{"direct":true,"no-flush":false},"detect-zeroes":"on","discard":"ignore","driver":"raw","file":{"cache":{"direct":true,"no-flush":false},"detect-zeroes":"on","discard":"ignore","driver":"iscsi","lun":0,"node-name":"ecb7e817c56261e0bc0ac0532c54550","portal":"127.0.0.1","read-only":false,"target":"iqn.2019-10.org.test:foobar","transport":"tcp"},"node-name":"fcb7e817c56261e0bc0ac0532c54550","read-only":false},"node-name":"drive-sata1","read-only":false,"throttle-group":"throttle-drive-sata1"}' \
   -device 'ide-hd,bus=ahci0.1,drive=drive-sata1,id=sata1,write-cache=off' \
   -machine 'hpet=off,type=pc+pve0'
-

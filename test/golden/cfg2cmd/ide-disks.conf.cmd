@@ -31,4 +31,3 @@
   -device 'ide-hd,bus=ide.0,unit=1,drive=drive-ide1,id=ide1,serial=IDE1SER,write-cache=on' \
   -device 'ide-cd,bus=ide.1,unit=0,id=ide2,bootindex=200' \
   -machine 'type=pc+pve0'
-

@@ -25,4 +25,3 @@
   -device 'ivshmem-plain,memdev=ivshmem,bus=pcie.0,addr=0x14,' \
   -object 'memory-backend-file,id=ivshmem,share=on,mem-path=/dev/shm/pve-shm-8006,size=16M' \
   -machine 'hpet=off,type=q35+pve0'
-

@@ -26,4 +26,3 @@
   -device 'ivshmem-plain,memdev=ivshmem,bus=pci.2,addr=0xb,' \
   -object 'memory-backend-file,id=ivshmem,share=on,mem-path=/dev/shm/pve-shm-golden-shm,size=64M' \
   -machine 'hpet=off,type=pc+pve0'
-

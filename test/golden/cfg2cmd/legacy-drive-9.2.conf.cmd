@@ -30,4 +30,3 @@
   -drive 'file=/dev/veegee/vm-8006-disk-1,if=none,id=drive-virtio0,cache=writeback,format=raw,aio=threads,detect-zeroes=on' \
   -device 'virtio-blk-pci,drive=drive-virtio0,id=virtio0,bus=pci.0,addr=0xa,iothread=iothread-virtio0' \
   -machine 'type=pc-i440fx-9.2+pve0'
-

@@ -26,4 +26,3 @@
   -netdev 'type=tap,id=net1,ifname=tap8006i1,script=/usr/libexec/qemu-server/pve-bridge,downscript=/usr/libexec/qemu-server/pve-bridgedown,vhost=on' \
   -device 'virtio-net-pci,mac=BC:24:11:71:00:02,netdev=net1,bus=pci.0,addr=0x13,id=net1,rx_queue_size=1024,tx_queue_size=256,bootindex=301,host_mtu=1450' \
   -machine 'type=pc-i440fx-7.1+pve0'
-

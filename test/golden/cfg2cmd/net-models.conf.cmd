@@ -32,4 +32,3 @@
   -netdev 'type=user,id=net3,hostname=golden-nets' \
   -device 'virtio-net-pci,mac=BC:24:11:A1:B2:C6,netdev=net3,bus=pci.0,addr=0x15,id=net3,rx_queue_size=1024,tx_queue_size=256,bootindex=303,host_tunnel=off' \
   -machine 'hpet=off,type=pc+pve0'
-

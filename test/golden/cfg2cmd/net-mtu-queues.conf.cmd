@@ -30,4 +30,3 @@
   -netdev 'type=tap,id=net2,ifname=tap8006i2,script=/usr/libexec/qemu-server/pve-bridge,downscript=/usr/libexec/qemu-server/pve-bridgedown,vhost=on' \
   -device 'virtio-net-pci,mac=BC:24:11:10:20:32,netdev=net2,bus=pci.0,addr=0x14,id=net2,rx_queue_size=1024,tx_queue_size=256,bootindex=302,host_mtu=1450,host_tunnel=off' \
   -machine 'hpet=off,type=pc+pve0'
-

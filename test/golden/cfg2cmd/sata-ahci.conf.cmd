@@ -31,4 +31,3 @@
   -blockdev '{"detect-zeroes":"on","discard":"ignore","driver":"throttle","file":{"cache":{"direct":true,"no-flush":false},"detect-zeroes":"on","discard":"ignore","driver":"raw","file":{"aio":"io_uring","cache":{"direct":true,"no-flush":false},"detect-zeroes":"on","discard":"ignore","driver":"file","filename":"/var/lib/vz/images/8006/vm-8006-disk-1.raw","node-name":"e02e7b86335b2ed43990b2df17768bf","read-only":false},"node-name":"f02e7b86335b2ed43990b2df17768bf","read-only":false},"node-name":"drive-sata3","read-only":false,"throttle-group":"throttle-drive-sata3"}' \
   -device 'ide-hd,bus=ahci0.3,drive=drive-sata3,id=sata3,rotation_rate=1,bootindex=101,write-cache=on' \
   -machine 'hpet=off,type=pc+pve0'
-

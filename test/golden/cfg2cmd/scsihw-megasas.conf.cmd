@@ -31,4 +31,3 @@
   -blockdev '{"detect-zeroes":"on","discard":"ignore","driver":"throttle","file":{"cache":{"direct":true,"no-flush":false},"detect-zeroes":"on","discard":"ignore","driver":"raw","file":{"aio":"io_uring","cache":{"direct":true,"no-flush":false},"detect-zeroes":"on","discard":"ignore","driver":"file","filename":"/var/lib/vz/images/8006/vm-8006-disk-1.raw","node-name":"e29facc6074e6d33feccb7017c0b752","read-only":false},"node-name":"f29facc6074e6d33feccb7017c0b752","read-only":false},"node-name":"drive-scsi12","read-only":false,"throttle-group":"throttle-drive-scsi12"}' \
   -device 'scsi-hd,bus=scsihw0.0,channel=0,scsi-id=0,lun=12,drive=drive-scsi12,id=scsi12,device_id=drive-scsi12,write-cache=on' \
   -machine 'hpet=off,type=pc+pve0'
-

@@ -31,4 +31,3 @@
   -blockdev '{"detect-zeroes":"on","discard":"ignore","driver":"throttle","file":{"cache":{"direct":true,"no-flush":false},"detect-zeroes":"on","discard":"ignore","driver":"raw","file":{"aio":"native","cache":{"direct":true,"no-flush":false},"detect-zeroes":"on","discard":"ignore","driver":"host_device","filename":"/dev/veegee/vm-8006-disk-2","node-name":"e3f54997f8288aa2e02226d79bb08cd","read-only":false},"node-name":"f3f54997f8288aa2e02226d79bb08cd","read-only":false},"node-name":"drive-scsi10","read-only":false,"throttle-group":"throttle-drive-scsi10"}' \
   -device 'scsi-hd,bus=scsihw0.0,scsi-id=10,drive=drive-scsi10,id=scsi10,device_id=drive-scsi10,write-cache=on' \
   -machine 'hpet=off,type=pc+pve0'
-

@@ -25,4 +25,3 @@
   -iscsi 'initiator-name=iqn.1993-08.org.debian:01:aabbccddeeff' \
   -device virtio-iommu-pci \
   -machine 'hpet=off,type=pc+pve0'
-

@@ -28,4 +28,3 @@
   -watchdog-action poweroff \
   -iscsi 'initiator-name=iqn.1993-08.org.debian:01:aabbccddeeff' \
   -machine 'hpet=off,type=pc+pve0'
-
