@@ -3,6 +3,7 @@ import { pveTestProfile } from '../host/profiles/pve-test.js';
 import { parseStorageCfg, printStorageCfg } from './config.js';
 import { qemuBlockdevOptions, volumePath, volumeQemuSnapshotMethod, volumeSnapshotInfo } from './path.js';
 import { checkedVolumeFormat, checkVolumeStorageType, parseVolname, parseVolumeId } from './volume.js';
+import type { StorageConfig } from './types.js';
 
 const host = pveTestProfile();
 const storage = host.storage;
