@@ -120,6 +120,15 @@ describe('certificates', () => {
     expect(info.hwId).toHaveLength(8);
     expect(info.fmcSpl).not.toBeNull();
   });
+  it('reads the hwID raw even when the chip id looks like a DER header (04 3e …)', () => {
+    // our own self-signed test certificate (not AMD's) with AMD's extension OIDs
+    const cert = loadCertificates(readFileSync(join(DIR, 'vcek_hwid_043e.pem')))[0]!;
+    const info = vekInfo(cert);
+    expect(info.hwId!.length).toBe(64);
+    expect(info.hwId!.subarray(0, 4).toString('hex')).toBe('043e0b30');
+    expect(info).toMatchObject({ productName: 'Milan-B0', blSpl: 3, snpSpl: 8, ucodeSpl: 0x73 });
+  });
+
   it('decodes OIDs and lists extensions', () => {
     expect(decodeOid(Buffer.from('2b060104019c780102', 'hex'))).toBe('1.3.6.1.4.1.3704.1.2');
     expect(certificateExtensions(VCEK).map((e) => e.oid)).toContain('1.3.6.1.4.1.3704.1.4');

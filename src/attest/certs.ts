@@ -124,11 +124,24 @@ function asNumber(v: ReturnType<typeof decodeExtensionValue> | undefined): numbe
   return null;
 }
 
+/**
+ * The hwID extension: AMD puts the CHIP_ID bytes (64, or 8 on Turin) into extnValue *raw*,
+ * with no inner DER tag, so they must not go through the DER decoder (a chip id starting
+ * 04 3e would read as a 62-byte OCTET STRING). Other lengths are taken as DER-wrapped.
+ */
+function hwIdBytes(raw: Buffer | undefined): Buffer | null {
+  if (!raw) return null;
+  if (raw.length === 64 || raw.length === 8) return Buffer.from(raw);
+  const v = decodeExtensionValue(raw);
+  return v.kind === 'bytes' ? v.value : Buffer.from(String(v.value));
+}
+
 /** Read the AMD extensions of a VCEK/VLEK. */
 export function vekInfo(cert: X509Certificate): VekInfo {
-  const ext = new Map(certificateExtensions(cert.raw).map((e) => [e.oid, decodeExtensionValue(e.value)]));
+  const list = certificateExtensions(cert.raw);
+  const ext = new Map(list.map((e) => [e.oid, decodeExtensionValue(e.value)]));
+  const rawExt = new Map(list.map((e) => [e.oid, e.value]));
   const name = ext.get(AMD_OID.productName);
-  const hw = ext.get(AMD_OID.hwId);
   const cn = commonName(cert);
   return {
     kind: cn.includes('VCEK') ? 'VCEK' : cn.includes('VLEK') ? 'VLEK' : 'unknown',
@@ -139,7 +152,7 @@ export function vekInfo(cert: X509Certificate): VekInfo {
     snpSpl: asNumber(ext.get(AMD_OID.snpSpl)),
     ucodeSpl: asNumber(ext.get(AMD_OID.ucodeSpl)),
     fmcSpl: asNumber(ext.get(AMD_OID.fmcSpl)),
-    hwId: hw ? (hw.kind === 'bytes' ? hw.value : Buffer.from(String(hw.value))) : null,
+    hwId: hwIdBytes(rawExt.get(AMD_OID.hwId)),
   };
 }
 

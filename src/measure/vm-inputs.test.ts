@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CvmError } from '../errors.js';
-import { firmwareFromArgv, planFromVm, splitQemuOpts, vcpusFromSmp } from './vm-inputs.js';
+import { firmwareFromArgv, machineVersionFromArgv, planFromVm, splitQemuOpts, vcpusFromSmp } from './vm-inputs.js';
 
 const SNP_ARGV = [
   '/usr/bin/kvm', '-id', '8006', '-smp', '4,sockets=2,cores=2,maxcpus=4', '-cpu', 'EPYC-Milan,enforce,+kvm_pv_eoi',
@@ -70,6 +70,14 @@ describe('planFromVm', () => {
     const argv = SNP_ARGV.map((a) => (a.startsWith('EPYC-Milan,') ? 'qemu64,enforce,+aes' : a));
     expect(planFromVm({ 'amd-sev': 'snp', cpu: 'x86-64-v2-AES' }, argv)).toMatchObject({ vcpuModel: 'qemu64', vcpuSig: 0x60fb1 });
     expect(planFromVm({ 'amd-sev': 'snp', cpu: 'x86-64-v2-AES' }, ['-bios', '/fw.fd'])).toMatchObject({ vcpuSig: 0x60fb1 });
+  });
+
+  it('keeps the pre-6.1 qemu64 signature (6/6/3) for machine types pinned to <= 6.0', () => {
+    const argv = ['-cpu', 'qemu64,+aes', '-bios', '/fw.fd', '-machine', 'type=pc-q35-6.0+pve0,confidential-guest-support=sev0'];
+    expect(planFromVm({ 'amd-sev': 'es' }, argv).vcpuSig).toBe(0x663);
+    expect(planFromVm({ 'amd-sev': 'es' }, argv.map((a) => a.replace('6.0+pve0', '6.1'))).vcpuSig).toBe(0x60fb1);
+    expect(machineVersionFromArgv(['-machine', 'pc-i440fx-5.2,accel=kvm'])).toEqual([5, 2]);
+    expect(machineVersionFromArgv(['-machine', 'type=q35'])).toBeUndefined();
   });
 
   it('refuses VMs without amd-sev, with TDX, or without firmware', () => {

@@ -10,7 +10,7 @@
 import type { ConfigSection } from '../config/types.js';
 import { CvmError } from '../errors.js';
 import type { MeasureFileInput } from './files.js';
-import { vcpuSignature } from './vcpu.js';
+import { cpuSig, vcpuSignature } from './vcpu.js';
 
 export type VmMeasureMode = 'sev' | 'seves' | 'snp';
 
@@ -158,6 +158,30 @@ function cpuModelFromConfig(conf: ConfigSection): string {
   return keys.get('cputype') ?? parts.find((p) => p !== '' && !p.includes('=')) ?? 'kvm64';
 }
 
+/** Versioned machine type from `-machine type=pc-q35-X.Y…` (last one wins), as [major, minor]. */
+export function machineVersionFromArgv(argv: readonly string[]): [number, number] | undefined {
+  let version: [number, number] | undefined;
+  for (const m of argValues(argv, '-machine')) {
+    const parts = splitQemuOpts(m);
+    const type = optsToMap(parts).get('type') ?? (parts[0]?.includes('=') ? undefined : parts[0]);
+    const match = /^pc-(?:q35|i440fx)-(\d+)\.(\d+)/.exec(type ?? '');
+    if (match) version = [Number(match[1]), Number(match[2])];
+  }
+  return version;
+}
+
+/**
+ * CPUID signature of the guest model. qemu64 changed from family 6 model 6 stepping 3 to
+ * 15/107/1 in QEMU 6.1; machine types up to 6.0 keep the old values as compat properties.
+ */
+function guestCpuSignature(model: string, argv: readonly string[]): number {
+  if (model === 'qemu64') {
+    const v = machineVersionFromArgv(argv);
+    if (v && (v[0] < 6 || (v[0] === 6 && v[1] === 0))) return cpuSig(6, 6, 3);
+  }
+  return vcpuSignature(model);
+}
+
 /** The sev(-snp)-guest `-object` options, if the argv has one. */
 export function sevObjectFromArgv(argv: readonly string[]): Map<string, string> | null {
   for (const obj of argValues(argv, '-object')) {
@@ -210,7 +234,7 @@ export function planFromVm(conf: ConfigSection, argv: readonly string[], options
   const vcpus = smpVcpus === undefined ? vcpusFromConfig(conf) : smpVcpus + coldplugCpuCount(argv);
   const cpuArg = lastArg(argv, '-cpu');
   const vcpuModel = (cpuArg ? splitQemuOpts(cpuArg)[0] : undefined) || cpuModelFromConfig(conf);
-  const vcpuSig = mode === 'sev' ? 0 : vcpuSignature(vcpuModel);
+  const vcpuSig = mode === 'sev' ? 0 : guestCpuSignature(vcpuModel, argv);
   const policyText = object?.get('policy');
   let policy: bigint | null = null;
   if (policyText !== undefined && /^(0x[0-9a-f]+|\d+)$/i.test(policyText)) policy = BigInt(policyText);

@@ -30,6 +30,12 @@ beforeAll(() => {
     `amd-sev: type=snp,kernel-hashes=1\nbios: ovmf\ncores: 2\nsockets: 2\ncpu: EPYC-Milan\nmemory: 2048\nargs: ${args}\n`,
   );
   writeFileSync(join(root, 'qemu-server', '8007.conf'), 'amd-sev: type=snp,no-debug=1\nbios: ovmf\ncores: 1\ncpu: EPYC-Milan\nmemory: 2048\n');
+  writeFileSync(join(root, 'qemu-server', '8008.conf'), 'amd-sev: type=snp,no-debug=yes,allow-smt=off\nbios: ovmf\ncores: 1\ncpu: EPYC-Milan\nmemory: 2048\n');
+  writeFileSync(
+    join(root, 'qemu-server', '8009.conf'),
+    'amd-sev: type=snp,no-debug=1\nbios: ovmf\nhotplug: disk,network,usb,cpu\nsockets: 2\ncores: 2\nvcpus: 3\ncpu: EPYC-Milan\nmemory: 2048\n',
+  );
+  writeFileSync(join(root, 'qemu-server', '8010.conf'), 'amd-sev: type=snp,no-debug=1\nbios: ovmf\ncores: 2\ncpu: x86-64-v2-AES\nmemory: 2048\n');
   profile = join(root, 'turin.json');
   writeFileSync(
     profile,
@@ -62,6 +68,24 @@ describe('cvmctl measure <vmid>', () => {
   it('uses SEV_FEATURES 0x1 by default, like QEMU + OVMF on Linux >= 6.8', async () => {
     const run = await runCommandModule(measureCommand, ['measure', '8006', '--host', profile, '--ovmf', files.amdsev], ['--root', root]);
     expect(run.stdout.trim()).toBe(vector('snp 4 Milan kernel+initrd+append default features'));
+  });
+
+  it('counts CPUs cold-plugged by CPU hotplug (-smp 1 + -device) as initial vCPUs', async () => {
+    // digest from sev-snp-measure --mode snp --vcpus 3 --vcpu-type EPYC-Milan on the same synthetic firmware
+    const run = await runCommandModule(measureCommand, ['measure', '8009', '--host', profile, '--ovmf', files.amdsev, '--json'], ['--root', root]);
+    expect(run.error).toBeUndefined();
+    const out = JSON.parse(run.stdout);
+    expect(out.inputs).toMatchObject({ vcpus: 3, vcpuModel: 'EPYC-Milan' });
+    expect(out.measurement).toBe('99e151e848470ecd3f47b4ac19118235241eae24af31ce6a653586632d9b6606f9bae85f5a019cae142fad7cca1a13d3');
+  });
+
+  it('measures Proxmox x86-64-v2-AES with the qemu64 signature of current QEMU', async () => {
+    // sev-snp-measure --mode snp --vcpus 2 --vcpu-sig 0x60FB1 (family 15, model 107, stepping 1)
+    const run = await runCommandModule(measureCommand, ['measure', '8010', '--host', profile, '--ovmf', files.amdsev, '--json'], ['--root', root]);
+    expect(run.error).toBeUndefined();
+    const out = JSON.parse(run.stdout);
+    expect(out.inputs).toMatchObject({ vcpus: 2, vcpuModel: 'qemu64' });
+    expect(out.measurement).toBe('e3beecc40713248ddb424ff99c08b809ffeee96a03d8748353ceed9b1045550c9700dffc78708149415f5d4eb1f73023');
   });
 
   it('reports a missing VM', async () => {
@@ -101,6 +125,17 @@ describe('cvmctl attest', () => {
     expect(byId.policy).toBe('pass'); // no-debug=1 ⇒ 0x30000, as in the report
     expect(byId.measurement).toBe('fail'); // the generated -bios path does not exist here
     expect((run.error as CvmError).code).toBe('ATTESTATION_FAILED');
+  });
+
+  it('verify --vmid reads boolean words in amd-sev like qemu-server (allow-smt=off ⇒ no SMT bit)', async () => {
+    const run = await runCommandModule(
+      attestCommand,
+      ['attest', 'verify', '--report', reportBin, '--vcek', join(root, 'vcek.der'), '--vmid', '8008', '--host', profile, '--json'],
+      ['--root', root],
+    );
+    const out = JSON.parse(run.stdout);
+    const policy = out.checks.find((c: { id: string }) => c.id === 'policy');
+    expect(policy).toMatchObject({ status: 'fail', detail: 'report 0x30000, expected 0x20000' });
   });
 
   it('show prints named fields and explains POLICY and PLATFORM_INFO', async () => {

@@ -53,7 +53,6 @@ async function expectationsFromVm(vmidText: string, opts: VerifyOptions, cmd: Co
   const vmid = Number(vmidText);
   const { resolveRoot } = await import('../../store/root.js');
   const { measureVm, readVmConfig } = await import('../../measure/vm-load.js');
-  const { parseAmdSevValue } = await import('../../measure/vm-inputs.js');
   const root = resolveRoot(cmd.optsWithGlobals().root as string | undefined);
   const out: VmExpectations = { problems: [] };
   try {
@@ -73,13 +72,11 @@ async function expectationsFromVm(vmidText: string, opts: VerifyOptions, cmd: Co
       const config = await readVmConfig(root, vmid);
       const sevValue = config.conf['amd-sev'];
       if (sevValue) {
-        const sev = (await import('../../sev/index.js').catch(() => import('../../sev/object.js'))) as {
-          computeSevPolicy?: (v: Record<string, string>) => number;
-        };
-        const parsed = parseAmdSevValue(sevValue);
-        if (typeof sev.computeSevPolicy === 'function') {
-          out.policy = BigInt(sev.computeSevPolicy({ ...Object.fromEntries(parsed.keys), type: parsed.type }));
-        }
+        // the schema parser normalises booleans (no-debug=yes, allow-smt=off) as qemu-server does
+        const { computeSevPolicy, parseAmdSev } = await import('../../sev/index.js');
+        const parsed = parseAmdSev(sevValue);
+        if (parsed.type === 'snp') out.policy = BigInt(computeSevPolicy(parsed));
+        else out.problems.push({ id: 'vm.type', detail: `VM ${vmid} is amd-sev type '${String(parsed.type)}'; SNP reports come only from type=snp guests` });
       }
     } catch (err) {
       out.problems.push({ id: 'policy', detail: `cannot derive the policy of VM ${vmid}: ${(err as Error).message}` });

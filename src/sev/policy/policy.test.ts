@@ -118,6 +118,13 @@ describe('SNP policy codec', () => {
     expect(thrown(() => decodeSnpPolicy(1n << 64n)).code).toBe('POLICY_INVALID');
   });
 
+  it('refuses an unsafe JavaScript number instead of decoding lost bits', () => {
+    const e = thrown(() => decodeSnpPolicy(2 ** 60 + 0x30000));
+    expect(e.code).toBe('POLICY_INVALID');
+    expect(e.message).toContain('beyond 2^53');
+    expect(thrown(() => decodeSnpPolicy(1.5)).message).toBe('SNP policy 1.5 is not a non-negative integer');
+  });
+
   it('keeps bits above 2^53 exact', () => {
     expect(() => decodeSnpPolicy(0x20000n | (1n << 60n))).toThrow(/bit 60\)/);
   });

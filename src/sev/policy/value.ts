@@ -34,7 +34,15 @@ export function parsePolicyValue(text: string): bigint {
 
 /** Normalise number | bigint to BigInt, rejecting negatives, fractions and words wider than `bits`. */
 export function toPolicyBigInt(value: number | bigint, bits: 32 | 64, label: string): bigint {
-  if (typeof value === 'number' && (!Number.isSafeInteger(value) || value < 0)) {
+  if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) {
+    // 2**60 + 1 === 2**60 as a number: the low bits may already be gone, so refuse to guess
+    throw new CvmError(
+      'POLICY_INVALID',
+      `${label} policy ${value} is beyond 2^53 as a JavaScript number and may have lost bits; pass a BigInt or the text`,
+      { details: { value } },
+    );
+  }
+  if (typeof value === 'number' && (!Number.isInteger(value) || value < 0)) {
     throw new CvmError('POLICY_INVALID', `${label} policy ${value} is not a non-negative integer`, {
       details: { value },
     });
