@@ -6,17 +6,50 @@
  * so start-up stays cheap (target: cold `cvmctl config` under 150 ms).
  */
 
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { commandModules } from './commands/index.js';
 import { reportError } from './report.js';
 
-export async function main(argv: string[]): Promise<number> {
+/** Commands whose options are generated from the config schema only when the command runs. */
+const GENERATED_OPTION_COMMANDS = new Set(['create', 'set']);
+
+/** The package version, read only when asked for (dist/cli/main.js → ../../package.json). */
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** `help create` would show the command before its generated --<key> options exist: ask `create --help`. */
+function helpForGeneratedOptions(argv: string[]): string[] {
+  let i = 0;
+  while (i < argv.length && (argv[i] as string).startsWith('-')) i += argv[i] === '--root' ? 2 : 1;
+  const target = argv[i + 1];
+  if (argv[i] !== 'help' || target === undefined || !GENERATED_OPTION_COMMANDS.has(target)) return argv;
+  return [...argv.slice(0, i), target, '--help', ...argv.slice(i + 2)];
+}
+
+export async function main(argvIn: string[]): Promise<number> {
+  const argv = helpForGeneratedOptions(argvIn);
   const program = new Command('cvmctl')
     .description('Confidential VMs on QEMU/KVM: qemu-server compatible configs, command lines, launch and attestation')
     .option('--root <dir>', 'state root (default: $CVMCTL_ROOT, /var/lib/cvmctl as root, ~/.local/share/cvmctl otherwise)')
+    .option('-V, --version', 'print the cvmctl version')
     .showHelpAfterError(false)
     .exitOverride();
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program.on('option:version', () => {
+    process.stdout.write(`cvmctl ${version()}\n`);
+    process.exit(0);
+  });
+  program.configureOutput({
+    writeErr: (s) => process.stderr.write(s),
+    // commander's usage errors may add a second line ("(Did you mean --json?)"): keep one line
+    outputError: (s, write) => write(`${s.trim().split('\n').map((l) => l.trim()).filter(Boolean).join(' ')}\n`),
+  });
   for (const mod of commandModules) mod.register(program);
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -29,6 +29,12 @@ export function reportError(err: unknown): number {
     return exitCodeFor(err);
   }
   const message = err instanceof Error ? err.message : String(err);
+  const sysCode = (err as NodeJS.ErrnoException | undefined)?.code;
+  // a file-system failure (ENOTDIR, EACCES, ENOSPC …) is the host's problem, not a bug: say what failed
+  if (err instanceof Error && typeof sysCode === 'string' && /^E[A-Z0-9]+$/.test(sysCode)) {
+    process.stderr.write(`${oneLine(message)}\n`);
+    return 1;
+  }
   process.stderr.write(`internal error: ${oneLine(message)}\n`);
   if (process.env.CVMCTL_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
   return 1;

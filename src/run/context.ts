@@ -25,6 +25,11 @@ export interface LifecycleContext {
   warn?(message: string): void;
   /** Runs `ip` for tap handling (tests replace it). */
   ip?: IpRunner;
+  /**
+   * Make the VM's `[PENDING]` changes its config and return it (qemu-server's vm_start does
+   * this before building the command). Without it a start uses the config as it is.
+   */
+  applyPending?(vmid: number): Promise<VmConfig>;
 }
 
 export function warnFn(ctx: LifecycleContext): (message: string) => void {

@@ -9,14 +9,30 @@
 import { CvmError } from '../errors.js';
 import { cont, QmpClient, stop, systemReset, systemWakeup } from '../qemu/qmp/index.js';
 import { type LifecycleContext, pathsFor } from './context.js';
-import { withVmRunLock } from './lock.js';
+import { assertNotLocked, withVmRunLock } from './lock.js';
 import { runningPid } from './runtime-files.js';
 
-/** Run `fn` with a QMP session to a running VM (VM_NOT_RUNNING otherwise), under the VM lock. */
-export async function withRunningVm<T>(ctx: LifecycleContext, vmid: number, fn: (qmp: QmpClient) => Promise<T>): Promise<T> {
+export interface ControlOptions {
+  /** Act even though the config has a `lock` (qm reset/suspend/resume --skiplock). */
+  ignoreConfigLock?: boolean;
+}
+
+/**
+ * Run `fn` with a QMP session to a running VM, under the VM lock: VM_NOT_FOUND without a
+ * config, VM_NOT_RUNNING when stopped, VM_LOCKED for a locked config (unless a lock in
+ * `allowLocks` or `ignoreConfigLock`).
+ */
+export async function withRunningVm<T>(
+  ctx: LifecycleContext,
+  vmid: number,
+  fn: (qmp: QmpClient) => Promise<T>,
+  opts: ControlOptions & { allowLocks?: readonly string[] } = {},
+): Promise<T> {
   return withVmRunLock(ctx.root, vmid, async () => {
     const paths = pathsFor(ctx, vmid);
+    const config = await ctx.loadConfig(vmid);
     if (!(await runningPid(paths))) throw new CvmError('VM_NOT_RUNNING', `VM ${vmid} not running`);
+    assertNotLocked(config.conf, { skiplock: opts.ignoreConfigLock, ...(opts.allowLocks ? { allow: opts.allowLocks } : {}) });
     const qmp = await QmpClient.connect(paths.qmp);
     try {
       return await fn(qmp);
@@ -26,16 +42,20 @@ export async function withRunningVm<T>(ctx: LifecycleContext, vmid: number, fn: 
   });
 }
 
-export async function resetVm(ctx: LifecycleContext, vmid: number): Promise<void> {
-  await withRunningVm(ctx, vmid, (q) => systemReset(q));
+export async function resetVm(ctx: LifecycleContext, vmid: number, opts: ControlOptions = {}): Promise<void> {
+  await withRunningVm(ctx, vmid, (q) => systemReset(q), opts);
 }
 
-export async function suspendVm(ctx: LifecycleContext, vmid: number): Promise<void> {
-  await withRunningVm(ctx, vmid, (q) => stop(q));
+export async function suspendVm(ctx: LifecycleContext, vmid: number, opts: ControlOptions = {}): Promise<void> {
+  await withRunningVm(ctx, vmid, (q) => stop(q), { ...opts, allowLocks: ['backup'] });
 }
 
 /** Returns what was done: 'none' (already running), 'wakeup', 'reset+cont' or 'cont'. */
-export async function resumeVm(ctx: LifecycleContext, vmid: number): Promise<'none' | 'wakeup' | 'reset+cont' | 'cont'> {
+export async function resumeVm(
+  ctx: LifecycleContext,
+  vmid: number,
+  opts: ControlOptions = {},
+): Promise<'none' | 'wakeup' | 'reset+cont' | 'cont'> {
   return withRunningVm(ctx, vmid, async (q) => {
     const { status } = await q.execute<{ status: string }>('query-status', undefined, { timeoutMs: 60_000 });
     if (status === 'running') return 'none';
@@ -50,6 +70,6 @@ export async function resumeVm(ctx: LifecycleContext, vmid: number): Promise<'no
     }
     await cont(q);
     return 'cont';
-  });
+  }, { ...opts, allowLocks: ['backup'] });
 }
 

@@ -8,9 +8,9 @@
 export { type LifecycleContext, type BuiltCommand, startTimeoutSec } from './context.js';
 export { startVm, type StartOptions, type StartResult } from './start.js';
 export { stopVm, shutdownVm, rebootVm, type StopOptions, type StopResult, type ShutdownOptions } from './stop.js';
-export { resetVm, suspendVm, resumeVm, withRunningVm } from './control.js';
+export { resetVm, suspendVm, resumeVm, withRunningVm, type ControlOptions } from './control.js';
 export { vmStatus, formatStatus, type VmStatus } from './status.js';
 export { runtimePaths, runningPid, removeRuntimeFiles, pidfileArg, type RuntimePaths } from './runtime-files.js';
 export { planTaps, tapsOf, createTaps, removeTaps, type TapPlan, type IpRunner } from './network.js';
 export { spawnDaemonizing, waitForQmp, qemuErrorText } from './spawn.js';
-export { withVmRunLock } from './lock.js';
+export { withVmRunLock, assertNotLocked } from './lock.js';

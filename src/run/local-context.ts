@@ -27,6 +27,10 @@ export async function localLifecycleContext(rootArg: string, opts: LocalContextO
     facts,
     ...(opts.warn ? { warn: opts.warn } : {}),
     loadConfig: async (vmid) => (await store.read(vmid)).config,
+    applyPending: async (vmid) => {
+      const { applyPendingChanges } = await import('../store/vm-ops.js');
+      return applyPendingChanges({ root, vmid, ...(opts.warn ? { warn: opts.warn } : {}) });
+    },
     buildCommand: async (config, host): Promise<BuiltCommand> => {
       const { configToCommand } = await import('../qemu/cfg2cmd/index.js');
       const res = configToCommand(config, host);

@@ -32,3 +32,18 @@ export async function withVmRunLock<T>(root: string, vmid: number, fn: () => Pro
     await release().catch(() => undefined);
   }
 }
+
+/**
+ * qemu-server's `check_lock` for lifecycle operations: a VM whose config carries a `lock`
+ * (backup, migrate, snapshot …) refuses start/stop/shutdown/reset/suspend/resume unless the
+ * caller passes `--skiplock`. `allow` lists locks an operation tolerates (suspend and resume
+ * tolerate `backup`, as vm_suspend/vm_resume do).
+ */
+export function assertNotLocked(
+  conf: Readonly<Record<string, string | undefined>>,
+  opts: { skiplock?: boolean; allow?: readonly string[] } = {},
+): void {
+  const lock = conf.lock;
+  if (!lock || opts.skiplock || opts.allow?.includes(lock)) return;
+  throw new CvmError('VM_LOCKED', `VM is locked (${lock})`);
+}

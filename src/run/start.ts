@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { CvmError } from '../errors.js';
 import { type LifecycleContext, pathsFor, startTimeoutSec, warnFn } from './context.js';
 import { prepareTempEfivars } from './efivars.js';
-import { withVmRunLock } from './lock.js';
+import { assertNotLocked, withVmRunLock } from './lock.js';
 import { createTaps, planTaps, removeTaps } from './network.js';
 import { ensureRunDir, removeRuntimeFiles, runningPid } from './runtime-files.js';
 import { spawnDaemonizing, spawnDetached, waitForQmp } from './spawn.js';
@@ -22,6 +22,8 @@ export interface StartOptions {
   /** Seconds to wait for QEMU to be ready (default: qemu-server's config-aware timeout). */
   timeoutSec?: number;
   skipLock?: boolean;
+  /** Start even though the config has a `lock` (qm start --skiplock). */
+  ignoreConfigLock?: boolean;
 }
 
 export interface StartResult {
@@ -41,12 +43,23 @@ export async function startVm(ctx: LifecycleContext, vmid: number, opts: StartOp
 
 async function startLocked(ctx: LifecycleContext, vmid: number, opts: StartOptions): Promise<StartResult> {
   const warn = warnFn(ctx);
-  const config = await ctx.loadConfig(vmid);
-  const conf = config.conf;
-  if (conf.template === '1') throw new CvmError('PARAM_INVALID', "you can't start a vm if it's a template");
-
+  let config = await ctx.loadConfig(vmid);
+  assertNotLocked(config.conf, { skiplock: opts.ignoreConfigLock });
+  if (config.conf.template === '1') throw new CvmError('PARAM_INVALID', "you can't start a vm if it's a template");
   const paths = pathsFor(ctx, vmid);
   if (await runningPid(paths)) throw new CvmError('VM_RUNNING', `VM ${vmid} already running`);
+  // like vm_start: changes kept pending while the VM ran take effect now
+  if (ctx.applyPending && Object.keys(config.pending).length > 0) config = await ctx.applyPending(vmid);
+  const conf = config.conf;
+  if (conf.tpmstate0) {
+    // the command line connects to a swtpm socket qemu-server starts; cvmctl has no swtpm runner
+    // yet, and QEMU would only say it cannot connect to '<vmid>.swtpm'
+    throw new CvmError(
+      'HOST_UNSUPPORTED',
+      `tpmstate0: cvmctl start cannot run a VM with a TPM yet (no swtpm support) - remove it with 'cvmctl set ${vmid} --delete tpmstate0'`,
+    );
+  }
+
   // pid file, sockets, logs of a QEMU that died without cleaning up
   const stale = await removeRuntimeFiles(paths.runDir, vmid);
   if (stale.length > 0) warn(`removed stale runtime files of VM ${vmid}: ${stale.sort().join(', ')}`);

@@ -13,7 +13,7 @@ import { CvmError } from '../errors.js';
 import { tempEfivarsPath } from './efivars.js';
 import { QmpClient, queryStatus, systemPowerdown } from '../qemu/qmp/index.js';
 import { type LifecycleContext, pathsFor, warnFn } from './context.js';
-import { withVmRunLock } from './lock.js';
+import { assertNotLocked, withVmRunLock } from './lock.js';
 import { removeTaps, tapsOf } from './network.js';
 import { removeRuntimeFiles, runningPid } from './runtime-files.js';
 import { startVm, type StartResult } from './start.js';
@@ -25,6 +25,8 @@ export interface StopOptions {
   /** Seconds to wait after SIGTERM before SIGKILL (qemu-server: 10). */
   termWaitSec?: number;
   skipLock?: boolean;
+  /** Stop even though the config has a `lock` (qm stop --skiplock). */
+  ignoreConfigLock?: boolean;
 }
 
 export interface StopResult {
@@ -89,9 +91,14 @@ export async function stopVm(ctx: LifecycleContext, vmid: number, opts: StopOpti
   const work = async (): Promise<StopResult> => {
     const pid = await runningPid(pathsFor(ctx, vmid));
     if (!pid) {
+      // a VM that does not exist cannot be stopped (qm: "Configuration file … does not exist")
+      await ctx.loadConfig(vmid);
       await cleanupAfterExit(ctx, vmid);
       return { vmid, wasRunning: false };
     }
+    // a QEMU whose config vanished can still be stopped; a locked config needs --skiplock
+    const config = await ctx.loadConfig(vmid).catch(() => undefined);
+    if (config) assertNotLocked(config.conf, { skiplock: opts.ignoreConfigLock });
     const method = await stopLadder(ctx, vmid, pid, opts);
     await cleanupAfterExit(ctx, vmid);
     return { vmid, wasRunning: true, method };
@@ -105,12 +112,16 @@ export interface ShutdownOptions {
   /** On timeout, stop the VM the hard way instead of failing. */
   forceStop?: boolean;
   skipLock?: boolean;
+  /** Shut down even though the config has a `lock` (qm shutdown --skiplock). */
+  ignoreConfigLock?: boolean;
 }
 
 async function shutdownLocked(ctx: LifecycleContext, vmid: number, opts: ShutdownOptions): Promise<StopResult> {
   const paths = pathsFor(ctx, vmid);
+  const config = await ctx.loadConfig(vmid);
   const pid = await runningPid(paths);
   if (!pid) throw new CvmError('VM_NOT_RUNNING', `VM ${vmid} not running`);
+  assertNotLocked(config.conf, { skiplock: opts.ignoreConfigLock });
   const deadline = Date.now() + (opts.timeoutSec ?? 60) * 1000;
   const qmp = await QmpClient.connect(paths.qmp);
   let guestOff = false;
@@ -152,6 +163,10 @@ export async function shutdownVm(ctx: LifecycleContext, vmid: number, opts: Shut
 export async function rebootVm(ctx: LifecycleContext, vmid: number, opts: ShutdownOptions & { startTimeoutSec?: number } = {}): Promise<StartResult> {
   return withVmRunLock(ctx.root, vmid, async () => {
     await shutdownLocked(ctx, vmid, { ...opts, skipLock: true });
-    return startVm(ctx, vmid, { skipLock: true, ...(opts.startTimeoutSec !== undefined ? { timeoutSec: opts.startTimeoutSec } : {}) });
+    return startVm(ctx, vmid, {
+      skipLock: true,
+      ignoreConfigLock: opts.ignoreConfigLock === true,
+      ...(opts.startTimeoutSec !== undefined ? { timeoutSec: opts.startTimeoutSec } : {}),
+    });
   });
 }

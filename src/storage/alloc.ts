@@ -13,7 +13,7 @@
 
 import { execFile } from 'node:child_process';
 import { mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { CvmError } from '../errors.js';
 import type { ConfigSection } from '../config/types.js';
@@ -21,12 +21,15 @@ import { assertEfidiskAllowed, efivarsTemplate, type FirmwareCvmType, type Firmw
 import type { PropertyValues } from '../schema/types.js';
 import { getCvmType } from '../sev/index.js';
 import type { StorageConfig, StorageDef } from './types.js';
+import { parseVolname, parseVolumeId, storageConfig } from './volume.js';
 
 const run = promisify(execFile);
 
 /** qemu-server's NEW_DISK_RE on the drive's file part: `[STORAGE:]SIZE`. */
 const NEW_DISK_RE = /^(([^/:\s]+):)?(\d+(\.\d+)?)$/;
 const TPMSTATE_DISK_SIZE = 4 * 1024 * 1024;
+/** Largest `STORAGE:SIZE` (GiB) whose byte size qemu-img accepts (2^63 - 1 bytes). */
+const MAX_ALLOC_GIB = 8_589_934_591;
 const FILE_STORAGE_TYPES = new Set(['dir', 'nfs', 'cifs', 'btrfs', 'glusterfs', 'cephfs']);
 
 /** PVE::Tools::convert_size for the units used here (rounds a fraction up). */
@@ -208,26 +211,96 @@ export async function allocateDriveVolumes(args: {
     }
   } catch (err) {
     for (const p of created) await rm(p, { force: true });
+    // an image dir made for this call and left empty goes too (rmdir fails on a non-empty one)
+    for (const dir of new Set(created.map((p) => dirname(p)))) await rmdir(dir).catch(() => undefined);
     throw err;
   }
   return out;
 }
 
+/**
+ * The volume checks qemu-server's create/update API runs on drive values that name an existing
+ * volume (`$check_drive_param` / `$check_storage_access`): the storage must exist, the volume
+ * name must parse for its plugin, only `images` and `iso` volumes can be drives, and an iso
+ * needs `media=cdrom`. Paths, `none`, `cdrom`, cloud-init and `STORAGE:SIZE` allocations pass.
+ * Each failure is a PARAM_INVALID naming the key and the value.
+ */
+export async function checkDriveVolumes(args: {
+  root: string;
+  conf: ConfigSection;
+  keys: string[];
+  /** Storage to use instead of the root's storage.cfg (tests). */
+  storage?: StorageConfig;
+}): Promise<void> {
+  const todo: [string, string, string, Map<string, string>][] = [];
+  for (const key of args.keys) {
+    const value = args.conf[key];
+    if (value === undefined) continue;
+    const { file, opts } = splitDrive(value);
+    const alloc = NEW_DISK_RE.exec(file);
+    if (alloc && Number(alloc[3]) > MAX_ALLOC_GIB) {
+      // qemu-img's limit is 2^63 - 1 bytes; say so before anything is created
+      throw new CvmError('PARAM_INVALID', `${key}: invalid value '${value}' - size ${alloc[3]} GiB is too large (allowed: at most ${MAX_ALLOC_GIB} GiB)`, {
+        details: { key, value },
+      });
+    }
+    if (file === '' || file === 'none' || file === 'cdrom' || alloc) continue;
+    const id = parseVolumeId(file);
+    if (!id || id.volname === 'cloudinit') continue;
+    todo.push([key, value, file, new Map(opts)]);
+  }
+  if (todo.length === 0) return;
+  const storage = args.storage ?? (await (await import('../host/local/probe.js')).loadLocalStorage(args.root));
+  for (const [key, value, file, opts] of todo) {
+    const reject = (reason: string): never => {
+      throw new CvmError('PARAM_INVALID', `${key}: invalid value '${value}' - ${reason}`, { details: { key, value } });
+    };
+    let vtype: string;
+    try {
+      storageConfig(storage, (parseVolumeId(file) as { storeid: string }).storeid);
+      vtype = parseVolname(storage, file).vtype;
+    } catch (err) {
+      return reject((err as Error).message.trim());
+    }
+    if (vtype === 'iso' && opts.get('media') !== 'cdrom' && !/^unused\d+$/.test(key)) {
+      reject("explicit 'media=cdrom' is required for iso images");
+    }
+    if (vtype !== 'images' && vtype !== 'iso') reject("content type needs to be 'images' or 'iso'");
+  }
+}
+
 const DRIVE_KEY_RE = /^(ide|sata|scsi|virtio|unused)\d+$|^(efidisk0|tpmstate0)$/;
 
-export async function destroyVolumes(args: { root: string; vmid: number; conf: ConfigSection; context?: AllocContext }): Promise<void> {
-  const storage = args.context?.storage ?? (await (await import('../host/local/probe.js')).loadLocalStorage(args.root));
+/** Remove exactly the VM-owned file volumes the drive values of `conf` name; returns their image dirs. */
+async function removeNamedVolumes(storage: StorageConfig, vmid: number, conf: ConfigSection): Promise<Set<string>> {
   const dirs = new Set<string>();
-  for (const [key, value] of Object.entries(args.conf)) {
+  for (const [key, value] of Object.entries(conf)) {
     if (!DRIVE_KEY_RE.test(key)) continue;
     const m = /^([^/:\s]+):(\d+)\/([^/]+)$/.exec(splitDrive(value).file);
-    if (!m || Number(m[2]) !== args.vmid) continue;
-    const def = storage[m[1] as string];
+    if (!m || Number(m[2]) !== vmid) continue;
+    const def = Object.hasOwn(storage, m[1] as string) ? storage[m[1] as string] : undefined;
     if (!def?.path || !FILE_STORAGE_TYPES.has(def.type)) continue;
-    const dir = join(def.path, 'images', String(args.vmid));
+    const dir = join(def.path, 'images', String(vmid));
     await rm(join(dir, m[3] as string), { force: true });
     dirs.add(dir);
   }
+  return dirs;
+}
+
+/**
+ * Free the volumes named in `conf` and nothing else (`set --delete unusedN`, `--force`, undoing
+ * a failed allocation). Unlike `destroyVolumes`, other images of the VM stay: they may still be
+ * in use by its other drives.
+ */
+export async function freeVolumes(args: { root: string; vmid: number; conf: ConfigSection; context?: AllocContext }): Promise<void> {
+  const storage = args.context?.storage ?? (await (await import('../host/local/probe.js')).loadLocalStorage(args.root));
+  await removeNamedVolumes(storage, args.vmid, args.conf);
+}
+
+/** destroy_vm: free the VM's volumes, then every image it owns on file storages, referenced or not. */
+export async function destroyVolumes(args: { root: string; vmid: number; conf: ConfigSection; context?: AllocContext }): Promise<void> {
+  const storage = args.context?.storage ?? (await (await import('../host/local/probe.js')).loadLocalStorage(args.root));
+  const dirs = await removeNamedVolumes(storage, args.vmid, args.conf);
   // like destroy_vm: every image the VM owns on file storages goes, referenced or not
   for (const def of Object.values(storage)) {
     if (def.path && FILE_STORAGE_TYPES.has(def.type) && def.content.includes('images')) dirs.add(join(def.path, 'images', String(args.vmid)));

@@ -8,8 +8,11 @@
 
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { CvmError } from '../errors.js';
 
 export function resolveRoot(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
+  // an empty --root must not silently fall back to the system-wide root
+  if (explicit === '') throw new CvmError('PARAM_INVALID', "root: invalid value '' - empty path (allowed: a directory path)");
   if (explicit) return explicit;
   if (env.CVMCTL_ROOT) return env.CVMCTL_ROOT;
   if (typeof process.getuid === 'function' && process.getuid() === 0) return '/var/lib/cvmctl';

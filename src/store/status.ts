@@ -46,8 +46,8 @@ export async function vmStatus(root: string, vmid: number): Promise<VmStatus> {
   return { status: 'running', pid };
 }
 
-/** Default of `memory` in qemu-server 9.2.6 (MiB). */
-const DEFAULT_MEMORY_MIB = 2048;
+/** Default of `memory` in qemu-server 9.2.6 (MiB): `$memory_fmt->{current}->{default}`. */
+const DEFAULT_MEMORY_MIB = 512;
 
 /** get_current_memory: `memory: 4096` or `memory: current=4096`. */
 export function currentMemoryMiB(value: string | undefined): number {

@@ -47,7 +47,7 @@ export interface UpdateVmArgs extends VmOpContext {
   skiplock?: boolean;
   /** With `delete`: free removed disks instead of keeping them as unusedN. */
   force?: boolean;
-  /** Called once the VM is locked and the request passed its checks (qm prints its log line then). */
+  /** Called once the VM is locked, new disks are allocated and the change passed its checks (qm prints its log line then). */
   onStart?: () => void;
 }
 
@@ -59,6 +59,12 @@ export interface UpdateVmResult {
 
 async function storage() {
   return import('../storage/alloc.js');
+}
+
+/** Existing volumes named by drive values must parse and suit a drive (storage loaded only if needed). */
+async function checkVolumes(root: string, params: Record<string, string>): Promise<void> {
+  const keys = Object.keys(params).filter(isDriveKey);
+  if (keys.length > 0) await (await storage()).checkDriveVolumes({ root, conf: params, keys });
 }
 
 function checkLock(conf: ConfigSection, skiplock: boolean | undefined): void {
@@ -112,7 +118,8 @@ function newVolumes(before: ConfigSection, after: ConfigSection, keys: string[])
 async function freeQuietly(ctx: VmOpContext, conf: ConfigSection): Promise<void> {
   if (Object.keys(conf).length === 0) return;
   try {
-    await (await storage()).destroyVolumes({ root: ctx.root, vmid: ctx.vmid, conf });
+    // only these volumes: other images of the VM may still be attached to its drives
+    await (await storage()).freeVolumes({ root: ctx.root, vmid: ctx.vmid, conf });
   } catch (err) {
     ctx.warn?.(`could not free volumes: ${(err as Error).message}`);
   }
@@ -120,6 +127,7 @@ async function freeQuietly(ctx: VmOpContext, conf: ConfigSection): Promise<void>
 
 export async function createVm(args: CreateVmArgs): Promise<VmConfig> {
   const params = checkParams(args.params);
+  await checkVolumes(args.root, params);
   const store = new FsConfigStore(args.root, { warn: args.warn });
   if (await store.exists(args.vmid)) {
     throw new CvmError('VM_EXISTS', `unable to create VM ${args.vmid}: config file already exists`);
@@ -188,6 +196,7 @@ function checkBalloon(cfg: VmConfig, params: Record<string, string>): void {
 
 export async function updateVm(args: UpdateVmArgs): Promise<UpdateVmResult> {
   const request = checkUpdateRequest(args);
+  await checkVolumes(args.root, request.params);
   const store = new FsConfigStore(args.root, { warn: args.warn });
   const running = (await vmStatus(args.root, args.vmid)).status === 'running';
   let allocated: ConfigSection = {};
@@ -205,7 +214,6 @@ export async function updateVm(args: UpdateVmArgs): Promise<UpdateVmResult> {
           else if (cfg.pending[opt] !== undefined) deletes.push(opt);
         }
         checkBalloon(cfg, params);
-        args.onStart?.();
         const driveKeys = Object.keys(params).filter((k) => isDriveKey(k) && params[k] !== cfg.conf[k]);
         if (driveKeys.length > 0) {
           const before = { ...params };
@@ -214,6 +222,9 @@ export async function updateVm(args: UpdateVmArgs): Promise<UpdateVmResult> {
           allocated = newVolumes(before, params, driveKeys);
         }
         effects = [stageChanges(cfg, { params, deletes, force: args.force === true })];
+        // qm prints its log line when the worker starts; here it comes once the request passed
+        // every check, so a refused change leaves stdout empty
+        args.onStart?.();
         cleanupPending(cfg);
         if (running) applyFastPlug(cfg);
         else effects.push(applyPending(cfg));
@@ -233,6 +244,29 @@ export async function updateVm(args: UpdateVmArgs): Promise<UpdateVmResult> {
   });
   await freeQuietly(args, freeConf);
   return { config, pending: running };
+}
+
+/**
+ * vmconfig_apply_pending as `vm_start` runs it: a VM that starts takes its `[PENDING]`
+ * changes (replaced disks become unusedN, forced deletions are freed). Returns the config as
+ * written; a VM without pending changes is left untouched.
+ */
+export async function applyPendingChanges(args: VmOpContext): Promise<VmConfig> {
+  const store = new FsConfigStore(args.root, { warn: args.warn });
+  const current = (await store.read(args.vmid)).config;
+  if (Object.keys(current.pending).length === 0) return current;
+  let effects: EditEffects = { freeVolumes: [], warnings: [] };
+  const config = await store.update(args.vmid, async (cfg) => {
+    effects = applyPending(cfg);
+    return cfg;
+  });
+  for (const w of effects.warnings) args.warn?.(w);
+  const freeConf: ConfigSection = {};
+  effects.freeVolumes.forEach((volid, i) => {
+    freeConf[`unused${i}`] = volid;
+  });
+  await freeQuietly(args, freeConf);
+  return config;
 }
 
 export interface DestroyVmArgs extends VmOpContext {

@@ -12,11 +12,14 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { CvmError } from '../errors.js';
 import { parseNet, printNet, randomEtherAddr } from '../config/net.js';
 import { lookupConfigKey } from '../config/options/index.js';
-import { checkConfigValue, describeAllowed } from '../schema/index.js';
-import type { PropertySchema } from '../schema/types.js';
+import { isSplittableArgs } from '../qemu/cfg2cmd/split-args.js';
+import { checkConfigValue, describeAllowed, parsePropertyString } from '../schema/index.js';
+import { getFormat } from '../schema/registry.js';
+import type { FormatSchema, PropertySchema } from '../schema/types.js';
 
-export const VMID_MIN = 100;
-export const VMID_MAX = 999_999_999;
+export { parseVmid, VMID_MAX, VMID_MIN } from './vmid.js';
+import { quotedValue } from './quote.js';
+export { quotedValue } from './quote.js';
 
 /** Keys only qemu-server itself writes (snapshots, running state); not settable by create/set. */
 export const INTERNAL_KEYS: ReadonlySet<string> = new Set([
@@ -46,27 +49,40 @@ export function isSettableKey(key: string): boolean {
   return !INTERNAL_KEYS.has(key) && lookupConfigKey(key) !== undefined;
 }
 
-/** pve-vmid: an integer from 100 to 999999999. */
-export function parseVmid(text: string): number {
-  const allowed = `allowed: integer between ${VMID_MIN} and ${VMID_MAX}`;
-  if (!/^-?\d+$/.test(text)) {
-    throw new CvmError('PARAM_INVALID', `vmid: invalid value '${text}' - type check ('integer') failed - got '${text}' (${allowed})`);
-  }
-  const vmid = Number(text);
-  if (vmid < VMID_MIN) {
-    throw new CvmError('PARAM_INVALID', `vmid: invalid value '${text}' - value must have a minimum value of ${VMID_MIN} (${allowed})`);
-  }
-  if (vmid > VMID_MAX) {
-    throw new CvmError('PARAM_INVALID', `vmid: invalid value '${text}' - value must have a maximum value of ${VMID_MAX} (${allowed})`);
-  }
-  return vmid;
-}
-
 function rejected(key: string, value: string, reason: string, schema: PropertySchema | undefined): CvmError {
   const allowed = schema ? ` (allowed: ${describeAllowed(schema)})` : '';
-  return new CvmError('PARAM_INVALID', `${key}: invalid value '${value}' - ${foldLines(reason)}${allowed}`, {
+  const quoted = quotedValue(value);
+  // the reason may quote the value again ("got '…'"): show it the same way there
+  const why = foldLines(quoted === `'${value}'` ? reason : reason.split(`'${value}'`).join(quoted).split(value).join('…'));
+  return new CvmError('PARAM_INVALID', `${key}: invalid value ${quoted} - ${why}${allowed}`, {
     details: { key, value, reason },
   });
+}
+
+/**
+ * Numbers beyond 2^53 - 1 pass qemu-server's checks (Perl keeps them as strings or prints
+ * them as `1e+20`), but nothing uses them sensibly: a command line with `-m 1e+20`, a config
+ * that cannot be written back. Input is refused instead, naming the sub-key.
+ */
+function hugeNumberReason(schema: PropertySchema, stored: string): string | undefined {
+  const tooBig = (text: string | number) => Math.abs(Number(text)) > Number.MAX_SAFE_INTEGER;
+  const limit = `value must have a maximum value of ${Number.MAX_SAFE_INTEGER}`;
+  if (schema.type === 'integer' || schema.type === 'number') return tooBig(stored) ? limit : undefined;
+  let format: FormatSchema | undefined;
+  if (typeof schema.format === 'object') format = schema.format;
+  else if (typeof schema.format === 'string') {
+    const def = getFormat(schema.format);
+    if (def && typeof def === 'object') format = def;
+  }
+  if (!format) return undefined;
+  let values: Record<string, unknown>;
+  try {
+    values = parsePropertyString(format, stored);
+  } catch {
+    return undefined; // checked already; the format's own error was reported there
+  }
+  for (const [sub, v] of Object.entries(values)) if (typeof v === 'number' && tooBig(v)) return `${sub}: ${limit}`;
+  return undefined;
 }
 
 /** Check one input value; returns what is stored (booleans as 1/0 …). */
@@ -85,7 +101,14 @@ export function checkParam(key: string, value: string): string {
       checkConfigValue(key, schema, value.replace(/[\r\n]/g, ' '), { full: true });
       return value;
     }
-    return checkConfigValue(key, schema, value, { full: true });
+    const stored = checkConfigValue(key, schema, value, { full: true });
+    if (key === 'args' && !isSplittableArgs(stored)) {
+      // qemu-server's shellwords would drop every argument of such a line without a word
+      throw new Error('unbalanced quote or trailing backslash - QEMU would get none of these arguments');
+    }
+    const huge = hugeNumberReason(schema, value);
+    if (huge !== undefined) throw new Error(huge);
+    return stored;
   } catch (err) {
     throw rejected(key, value, err instanceof Error ? err.message : String(err), schema);
   }

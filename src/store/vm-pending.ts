@@ -165,7 +165,7 @@ function checkBootOrder(cfg: VmConfig, value: string, args: StageArgs): void {
   for (const dev of devices) {
     const exists = cfg.conf[dev] || cfg.pending[dev] || args.params[dev];
     if (!exists || args.deletes.includes(dev)) {
-      throw new CvmError('PARAM_INVALID', `invalid bootorder: device '${dev}' does not exist'`);
+      throw new CvmError('PARAM_INVALID', `boot: invalid value '${value}' - invalid bootorder: device '${dev}' does not exist'`);
     }
   }
   cfg.pending.boot = printBootOrder(devices);

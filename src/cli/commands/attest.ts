@@ -8,6 +8,7 @@
  */
 import type { Command } from 'commander';
 import { CvmError } from '../../errors.js';
+import { printWarning } from '../output.js';
 
 interface VerifyOptions {
   report: string;
@@ -49,8 +50,8 @@ interface VmExpectations {
 }
 
 async function expectationsFromVm(vmidText: string, opts: VerifyOptions, cmd: Command): Promise<VmExpectations> {
-  if (!/^\d+$/.test(vmidText)) throw new CvmError('PARAM_INVALID', `vmid: invalid value '${vmidText}' (a number)`);
-  const vmid = Number(vmidText);
+  const { parseVmid } = await import('../../store/vmid.js');
+  const vmid = parseVmid(vmidText);
   const { resolveRoot } = await import('../../store/root.js');
   const { measureVm, readVmConfig } = await import('../../measure/vm-load.js');
   const root = resolveRoot(cmd.optsWithGlobals().root as string | undefined);
@@ -63,7 +64,7 @@ async function expectationsFromVm(vmidText: string, opts: VerifyOptions, cmd: Co
     out.measurement = result.digest.toString('hex');
     out.measurementSource = `cvmctl measure ${vmid}`;
     if (result.plan.policy !== null) out.policy = result.plan.policy;
-    for (const note of result.plan.notes) process.stderr.write(`WARN: ${note}\n`);
+    for (const note of result.plan.notes) printWarning(note);
   } catch (err) {
     out.problems.push({ id: 'measurement', detail: `cannot compute the expected measurement of VM ${vmid}: ${(err as Error).message}` });
   }

@@ -7,6 +7,7 @@
  */
 import type { Command } from 'commander';
 import type { ProbeResult } from '../../host/capabilities/probe.js';
+import { printWarning } from '../output.js';
 
 const yn = (v: boolean | undefined): string => (v === undefined ? 'unknown' : v ? 'yes' : 'no');
 const param = (v: boolean | undefined): string => (v === undefined ? '-' : v ? 'Y' : 'N');
@@ -53,6 +54,10 @@ export function register(program: Command): void {
     .option('--write <file>', 'write the qemu-server JSON line to FILE atomically')
     .option('--load-modules', "load the 'cpuid'/'msr' kernel modules with modprobe when /dev/cpu/0/* is missing")
     .action(async (opts: { json?: boolean; write?: string; loadModules?: boolean }) => {
+      if (opts.write === '') {
+        const { CvmError } = await import('../../errors.js');
+        throw new CvmError('PARAM_INVALID', "write: invalid value '' - empty path (allowed: a file path)");
+      }
       const { probeHwCapabilities } = await import('../../host/capabilities/probe.js');
       const loadModule = opts.loadModules
         ? async (name: string) => {
@@ -67,6 +72,6 @@ export function register(program: Command): void {
       }
       if (opts.json) process.stdout.write(result.line);
       else if (!opts.write) process.stdout.write(formatCapabilitySummary(result));
-      else for (const n of result.notes) process.stderr.write(`WARN: ${n}\n`);
+      else for (const n of result.notes) printWarning(n);
     });
 }

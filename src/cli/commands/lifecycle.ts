@@ -6,22 +6,33 @@
  */
 import { type Command, Option } from 'commander';
 import { CvmError } from '../../errors.js';
+import { quotedValue } from '../../store/quote.js';
+import { parseVmid as parseVmidText } from '../../store/vmid.js';
+import { printWarning } from '../output.js';
 
-function parseVmid(text: string): number {
-  if (!/^[1-9]\d{2,8}$/.test(text) || Number(text) > 999999999) {
-    throw new CvmError('PARAM_INVALID', `vmid: value '${text}' does not look like a valid VM ID (100 - 999999999)`);
-  }
-  return Number(text);
-}
+/** commander passes (value, previous): take the text only. */
+const parseVmid = (text: string): number => parseVmidText(text);
 
-function parseSeconds(name: string) {
+/** Longest wait accepted for --timeout: one day (qemu-server has no maximum; Node timers cap at ~24.8 days). */
+export const MAX_TIMEOUT_SEC = 86_400;
+
+export function parseSeconds(name: string) {
   return (text: string): number => {
-    if (!/^\d+$/.test(text)) throw new CvmError('PARAM_INVALID', `${name}: type check ('integer') failed - got '${text}'`);
-    return Number(text);
+    const allowed = `allowed: integer between 0 and ${MAX_TIMEOUT_SEC}`;
+    const reject = (reason: string): never => {
+      throw new CvmError('PARAM_INVALID', `${name}: invalid value ${quotedValue(text)} - ${reason} (${allowed})`);
+    };
+    if (!/^-?\d+$/.test(text)) return reject("type check ('integer') failed");
+    const value = Number(text);
+    if (value < 0) return reject('value must have a minimum value of 0');
+    if (value > MAX_TIMEOUT_SEC) return reject(`value must have a maximum value of ${MAX_TIMEOUT_SEC}`);
+    return value;
   };
 }
 
-const warn = (m: string) => process.stderr.write(`WARN: ${m}\n`);
+const SKIPLOCK_HELP = "ignore the lock property of the config (e.g. 'lock: backup')";
+
+const warn = (m: string) => printWarning(m);
 
 async function context(cmd: Command) {
   // independent modules: load them side by side rather than one after the other
@@ -41,13 +52,21 @@ export function register(program: Command): void {
     .command('start')
     .description('start a VM: spawn QEMU (no shell) and wait until its QMP socket answers')
     .argument('<vmid>', 'VM ID', parseVmid)
-    .option('--timeout <s>', 'seconds to wait for QEMU to be ready (default: 30, more for big VMs)', parseSeconds('timeout'))
+    .option(
+      '--timeout <s>',
+      `seconds to wait for QEMU to be ready, 0 - ${MAX_TIMEOUT_SEC} (default: 30, more for big memory, hostpci, hugepages, many NICs)`,
+      parseSeconds('timeout'),
+    )
+    .option('--skiplock', SKIPLOCK_HELP)
     .option('--json', 'print the result as JSON')
-    .action(async (vmid: number, opts: { timeout?: number; json?: boolean }, cmd: Command) => {
+    .action(async (vmid: number, opts: { timeout?: number; json?: boolean; skiplock?: boolean }, cmd: Command) => {
       const { ctx, notices } = await context(cmd);
       notices();
       const { startVm } = await import('../../run/index.js');
-      const res = await startVm(ctx, vmid, opts.timeout !== undefined ? { timeoutSec: opts.timeout } : {});
+      const res = await startVm(ctx, vmid, {
+        ignoreConfigLock: opts.skiplock === true,
+        ...(opts.timeout !== undefined ? { timeoutSec: opts.timeout } : {}),
+      });
       if (opts.json) out(`${JSON.stringify({ vmid, pid: res.pid, qmpstatus: res.qmpStatus, readyMs: res.readyMs })}\n`);
       else out(`VM ${vmid} started with PID ${res.pid} (${res.qmpStatus})\n`);
     });
@@ -56,11 +75,15 @@ export function register(program: Command): void {
     .command('stop')
     .description('stop a VM the hard way: QMP quit, then SIGTERM, then SIGKILL')
     .argument('<vmid>', 'VM ID', parseVmid)
-    .option('--timeout <s>', 'seconds to wait after quit before SIGTERM (default 60)', parseSeconds('timeout'))
-    .action(async (vmid: number, opts: { timeout?: number }, cmd: Command) => {
+    .option('--timeout <s>', `seconds to wait after quit before SIGTERM, 0 - ${MAX_TIMEOUT_SEC} (default: 60)`, parseSeconds('timeout'))
+    .option('--skiplock', SKIPLOCK_HELP)
+    .action(async (vmid: number, opts: { timeout?: number; skiplock?: boolean }, cmd: Command) => {
       const { ctx } = await context(cmd);
       const { stopVm } = await import('../../run/index.js');
-      const res = await stopVm(ctx, vmid, opts.timeout !== undefined ? { timeoutSec: opts.timeout } : {});
+      const res = await stopVm(ctx, vmid, {
+        ignoreConfigLock: opts.skiplock === true,
+        ...(opts.timeout !== undefined ? { timeoutSec: opts.timeout } : {}),
+      });
       out(res.wasRunning ? `VM ${vmid} stopped (${res.method})\n` : `VM ${vmid} was not running\n`);
     });
 
@@ -68,14 +91,16 @@ export function register(program: Command): void {
     .command('shutdown')
     .description('ask the guest to power off (ACPI) and wait; --force-stop stops it after the timeout')
     .argument('<vmid>', 'VM ID', parseVmid)
-    .option('--timeout <s>', 'seconds to wait for the guest (default 60)', parseSeconds('timeout'))
+    .option('--timeout <s>', `seconds to wait for the guest, 0 - ${MAX_TIMEOUT_SEC} (default: 60)`, parseSeconds('timeout'))
     .addOption(new Option('--force-stop', 'stop the VM if the guest has not powered off in time'))
-    .action(async (vmid: number, opts: { timeout?: number; forceStop?: boolean }, cmd: Command) => {
+    .option('--skiplock', SKIPLOCK_HELP)
+    .action(async (vmid: number, opts: { timeout?: number; forceStop?: boolean; skiplock?: boolean }, cmd: Command) => {
       const { ctx } = await context(cmd);
       const { shutdownVm } = await import('../../run/index.js');
       const res = await shutdownVm(ctx, vmid, {
         ...(opts.timeout !== undefined ? { timeoutSec: opts.timeout } : {}),
         forceStop: Boolean(opts.forceStop),
+        ignoreConfigLock: opts.skiplock === true,
       });
       out(`VM ${vmid} ${res.method === 'powerdown' ? 'shut down' : `stopped (${res.method})`}\n`);
     });
@@ -84,11 +109,15 @@ export function register(program: Command): void {
     .command('reboot')
     .description('shut the guest down and start the VM again (applies config changes)')
     .argument('<vmid>', 'VM ID', parseVmid)
-    .option('--timeout <s>', 'seconds to wait for the guest shutdown (default 60)', parseSeconds('timeout'))
-    .action(async (vmid: number, opts: { timeout?: number }, cmd: Command) => {
+    .option('--timeout <s>', `seconds to wait for the guest shutdown, 0 - ${MAX_TIMEOUT_SEC} (default: 60)`, parseSeconds('timeout'))
+    .option('--skiplock', SKIPLOCK_HELP)
+    .action(async (vmid: number, opts: { timeout?: number; skiplock?: boolean }, cmd: Command) => {
       const { ctx } = await context(cmd);
       const { rebootVm } = await import('../../run/index.js');
-      const res = await rebootVm(ctx, vmid, opts.timeout !== undefined ? { timeoutSec: opts.timeout } : {});
+      const res = await rebootVm(ctx, vmid, {
+        ignoreConfigLock: opts.skiplock === true,
+        ...(opts.timeout !== undefined ? { timeoutSec: opts.timeout } : {}),
+      });
       out(`VM ${vmid} rebooted, new PID ${res.pid}\n`);
     });
 
@@ -101,10 +130,11 @@ export function register(program: Command): void {
       .command(name)
       .description(description)
       .argument('<vmid>', 'VM ID', parseVmid)
-      .action(async (vmid: number, _opts: unknown, cmd: Command) => {
+      .option('--skiplock', SKIPLOCK_HELP)
+      .action(async (vmid: number, opts: { skiplock?: boolean }, cmd: Command) => {
         const { ctx } = await context(cmd);
         const run = await import('../../run/index.js');
-        await run[fn](ctx, vmid);
+        await run[fn](ctx, vmid, { ignoreConfigLock: opts.skiplock === true });
       });
   }
 

@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import type { Finding } from '../../lint/types.js';
+import { printWarning } from '../output.js';
 
 export function formatFindings(findings: Finding[]): string {
   if (findings.length === 0) return 'no findings\n';
@@ -20,15 +21,13 @@ export function register(program: Command): void {
     .option('--host', "also check against this host's capabilities and firmware")
     .option('--json', 'print findings as JSON')
     .action(async (vmidText: string, opts: { host?: boolean; json?: boolean }, cmd: Command) => {
-      const { CvmError } = await import('../../errors.js');
-      if (!/^\d+$/.test(vmidText) || Number(vmidText) < 100) {
-        throw new CvmError('PARAM_INVALID', `vmid: invalid format - value '${vmidText}' does not look like a valid VM ID`);
-      }
+      const { parseVmid } = await import('../../store/vmid.js');
+      const vmid = parseVmid(vmidText);
       const { resolveRoot } = await import('../../store/root.js');
       const { FsConfigStore } = await import('../../store/fs-store.js');
       const { lintConfig, atLeast } = await import('../../lint/index.js');
       const root = resolveRoot(cmd.optsWithGlobals().root as string | undefined);
-      const { config } = await new FsConfigStore(root, { warn: (m) => process.stderr.write(`WARN: ${m}\n`) }).read(Number(vmidText));
+      const { config } = await new FsConfigStore(root, { warn: (m) => printWarning(m) }).read(vmid);
       let host: Parameters<typeof lintConfig>[1];
       if (opts.host) {
         const { currentHwCapabilities } = await import('../../host/capabilities/index.js');

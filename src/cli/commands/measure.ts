@@ -7,6 +7,7 @@
  */
 import { type Command, Option } from 'commander';
 import { CvmError } from '../../errors.js';
+import { printWarning } from '../output.js';
 
 /** Python `int(text, 0)`: decimal, 0x/0o/0b prefixes, optional sign and underscores. */
 export function parseAutoBaseInt(text: string, flag: string): bigint {
@@ -21,6 +22,20 @@ export function parseAutoBaseInt(text: string, flag: string): bigint {
 function parseDecimal(text: string, flag: string): number {
   if (!/^[+-]?\d+$/.test(text.trim())) throw new CvmError('USAGE', `${flag}: invalid int value '${text}'`);
   return Number(text);
+}
+
+/**
+ * Most vCPUs a measured guest can have: QEMU's q35 limit. Every vCPU adds a VMSA page to the
+ * measurement, so an unchecked count like 1e20 would exhaust memory instead of failing.
+ */
+export const MAX_MEASURE_VCPUS = 4096;
+
+function parseVcpus(text: string): number {
+  const n = parseDecimal(text, '--vcpus');
+  if (n < 1 || n > MAX_MEASURE_VCPUS) {
+    throw new CvmError('USAGE', `--vcpus: invalid value '${text}' (allowed: integer between 1 and ${MAX_MEASURE_VCPUS})`);
+  }
+  return n;
 }
 
 interface MeasureCliOptions {
@@ -74,7 +89,7 @@ async function runFlags(opts: MeasureCliOptions): Promise<void> {
   if (opts.initrd && !opts.kernel) usage('--kernel required when using --initrd');
   if (opts.append && !opts.kernel) usage('--kernel required when using --append');
   if (mode !== 'sev' && opts.vcpus === undefined) usage(`missing --vcpus N in guest mode '${mode}'`);
-  const vcpus = opts.vcpus === undefined ? undefined : parseDecimal(opts.vcpus, '--vcpus');
+  const vcpus = opts.vcpus === undefined ? undefined : parseVcpus(opts.vcpus);
   if (!(m.VMM_TYPES as readonly string[]).includes(opts.vmmType)) usage(`unknown VMM type '${opts.vmmType}'`);
   const vmmType = opts.vmmType as 'QEMU' | 'ec2' | 'gce';
 
@@ -154,7 +169,8 @@ function print(digest: Buffer, opts: MeasureCliOptions, inputs: Record<string, u
 }
 
 async function runVm(vmidText: string, opts: MeasureCliOptions, cmd: Command): Promise<void> {
-  if (!/^\d+$/.test(vmidText)) throw new CvmError('PARAM_INVALID', `vmid: invalid value '${vmidText}' (a number)`);
+  const { parseVmid } = await import('../../store/vmid.js');
+  const vmid = parseVmid(vmidText);
   if (opts.mode || opts.kernel || opts.initrd || opts.append || opts.vcpus || opts.vcpuType || opts.vcpuSig) {
     usage('measure <vmid> takes its inputs from the VM config; only --ovmf, --guest-features, --host, --json and --output-format apply');
   }
@@ -162,8 +178,8 @@ async function runVm(vmidText: string, opts: MeasureCliOptions, cmd: Command): P
   const { measureVm } = await import('../../measure/vm-load.js');
   const root = resolveRoot(cmd.optsWithGlobals().root as string | undefined);
   const guestFeatures = opts.guestFeatures === undefined ? undefined : parseAutoBaseInt(opts.guestFeatures, '--guest-features');
-  const result = await measureVm(root, Number(vmidText), { host: opts.host, guestFeatures, ovmfPath: opts.ovmf });
-  for (const note of result.plan.notes) process.stderr.write(`WARN: ${note}\n`);
+  const result = await measureVm(root, vmid, { host: opts.host, guestFeatures, ovmfPath: opts.ovmf });
+  for (const note of result.plan.notes) printWarning(note);
   const { plan } = result;
   print(result.digest, opts, {
     vmid: result.vmid,

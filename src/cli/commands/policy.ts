@@ -7,6 +7,7 @@
  */
 import { type Command, Option } from 'commander';
 import type { PolicyExplanation } from '../../sev/policy/types.js';
+import { printWarning } from '../output.js';
 
 export function formatExplanation(x: PolicyExplanation): string {
   const label = x.kind === 'sev' ? 'SEV/SEV-ES' : 'SEV-SNP';
@@ -29,7 +30,7 @@ export function register(program: Command): void {
     .command('explain')
     .description('explain every bit of a guest policy word (value as 0x… hex or decimal)')
     .argument('<value>', 'policy value, e.g. 0xb0000 or 196608')
-    .addOption(new Option('--type <type>', 'policy kind').choices(['sev', 'snp']).makeOptionMandatory())
+    .addOption(new Option('--type <type>', 'policy kind (required): sev for SEV/SEV-ES, snp for SEV-SNP').choices(['sev', 'snp']).makeOptionMandatory())
     .option('--json', 'print JSON')
     .action(async (value: string, opts: { type: 'sev' | 'snp'; json?: boolean }) => {
       const { explainPolicy } = await import('../../sev/policy/index.js');
@@ -45,10 +46,8 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (vmidText: string, opts: { caps?: string; json?: boolean }, cmd: Command) => {
       const { CvmError } = await import('../../errors.js');
-      const vmid = Number(vmidText);
-      if (!/^\d+$/.test(vmidText) || vmid < 100) {
-        throw new CvmError('PARAM_INVALID', `vmid: invalid format - value '${vmidText}' does not look like a valid VM ID`);
-      }
+      const { parseVmid } = await import('../../store/vmid.js');
+      const vmid = parseVmid(vmidText);
       const { resolveRoot } = await import('../../store/root.js');
       const { FsConfigStore } = await import('../../store/fs-store.js');
       const { computeSevPolicy, amdSevObject, intelTdxObject, parseAmdSev, formatPolicyHex, explainPolicy } = await import(
@@ -56,7 +55,7 @@ export function register(program: Command): void {
       );
       const { currentHwCapabilities, readHwCapabilities } = await import('../../host/capabilities/index.js');
       const root = resolveRoot(cmd.optsWithGlobals().root as string | undefined);
-      const { config } = await new FsConfigStore(root, { warn: (m) => process.stderr.write(`WARN: ${m}\n`) }).read(vmid);
+      const { config } = await new FsConfigStore(root, { warn: (m) => printWarning(m) }).read(vmid);
       const conf = config.conf;
       // an explicit --caps file is read strictly, like qemu-server reads its file; otherwise probe if absent
       const current = opts.caps

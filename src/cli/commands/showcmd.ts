@@ -10,6 +10,7 @@
 import { basename, dirname } from 'node:path';
 import { type Command, Option } from 'commander';
 import { CvmError } from '../../errors.js';
+import { printWarning } from '../output.js';
 
 interface ShowcmdOptions {
   pretty?: boolean;
@@ -20,9 +21,9 @@ interface ShowcmdOptions {
   json?: boolean;
 }
 
-function parseVmid(text: string, what: string): number {
-  if (!/^\d+$/.test(text)) throw new CvmError('USAGE', `${what} '${text}' is not a VM id (expected a number like 100)`);
-  return Number(text);
+async function parseVmid(text: string, what: string): Promise<number> {
+  const { parseVmid: parse } = await import('../../store/vmid.js');
+  return parse(text, what);
 }
 
 async function loadConfig(vmidArg: string | undefined, opts: ShowcmdOptions, root: string, warn: (m: string) => void) {
@@ -31,7 +32,7 @@ async function loadConfig(vmidArg: string | undefined, opts: ShowcmdOptions, roo
     const { readFile } = await import('node:fs/promises');
     const { parseVmConfig } = await import('../../config/file/index.js');
     let vmid: number;
-    if (opts.vmid !== undefined) vmid = parseVmid(opts.vmid, '--vmid');
+    if (opts.vmid !== undefined) vmid = await parseVmid(opts.vmid, 'vmid');
     else {
       const m = /^(\d+)\.conf$/.exec(basename(opts.file));
       if (!m) throw new CvmError('USAGE', `cannot tell the VM id from the file name '${basename(opts.file)}' - pass --vmid <n>`);
@@ -47,7 +48,7 @@ async function loadConfig(vmidArg: string | undefined, opts: ShowcmdOptions, roo
     return parseVmConfig(`${dirname(opts.file)}/qemu-server/${vmid}.conf`, raw, { strict: false, warn });
   }
   if (vmidArg === undefined) throw new CvmError('USAGE', 'missing <vmid> (or --file <path.conf>)');
-  const vmid = parseVmid(vmidArg, '<vmid>');
+  const vmid = await parseVmid(vmidArg, 'vmid');
   const { FsConfigStore } = await import('../../store/fs-store.js');
   return (await new FsConfigStore(root, { warn }).read(vmid)).config;
 }
@@ -55,7 +56,7 @@ async function loadConfig(vmidArg: string | undefined, opts: ShowcmdOptions, roo
 async function run(vmidArg: string | undefined, opts: ShowcmdOptions, cmd: Command): Promise<void> {
   const { resolveRoot } = await import('../../store/root.js');
   const root = resolveRoot(cmd.optsWithGlobals().root as string | undefined);
-  const stderrWarn = (m: string) => process.stderr.write(`WARN: ${m}\n`);
+  const stderrWarn = (m: string) => printWarning(m);
   const config = await loadConfig(vmidArg, opts, root, stderrWarn);
   const { loadHostProfile } = await import('../../host/profiles/load.js');
   const host = await loadHostProfile(opts.host ?? 'local', { root });

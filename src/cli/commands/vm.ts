@@ -20,7 +20,7 @@ function rootOf(cmd: Command): string {
 }
 
 async function vmidOf(text: string): Promise<number> {
-  const { parseVmid } = await import('../../store/vm-params.js');
+  const { parseVmid } = await import('../../store/vmid.js');
   return parseVmid(text);
 }
 
@@ -44,6 +44,8 @@ async function addConfigKeyOptions(cmd: Command): Promise<void> {
     const schema = vmConfigKeys[key];
     const family = /^(\D+?)(\d+)$/.exec(key);
     let description = (schema?.description ?? '').replace(/\s+/g, ' ').trim();
+    const fallback = schema ? defaultOf(schema) : undefined;
+    if (fallback !== undefined) description += ` (default: ${fallback})`;
     let hidden = schema?.deprecated === true;
     if (family) {
       const name = family[1] as string;
@@ -58,6 +60,17 @@ async function addConfigKeyOptions(cmd: Command): Promise<void> {
     keys.set(option.attributeName(), key);
   }
   generatedKeys.set(cmd, keys);
+}
+
+/** What qemu-server assumes when the key is absent: its own default, else its default key's (memory: 512). */
+function defaultOf(schema: { default?: unknown; format?: unknown }): string | undefined {
+  if (schema.default !== undefined) return String(schema.default);
+  if (schema.format && typeof schema.format === 'object') {
+    for (const sub of Object.values(schema.format as Record<string, { default_key?: boolean; default?: unknown }>)) {
+      if (sub.default_key && sub.default !== undefined) return String(sub.default);
+    }
+  }
+  return undefined;
 }
 
 function byFamilyThenIndex(a: string, b: string): number {

@@ -39,5 +39,7 @@ describe('config views', () => {
     expect(snapshotConfig(cfg, 's1')).toEqual({ cores: '1', snaptime: '5', digest: 'abc' });
     expect(() => snapshotConfig(cfg, 'nope')).toThrow("snapshot 'nope' does not exist");
     expect(() => snapshotConfig(cfg, 'constructor')).toThrow("snapshot 'constructor' does not exist");
+    // a missing snapshot is a runtime failure (exit 1) as in showcmd, not an input error
+    expect(() => snapshotConfig(cfg, 'nope')).toThrow(expect.objectContaining({ code: 'VM_NOT_FOUND' }));
   });
 });

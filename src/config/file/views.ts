@@ -69,6 +69,6 @@ export function currentConfig(cfg: VmConfig, current: boolean): ConfigSection {
 /** load_snapshot_config: a snapshot's keys plus the file's digest. */
 export function snapshotConfig(cfg: VmConfig, name: string): ConfigSection {
   const snap = Object.hasOwn(cfg.snapshots, name) ? cfg.snapshots[name] : undefined;
-  if (!snap) throw new CvmError('PARAM_INVALID', `snapshot '${name}' does not exist`);
+  if (!snap) throw new CvmError('VM_NOT_FOUND', `snapshot '${name}' does not exist`);
   return { ...snap, digest: cfg.digest };
 }
