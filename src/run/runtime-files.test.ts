@@ -1,3 +1,5 @@
+import { withKvmHint } from './start.js';
+import { CvmError } from '../errors.js';
 import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,5 +55,20 @@ describe('start helpers', () => {
 
   it("keeps QEMU's error lines in one message", () => {
     expect(qemuErrorText('qemu-system-x86_64: -device foo: bad\n\nsecond line\n')).toBe('qemu-system-x86_64: -device foo: bad - second line');
+  });
+});
+
+describe('start failure hints', () => {
+  const kvmArgv = ['/usr/bin/qemu-system-x86_64', '-machine', 'accel=kvm,type=pc'];
+  const failure = new CvmError('QEMU_FAILED', "start failed: QEMU exited with code 1: qemu-system-x86_64: Host doesn't support requested features");
+  it('tells how to fall back to TCG when KVM cannot run the VM', () => {
+    const hinted = withKvmHint(failure, kvmArgv, 812) as CvmError;
+    expect(hinted.code).toBe('QEMU_FAILED');
+    expect(hinted.message).toMatch(/'cvmctl set 812 --kvm 0' runs it under TCG\)$/);
+  });
+  it('leaves TCG runs and unrelated errors alone', () => {
+    expect(withKvmHint(failure, ['/usr/bin/qemu-system-x86_64', '-machine', 'accel=tcg,type=pc'], 812)).toBe(failure);
+    const other = new CvmError('QEMU_FAILED', 'start failed: QEMU exited with code 1: -device foo: bad');
+    expect(withKvmHint(other, kvmArgv, 812)).toBe(other);
   });
 });

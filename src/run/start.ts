@@ -110,6 +110,21 @@ async function startLocked(ctx: LifecycleContext, vmid: number, opts: StartOptio
     }
     await removeTaps(taps, ctx.ip);
     await removeRuntimeFiles(paths.runDir, vmid);
-    throw err;
+    throw withKvmHint(err, built.argv, vmid);
   }
+}
+
+/**
+ * QEMU's KVM set-up failures (a nested or restricted /dev/kvm that opens but cannot run the
+ * CPU model) say nothing about the way out; add it when the VM asked for KVM.
+ */
+export function withKvmHint(err: unknown, argv: readonly string[], vmid: number): unknown {
+  if (!(err instanceof CvmError) || err.code !== 'QEMU_FAILED') return err;
+  const usesKvm = argv.some((a, i) => argv[i - 1] === '-machine' && /(^|,)accel=kvm(,|$)/.test(a));
+  const kvmProblem = /Host doesn't support requested features|kvm|KVM/.test(err.message);
+  if (!usesKvm || !kvmProblem) return err;
+  return new CvmError('QEMU_FAILED', `${err.message} (KVM cannot run this VM on this host; 'cvmctl set ${vmid} --kvm 0' runs it under TCG)`, {
+    cause: err,
+    details: err.details,
+  });
 }
