@@ -6,7 +6,7 @@
  * here, right before QEMU starts, from the template the firmware selection picks.
  */
 
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CvmError } from '../errors.js';
 import type { VmConfig } from '../config/types.js';
@@ -14,6 +14,7 @@ import type { HostFacts } from '../host/facts.js';
 import type { FirmwareCvmType } from '../firmware/ovmf-table.js';
 import { getOvmfFiles } from '../firmware/select.js';
 import { getCvmType } from '../sev/object.js';
+import { makeDirs } from '../util/mkdirs.js';
 
 export function tempEfivarsPath(facts: HostFacts, vmid: number): string {
   return join(facts.paths.efivarsDir, `${vmid}-ovmf.fd`);
@@ -34,7 +35,7 @@ export async function prepareTempEfivars(facts: HostFacts, config: VmConfig, arg
     machine,
   );
   if (!files.vars) throw new CvmError('FIRMWARE_MISSING', `no EFI vars template for firmware '${files.code}'`);
-  await mkdir(dirname(target), { recursive: true });
+  await makeDirs(dirname(target));
   await copyFile(files.vars, target);
   return target;
 }

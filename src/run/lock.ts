@@ -5,15 +5,15 @@
  * `<root>/lock/run-<vmid>` waits up to `waitMs`, then fails with VM_LOCKED.
  */
 
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { CvmError } from '../errors.js';
 import { stateLayout } from '../store/root.js';
+import { makeDirs } from '../util/mkdirs.js';
 
 export async function withVmRunLock<T>(root: string, vmid: number, fn: () => Promise<T>, waitMs = 10_000): Promise<T> {
   const dir = stateLayout(root).lockDir;
-  await mkdir(dir, { recursive: true });
+  await makeDirs(dir);
   const target = join(dir, `run-${vmid}`);
   let release: () => Promise<void>;
   try {

@@ -6,8 +6,9 @@
  * `-pidfile`, so a recycled pid never makes a stopped VM look running.
  */
 
-import { readdir, readFile, rm, mkdir } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makeDirs } from '../util/mkdirs.js';
 
 export interface RuntimePaths {
   runDir: string;
@@ -106,5 +107,5 @@ export async function removeRuntimeFiles(runDir: string, vmid: number): Promise<
 }
 
 export async function ensureRunDir(runDir: string): Promise<void> {
-  await mkdir(runDir, { recursive: true, mode: 0o750 });
+  await makeDirs(runDir, 0o750);
 }

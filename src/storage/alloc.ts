@@ -12,7 +12,7 @@
  */
 
 import { execFile } from 'node:child_process';
-import { mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { CvmError } from '../errors.js';
@@ -22,6 +22,7 @@ import type { PropertyValues } from '../schema/types.js';
 import { getCvmType } from '../sev/index.js';
 import type { StorageConfig, StorageDef } from './types.js';
 import { parseVolname, parseVolumeId, storageConfig } from './volume.js';
+import { makeDirs } from '../util/mkdirs.js';
 
 const run = promisify(execFile);
 
@@ -153,7 +154,7 @@ async function allocateOne(ctx: AllocContext, vmid: number, key: string, value: 
   else sizeKiB = convertSize(Number(m[3]), 3, 1);
 
   const imageDir = join(def.path as string, 'images', String(vmid));
-  await mkdir(imageDir, { recursive: true });
+  await makeDirs(imageDir);
   const name = await freeDiskName(imageDir, vmid, fmt);
   const path = join(imageDir, name);
   const prealloc = preallocation(def, fmt);

@@ -8,9 +8,9 @@
  * commands fast to start.
  */
 
-import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CvmError } from '../errors.js';
+import { makeDirs } from './mkdirs.js';
 
 export interface LockOptions {
   /** Give up after this many milliseconds of waiting (qemu-server waits 10 s for a config lock). */
@@ -32,7 +32,7 @@ function sleep(ms: number): Promise<void> {
  */
 export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
   const { lock } = await import('proper-lockfile');
-  await mkdir(dirname(lockPath), { recursive: true });
+  await makeDirs(dirname(lockPath));
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const deadline = Date.now() + timeoutMs;
   let compromised: Error | undefined;
@@ -75,7 +75,7 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, op
 /** Replace `path` atomically with `data` (temp file in the same directory, fsync, rename). */
 export async function writeFileAtomic(path: string, data: string | Buffer, mode = 0o640): Promise<void> {
   const { default: write } = await import('write-file-atomic');
-  await mkdir(dirname(path), { recursive: true });
+  await makeDirs(dirname(path));
   try {
     await write(path, data, { fsync: true, mode });
   } catch (err) {

@@ -6,3 +6,4 @@
 
 export { withFileLock, writeFileAtomic, type LockOptions } from './fs.js';
 export { canonicalJson } from './canonical-json.js';
+export { makeDirs } from './mkdirs.js';

@@ -8,11 +8,12 @@
 
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, stat, writeFile, access, constants } from 'node:fs/promises';
+import { readFile, stat, writeFile, access, constants } from 'node:fs/promises';
 import { join, delimiter } from 'node:path';
 import { promisify } from 'node:util';
 import { CvmError } from '../../errors.js';
 import { parseMachineHelp, parseQemuVersion } from './parse.js';
+import { makeDirs } from '../../util/mkdirs.js';
 
 const run = promisify(execFile);
 
@@ -69,7 +70,7 @@ export async function qemuBinaryFacts(binary: string, cacheDir: string | undefin
   const facts: QemuBinaryFacts = { path: binary, version, machines: parseMachineHelp(machineOut) };
   if (cacheFile && cacheDir) {
     try {
-      await mkdir(cacheDir, { recursive: true });
+      await makeDirs(cacheDir);
       await writeFile(cacheFile, `${JSON.stringify(facts)}\n`);
     } catch {
       // a read-only root only costs speed
