@@ -46,10 +46,16 @@ function fail(message: string, details?: Record<string, unknown>): never {
   throw new CvmError('MEASURE', message, details ? { details } : {});
 }
 
+/** Upper bound on initial vCPUs a measurement accepts (QEMU's x86 maximum is 4096 too). */
+export const MAX_VCPUS = 4096;
+
 function requireVcpus(input: MeasureInput): number {
   const n = input.vcpus;
   if (n === undefined) fail(`missing --vcpus N in guest mode '${input.mode}'`);
-  if (!Number.isInteger(n) || n < 1) fail(`--vcpus must be a positive integer, got ${n}`);
+  // one VMSA per vCPU is hashed: bound the work; QEMU's x86 limit is far below this
+  if (!Number.isInteger(n) || n < 1 || n > MAX_VCPUS) {
+    throw new CvmError('PARAM_INVALID', `vcpus: invalid value '${n}' (allowed: integer from 1 to ${MAX_VCPUS})`);
+  }
   return n;
 }
 

@@ -52,6 +52,14 @@ describe('cvmctl measure on synthetic firmware matches sev-snp-measure', () => {
     expect((run.error as CvmError).message).toContain("unknown vCPU model 'Skylake-Server'");
   });
 
+  it('bounds the vCPU count of the pure digest (one VMSA per vCPU is hashed)', async () => {
+    const { calcLaunchDigest } = await import('./digest.js');
+    const ovmf = readFileSync(files.amdsev);
+    const input = { mode: 'seves' as const, ovmf, vcpuSig: 0x800f12, vmmType: 'QEMU' as const };
+    expect(() => calcLaunchDigest({ ...input, vcpus: 4097 })).toThrow(/^vcpus: invalid value '4097' \(allowed: integer from 1 to 4096\)$/);
+    expect(calcLaunchDigest({ ...input, vcpus: 2 }).length).toBe(32);
+  });
+
   it('mirrors the reference CLI usage errors', async () => {
     const cases: Array<[string[], string]> = [
       [['--mode', 'snp', '--vcpu-type', 'EPYC', '--ovmf', '{amdsev}'], "missing --vcpus N in guest mode 'snp'"],
