@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { CvmError } from '../errors.js';
 import {
   EDK2_FW_BASE,
   SNP_EFIDISK_ERROR,
@@ -8,19 +7,12 @@ import {
   getOvmfFiles,
 } from './index.js';
 import type { PveTableFirmware } from './types.js';
+import { thrownCvmError } from '../../test/helpers/cvm-error.js';
 
 const HARNESS: PveTableFirmware = { kind: 'pve-table', baseDir: EDK2_FW_BASE, files: '*' };
 const B = '/usr/share/pve-edk2-firmware//';
 
-function error(fn: () => unknown): CvmError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CvmError) return e;
-    throw e;
-  }
-  throw new Error('expected a CvmError');
-}
+const error = thrownCvmError;
 
 describe('getOvmfFiles over the Proxmox table', () => {
   const efi4mKeys = { file: 'local:100/vm-100-disk-0.raw', efitype: '4m', 'pre-enrolled-keys': 1 };

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { CvmError } from '../errors.js';
 import type { HwCapabilities } from '../host/facts.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import {
@@ -9,6 +8,7 @@ import {
   getCvmType,
   intelTdxObject,
 } from './object.js';
+import { thrownCvmError } from '../../test/helpers/cvm-error.js';
 
 // qemu-server's cfg2cmd fixture amd-turin-9005 (spec qemu-server §3.4)
 const TURIN: HwCapabilities = {
@@ -23,15 +23,7 @@ const SEV_ONLY: HwCapabilities = {
 };
 const TDX: HwCapabilities = { 'intel-tdx': { 'tdx-support': true } };
 
-function error(fn: () => unknown): CvmError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CvmError) return e;
-    throw e;
-  }
-  throw new Error('expected a CvmError');
-}
+const error = thrownCvmError;
 
 describe('computeSevPolicy: the complete table of spec §2', () => {
   const rows: [string, Record<string, number>, number][] = [

@@ -14,18 +14,11 @@ import {
   parsePolicyValue,
 } from './index.js';
 import { CvmError } from '../../errors.js';
+import { thrownCvmError } from '../../../test/helpers/cvm-error.js';
 
 const RESERVED_SEV_MASK = 0xffc0; // bits 15:6
 
-function thrown(fn: () => unknown): CvmError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CvmError) return e;
-    throw e;
-  }
-  throw new Error('expected a CvmError');
-}
+const thrown = thrownCvmError;
 
 describe('SEV policy codec', () => {
   it('decodes the Proxmox defaults (std 0x8, es 0xc)', () => {
