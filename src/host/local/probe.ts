@@ -15,7 +15,7 @@ import { stateLayout } from '../../store/root.js';
 import type { StorageConfig } from '../../storage/types.js';
 import type { HostFacts, HwCapabilities } from '../facts.js';
 import { fallbackHwCapabilities } from './fallbacks.js';
-import { probeHwCapabilities } from '../capabilities/index.js';
+import { currentHwCapabilities } from '../capabilities/index.js';
 import { discoverFirmwareDescriptors } from '../../firmware/index.js';
 import { parseStorageCfg } from '../../storage/index.js';
 import { nodeArchToQemu, parseCpuInfo } from './parse.js';
@@ -72,8 +72,8 @@ export async function probeBridges(sysClassNet = '/sys/class/net'): Promise<Reco
 
 async function probeCapabilities(cpuVendor: string): Promise<HwCapabilities | { error: string }> {
   try {
-    // answers { json, line, notes, … } like query-machine-capabilities
-    return (await probeHwCapabilities()).json;
+    // qemu-server's file when present (a Proxmox host), else a live CPUID/MSR probe
+    return (await currentHwCapabilities()).caps;
   } catch {
     return fallbackHwCapabilities(cpuVendor);
   }

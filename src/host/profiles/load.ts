@@ -64,10 +64,17 @@ function checkProfile(facts: HostFacts, source: string): void {
 }
 
 /**
- * Load a host profile: `pve-test`, `pve`, `local` (probed; `root` is the cvmctl state root)
+ * Load a host profile: `pve-test`, `pve` (with this host's
+ * /run/qemu-server/host-hw-capabilities.json), `local` (probed; `root` is the cvmctl state root)
  * or the path of a JSON profile file.
  */
 export async function loadHostProfile(nameOrPath: string, opts: { root?: string } = {}): Promise<HostFacts> {
+  if (nameOrPath === 'pve') {
+    // a real Proxmox host: its capabilities are what query-machine-capabilities wrote at boot
+    // (or qemu-server's missing-file error, raised only when a CVM needs them)
+    const { readHwCapabilities } = await import('../capabilities/index.js');
+    return { ...pveProfile(), hwCapabilities: await readHwCapabilities() };
+  }
   const builtin = builtinProfile(nameOrPath);
   if (builtin) return builtin;
   if (nameOrPath === 'local') {
