@@ -4,21 +4,14 @@
  * tpmstate0): the order drives are emitted in and copied into template configs.
  */
 
+import { validDriveNames as VALID_DRIVE_NAMES } from '../../config/options/drive-names.js';
 import type { ConfigSection } from '../../config/types.js';
 
-let cached: string[] | undefined;
 let positions: Map<string, number> | undefined;
 
-export function validDriveNames(): string[] {
-  if (!cached) {
-    cached = [];
-    for (let i = 0; i < 4; i++) cached.push(`ide${i}`);
-    for (let i = 0; i < 31; i++) cached.push(`scsi${i}`);
-    for (let i = 0; i < 16; i++) cached.push(`virtio${i}`);
-    for (let i = 0; i < 6; i++) cached.push(`sata${i}`);
-    cached.push('efidisk0', 'tpmstate0');
-  }
-  return cached;
+/** valid_drive_names, shared with the option table. */
+export function validDriveNames(): readonly string[] {
+  return VALID_DRIVE_NAMES;
 }
 
 /**
