@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseVmConfig } from '../src/config/file/index.js';
-import { pveTestProfile } from '../src/host/profiles/pve-test.js';
+import { AMD_TURIN_9005, pveTestProfile } from '../src/host/profiles/pve-test.js';
 import { renderCommand } from '../src/qemu/args.js';
 import { configToCommand } from '../src/qemu/cfg2cmd/index.js';
 
@@ -58,15 +58,7 @@ function throughput(label: string, text: string, sevCaps: boolean): void {
   });
   const host = pveTestProfile();
   if (sevCaps) {
-    host.hwCapabilities = {
-      'amd-sev': {
-        cbitpos: 51,
-        'reduced-phys-bits': 6,
-        'sev-support': true,
-        'sev-support-es': true,
-        'sev-support-snp': true,
-      },
-    };
+    host.hwCapabilities = structuredClone(AMD_TURIN_9005);
   }
   for (let i = 0; i < 3000; i++) renderCommand(configToCommand(config, host).argv);
   const wallRates: number[] = [];

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { CvmError } from '../errors.js';
 import {
   driveId,
   driveIsCdrom,
@@ -11,16 +10,9 @@ import {
   printDrive,
   validDriveNames,
 } from './drive.js';
+import { thrownCvmError } from '../../test/helpers/cvm-error.js';
 
-function errorOf(fn: () => unknown): CvmError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(CvmError);
-    return err as CvmError;
-  }
-  throw new Error('expected an error');
-}
+const errorOf = thrownCvmError;
 
 const reprint = (key: string, value: string): string => printDrive(parseDrive(key, value));
 

@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { CvmError } from '../errors.js';
+import { thrownCvmError } from '../../test/helpers/cvm-error.js';
 import { parseIpconfig, parseNet, printNet, randomEtherAddr } from './net.js';
 
-function messageOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(CvmError);
-    return (err as CvmError).message;
-  }
-  throw new Error('expected an error');
-}
+const messageOf = (fn: () => unknown): string => thrownCvmError(fn).message;
 
 describe('parseNet / printNet', () => {
   it('reads the model=MAC shortcut into model and macaddr', () => {

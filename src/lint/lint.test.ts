@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { VmConfig } from '../config/types.js';
 import { EDK2_FW_BASE } from '../firmware/index.js';
 import { lintConfig } from './index.js';
+import { AMD_TURIN_9005 } from '../host/profiles/pve-test.js';
 
 function vm(conf: Record<string, string>, pending: Record<string, string> = {}): VmConfig {
   return { vmid: 100, digest: '', conf, pending, special: {}, snapshots: {} };
@@ -112,7 +113,7 @@ describe('lintConfig', () => {
     };
     const host = {
       arch: 'x86_64' as const,
-      hwCapabilities: { 'amd-sev': { cbitpos: 51, 'reduced-phys-bits': 6, 'sev-support': true, 'sev-support-es': true, 'sev-support-snp': true } },
+      hwCapabilities: structuredClone(AMD_TURIN_9005),
       firmware: { kind: 'pve-table' as const, baseDir: EDK2_FW_BASE, files: '*' as const },
     };
     const findings = lintConfig(vm(conf), host);

@@ -4,21 +4,12 @@
  * check_prop's per-value order of checks.
  */
 import { describe, expect, it } from 'vitest';
-import { CvmError } from '../errors.js';
 import { checkConfigValue, checkFormat, checkValue } from './index.js';
 import { sevFormat } from './test-support/formats.js';
 import type { PropertySchema } from './types.js';
+import { thrownCvmError } from '../../test/helpers/cvm-error.js';
 
-function failure(fn: () => unknown): CvmError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(CvmError);
-    expect((err as CvmError).code).toBe('FORMAT_ERROR');
-    return err as CvmError;
-  }
-  throw new Error('expected a CvmError');
-}
+const failure = thrownCvmError;
 
 const bool: PropertySchema = { type: 'boolean', optional: true };
 const int: PropertySchema = { type: 'integer', optional: true, minimum: 16 };

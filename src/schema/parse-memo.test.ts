@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { CvmError } from '../errors.js';
 import { clearParseMemo, parsePropertyString, registerFormat } from './index.js';
 import type { FormatSchema } from './types.js';
+import { thrownCvmError } from '../../test/helpers/cvm-error.js';
 
 const fmt: FormatSchema = {
   type: { type: 'string', enum: ['std', 'snp'], default_key: true },
@@ -15,15 +16,7 @@ const fmt: FormatSchema = {
   debug: { type: 'boolean', optional: true },
 };
 
-function caught(fn: () => unknown): CvmError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(CvmError);
-    return err as CvmError;
-  }
-  throw new Error('expected a CvmError');
-}
+const caught = thrownCvmError;
 
 describe('property-string parse memo', () => {
   it('hands every caller its own copy of a result', () => {

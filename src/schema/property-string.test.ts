@@ -8,17 +8,9 @@ import { CvmError } from '../errors.js';
 import { parsePropertyString, printPropertyString, registerFormat } from './index.js';
 import { driveFormat, netFormat, sevFormat, tdxFormat } from './test-support/formats.js';
 import type { FormatSchema } from './types.js';
+import { thrownCvmError } from '../../test/helpers/cvm-error.js';
 
-/** Run `fn`, expect a CvmError, return it. */
-function thrown(fn: () => unknown): CvmError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(CvmError);
-    return err as CvmError;
-  }
-  throw new Error('expected a CvmError');
-}
+const thrown = thrownCvmError;
 
 function formatErrors(format: FormatSchema | string, value: string): Record<string, string> {
   const err = thrown(() => parsePropertyString(format, value));

@@ -13,6 +13,7 @@ import { CvmError } from '../../src/errors.js';
 import { runCommandModule } from '../fixtures/measure/cli-harness.js';
 import { type SyntheticFiles, writeSyntheticFiles } from '../fixtures/measure/synthetic-ovmf.js';
 import { SYNTHETIC_VECTORS } from '../fixtures/measure/synthetic-vectors.js';
+import { AMD_TURIN_9005 } from '../../src/host/profiles/pve-test.js';
 
 const ATTEST = join(import.meta.dirname, '../fixtures/attest');
 let root: string;
@@ -41,7 +42,7 @@ beforeAll(() => {
     profile,
     JSON.stringify({
       base: 'pve-test',
-      hwCapabilities: { 'amd-sev': { cbitpos: 51, 'reduced-phys-bits': 6, 'sev-support': true, 'sev-support-es': true, 'sev-support-snp': true } },
+      hwCapabilities: structuredClone(AMD_TURIN_9005),
     }),
   );
   reportBin = join(root, 'report.bin');

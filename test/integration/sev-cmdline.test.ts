@@ -12,6 +12,7 @@ import type { DescriptorFirmware, FirmwareDescriptorFact } from '../../src/firmw
 import type { HostFacts } from '../../src/host/facts.js';
 import { startVm } from '../../src/run/index.js';
 import { makeTestRoot, QEMU_BINARY, SKIP_REASON, type TestRoot } from './helpers.js';
+import { AMD_TURIN_9005 } from '../../src/host/profiles/pve-test.js';
 
 const roots: TestRoot[] = [];
 afterEach(() => {
@@ -52,7 +53,7 @@ function sevFirmware(): DescriptorFirmware {
 const FAKE_SEV_HOST: Partial<HostFacts> = {
   kvmAvailable: true,
   cpuVendor: 'AuthenticAMD',
-  hwCapabilities: { 'amd-sev': { cbitpos: 51, 'reduced-phys-bits': 6, 'sev-support': true, 'sev-support-es': true, 'sev-support-snp': true } },
+  hwCapabilities: structuredClone(AMD_TURIN_9005),
 };
 
 const VARIANTS = [

@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { CvmError } from '../../errors.js';
 import { checkConfigValue, parsePropertyString, printPropertyString, typetext } from '../../schema/index.js';
 import { lookupConfigKey, sevFormat, tdxFormat } from './index.js';
+import { thrownCvmError } from '../../../test/helpers/cvm-error.js';
 
-function errorOf(fn: () => unknown): CvmError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(CvmError);
-    return err as CvmError;
-  }
-  throw new Error('expected an error');
-}
+const errorOf = thrownCvmError;
 
 describe('amd-sev (pve-qemu-sev-fmt), spec §1.1', () => {
   it('has the exact descriptions and flags', () => {

@@ -12,6 +12,7 @@ export {
 } from './load.js';
 export { pvePaths, pveProfile } from './pve.js';
 export {
+  AMD_TURIN_9005,
   HW_CAPABILITY_FIXTURES,
   PVE_TEST_DEFAULT_HW_CAPS,
   pveTestProfile,

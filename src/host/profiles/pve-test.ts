@@ -25,18 +25,20 @@ export const PVE_TEST_DEFAULT_HW_CAPS: HwCapabilities = {
   },
 };
 
+/** qemu-server's `amd-turin-9005` fixture: an AMD EPYC 9475F (Turin) on kernel 6.11.11-2-pve. */
+export const AMD_TURIN_9005: HwCapabilities = {
+  'amd-sev': {
+    cbitpos: 51,
+    'reduced-phys-bits': 6,
+    'sev-support': true,
+    'sev-support-es': true,
+    'sev-support-snp': true,
+  },
+};
+
 /** Named capability fixtures of the harness (`# HW_CAPABILITIES: <name>`), looked up lower-cased. */
 export const HW_CAPABILITY_FIXTURES: Record<string, HwCapabilities> = {
-  // gathered from an AMD EPYC 9475F (Turin) running kernel 6.11.11-2-pve
-  'amd-turin-9005': {
-    'amd-sev': {
-      cbitpos: 51,
-      'reduced-phys-bits': 6,
-      'sev-support': true,
-      'sev-support-es': true,
-      'sev-support-snp': true,
-    },
-  },
+  'amd-turin-9005': AMD_TURIN_9005,
 };
 
 function testStorage(): StorageConfig {

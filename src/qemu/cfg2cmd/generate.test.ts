@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseVmConfig } from '../../config/file/index.js';
 import type { VmConfig } from '../../config/types.js';
 import type { HostFacts } from '../../host/facts.js';
-import { pveTestProfile } from '../../host/profiles/pve-test.js';
+import { AMD_TURIN_9005, pveTestProfile } from '../../host/profiles/pve-test.js';
 import { configToCommand } from './generate.js';
 
 function config(text: string, vmid = 8006): VmConfig {
@@ -48,15 +48,7 @@ describe('configToCommand on a pve host', () => {
   });
   it('warns that SNP ignores the efidisk', () => {
     const host = pveTestProfile();
-    host.hwCapabilities = {
-      'amd-sev': {
-        cbitpos: 51,
-        'reduced-phys-bits': 6,
-        'sev-support': true,
-        'sev-support-es': true,
-        'sev-support-snp': true,
-      },
-    };
+    host.hwCapabilities = structuredClone(AMD_TURIN_9005);
     const { warnings, argv } = configToCommand(
       config('bios: ovmf\namd-sev: type=snp\nefidisk0: local:8006/vm-8006-disk-0.raw,size=528K\n'),
       host,
