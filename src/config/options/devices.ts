@@ -8,6 +8,15 @@
 
 import type { FormatSchema, PropertySchema } from '../../schema/types.js';
 
+/** The `mapping` key hostpci and usb share (a cluster-wide resource mapping). */
+const mappingKey: PropertySchema = {
+  optional: true,
+  type: 'string',
+  format_description: 'mapping-id',
+  format: 'pve-configid',
+  description: "The ID of a cluster wide mapping. Either this or the default-key 'host' must be set.",
+};
+
 export const MAX_HOSTPCI_DEVICES = 16;
 export const MAX_USB_DEVICES = 14;
 export const MAX_SERIAL_PORTS = 4;
@@ -39,13 +48,7 @@ You can use the 'lspci' command to list existing PCI devices.
 Either this or the 'mapping' key must be set.
 `,
   },
-  mapping: {
-    optional: true,
-    type: 'string',
-    format_description: 'mapping-id',
-    format: 'pve-configid',
-    description: "The ID of a cluster wide mapping. Either this or the default-key 'host' must be set.",
-  },
+  mapping: mappingKey,
   rombar: {
     type: 'boolean',
     description: "Specify whether or not the device's ROM will be visible in the guest's memory map.",
@@ -135,13 +138,7 @@ The value 'spice' can be used to add a usb redirection devices for spice.
 Either this or the 'mapping' key must be set.
 `,
   },
-  mapping: {
-    optional: true,
-    type: 'string',
-    format_description: 'mapping-id',
-    format: 'pve-configid',
-    description: "The ID of a cluster wide mapping. Either this or the default-key 'host' must be set.",
-  },
+  mapping: mappingKey,
   usb3: {
     optional: true,
     type: 'boolean',
