@@ -271,16 +271,28 @@ describe('efidisk helpers for the OVMF emitter', () => {
 });
 
 describe('parseDriveValue', () => {
-  it('reads interface/index, the volume alias, boolean words and bps in bytes', () => {
+  it('reads interface/index, the volume alias, boolean words and legacy bps like parse_drive', () => {
     expect(parseDriveValue('virtio3', 'volume=local:8006/vm-8006-disk-0.raw,iothread=on,ssd=no,bps_rd=1048576')).toEqual({
       interface: 'virtio',
       index: 3,
       file: 'local:8006/vm-8006-disk-0.raw',
       iothread: '1',
       ssd: '0',
-      mbps_rd: '1.000',
+      // Drive.pm parse_drive: `my $bps = defined(delete $res->{$opt})` → sprintf('%.3f', 1 / 1 MiB)
+      mbps_rd: '0.000',
     });
     expect(parseDriveValue('scsi0', 'size=1G')).toBeUndefined();
+  });
+});
+
+describe('parseDriveValue and config/drive parseDrive agree', () => {
+  it('on the throttle keys of legacy bps values', async () => {
+    const { parseDrive } = await import('../../config/drive.js');
+    const value = 'local:8006/vm-8006-disk-0.raw,bps_rd=2097152,bps_wr=4096,iops=5';
+    const generator = parseDriveValue('scsi1', value) as unknown as Record<string, unknown>;
+    const config = parseDrive('scsi1', value) as unknown as Record<string, unknown>;
+    for (const key of ['mbps_rd', 'mbps_wr', 'iops']) expect(Number(generator[key])).toBe(Number(config[key]));
+    expect(generator.bps_rd).toBeUndefined();
   });
 });
 

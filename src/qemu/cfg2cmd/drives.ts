@@ -53,7 +53,7 @@ const DRIVE_BOOLEAN_KEYS = [
 
 /**
  * parse_drive for the generator: `<interface><index>` from the key, the default key `file`
- * (alias `volume`), and `bps*` given in bytes turned into `mbps*` like qemu-server does.
+ * (alias `volume`), and legacy `bps*` turned into `mbps*` with qemu-server's quirk (see below).
  * Values were validated by the config parser already.
  *
  * One generation parses every drive three or four times (boot order, volume check, drive
@@ -95,7 +95,10 @@ function parseDriveUncached(key: string, value: string): DriveLike | undefined {
   }
   for (const opt of ['bps', 'bps_rd', 'bps_wr']) {
     if (drive[opt] !== undefined) {
-      drive[`m${opt}`] = (Number(drive[opt]) / (1024 * 1024)).toFixed(3);
+      // parse_drive converts `defined(delete $res->{bps})`, i.e. 1, not the value: any legacy
+      // bps* becomes mbps*=0.000 (a truthy string, so a 0 limit is emitted). Same as
+      // config/drive.ts, so the config layer and the generator read a drive alike.
+      drive[`m${opt}`] = (1 / (1024 * 1024)).toFixed(3);
       delete drive[opt];
     }
   }
