@@ -34,6 +34,10 @@ export const ERROR_CODES = {
   ATTESTATION_FAILED: 1,
   IO: 1,
   INTERNAL: 1,
+  // management plane (API, access control); exit 1 on the CLI
+  AUTH_FAILED: 1, // no/invalid ticket, token, password or CSRF token (HTTP 401)
+  PERMISSION_DENIED: 1, // an ACL check failed (HTTP 403 "Permission check failed (...)")
+  NOT_IMPLEMENTED: 1, // unknown API path or method (HTTP 501)
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -70,6 +74,12 @@ export function exitCodeFor(err: unknown): number {
 export function httpStatusFor(err: unknown): number {
   if (!isCvmError(err)) return 500;
   switch (err.code) {
+    case 'AUTH_FAILED':
+      return 401;
+    case 'PERMISSION_DENIED':
+      return 403;
+    case 'NOT_IMPLEMENTED':
+      return 501;
     case 'VM_NOT_FOUND':
       return 404;
     case 'VM_EXISTS':
