@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything cvmctl needs on a Debian 12 (bookworm) machine, as root:
-# QEMU >= 9.1 from bookworm-backports, qemu-utils, OVMF, the npm packages, then builds.
+# QEMU >= 9.1 from bookworm-backports, qemu-utils, OVMF, the tools the integration tests drive
+# (proxmoxer, Ansible, swtpm, etcd, Chromium, qemu-guest-agent, bridges, LVM), the npm packages, then builds.
 # Idempotent: a second run only re-checks. Set CVMCTL_SKIP_APT=1 to skip the Debian packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +36,21 @@ if [ "${CVMCTL_SKIP_APT:-0}" != 1 ]; then
     echo "setup: installing qemu-system-x86 (bookworm-backports), qemu-utils, ovmf ..."
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports qemu-system-x86 qemu-utils ovmf >/dev/null
+  fi
+
+  # the tools the integration tests drive for real: API clients (proxmoxer, Ansible), TPM
+  # emulator, etcd, a browser for the UI tests, the guest agent, bridges and thin LVM
+  extra_missing=()
+  for pair in python3-proxmoxer:/usr/lib/python3/dist-packages/proxmoxer ansible:/usr/bin/ansible-playbook \
+    swtpm:/usr/bin/swtpm swtpm-tools:/usr/bin/swtpm_setup etcd-server:/usr/bin/etcd chromium:/usr/bin/chromium \
+    qemu-guest-agent:/usr/sbin/qemu-ga iproute2:/usr/sbin/ip bridge-utils:/usr/sbin/brctl lvm2:/usr/sbin/lvm \
+    thin-provisioning-tools:/usr/sbin/thin_check; do
+    [ -e "${pair#*:}" ] || extra_missing+=("${pair%%:*}")
+  done
+  if [ ${#extra_missing[@]} -gt 0 ]; then
+    echo "setup: installing ${extra_missing[*]} ..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${extra_missing[@]}" >/dev/null
   fi
 fi
 
