@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   QMP_TIMEOUT: 1,
   QMP_DISCONNECTED: 1,
   QMP_ERROR: 1,
+  AGENT_ERROR: 1, // guest agent not configured, not answering, or its own error (Agent error: …)
   MEASURE: 1,
   ATTESTATION_FAILED: 1,
   IO: 1,

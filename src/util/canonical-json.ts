@@ -51,3 +51,22 @@ export function canonicalJson(value: unknown): string {
   }
   return JSON.stringify(value);
 }
+
+/**
+ * `to_json($x, {pretty => 1, canonical => 1})` as `qm` prints results: JSON::XS's pretty
+ * style indents by three spaces and puts a space on both sides of the colon.
+ */
+export function canonicalPrettyJson(value: unknown, indent = ''): string {
+  if (value === null || typeof value !== 'object') return canonicalJson(value);
+  const inner = `${indent}   `;
+  if (Array.isArray(value)) {
+    if (value.length === 0) return '[]';
+    return `[\n${value.map((v) => inner + canonicalPrettyJson(v, inner)).join(',\n')}\n${indent}]`;
+  }
+  const obj = value as Record<string, unknown>;
+  const { keys, plain } = sortedKeys(obj);
+  const members = keys
+    .filter((k) => obj[k] !== undefined)
+    .map((k) => `${inner}${plain ? `"${k}"` : JSON.stringify(k)} : ${canonicalPrettyJson(obj[k], inner)}`);
+  return members.length === 0 ? '{}' : `{\n${members.join(',\n')}\n${indent}}`;
+}

@@ -5,5 +5,5 @@
  */
 
 export { withFileLock, writeFileAtomic, type LockOptions } from './fs.js';
-export { canonicalJson } from './canonical-json.js';
+export { canonicalJson, canonicalPrettyJson } from './canonical-json.js';
 export { makeDirs } from './mkdirs.js';

@@ -11,5 +11,6 @@ import * as host from './host.js';
 import * as lint from './lint.js';
 import * as measure from './measure.js';
 import * as attest from './attest.js';
+import * as agent from './agent.js';
 
-export const commandModules: CommandModule[] = [vm, showcmd, lifecycle, policy, host, lint, measure, attest];
+export const commandModules: CommandModule[] = [vm, showcmd, lifecycle, agent, policy, host, lint, measure, attest];
