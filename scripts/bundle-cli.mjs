@@ -10,10 +10,8 @@
  * import those modules).
  *
  * What keeps the bundle equivalent to the unbundled CLI:
- * - Only commander (needed by every command) is bundled. proper-lockfile and write-file-atomic
- *   stay in node_modules: they are needed only by commands that write, write-file-atomic uses the
- *   CommonJS `__filename` (absent in an ES module bundle), and one copy of proper-lockfile keeps
- *   its in-process lock bookkeeping in one place.
+ * - commander is the only dependency; it is bundled. The lock module (util/lock) keeps its
+ *   in-process queue in module state: a process must load it once, from this bundle or from dist/.
  * - commander is CommonJS and `require`s Node built-ins, so the bundle gets a real `require`
  *   (createRequire) in scope.
  */
@@ -41,6 +39,5 @@ await build({
   banner: {
     js: "import { createRequire as __cvmctlCreateRequire } from 'node:module';\nconst require = __cvmctlCreateRequire(import.meta.url);",
   },
-  external: ['proper-lockfile', 'write-file-atomic'],
   logLevel: 'warning',
 });

@@ -1,36 +1,23 @@
 /**
  * @module run/lock
  * One lifecycle operation per VM at a time (start/stop/shutdown… of the same VM from two
- * shells must not interleave), like qemu-server's `lock_config`. A `proper-lockfile` lock on
- * `<root>/lock/run-<vmid>` waits up to `waitMs`, then fails with VM_LOCKED.
+ * shells, or two API requests in one server, must not interleave). The run lock
+ * `<root>/lock/run-<vmid>` is a util/lock lock: held as long as its holder lives, free at once
+ * when the holder dies; waits up to `waitMs`, then fails with VM_LOCKED. Start additionally
+ * holds the VM's config lock, like qemu-server's vm_start.
  */
 
 import { join } from 'node:path';
-import lockfile from 'proper-lockfile';
 import { CvmError } from '../errors.js';
 import { stateLayout } from '../store/root.js';
-import { makeDirs } from '../util/mkdirs.js';
+import { withFileLock } from '../util/lock.js';
 
 export async function withVmRunLock<T>(root: string, vmid: number, fn: () => Promise<T>, waitMs = 10_000): Promise<T> {
-  const dir = stateLayout(root).lockDir;
-  await makeDirs(dir);
-  const target = join(dir, `run-${vmid}`);
-  let release: () => Promise<void>;
-  try {
-    release = await lockfile.lock(target, {
-      realpath: false,
-      stale: 30_000,
-      update: 5_000,
-      retries: { retries: Math.max(1, Math.ceil(waitMs / 100)), minTimeout: 100, maxTimeout: 100, factor: 1 },
-    });
-  } catch (err) {
-    throw new CvmError('VM_LOCKED', `can't lock VM ${vmid} - another operation is running (${(err as Error).message})`, { cause: err });
-  }
-  try {
-    return await fn();
-  } finally {
-    await release().catch(() => undefined);
-  }
+  const target = join(stateLayout(root).lockDir, `run-${vmid}`);
+  return withFileLock(target, fn, {
+    timeoutMs: waitMs,
+    timeoutMessage: `can't lock VM ${vmid} - another operation is running (lock file '${target}' - got timeout)`,
+  });
 }
 
 /**

@@ -1,84 +1,75 @@
 /**
  * @module util/fs
  * The two file-system guarantees the state store is built on: an exclusive per-resource lock
- * that works across processes (proper-lockfile: an atomic `mkdir` lock directory, refreshed
- * while held, taken over when stale after a crash) and atomic replacement of a file
- * (write-file-atomic: temporary file, fsync, rename), so a reader sees either the old or the
- * new content, never a mix. Both libraries are loaded on first use only, keeping read-only
- * commands fast to start.
+ * (util/lock: never taken from a live holder, reclaimed at once from a dead one) and atomic
+ * replacement of a file: a temporary file created next to it without following symlinks,
+ * written, fsynced and renamed over it, so a reader sees either the old or the new content,
+ * never a mix. A target that is not a regular file (a symlink, a device, a FIFO, a directory)
+ * is refused, never written through or replaced.
  */
 
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { lstat, open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CvmError } from '../errors.js';
 import { makeDirs } from './mkdirs.js';
 
-export interface LockOptions {
-  /** Give up after this many milliseconds of waiting (qemu-server waits 10 s for a config lock). */
-  timeoutMs?: number;
-  /** Text for the timeout error; default `can't lock file '<path>' - got timeout`. */
-  timeoutMessage?: string;
+export { withFileLock, type LockOptions } from './lock.js';
+
+function errnoCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
-/** A lock is considered abandoned when its directory was not refreshed for this long. */
-const STALE_MS = 10_000;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** What a non-regular file is, for messages. */
+export function fileKind(st: { isSymbolicLink(): boolean; isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean }): string {
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  return 'a device';
 }
 
-/**
- * Run `fn` while holding the exclusive lock `lockPath` (a directory that is created and
- * removed). Waits with jittered back-off until `timeoutMs`, then throws CvmError VM_LOCKED.
- */
-export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
-  const { lock } = await import('proper-lockfile');
-  await makeDirs(dirname(lockPath));
-  const timeoutMs = opts.timeoutMs ?? 10_000;
-  const deadline = Date.now() + timeoutMs;
-  let compromised: Error | undefined;
-  let release: (() => Promise<void>) | undefined;
-  let delay = 5;
-  for (;;) {
-    try {
-      release = await lock(lockPath, {
-        realpath: false,
-        lockfilePath: lockPath,
-        stale: STALE_MS,
-        retries: 0,
-        onCompromised: (err) => {
-          compromised = err;
-        },
-      });
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') {
-        throw new CvmError('IO', `can't lock file '${lockPath}' - ${(err as Error).message}`, { cause: err });
-      }
-      if (Date.now() >= deadline) {
-        throw new CvmError('VM_LOCKED', opts.timeoutMessage ?? `can't lock file '${lockPath}' - got timeout`);
-      }
-      await sleep(delay + Math.random() * delay);
-      delay = Math.min(delay * 2, 100);
-    }
-  }
+/** Throw unless `path` is absent or a regular file (checked without following a symlink). */
+export async function assertRegularOrAbsent(path: string, what = 'write'): Promise<void> {
+  let st: Awaited<ReturnType<typeof lstat>>;
   try {
-    const result = await fn();
-    if (compromised) {
-      throw new CvmError('IO', `lock '${lockPath}' was lost while held - ${compromised.message}`, { cause: compromised });
-    }
-    return result;
+    st = await lstat(path);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return;
+    throw new CvmError('IO', `unable to ${what} '${path}' - ${(err as Error).message}`, { cause: err });
+  }
+  if (!st.isFile()) throw new CvmError('IO', `unable to ${what} '${path}' - it is ${fileKind(st)}, not a regular file`);
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await fh.sync();
   } finally {
-    await release().catch(() => undefined);
+    await fh.close();
   }
 }
 
 /** Replace `path` atomically with `data` (temp file in the same directory, fsync, rename). */
 export async function writeFileAtomic(path: string, data: string | Buffer, mode = 0o640): Promise<void> {
-  const { default: write } = await import('write-file-atomic');
   await makeDirs(dirname(path));
+  await assertRegularOrAbsent(path);
+  const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
-    await write(path, data, { fsync: true, mode });
+    const fh = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+    try {
+      await fh.chmod(mode); // exact mode, whatever the umask
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    // rename replaces the directory entry itself: a symlink put there meanwhile is replaced, never followed
+    await rename(temp, path);
+    await fsyncDir(dirname(path));
   } catch (err) {
+    await unlink(temp).catch(() => undefined);
     throw new CvmError('IO', `unable to write '${path}' - ${(err as Error).message}`, { cause: err });
   }
 }
