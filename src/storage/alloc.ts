@@ -82,7 +82,10 @@ function storageDef(storage: StorageConfig, storeid: string): StorageDef {
   const def = storage[storeid];
   if (!def) throw new CvmError('STORAGE', `storage '${storeid}' does not exist`);
   if (!FILE_STORAGE_TYPES.has(def.type) || !def.path) {
-    throw new CvmError('STORAGE', `storage '${storeid}': allocating volumes on '${def.type}' storage is not supported by cvmctl (file storages only)`);
+    throw new CvmError(
+      'STORAGE',
+      `storage '${storeid}': allocating volumes on '${def.type}' storage is not supported by cvmctl (file storages only)`,
+    );
   }
   if (!def.content.includes('images')) throw new CvmError('STORAGE', `storage '${storeid}' does not support vm images`);
   return def;
@@ -141,7 +144,8 @@ async function allocateOne(ctx: AllocContext, vmid: number, key: string, value: 
   if (key === 'efidisk0') assertEfidiskAllowed(ctx.cvmType);
   const def = storageDef(ctx.storage, storeid);
   const fmt = optMap.get('format') || (typeof def.format === 'string' ? def.format : '') || 'raw';
-  if (!['raw', 'qcow2', 'vmdk'].includes(fmt)) throw new CvmError('STORAGE', `${key}: unsupported format '${fmt}' for storage '${storeid}'`);
+  if (!['raw', 'qcow2', 'vmdk'].includes(fmt))
+    throw new CvmError('STORAGE', `${key}: unsupported format '${fmt}' for storage '${storeid}'`);
 
   let sizeKiB: number;
   let template: { path: string; size: number } | undefined;
@@ -159,7 +163,10 @@ async function allocateOne(ctx: AllocContext, vmid: number, key: string, value: 
   const path = join(imageDir, name);
   const prealloc = preallocation(def, fmt);
   created.push(path);
-  await qemuImg(['create', ...(prealloc ? ['-o', `preallocation=${prealloc}`] : []), '-f', fmt, path, `${sizeKiB}K`], 'unable to create image');
+  await qemuImg(
+    ['create', ...(prealloc ? ['-o', `preallocation=${prealloc}`] : []), '-f', fmt, path, `${sizeKiB}K`],
+    'unable to create image',
+  );
   let sizeBytes = sizeKiB * 1024;
   if (template) {
     await qemuImg(['convert', '-n', '-f', 'raw', '-O', fmt, template.path, path], `unable to copy EFI vars template '${template.path}'`);
@@ -234,6 +241,7 @@ export async function checkDriveVolumes(args: {
   storage?: StorageConfig;
 }): Promise<void> {
   const todo: [string, string, string, Map<string, string>][] = [];
+  const allocs: [string, string, string][] = [];
   for (const key of args.keys) {
     const value = args.conf[key];
     if (value === undefined) continue;
@@ -241,21 +249,40 @@ export async function checkDriveVolumes(args: {
     const alloc = NEW_DISK_RE.exec(file);
     if (alloc && Number(alloc[3]) > MAX_ALLOC_GIB) {
       // qemu-img's limit is 2^63 - 1 bytes; say so before anything is created
-      throw new CvmError('PARAM_INVALID', `${key}: invalid value '${value}' - size ${alloc[3]} GiB is too large (allowed: at most ${MAX_ALLOC_GIB} GiB)`, {
-        details: { key, value },
-      });
+      throw new CvmError(
+        'PARAM_INVALID',
+        `${key}: invalid value '${value}' - size ${alloc[3]} GiB is too large (allowed: at most ${MAX_ALLOC_GIB} GiB)`,
+        {
+          details: { key, value },
+        },
+      );
     }
-    if (file === '' || file === 'none' || file === 'cdrom' || alloc) continue;
+    if (alloc) {
+      // the storage of a new disk is checked here too, so the error names the key before anything is locked
+      if (alloc[2] !== undefined) allocs.push([key, value, alloc[2]]);
+      continue;
+    }
+    if (file === '' || file === 'none' || file === 'cdrom') continue;
     const id = parseVolumeId(file);
     if (!id || id.volname === 'cloudinit') continue;
     todo.push([key, value, file, new Map(opts)]);
   }
-  if (todo.length === 0) return;
+  if (todo.length === 0 && allocs.length === 0) return;
   const storage = args.storage ?? (await (await import('../host/local/probe.js')).loadLocalStorage(args.root));
-  for (const [key, value, file, opts] of todo) {
-    const reject = (reason: string): never => {
+  const rejecter =
+    (key: string, value: string) =>
+    (reason: string): never => {
       throw new CvmError('PARAM_INVALID', `${key}: invalid value '${value}' - ${reason}`, { details: { key, value } });
     };
+  for (const [key, value, storeid] of allocs) {
+    try {
+      storageDef(storage, storeid);
+    } catch (err) {
+      rejecter(key, value)((err as Error).message.trim());
+    }
+  }
+  for (const [key, value, file, opts] of todo) {
+    const reject = rejecter(key, value);
     let vtype: string;
     try {
       storageConfig(storage, (parseVolumeId(file) as { storeid: string }).storeid);
@@ -304,7 +331,8 @@ export async function destroyVolumes(args: { root: string; vmid: number; conf: C
   const dirs = await removeNamedVolumes(storage, args.vmid, args.conf);
   // like destroy_vm: every image the VM owns on file storages goes, referenced or not
   for (const def of Object.values(storage)) {
-    if (def.path && FILE_STORAGE_TYPES.has(def.type) && def.content.includes('images')) dirs.add(join(def.path, 'images', String(args.vmid)));
+    if (def.path && FILE_STORAGE_TYPES.has(def.type) && def.content.includes('images'))
+      dirs.add(join(def.path, 'images', String(args.vmid)));
   }
   const owned = new RegExp(`^(vm|base)-${args.vmid}-(disk-\\d+|cloudinit)`);
   for (const dir of dirs) {

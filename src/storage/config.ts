@@ -9,6 +9,7 @@
 
 import { CvmError } from '../errors.js';
 import type { StorageConfig, StorageDef, StorageType } from './types.js';
+import { splitList } from '../schema/perl.js';
 
 const STORAGE_TYPES: readonly StorageType[] = [
   'dir',
@@ -62,14 +63,6 @@ const BOOLEAN_KEYS = new Set([
 ]);
 
 const STORAGE_ID_RE = /^[a-z][a-z0-9\-_.]*[a-z0-9]$/i;
-
-function splitList(text: string): string[] {
-  return text
-    .replace(/[,;]/g, ' ')
-    .trim()
-    .split(/\s+/)
-    .filter((s) => s !== '');
-}
 
 function parseBool(key: string, value: string): boolean {
   if (/^(1|on|yes|true)$/i.test(value)) return true;

@@ -11,6 +11,7 @@ import { isIPv6 } from 'node:net';
 import { CvmError } from '../errors.js';
 import type { StorageConfig, StorageDef } from './types.js';
 import { parsePluginVolname, parseVolumeIdStrict, storageConfig } from './volume.js';
+import { splitList } from '../schema/perl.js';
 
 /** The host facts path resolution needs (a subset of HostFacts). */
 export interface StorageHost {
@@ -77,14 +78,6 @@ function rbdDevPath(def: StorageDef, volume: string): string {
     return die('cluster fsid has invalid format');
   }
   return `/dev/rbd-pve/${fsid}/${rbdImagePath(def, volume)}`;
-}
-
-function splitList(text: string): string[] {
-  return text
-    .replace(/[,;]/g, ' ')
-    .trim()
-    .split(/\s+/)
-    .filter((s) => s !== '');
 }
 
 /** PVE::Tools::parse_host_and_port for monitor addresses (`[v6]:port`, `host:port`, bare v6). */
@@ -331,10 +324,7 @@ export function volumeQemuSnapshotMethod(storage: StorageConfig, volid: string):
  * from host facts (Proxmox reads them from the storage), looked up by volume id, then by
  * storage id; volumes without one have none.
  */
-export function volumeSnapshotInfo(
-  host: StorageHost,
-  volid: string,
-): Record<string, { file: string; parent: string | undefined }> {
+export function volumeSnapshotInfo(host: StorageHost, volid: string): Record<string, { file: string; parent: string | undefined }> {
   // keyed by volume id; a storage id key applies to every volume of that storage (test mocks)
   const chain = host.volumeChains[volid] ?? host.volumeChains[parseVolumeIdStrict(volid).storeid] ?? [];
   const info: Record<string, { file: string; parent: string | undefined }> = {};

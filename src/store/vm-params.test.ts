@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkParam } from './vm-params.js';
+import { configKeyNames } from '../config/options/index.js';
+import { checkParam, isSettableKey } from './vm-params.js';
 
 function message(key: string, value: string): string {
   try {
@@ -51,5 +52,61 @@ describe('checkParam: args', () => {
     );
     expect(message('args', '-a b\\')).toContain('trailing backslash');
     expect(checkParam('args', `-device 'virtio-rng-pci,id=x' -name "a b"`)).toBe(`-device 'virtio-rng-pci,id=x' -name "a b"`);
+  });
+});
+
+describe('checkParam: values that could not be read back or generated (issue 12, point 10)', () => {
+  it('refuses empty values the reader or the generator would fail on, pointing to --delete', () => {
+    for (const key of ['sshkeys', 'affinity', 'machine', 'vga', 'usb0', 'hostpci0', 'tags', 'args']) {
+      expect(message(key, '')).toMatch(new RegExp(`^${key}: invalid value '' - empty value - use --delete ${key} to remove it`));
+      expect(message(key, ' \t')).toContain('empty value');
+    }
+  });
+
+  it('accepts a blank only where it means something once read back', () => {
+    expect(checkParam('boot', '')).toBe('');
+    expect(checkParam('description', '')).toBe('');
+    const accepted = configKeyNames()
+      .filter((key) => isSettableKey(key))
+      .filter((key) => {
+        try {
+          checkParam(key, '');
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    expect(accepted).toEqual(['boot', 'description']);
+  });
+
+  it('treats a no-break space as a character, like Perl on the bytes of the config file', () => {
+    expect(message('hotplug', '\u00a0')).toContain("invalid hotplug feature '\u00a0'");
+    expect(message('hotplug', 'disk\u00a0')).toContain("invalid hotplug feature 'disk\u00a0'");
+    expect(message('affinity', '0\u00a0')).toContain('unable to parse cpuset option');
+    // ASCII whitespace still separates, as split_list does
+    expect(checkParam('hotplug', 'disk\tusb')).toBe('disk\tusb');
+    expect(checkParam('affinity', ' 0-1 ')).toBe(' 0-1 ');
+  });
+
+  it('refuses a NUL byte, which no config line or QEMU argument can carry', () => {
+    expect(message('args', '-a b\0c')).toContain('value contains a NUL byte');
+    expect(message('name', 'a\0b')).toMatch(/^name: invalid value/);
+  });
+});
+
+describe("checkParam: drives get the reader's parse_drive checks (issue 12, point 11)", () => {
+  it.each([
+    ['virtio0', 'local:1,media=cdrom', 'virtio does not support media=cdrom'],
+    ['scsi1', 'local:1,mbps=1,bps=2', 'both bps and mbps specified'],
+    ['scsi1', 'local:1,mbps_max=3', 'mbps_max requires mbps'],
+    ['sata0', 'local:1,iops_rd=1,iops=2', 'iops_rd cannot be combined with iops'],
+    ['ide2', 'none,media=cdrom,snapshot=1', "a cdrom cannot have 'snapshot' or 'format'"],
+  ])('%s %s', (key, value, reason) => {
+    expect(message(key, value)).toMatch(new RegExp(`^${key}: invalid value '${value}' - ${reason} \\(allowed: property string: `));
+  });
+
+  it('still accepts valid drives and allocations', () => {
+    expect(checkParam('scsi0', 'local:1,iothread=1,mbps=10,mbps_max=20')).toBe('local:1,iothread=1,mbps=10,mbps_max=20');
+    expect(checkParam('ide2', 'none,media=cdrom')).toBe('none,media=cdrom');
   });
 });

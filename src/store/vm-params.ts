@@ -10,10 +10,12 @@
 
 import { randomBytes, randomUUID } from 'node:crypto';
 import { CvmError } from '../errors.js';
+import { isValidDriveName, parseDrive } from '../config/drive.js';
 import { parseNet, printNet, randomEtherAddr } from '../config/net.js';
 import { lookupConfigKey } from '../config/options/index.js';
 import { isSplittableArgs } from '../qemu/cfg2cmd/split-args.js';
 import { checkConfigValue, describeAllowed, parsePropertyString } from '../schema/index.js';
+import { isBlank } from '../schema/perl.js';
 import { getFormat } from '../schema/registry.js';
 import type { FormatSchema, PropertySchema } from '../schema/types.js';
 
@@ -85,15 +87,42 @@ function hugeNumberReason(schema: PropertySchema, stored: string): string | unde
   return undefined;
 }
 
+/**
+ * Keys for which an empty value means something once read back (`key: ` reads as a blank):
+ * `boot` is an empty boot order (qemu-server's `bootorder-empty` case) and `description` has no
+ * `key:` line at all. Any other blank value would be stored as `key: ` and then fail the
+ * reader or the generator (`sshkeys`, `affinity`, `machine`, `usb0` …), so it is refused.
+ */
+const BLANK_ALLOWED: ReadonlySet<string> = new Set(['boot', 'description']);
+
+/** The checks the reader and generator apply beyond the schema, run on the value as stored. */
+function checkStoredValue(key: string, stored: string): void {
+  if (stored.includes('\0')) throw new Error('value contains a NUL byte');
+  if (key === 'args' && !isSplittableArgs(stored)) {
+    // qemu-server's shellwords would drop every argument of such a line without a word
+    throw new Error('unbalanced quote or trailing backslash - QEMU would get none of these arguments');
+  }
+  if (isValidDriveName(key)) {
+    // the same parse_drive the reader runs: virtio cd-roms, bps with mbps, mbps_max without mbps …
+    const problem = (() => {
+      try {
+        parseDrive(key, stored, { withAlloc: true });
+        return undefined;
+      } catch (err) {
+        return (err as Error).message.replace(`invalid drive '${key}': `, '');
+      }
+    })();
+    if (problem !== undefined) throw new Error(problem);
+  }
+}
+
 /** Check one input value; returns what is stored (booleans as 1/0 …). */
 export function checkParam(key: string, value: string): string {
   const schema = isSettableKey(key) ? lookupConfigKey(key) : undefined;
   if (!schema) {
-    throw new CvmError(
-      'PARAM_INVALID',
-      `${key}: property is not defined in schema and the schema does not allow additional properties`,
-      { details: { key, value } },
-    );
+    throw new CvmError('PARAM_INVALID', `${key}: property is not defined in schema and the schema does not allow additional properties`, {
+      details: { key, value },
+    });
   }
   try {
     if (key === 'description') {
@@ -101,11 +130,9 @@ export function checkParam(key: string, value: string): string {
       checkConfigValue(key, schema, value.replace(/[\r\n]/g, ' '), { full: true });
       return value;
     }
+    if (isBlank(value) && !BLANK_ALLOWED.has(key)) throw new Error(`empty value - use --delete ${key} to remove it`);
     const stored = checkConfigValue(key, schema, value, { full: true });
-    if (key === 'args' && !isSplittableArgs(stored)) {
-      // qemu-server's shellwords would drop every argument of such a line without a word
-      throw new Error('unbalanced quote or trailing backslash - QEMU would get none of these arguments');
-    }
+    checkStoredValue(key, stored);
     const huge = hugeNumberReason(schema, value);
     if (huge !== undefined) throw new Error(huge);
     return stored;
@@ -138,4 +165,3 @@ export function checkParams(params: Readonly<Record<string, string>>): Record<st
   }
   return result;
 }
-

@@ -63,7 +63,20 @@ afterAll(() => {
 
 describe('cvmctl create / config / set / list / destroy', () => {
   it('creates a VM config with the qemu-server create defaults', () => {
-    const r = cvmctl('create', '200', '--name', 'web', '--memory', '2048', '--cores', '2', '--net0', 'virtio,bridge=vmbr0', '--onboot', 'yes');
+    const r = cvmctl(
+      'create',
+      '200',
+      '--name',
+      'web',
+      '--memory',
+      '2048',
+      '--cores',
+      '2',
+      '--net0',
+      'virtio,bridge=vmbr0',
+      '--onboot',
+      'yes',
+    );
     expect(r).toMatchObject({ code: 0, stderr: '' });
     const conf = parseVmConfig(confPath(200), readConf(200), { strict: true }).conf;
     expect(conf).toMatchObject({ name: 'web', memory: '2048', cores: '2', onboot: '1', boot: 'order=net0' });
@@ -90,7 +103,7 @@ describe('cvmctl create / config / set / list / destroy', () => {
   it('sets and deletes options, printing the qm log line', () => {
     const r = cvmctl('set', '200', '--memory', '4096', '--delete', 'onboot', '--description', 'two\nlines: 100%');
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe("update VM 200: -delete onboot -description two\nlines: 100% -memory 4096\n");
+    expect(r.stdout).toBe('update VM 200: -delete onboot -description two\nlines: 100% -memory 4096\n');
     const text = readConf(200);
     expect(text.startsWith('#two\n#lines%3A 100%25\n')).toBe(true);
     expect(text).toContain('memory: 4096\n');
@@ -123,6 +136,22 @@ describe('cvmctl create / config / set / list / destroy', () => {
     expectRejected(cvmctl('set', '200', '--nosuchkey', '1'), "'--nosuchkey'");
     expectRejected(cvmctl('create', '99'), 'vmid', "'99'", '100');
     expectRejected(cvmctl('config', '200', '--current', '--snapshot', 'x'), "cannot use 'snapshot' parameter with 'current'");
+    expect(readConf(200)).toBe(before);
+  });
+
+  it('refuses values it could not read back or generate, and drives parse_drive rejects (issue 12, 10/11/13)', () => {
+    const before = readConf(200);
+    for (const key of ['sshkeys', 'affinity', 'machine', 'vga', 'usb0', 'hostpci0']) {
+      expectRejected(cvmctl('set', '200', `--${key}`, ''), `${key}: invalid value '' - empty value - use --delete ${key}`);
+    }
+    expectRejected(cvmctl('set', '200', '--hotplug', '\u00a0'), 'hotplug', 'invalid hotplug feature');
+    expectRejected(cvmctl('set', '200', '--virtio0', 'local:1,media=cdrom'), 'virtio0', 'virtio does not support media=cdrom');
+    expectRejected(cvmctl('set', '200', '--scsi1', 'local:1,mbps=1,bps=2'), 'scsi1', 'both bps and mbps specified');
+    expectRejected(cvmctl('set', '200', '--scsi1', 'local:1,mbps_max=3'), 'scsi1', 'mbps_max requires mbps');
+    expectRejected(cvmctl('set', '200', '--ide2', 'none,media=cdrom,snapshot=1'), 'ide2', "a cdrom cannot have 'snapshot'");
+    expectRejected(cvmctl('set', '200', '--scsi1', 'nosuch:1'), "scsi1: invalid value 'nosuch:1' - storage 'nosuch' does not exist");
+    expectRejected(cvmctl('create', '201', '--scsi1', 'nosuch:1'), "scsi1: invalid value 'nosuch:1' - storage 'nosuch' does not exist");
+    expect(existsSync(confPath(201))).toBe(false);
     expect(readConf(200)).toBe(before);
   });
 

@@ -8,23 +8,14 @@
 
 import { CvmError } from '../../errors.js';
 import type { ConfigSection, VmConfig } from '../types.js';
+import { splitList as perlSplitList } from '../../schema/perl.js';
 import { perlTrue } from './write.js';
 
 export type PendingDelete = Map<string, { force: boolean }>;
 
-/** PVE::Tools::split_list: NUL-separated, else separated by `,`, `;` and whitespace. */
+/** PVE::Tools::split_list (see schema/perl); an absent text is an empty list. */
 export function splitList(text: string | undefined): string[] {
-  if (!text) return [];
-  if (text.includes('\0')) {
-    const parts = text.split('\0');
-    while (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
-    return parts;
-  }
-  const cleaned = text.replace(/[,;]/g, ' ').replace(/^[ \t\n\v\f\r]+/, '');
-  if (cleaned === '') return [];
-  const parts = cleaned.split(/[ \t\n\v\f\r]+/);
-  while (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
-  return parts;
+  return text ? perlSplitList(text) : [];
 }
 
 /** parse_pending_delete: `!key` marks a forced deletion. */

@@ -8,6 +8,7 @@
  */
 
 import { getFormat } from '../../schema/index.js';
+import { PERL_SPACE, splitList } from '../../schema/perl.js';
 import type { FormatVerifier } from '../../schema/types.js';
 import { verifyPhysBits } from '../cpu.js';
 import { MAX_HOSTPCI_DEVICES, MAX_USB_DEVICES } from './devices.js';
@@ -16,16 +17,6 @@ import { MAX_NETS } from './network.js';
 
 const HOTPLUG_DEFAULT = 'network,disk,usb';
 const HOTPLUG_FEATURE = /^(?:network|disk|cpu|memory|usb|cloudinit)$/;
-
-/** PVE::Tools::split_list: `,`/`;`/whitespace separated, NUL-separated if it contains NUL. */
-function splitList(text: string): string[] {
-  if (text.includes('\0')) return text.split('\0');
-  return text
-    .replace(/[,;]/g, ' ')
-    .replace(/^\s+/, '')
-    .split(/\s+/)
-    .filter((item) => item !== '');
-}
 
 /** Parsed hotplug features (`0` → none, `1` → the default set). Throws on unknown ones. */
 export function parseHotplugFeatures(value: string): Record<string, 1> {
@@ -48,13 +39,16 @@ export const verifyHotplugFeatures: FormatVerifier = (value) => {
   }
 };
 
+// Perl's `\s` on the bytes of a config file is ASCII only: a no-break space is no separator
+const CPUSET_PART = new RegExp(`^${PERL_SPACE}*(\\d+)(?:-(\\d+))?${PERL_SPACE}*$`);
+
 /** PVE::CpuSet::parse_cpuset acceptance (`0,5,8-11`). */
 export const verifyCpuset: FormatVerifier = (value) => {
   const parts = value.split(',');
   // Perl's split drops trailing empty fields
   while (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
   for (const part of parts) {
-    const match = /^\s*(\d+)(?:-(\d+))?\s*$/.exec(part);
+    const match = CPUSET_PART.exec(part);
     if (!match || (match[2] !== undefined && Number(match[2]) < Number(match[1]))) {
       return 'unable to parse cpuset option';
     }
@@ -69,14 +63,12 @@ function verifyVolumeId(value: string): string | undefined {
   return /^[a-z][a-z0-9\-_.]*[a-z0-9]:[^\n]+\n?$/i.test(value) ? undefined : `unable to parse volume ID '${value}'`;
 }
 
-export const verifyVolumeIdOrAbsolutePath: FormatVerifier = (value) =>
-  value.startsWith('/') ? undefined : verifyVolumeId(value);
+export const verifyVolumeIdOrAbsolutePath: FormatVerifier = (value) => (value.startsWith('/') ? undefined : verifyVolumeId(value));
 
 export const verifyVolumeIdOrQmPath: FormatVerifier = (value) =>
   value === 'none' || value === 'cdrom' ? undefined : verifyVolumeIdOrAbsolutePath(value);
 
-export const verifyBootdisk: FormatVerifier = (value) =>
-  isValidDriveName(value) ? undefined : `invalid boot disk '${value}'`;
+export const verifyBootdisk: FormatVerifier = (value) => (isValidDriveName(value) ? undefined : `invalid boot disk '${value}'`);
 
 /** `^<base>(\d+)$` per device kind, compiled once (bootdev lists are checked per config line). */
 const INDEXED_KEY_RE: Readonly<Record<'net' | 'usb' | 'hostpci', RegExp>> = {

@@ -11,16 +11,9 @@ import { configDriveNames } from './drive-names.js';
 import { parseDriveValue } from './drives.js';
 import { driveIsCdrom, driveIsCloudinit } from './drives-common.js';
 import { indexedKeys } from './indexed-keys.js';
+import { splitList } from '../../schema/perl.js';
 
 const NET_KEYS = indexedKeys('net', 32);
-
-function splitList(text: string): string[] {
-  return text
-    .replace(/[,;]/g, ' ')
-    .trim()
-    .split(/\s+/)
-    .filter((s) => s !== '');
-}
 
 /** Parses `boot` (property string: default key `legacy`, `order`). */
 function parseBoot(value: string): { legacy?: string; order?: string } {

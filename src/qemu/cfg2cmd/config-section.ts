@@ -7,6 +7,7 @@
 
 import type { ConfigSection, VmConfig } from '../../config/types.js';
 import { CvmError } from '../../errors.js';
+import { splitList } from '../../schema/perl.js';
 import { validDriveNames } from './drive-names.js';
 
 /** Generation overrides (`qm showcmd` options and snapshot state). */
@@ -32,7 +33,7 @@ export function parseHotplug(value: string): Set<string> {
   const res = new Set<string>();
   if (value === '0') return res;
   const list = value === '1' ? HOTPLUG_DEFAULT : value;
-  for (const feature of list.split(/[;, \0]+/).filter(Boolean)) {
+  for (const feature of splitList(list)) {
     if (!/^(network|disk|cpu|memory|usb|cloudinit)$/.test(feature)) die(`invalid hotplug feature '${feature}'`);
     res.add(feature);
   }
