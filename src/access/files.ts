@@ -1,0 +1,161 @@
+/**
+ * @module access/files
+ * The access domain's files below the state root, mirroring PVE's /etc/pve layout:
+ * `access/user.cfg` (users, tokens, groups, roles, ACLs) and `priv/` with `shadow.cfg`
+ * (password hashes), `token.cfg` (token secret digests), `authkey.key` (ticket signing key) and
+ * `pve-www.key` (CSRF secret). Directories are 0700 and files 0600; files are replaced
+ * atomically (util/fs writeFileAtomic) and read with O_NOFOLLOW, and a symlink in place of any
+ * of them is refused, so nobody can redirect a secret elsewhere. Keys are created once,
+ * race-free (written to a temporary file, then hard-linked into place). All writers share one
+ * cross-process lock, `lock/access`, so a CLI command and the API server never lose updates.
+ */
+
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { chmod, link, lstat, mkdir, open, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CvmError } from '../errors.js';
+import { stateLayout } from '../store/root.js';
+import { withFileLock, writeFileAtomic } from '../util/fs.js';
+import { makeDirs } from '../util/mkdirs.js';
+
+export interface AccessPaths {
+  accessDir: string;
+  userCfg: string;
+  privDir: string;
+  shadowCfg: string;
+  tokenCfg: string;
+  authKey: string;
+  csrfKey: string;
+  lock: string;
+}
+
+export function accessPaths(root: string): AccessPaths {
+  const accessDir = join(root, 'access');
+  const privDir = join(root, 'priv');
+  return {
+    accessDir,
+    userCfg: join(accessDir, 'user.cfg'),
+    privDir,
+    shadowCfg: join(privDir, 'shadow.cfg'),
+    tokenCfg: join(privDir, 'token.cfg'),
+    authKey: join(privDir, 'authkey.key'),
+    csrfKey: join(privDir, 'pve-www.key'),
+    lock: join(stateLayout(root).lockDir, 'access'),
+  };
+}
+
+export const DIR_MODE = 0o700;
+export const FILE_MODE = 0o600;
+
+const errnoCode = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | undefined)?.code;
+
+function ioError(path: string, what: string, err?: unknown): CvmError {
+  const reason = err instanceof Error ? err.message : what;
+  return new CvmError('IO', `unable to access '${path}' - ${reason}`, err === undefined ? {} : { cause: err });
+}
+
+/** Creates the directory 0700 if missing; refuses a symlink or non-directory; tightens a looser mode. */
+export async function ensurePrivateDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { mode: DIR_MODE });
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') {
+      await makeDirs(dir, DIR_MODE);
+    } else if (errnoCode(err) !== 'EEXIST') {
+      throw ioError(dir, '', err);
+    }
+  }
+  const st = await lstat(dir);
+  if (st.isSymbolicLink()) throw ioError(dir, 'refusing to use a symbolic link');
+  if (!st.isDirectory()) throw ioError(dir, 'not a directory');
+  if ((st.mode & 0o777) !== DIR_MODE) await chmod(dir, DIR_MODE);
+}
+
+/** Refuses a symbolic link where a directory of ours should be (before reading below it). */
+async function refuseLinkedDir(dir: string): Promise<boolean> {
+  try {
+    const st = await lstat(dir);
+    if (st.isSymbolicLink()) throw ioError(dir, 'refusing to use a symbolic link');
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return false;
+    throw err instanceof CvmError ? err : ioError(dir, '', err);
+  }
+}
+
+/** The file's text, undefined when it does not exist; a symlink or non-regular file is refused. */
+export async function readPrivateFile(path: string, dir: string): Promise<string | undefined> {
+  const buf = await readPrivateBytes(path, dir);
+  return buf?.toString('utf8');
+}
+
+async function readPrivateBytes(path: string, dir: string): Promise<Buffer | undefined> {
+  if (!(await refuseLinkedDir(dir))) return undefined;
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    if (errnoCode(err) === 'ELOOP') throw ioError(path, 'refusing to read a symbolic link');
+    throw ioError(path, '', err);
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw ioError(path, 'not a regular file');
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Atomically replaces the file (0600) inside its private directory; refuses a symlink in its place. */
+export async function writePrivateFile(path: string, dir: string, text: string): Promise<void> {
+  await ensurePrivateDir(dir);
+  try {
+    if ((await lstat(path)).isSymbolicLink()) throw ioError(path, 'refusing to write through a symbolic link');
+  } catch (err) {
+    if (err instanceof CvmError) throw err;
+    if (errnoCode(err) !== 'ENOENT') throw ioError(path, '', err);
+  }
+  await writeFileAtomic(path, text, FILE_MODE);
+}
+
+/** The 32-byte key in `path`, created (random, 0600) on first use; concurrent creators agree on one key. */
+export async function loadOrCreateKey(path: string, dir: string): Promise<Buffer> {
+  const existing = await readPrivateBytes(path, dir);
+  if (existing && existing.length >= 32) return existing;
+  if (existing) throw ioError(path, 'key file is too short');
+  await ensurePrivateDir(dir);
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+  try {
+    await writeFile(tmp, randomBytes(32), { mode: FILE_MODE, flag: 'wx' });
+    const handle = await open(tmp, 'r');
+    await handle.sync();
+    await handle.close();
+    await link(tmp, path).catch((err: unknown) => {
+      if (errnoCode(err) !== 'EEXIST') throw ioError(path, '', err);
+    });
+  } finally {
+    await unlink(tmp).catch(() => undefined);
+  }
+  const created = await readPrivateBytes(path, dir);
+  if (!created || created.length < 32) throw ioError(path, 'key file is missing or too short');
+  return created;
+}
+
+/** Runs `fn` holding the access domain's cross-process write lock. */
+export function withAccessLock<T>(paths: AccessPaths, fn: () => Promise<T>): Promise<T> {
+  return withFileLock(paths.lock, fn, { timeoutMs: 10_000, timeoutMessage: `can't lock file '${paths.lock}' - got timeout` });
+}
+
+/** Identity of a file's current version (rename-replaced files get a new inode); undefined if absent. */
+export async function fileVersion(path: string): Promise<string | undefined> {
+  try {
+    const st = await lstat(path, { bigint: true });
+    return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw ioError(path, '', err);
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * @module access/state
+ * Reading and changing the access domain's state as one unit. Readers (every API request) get
+ * a parsed snapshot of user.cfg and token.cfg that is re-read only when a file's version
+ * (inode, size, times) changed, so a request costs two `lstat`s, and a change made by another
+ * process (the CLI) is seen by the next request. Writers go through `update`: under the
+ * cross-process lock they read the current files (never the cache), change them, and write the
+ * secrets first and user.cfg last, so no token or user is ever visible without its secret.
+ */
+
+import { type AccessPaths, accessPaths, fileVersion, loadOrCreateKey, readPrivateFile, withAccessLock, writePrivateFile } from './files.js';
+import { parseShadow, parseTokenSecrets, serializeShadow, serializeTokenSecrets } from './secrets.js';
+import { parseUserConfig, serializeUserConfig, type UserConfig } from './user-cfg.js';
+
+export interface AccessSnapshot {
+  config: UserConfig;
+  /** user.cfg lines that were skipped (PVE's warnings). */
+  warnings: string[];
+  /** Full token id -> stored digest. */
+  tokenSecrets: Map<string, string>;
+}
+
+/** What an update may change; the flags say which files to write back. */
+export interface AccessDraft extends AccessSnapshot {
+  shadow: Map<string, string>;
+  changed: { config?: boolean; shadow?: boolean; tokenSecrets?: boolean };
+}
+
+export interface Keys {
+  ticket: Buffer;
+  csrf: Buffer;
+}
+
+export class AccessState {
+  readonly paths: AccessPaths;
+  private cached: { version: string; snapshot: AccessSnapshot } | undefined;
+  private keysPromise: Promise<Keys> | undefined;
+
+  constructor(readonly root: string) {
+    this.paths = accessPaths(root);
+  }
+
+  /** The current users/tokens/ACLs (cached while the files are unchanged). */
+  async snapshot(): Promise<AccessSnapshot> {
+    const version = `${await fileVersion(this.paths.userCfg)}|${await fileVersion(this.paths.tokenCfg)}`;
+    if (this.cached?.version === version) return this.cached.snapshot;
+    const snapshot = await this.readSnapshot();
+    // a file replaced while it was read gets re-read next time (its version differs then)
+    const after = `${await fileVersion(this.paths.userCfg)}|${await fileVersion(this.paths.tokenCfg)}`;
+    if (after === version) this.cached = { version, snapshot };
+    return snapshot;
+  }
+
+  private async readSnapshot(): Promise<AccessSnapshot> {
+    const { accessDir, privDir, userCfg, tokenCfg } = this.paths;
+    const [userText, tokenText] = await Promise.all([readPrivateFile(userCfg, accessDir), readPrivateFile(tokenCfg, privDir)]);
+    const parsed = parseUserConfig(userText ?? '');
+    return { config: parsed.config, warnings: parsed.warnings, tokenSecrets: parseTokenSecrets(tokenText ?? '') };
+  }
+
+  /** Password hashes (read on each login; not cached). */
+  async shadow(): Promise<Map<string, string>> {
+    return parseShadow((await readPrivateFile(this.paths.shadowCfg, this.paths.privDir)) ?? '');
+  }
+
+  /** The ticket signing key and CSRF secret, created on first use. */
+  keys(): Promise<Keys> {
+    this.keysPromise ??= Promise.all([
+      loadOrCreateKey(this.paths.authKey, this.paths.privDir),
+      loadOrCreateKey(this.paths.csrfKey, this.paths.privDir),
+    ]).then(([ticket, csrf]) => ({ ticket, csrf }));
+    // a failure (e.g. unwritable root) is reported now and retried next time
+    this.keysPromise.catch(() => {
+      this.keysPromise = undefined;
+    });
+    return this.keysPromise;
+  }
+
+  /** Read-change-write under the lock; `change` sets `draft.changed` for what it modified. */
+  async update<T>(change: (draft: AccessDraft) => T | Promise<T>): Promise<T> {
+    return withAccessLock(this.paths, async () => {
+      const [snapshot, shadow] = await Promise.all([this.readSnapshot(), this.shadow()]);
+      const draft: AccessDraft = { ...snapshot, shadow, changed: {} };
+      const result = await change(draft);
+      const { accessDir, privDir } = this.paths;
+      if (draft.changed.shadow) await writePrivateFile(this.paths.shadowCfg, privDir, serializeShadow(draft.shadow));
+      if (draft.changed.tokenSecrets) await writePrivateFile(this.paths.tokenCfg, privDir, serializeTokenSecrets(draft.tokenSecrets));
+      if (draft.changed.config) await writePrivateFile(this.paths.userCfg, accessDir, serializeUserConfig(draft.config));
+      this.cached = undefined;
+      return result;
+    });
+  }
+}
