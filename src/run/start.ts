@@ -3,14 +3,16 @@
  * `cvmctl start`: refuse a second start, clear what a crashed QEMU left behind, build the
  * command with the host facts (a confidential VM on a host without the feature fails here,
  * before any process exists), check and create tap devices, spawn QEMU without a shell and
- * wait until its QMP socket answers. A QEMU that dies while starting is reported with its own
- * stderr text; everything set up for it is undone.
+ * wait until its QMP socket answers. Helper processes (swtpm) start and end through the hook
+ * list of run/hooks. A QEMU that dies while starting is reported with its own stderr text;
+ * everything set up for it (helpers included) is undone.
  */
 
 import { join } from 'node:path';
 import { CvmError } from '../errors.js';
 import { type LifecycleContext, pathsFor, startTimeoutSec, warnFn } from './context.js';
 import { prepareTempEfivars } from './efivars.js';
+import { runAfterExitHooks, runBeforeSpawnHooks } from './hooks.js';
 import { assertNotLocked, withVmRunLock } from './lock.js';
 import { createTaps, planTaps, removeTaps } from './network.js';
 import { ensureRunDir, removeRuntimeFiles, runningPid } from './runtime-files.js';
@@ -51,16 +53,8 @@ async function startLocked(ctx: LifecycleContext, vmid: number, opts: StartOptio
   // like vm_start: changes kept pending while the VM ran take effect now
   if (ctx.applyPending && Object.keys(config.pending).length > 0) config = await ctx.applyPending(vmid);
   const conf = config.conf;
-  if (conf.tpmstate0) {
-    // the command line connects to a swtpm socket qemu-server starts; cvmctl has no swtpm runner
-    // yet, and QEMU would only say it cannot connect to '<vmid>.swtpm'
-    throw new CvmError(
-      'HOST_UNSUPPORTED',
-      `tpmstate0: cvmctl start cannot run a VM with a TPM yet (no swtpm support) - remove it with 'cvmctl set ${vmid} --delete tpmstate0'`,
-    );
-  }
-
-  // pid file, sockets, logs of a QEMU that died without cleaning up
+  // helpers (swtpm), pid file, sockets, logs of a QEMU that died without cleaning up
+  await runAfterExitHooks(ctx, vmid);
   const stale = await removeRuntimeFiles(paths.runDir, vmid);
   if (stale.length > 0) warn(`removed stale runtime files of VM ${vmid}: ${stale.sort().join(', ')}`);
 
@@ -76,6 +70,7 @@ async function startLocked(ctx: LifecycleContext, vmid: number, opts: StartOptio
   const t0 = Date.now();
   const deadline = t0 + timeoutMs;
   try {
+    await runBeforeSpawnHooks(ctx, config);
     let gone: (() => Promise<string | undefined>) | undefined;
     if (built.argv.includes('-daemonize')) {
       await spawnDaemonizing(built.argv, timeoutMs);
@@ -109,6 +104,7 @@ async function startLocked(ctx: LifecycleContext, vmid: number, opts: StartOptio
       }
     }
     await removeTaps(taps, ctx.ip);
+    await runAfterExitHooks(ctx, vmid).catch(() => undefined);
     await removeRuntimeFiles(paths.runDir, vmid);
     throw withKvmHint(err, built.argv, vmid);
   }

@@ -13,6 +13,7 @@ import { CvmError } from '../errors.js';
 import { tempEfivarsPath } from './efivars.js';
 import { QmpClient, queryStatus, systemPowerdown } from '../qemu/qmp/index.js';
 import { type LifecycleContext, pathsFor, warnFn } from './context.js';
+import { runAfterExitHooks } from './hooks.js';
 import { assertNotLocked, withVmRunLock } from './lock.js';
 import { removeTaps, tapsOf } from './network.js';
 import { removeRuntimeFiles, runningPid } from './runtime-files.js';
@@ -44,8 +45,9 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-/** Remove runtime files and tap devices of a VM whose QEMU is gone. */
+/** End helper processes (swtpm), remove runtime files and tap devices of a VM whose QEMU is gone. */
 async function cleanupAfterExit(ctx: LifecycleContext, vmid: number): Promise<void> {
+  await runAfterExitHooks(ctx, vmid);
   await removeRuntimeFiles(ctx.facts.paths.runDir, vmid);
   await rm(tempEfivarsPath(ctx.facts, vmid), { force: true });
   try {

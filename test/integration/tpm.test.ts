@@ -1,0 +1,214 @@
+/**
+ * swtpm with real QEMU under TCG. A Windows 11-style VM (q35, OVMF 4M with Microsoft keys
+ * pre-enrolled, efidisk and a TPM 2.0 state volume allocated by `create`) starts: QMP
+ * `query-tpm` shows the emulator backend, and the firmware talks to the TPM -- QEMU's own TPM
+ * trace shows OVMF's TPM2_Startup and PCR extends answered with success (Debian's OVMF is a
+ * release build that prints nothing on the 0x402 debug port, so the trace is the witness).
+ * A SeaBIOS VM with a TPM 1.2 state does the same with TPM 1.2 ordinals. Stop ends swtpm and
+ * removes its socket; a swtpm failure is reported with swtpm's text and a QEMU failure after
+ * swtpm started leaves no swtpm, QEMU or runtime file behind.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { QmpClient } from '../../src/qemu/qmp/index.js';
+import { startVm, stopVm } from '../../src/run/index.js';
+import { createVm } from '../../src/store/vm-ops.js';
+import { runningSwtpm, swtpmPaths } from '../../src/tpm/index.js';
+import { alive, makeTestRoot, QEMU_BINARY, SKIP_REASON, waitFor } from './helpers.js';
+
+const hasSwtpm = (() => {
+  try {
+    execFileSync('swtpm', ['--version']);
+    execFileSync('swtpm_setup', ['--print-capabilities']);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+const MS_CODE = '/usr/share/OVMF/OVMF_CODE_4M.ms.fd';
+
+// one root for the file; every VM is stopped by its test, cleanup() kills leftovers (pid files incl. swtpm's)
+const r = makeTestRoot('cvmctl-tpm-');
+afterAll(() => r.cleanup());
+const runDir = join(r.root, 'run');
+const runFiles = (vmid: number) => (existsSync(runDir) ? readdirSync(runDir).filter((n) => n.startsWith(`${vmid}.`)) : []);
+
+/** QEMU's `tpm_util_show_buffer*` trace as [command code, response code] pairs. */
+function tpmExchanges(trace: string): { command: number; response: number }[] {
+  const lines = trace.split('\n');
+  const out: { command: number; response: number }[] = [];
+  let pendingCommand: number | undefined;
+  for (let i = 0; i < lines.length; i++) {
+    const header = /tpm_util_show_buffer_header direction: (To|From) TPM/.exec(lines[i] as string);
+    if (!header) continue;
+    const bytes = (lines[i + 1] ?? '')
+      .replace(/^tpm_util_show_buffer_content\s*/, '')
+      .trim()
+      .split(/\s+/)
+      .map((b) => Number.parseInt(b, 16));
+    // header: tag(2) size(4) code(4): command ordinal / response code
+    const code = (((bytes[6] as number) << 24) | ((bytes[7] as number) << 16) | ((bytes[8] as number) << 8) | (bytes[9] as number)) >>> 0;
+    if (header[1] === 'To') pendingCommand = code;
+    else if (pendingCommand !== undefined) {
+      out.push({ command: pendingCommand, response: code });
+      pendingCommand = undefined;
+    }
+  }
+  return out;
+}
+
+async function queryTpm(vmid: number): Promise<unknown> {
+  const qmp = await QmpClient.connect(join(runDir, `${vmid}.qmp`));
+  try {
+    return await qmp.execute('query-tpm');
+  } finally {
+    qmp.destroy();
+  }
+}
+
+const ready = QEMU_BINARY && hasSwtpm;
+const why = !QEMU_BINARY ? SKIP_REASON : 'swtpm/swtpm_setup are not installed (run scripts/setup.sh)';
+
+describe.skipIf(!ready)(`swtpm with real QEMU${ready ? '' : ` (skipped: ${why})`}`, () => {
+  it('starts a Windows 11-style VM (q35, OVMF 4M ms keys, TPM 2.0) whose firmware uses the TPM', { timeout: 240_000 }, async () => {
+    const trace = join(r.logs, 'win11-tpm-trace.log');
+    await createVm({
+      root: r.root,
+      vmid: 9501,
+      params: {
+        name: 'win11',
+        ostype: 'win11',
+        machine: 'q35',
+        bios: 'ovmf',
+        kvm: '0',
+        memory: '512',
+        vga: 'none',
+        efidisk0: 'local:1,efitype=4m,pre-enrolled-keys=1',
+        tpmstate0: 'local:1,version=v2.0',
+        args: `-trace enable=tpm_util_show_buffer* -D ${trace}`,
+      },
+    });
+    const conf = readFileSync(join(r.root, 'qemu-server', '9501.conf'), 'utf8');
+    expect(conf).toMatch(/^tpmstate0: local:9501\/vm-9501-disk-1\.raw,size=4M,version=v2\.0$/m);
+    const statePath = join(r.root, 'images', '9501', 'vm-9501-disk-1.raw');
+    expect(
+      readFileSync(statePath)
+        .subarray(0, 4096)
+        .every((b) => b === 0),
+    ).toBe(true);
+
+    const ctx = await r.context();
+    const started = await startVm(ctx, 9501, { timeoutSec: 120 });
+    r.track(started.pid);
+    expect(started.argv.some((a) => a.endsWith(`file=${MS_CODE}`))).toBe(true);
+    const swtpmPid = await runningSwtpm(swtpmPaths(runDir, 9501));
+    expect(swtpmPid).toBeGreaterThan(0);
+    r.track(swtpmPid as number);
+    const swtpmArgs = readFileSync(`/proc/${swtpmPid}/cmdline`, 'utf8').split('\0');
+    expect(swtpmArgs).toContain(`backend-uri=file://${statePath},mode=0600`);
+    expect(swtpmArgs).toContain('--tpm2');
+    // swtpm_setup manufactured the state on the volume (it is no longer all zeroes)
+    expect(
+      readFileSync(statePath)
+        .subarray(0, 4096)
+        .some((b) => b !== 0),
+    ).toBe(true);
+
+    expect(await queryTpm(9501)).toEqual([{ model: 'tpm-tis', options: { type: 'emulator', data: { chardev: 'tpmchar' } }, id: 'tpmdev' }]);
+
+    const TPM2_STARTUP = 0x144;
+    const TPM2_PCR_EXTEND = 0x182;
+    const exchanges = await waitFor(() => {
+      const ex = tpmExchanges(existsSync(trace) ? readFileSync(trace, 'utf8') : '');
+      return ex.some((e) => e.command === TPM2_PCR_EXTEND) ? ex : undefined;
+    }, 150_000);
+    expect(exchanges, 'OVMF never extended a PCR').toBeDefined();
+    expect(exchanges?.find((e) => e.command === TPM2_STARTUP)?.response).toBe(0);
+    expect(exchanges?.filter((e) => e.command === TPM2_PCR_EXTEND).every((e) => e.response === 0)).toBe(true);
+
+    const stopped = await stopVm(ctx, 9501, { timeoutSec: 20 });
+    expect(stopped.wasRunning).toBe(true);
+    expect(alive(started.pid)).toBe(false);
+    expect(alive(swtpmPid as number)).toBe(false);
+    expect(runFiles(9501)).toEqual([]);
+    // the manufactured state stays on the volume for the next start
+    expect(
+      readFileSync(statePath)
+        .subarray(0, 4096)
+        .some((b) => b !== 0),
+    ).toBe(true);
+  });
+
+  it('runs a TPM 1.2 state for a SeaBIOS VM (no --tpm2) and the BIOS starts it', { timeout: 180_000 }, async () => {
+    const trace = join(r.logs, 'tpm12-trace.log');
+    await createVm({
+      root: r.root,
+      vmid: 9502,
+      params: { kvm: '0', memory: '64', vga: 'none', tpmstate0: 'local:1', args: `-trace enable=tpm_util_show_buffer* -D ${trace}` },
+    });
+    const ctx = await r.context();
+    const started = await startVm(ctx, 9502, { timeoutSec: 60 });
+    r.track(started.pid);
+    const swtpmPid = (await runningSwtpm(swtpmPaths(runDir, 9502))) as number;
+    r.track(swtpmPid);
+    expect(readFileSync(`/proc/${swtpmPid}/cmdline`, 'utf8').split('\0')).not.toContain('--tpm2');
+    const TPM_ORD_STARTUP = 0x99;
+    const exchanges = await waitFor(() => {
+      const ex = tpmExchanges(existsSync(trace) ? readFileSync(trace, 'utf8') : '');
+      return ex.some((e) => e.command === TPM_ORD_STARTUP) ? ex : undefined;
+    }, 120_000);
+    expect(exchanges?.find((e) => e.command === TPM_ORD_STARTUP)?.response).toBe(0);
+    await stopVm(ctx, 9502, { timeoutSec: 20 });
+    expect(alive(swtpmPid)).toBe(false);
+    expect(runFiles(9502)).toEqual([]);
+  });
+
+  it("reports swtpm_setup's own failure and starts nothing", async () => {
+    r.writeConfig(9503, 'kvm: 0\nmemory: 64\nvga: none\ntpmstate0: /nonexistent-dir/9503/tpm.raw,version=v2.0\n');
+    const ctx = await r.context();
+    await expect(startVm(ctx, 9503, { timeoutSec: 30 })).rejects.toMatchObject({
+      code: 'QEMU_FAILED',
+      message: expect.stringMatching(
+        /^tpmstate0: unable to set up TPM state '\/nonexistent-dir\/9503\/tpm\.raw': swtpm_setup failed \(exit code 1\)/,
+      ),
+    });
+    expect(runFiles(9503)).toEqual([]);
+  });
+
+  it('stops the swtpm it started when QEMU then fails, leaving nothing behind', async () => {
+    await createVm({
+      root: r.root,
+      vmid: 9504,
+      params: { kvm: '0', memory: '64', vga: 'none', tpmstate0: 'local:1,version=v2.0', args: '-device no-such-device-model' },
+    });
+    const ctx = await r.context();
+    const err = await startVm(ctx, 9504, { timeoutSec: 30 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'QEMU_FAILED',
+      message: expect.stringContaining("'no-such-device-model' is not a valid device model name"),
+    });
+    expect(runFiles(9504)).toEqual([]);
+    const left = execFileSync('ps', ['-eo', 'stat=,args='], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.includes(join(runDir, '9504.swtpm')) && !l.startsWith('Z'));
+    expect(left).toEqual([]);
+  });
+
+  it('refuses a qcow2 TPM state volume with a line saying swtpm needs raw', async () => {
+    await createVm({
+      root: r.root,
+      vmid: 9505,
+      params: { kvm: '0', memory: '64', vga: 'none', tpmstate0: 'local:1,format=qcow2,version=v2.0' },
+    });
+    const ctx = await r.context();
+    await expect(startVm(ctx, 9505, { timeoutSec: 30 })).rejects.toMatchObject({
+      code: 'HOST_UNSUPPORTED',
+      message: expect.stringMatching(
+        /^tpmstate0: volume 'local:9505\/vm-9505-disk-0\.qcow2' is in format 'qcow2'; swtpm needs a raw volume/,
+      ),
+    });
+    expect(runFiles(9505)).toEqual([]);
+  });
+});
