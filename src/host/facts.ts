@@ -12,16 +12,22 @@ import type { FirmwareFacts } from '../firmware/types.js';
 
 export type HostArch = 'x86_64' | 'aarch64';
 
+/**
+ * A capability flag as a JSON file may hold it: qemu-server tests it with Perl truthiness, so
+ * `"0"`, `0` and `""` are false like `false` (read it with perlTruthyJson, never with `!`).
+ */
+export type CapabilityFlag = boolean | number | string;
+
 /** qemu-server's host hardware capabilities JSON (`/run/qemu-server/host-hw-capabilities.json`). */
 export interface HwCapabilities {
   'amd-sev'?: {
     cbitpos: number;
     'reduced-phys-bits': number;
-    'sev-support': boolean;
-    'sev-support-es': boolean;
-    'sev-support-snp': boolean;
+    'sev-support': CapabilityFlag;
+    'sev-support-es': CapabilityFlag;
+    'sev-support-snp': CapabilityFlag;
   };
-  'intel-tdx'?: { 'tdx-support': boolean };
+  'intel-tdx'?: { 'tdx-support': CapabilityFlag };
   'arm-caps'?: { vendor: string; aes: boolean; sha2: boolean };
 }
 

@@ -22,6 +22,17 @@ export function perlTruthy(value: string | number | undefined): boolean {
   return value !== '' && value !== '0';
 }
 
+/**
+ * Perl truthiness of a value decoded from JSON (decode_json): null, false, 0, '' and '0' are
+ * false; every other string (even `"false"`) and number is true.
+ */
+export function perlTruthyJson(value: unknown): boolean {
+  if (value === undefined || value === null || value === false) return false;
+  if (typeof value === 'number') return value !== 0;
+  if (typeof value === 'string') return value !== '' && value !== '0';
+  return true;
+}
+
 /** `$part =~ /^\s*$/`: an empty or whitespace-only list element. */
 export function isBlank(text: string): boolean {
   // Almost every part starts with a key or value character; only those that do not need the regex.

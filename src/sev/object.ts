@@ -10,6 +10,7 @@ import { canonicalJson } from '../util/canonical-json.js';
 import type { ConfigSection } from '../config/types.js';
 import { CvmError } from '../errors.js';
 import type { HwCapabilities } from '../host/facts.js';
+import { perlTruthyJson } from '../schema/perl.js';
 import type { PropertyValues } from '../schema/types.js';
 import { type CvmType, parseAmdSev, parseIntelTdx, truthy } from './parse.js';
 import { formatPolicyHex } from './policy/types.js';
@@ -57,11 +58,11 @@ function capsOrThrow(caps: HwCapabilitiesInput): HwCapabilities {
 /** The `-object` value for parsed `amd-sev` values, with qemu-server's checks in its order. */
 export function sevObjectFromValues(sev: PropertyValues, bios: string | undefined, caps: HwCapabilitiesInput): string {
   const amd = capsOrThrow(caps)['amd-sev'];
-  if (!amd?.['sev-support']) throw new CvmError('HOST_UNSUPPORTED', 'Your CPU does not support AMD SEV.');
-  if (sev.type === 'es' && !amd['sev-support-es']) {
+  if (!amd || !perlTruthyJson(amd['sev-support'])) throw new CvmError('HOST_UNSUPPORTED', 'Your CPU does not support AMD SEV.');
+  if (sev.type === 'es' && !perlTruthyJson(amd['sev-support-es'])) {
     throw new CvmError('HOST_UNSUPPORTED', 'Your CPU does not support AMD SEV-ES.');
   }
-  if (sev.type === 'snp' && !amd['sev-support-snp']) {
+  if (sev.type === 'snp' && !perlTruthyJson(amd['sev-support-snp'])) {
     throw new CvmError('HOST_UNSUPPORTED', 'Your CPU does not support AMD SEV-SNP.');
   }
   if (!bios || bios !== 'ovmf') {
@@ -82,14 +83,14 @@ export function sevObjectFromValues(sev: PropertyValues, bios: string | undefine
  */
 export function amdSevObject(conf: ConfigSection, caps: HwCapabilitiesInput): string {
   const value = conf['amd-sev'];
-  if (!truthy(value)) throw new CvmError('GENERATE', "amd-sev: not set in this config");
+  if (!truthy(value)) throw new CvmError('GENERATE', 'amd-sev: not set in this config');
   return sevObjectFromValues(parseAmdSev(value as string), conf.bios, caps);
 }
 
 /** The `tdx-guest` object for parsed `intel-tdx` values (see `intelTdxObject`). */
 export function tdxObjectFromValues(tdx: PropertyValues, bios: string | undefined, caps: HwCapabilitiesInput): string {
   const intel = capsOrThrow(caps)['intel-tdx'];
-  if (!intel?.['tdx-support']) throw new CvmError('HOST_UNSUPPORTED', 'Your CPU does not support Intel TDX.');
+  if (!perlTruthyJson(intel?.['tdx-support'])) throw new CvmError('HOST_UNSUPPORTED', 'Your CPU does not support Intel TDX.');
   if (!bios || bios !== 'ovmf') {
     throw new CvmError('GENERATE', 'To use Intel TDX, you need to change the BIOS to OVMF.');
   }

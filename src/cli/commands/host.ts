@@ -7,9 +7,11 @@
  */
 import type { Command } from 'commander';
 import type { ProbeResult } from '../../host/capabilities/probe.js';
+import type { CapabilityFlag } from '../../host/facts.js';
+import { perlTruthyJson } from '../../schema/perl.js';
 import { printWarning } from '../output.js';
 
-const yn = (v: boolean | undefined): string => (v === undefined ? 'unknown' : v ? 'yes' : 'no');
+const yn = (v: CapabilityFlag | undefined): string => (v === undefined ? 'unknown' : perlTruthyJson(v) ? 'yes' : 'no');
 const param = (v: boolean | undefined): string => (v === undefined ? '-' : v ? 'Y' : 'N');
 
 export function formatCapabilitySummary(r: ProbeResult): string {
@@ -23,7 +25,7 @@ export function formatCapabilitySummary(r: ProbeResult): string {
     rows.push(['AMD SEV-SNP', yn(amd?.['sev-support-snp'])]);
     rows.push(['C-bit position', amd ? String(amd.cbitpos) : 'unknown']);
     rows.push(['Reduced phys bits', amd ? String(amd['reduced-phys-bits']) : 'unknown']);
-    if (r.sevExtras && amd?.['sev-support']) {
+    if (r.sevExtras && perlTruthyJson(amd?.['sev-support'])) {
       rows.push(['Encrypted guests', `${r.sevExtras.maxGuests} (SEV-only ASIDs from ${r.sevExtras.minSevAsid})`]);
     }
   }

@@ -10,7 +10,8 @@
  */
 import { type FileHandle, open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { HwCapabilities } from '../facts.js';
+import { perlTruthyJson } from '../../schema/perl.js';
+import type { CapabilityFlag, HwCapabilities } from '../facts.js';
 import {
   type CpuidRegs,
   amdSevFromLeaf,
@@ -237,10 +238,12 @@ async function crossCheck(
     for (const p of ['sev', 'sev_es', 'sev_snp']) kernel.params[p] = await readParam(join(base, p));
     kernel.devSev = await exists(join(devRoot, 'sev'));
     const amd = json['amd-sev'];
+    // the probe's own JSON holds booleans; perlTruthyJson keeps the type honest
+    const flag = (v: CapabilityFlag | undefined) => (v === undefined ? undefined : perlTruthyJson(v));
     const pairs: [string, boolean | undefined, string][] = [
-      ['sev', amd?.['sev-support'], 'SEV'],
-      ['sev_es', amd?.['sev-support-es'], 'SEV-ES'],
-      ['sev_snp', amd?.['sev-support-snp'], 'SEV-SNP'],
+      ['sev', flag(amd?.['sev-support']), 'SEV'],
+      ['sev_es', flag(amd?.['sev-support-es']), 'SEV-ES'],
+      ['sev_snp', flag(amd?.['sev-support-snp']), 'SEV-SNP'],
     ];
     if (!(await exists(join(sysfsRoot, 'module', 'kvm_amd')))) {
       notes.push('kvm_amd module is not loaded: KVM cannot run SEV guests');

@@ -50,7 +50,7 @@ import { emitOvmf } from './ovmf.js';
 import { emitPciBridges, pciAddr, printPcieAddr } from './pci.js';
 import { parseProps, perlTrue } from './props.js';
 import { q35InlineDevices } from './q35-inline.js';
-import { splitArgs } from './split-args.js';
+import { customArgs } from './split-args.js';
 import { timerFlags } from './timer.js';
 import { tabletDevices, usbControllers, usbDevices } from './usb.js';
 import {
@@ -206,11 +206,12 @@ export function configToCommand(config: VmConfig, host: HostFacts, opts: ConfigT
   const rtcFlags: string[] = [];
   const paths = host.paths;
 
-  if (conf.affinity) cmd.push('/usr/bin/taskset', '--cpu-list', '--all-tasks', conf.affinity);
+  const affinity = conf.affinity;
+  if (affinity !== undefined && perlTrue(affinity)) cmd.push('/usr/bin/taskset', '--cpu-list', '--all-tasks', affinity);
   cmd.push(kvmBinary);
   // `-id` exists only in Proxmox's QEMU build; stock QEMU rejects it.
   if (host.flavor === 'pve') cmd.push('-id', String(vmid));
-  const vmname = conf.name || `vm${vmid}`;
+  const vmname = conf.name !== undefined && perlTrue(conf.name) ? conf.name : `vm${vmid}`;
   cmd.push('-name', binaryAtLeast(kvmver, 11, 0) ? vmname : `${vmname},debug-threads=on`);
   cmd.push('-no-shutdown');
   cmd.push('-chardev', `socket,id=qmp,path=${paths.runDir}/${vmid}.qmp,server=on,wait=off`);
@@ -222,7 +223,7 @@ export function configToCommand(config: VmConfig, host: HostFacts, opts: ConfigT
   }
   cmd.push('-pidfile', `${paths.runDir}/${vmid}.pid`);
   cmd.push('-daemonize');
-  if (conf.smbios1) cmd.push('-smbios', smbiosString(conf.smbios1));
+  if (conf.smbios1 !== undefined && perlTrue(conf.smbios1)) cmd.push('-smbios', smbiosString(conf.smbios1));
 
   const cvmType = getCvmType(conf);
   if (conf.bios === 'ovmf') {
@@ -241,7 +242,7 @@ export function configToCommand(config: VmConfig, host: HostFacts, opts: ConfigT
   }
   const fixups = createdVersionFixups(ctx, force.forceMachine);
   if (fixups) cmd.push(...fixups);
-  if (conf.vmgenid) devices.push('-device', `vmgenid,guid=${conf.vmgenid}`);
+  if (perlTrue(conf.vmgenid)) devices.push('-device', `vmgenid,guid=${conf.vmgenid}`);
 
   usbControllers(ctx, devices);
   const { vga, qxlnum } = vgaProperties(ctx);
@@ -302,7 +303,7 @@ export function configToCommand(config: VmConfig, host: HostFacts, opts: ConfigT
   emitDrives(ctx, devices, cmd);
   emitNetworks(ctx, devices, netsHostMtu(force.netsHostMtu));
 
-  if (conf.ivshmem) {
+  if (conf.ivshmem !== undefined && perlTrue(conf.ivshmem)) {
     const iv = parseProps(conf.ivshmem);
     const bus = ctx.q35 ? printPcieAddr('ivshmem') : pciAddr(ctx, 'ivshmem');
     devices.push('-device', `ivshmem-plain,memdev=ivshmem${bus},`);
@@ -353,11 +354,11 @@ export function configToCommand(config: VmConfig, host: HostFacts, opts: ConfigT
   cmd.push(...devices);
   if (rtcFlags.length) cmd.push('-rtc', rtcFlags.join(','));
   if (machineFlags.length) cmd.push('-machine', machineFlags.join(','));
-  if (conf.vmstate) {
+  if (conf.vmstate !== undefined && perlTrue(conf.vmstate)) {
     cmd.push('-loadstate', volumePath(host.storage, conf.vmstate));
     info.push(`activating and using '${conf.vmstate}' as vmstate`);
   }
   if (isTemplate) cmd.push('-snapshot');
-  if (conf.args) cmd.push(...splitArgs(conf.args));
+  if (conf.args !== undefined && perlTrue(conf.args)) cmd.push(...customArgs(conf.args, warnings));
   return { argv: cmd, warnings, perlWarnings, info };
 }

@@ -7,8 +7,12 @@
  * quotes a backslash escapes the next character; adjacent pieces join into one word. A line
  * Perl cannot parse — an unbalanced quote or a trailing lone backslash — yields no words at
  * all, as in qemu-server (never a partial split that would turn `-device 'a b` into a bare
- * `-device`). `isSplittableArgs` tells input validation whether a value parses.
+ * `-device`); `customArgs` says so in a warning instead of dropping the line silently, and
+ * refuses a NUL byte, which exec would cut the argument at. `isSplittableArgs` tells input
+ * validation whether a value parses.
  */
+
+import { CvmError } from '../../errors.js';
 
 /** Perl's `\s` on a byte string: space, \t, \n, \r, \f and (since 5.18) \v. */
 function isSpace(c: string | undefined): boolean {
@@ -69,4 +73,15 @@ export function splitArgs(input: string): string[] {
 /** Whether shellwords can split the value (balanced quotes, no trailing lone backslash). */
 export function isSplittableArgs(input: string): boolean {
   return parse(input) !== undefined;
+}
+
+/** The words of a config's `args` for the command line; warns when shellwords yields none. */
+export function customArgs(input: string, warnings: string[]): string[] {
+  if (input.includes('\0')) throw new CvmError('GENERATE', 'args: contains a NUL byte, which no QEMU argument can carry');
+  const words = parse(input);
+  if (words === undefined) {
+    warnings.push('args: unbalanced quote or trailing backslash - QEMU gets none of these arguments');
+    return [];
+  }
+  return words;
 }
