@@ -3,7 +3,8 @@
  * The one error type of cvmctl and the one place that maps error codes to exit codes
  * (and, later, HTTP statuses). Every failure a user can cause or meet is a `CvmError`
  * with a stable `code`; the CLI prints `message` as a single line and exits with
- * `exitCodeFor(code)`. Nothing else in the code base decides exit codes.
+ * `exitCodeFor(code)`; the REST API answers with `httpStatusFor(code)`. Nothing else in the code
+ * base decides exit codes or HTTP statuses.
  */
 
 /** Stable error codes. Grouped by the exit code they map to. */
@@ -15,6 +16,7 @@ export const ERROR_CODES = {
   USAGE: 2, // wrong command-line usage
   POLICY_INVALID: 2, // a guest policy word with must-be-zero / missing must-be-one bits
   REPORT_INVALID: 2, // attestation report / certificate cannot be parsed
+  UNSUPPORTED_CONTENT: 2, // an API request body of a content type other than form or JSON (HTTP 506, like PVE)
   // runtime failures: exit 1
   VM_NOT_FOUND: 1,
   VM_EXISTS: 1,
@@ -71,7 +73,11 @@ export function exitCodeFor(err: unknown): number {
   return 1;
 }
 
-/** HTTP status for an error, for a future API: 400 for input errors, 404/409/500 otherwise. */
+/**
+ * HTTP status of the REST API for an error, as PVE answers: 400 for invalid input, 401/403 for
+ * authentication and permission failures, 501 for unknown paths and methods, and 500 for every
+ * runtime failure, a missing VM or a digest mismatch included (PVE handlers `die` with text).
+ */
 export function httpStatusFor(err: unknown): number {
   if (!isCvmError(err)) return 500;
   switch (err.code) {
@@ -81,14 +87,8 @@ export function httpStatusFor(err: unknown): number {
       return 403;
     case 'NOT_IMPLEMENTED':
       return 501;
-    case 'VM_NOT_FOUND':
-      return 404;
-    case 'VM_EXISTS':
-    case 'VM_LOCKED':
-    case 'VM_RUNNING':
-    case 'VM_NOT_RUNNING':
-    case 'DIGEST_MISMATCH':
-      return 409;
+    case 'UNSUPPORTED_CONTENT':
+      return 506;
     default:
       return ERROR_CODES[err.code] === 2 ? 400 : 500;
   }

@@ -1,7 +1,9 @@
 /**
  * @module store/typed
- * The JSON view of a config section: the file stores every value as text, the API returns
- * integers, numbers and booleans (1/0) as JSON numbers, as qemu-server's vm_config does.
+ * The JSON view of a config section: the file stores every value as text; the API returns
+ * integers and booleans (1/0) as JSON numbers and everything else, `number`-typed keys
+ * included, as strings, exactly as qemu-server's check_type hands them to the JSON encoder
+ * (`int($1)` for integers; the matched text, a Perl string, for numbers).
  */
 
 import { lookupConfigKey } from '../config/options/index.js';
@@ -12,7 +14,7 @@ export function typedConfig(section: ConfigSection): Record<string, string | num
   for (const key of Object.keys(section).sort()) {
     const value = section[key] as string;
     const type = key === 'digest' ? 'string' : lookupConfigKey(key)?.type;
-    const numeric = (type === 'integer' || type === 'number' || type === 'boolean') && /^\d+(?:\.\d+)?$/.test(value);
+    const numeric = (type === 'integer' || type === 'boolean') && /^\d+$/.test(value);
     out[key] = numeric ? Number(value) : value;
   }
   return out;

@@ -1,0 +1,106 @@
+/**
+ * @module api/routes/cluster
+ * `GET /cluster/nextid` (the first free VM id from 100 up, as a JSON string like PVE; with
+ * `vmid` it asserts that id is free: `400 {vmid: "VM 100 already exists"}`) and
+ * `GET /cluster/resources` (every VM the caller may audit, with numeric `vmid`, plus this node
+ * and its storages when no `type` filter asks otherwise). Ansible and bpg find VMs only
+ * through the resources list.
+ */
+
+import { readdir } from 'node:fs/promises';
+import { FsConfigStore } from '../../store/fs-store.js';
+import { stateLayout } from '../../store/root.js';
+import { VMID_MAX, VMID_MIN } from '../../store/vmid.js';
+import { paramError } from '../params.js';
+import { canSee } from '../permissions.js';
+import { vmid } from '../schemas.js';
+import { type ApiRequest, identityOf, type RouteDef } from '../types.js';
+import { vmStatusObject } from '../vmstatus.js';
+import { nodeEntry } from './nodes.js';
+import { storageEntries } from './storage.js';
+
+/** VM ids with a config file under the root. */
+export async function usedVmids(root: string): Promise<Set<number>> {
+  try {
+    const names = await readdir(stateLayout(root).configDir);
+    return new Set(
+      names
+        .map((n) => /^(\d+)\.conf$/.exec(n)?.[1])
+        .filter((v): v is string => v !== undefined)
+        .map(Number),
+    );
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Set();
+    throw err;
+  }
+}
+
+/** Resource entries of the VMs the caller may audit. */
+export async function vmResources(req: ApiRequest): Promise<Record<string, string | number>[]> {
+  const identity = identityOf(req);
+  const { root, node } = req.server;
+  const vms = await new FsConfigStore(root).list();
+  const out: Record<string, string | number>[] = [];
+  for (const vm of vms) {
+    if (!(await canSee(req, identity, `/vms/${vm.vmid}`, ['VM.Audit']))) continue;
+    const st = await vmStatusObject(root, vm.config);
+    out.push({
+      id: `qemu/${vm.vmid}`,
+      type: 'qemu',
+      node,
+      ...st,
+      maxcpu: st.cpus as number,
+      template: st.template ?? 0,
+    });
+  }
+  return out;
+}
+
+export const clusterRoutes: RouteDef[] = [
+  {
+    method: 'GET',
+    path: '/cluster',
+    handler: async () => [{ name: 'nextid' }, { name: 'resources' }],
+  },
+  {
+    method: 'GET',
+    path: '/cluster/nextid',
+    params: { vmid: { ...vmid, optional: true } },
+    handler: async (req) => {
+      const used = await usedVmids(req.server.root);
+      if (req.params.vmid !== undefined) {
+        const wanted = Number(req.params.vmid);
+        if (used.has(wanted)) throw paramError({ vmid: `VM ${wanted} already exists` });
+        return String(wanted);
+      }
+      for (let id = VMID_MIN; id <= VMID_MAX; id++) if (!used.has(id)) return String(id);
+      throw paramError({ vmid: 'unable to get any free VMID in range [100, 999999999]' });
+    },
+  },
+  {
+    method: 'GET',
+    path: '/cluster/resources',
+    params: { type: { type: 'string', optional: true, enum: ['vm', 'storage', 'node', 'sdn'] } },
+    handler: async (req) => {
+      const type = req.params.type;
+      const out: Record<string, unknown>[] = [];
+      if (type === undefined || type === 'vm') out.push(...(await vmResources(req)));
+      if (type === undefined || type === 'node') {
+        if (await canSee(req, identityOf(req), `/nodes/${req.server.node}`, ['Sys.Audit'])) out.push(nodeEntry(req.server));
+      }
+      if (type === undefined || type === 'storage') {
+        for (const s of await storageEntries(req)) {
+          out.push({
+            ...s,
+            id: `storage/${req.server.node}/${s.storage}`,
+            type: 'storage',
+            plugintype: s.type,
+            node: req.server.node,
+            status: 'available',
+          });
+        }
+      }
+      return out;
+    },
+  },
+];

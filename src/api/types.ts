@@ -1,0 +1,69 @@
+/**
+ * @module api/types
+ * The shapes shared by the server core and the route files: a route is a method, a path
+ * template (`/nodes/{node}/qemu/{vmid}/config`), the schema of its parameters (the same
+ * `PropertySchema` objects the config option table uses), whether VM config keys are accepted
+ * (validated with the option table, as the CLI does), who may call it, and a handler that
+ * returns the `data` of PVE's `{"data": …}` envelope.
+ */
+
+import type { AccessControl, Identity } from '../access/types.js';
+import type { LifecycleContext } from '../run/context.js';
+import type { PropertySchema } from '../schema/types.js';
+import type { TaskRunner } from '../tasks/runner.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** What every handler can reach: the state root, this node, access control, the task runner. */
+export interface ServerContext {
+  root: string;
+  node: string;
+  access: AccessControl;
+  tasks: TaskRunner;
+  /** SHA-256 fingerprint of the TLS certificate (`AA:BB:…`), for `GET /nodes`. */
+  fingerprint: string;
+  /** The lifecycle context for start/stop (host facts probed once, lazily). */
+  lifecycle(warn?: (message: string) => void): Promise<LifecycleContext>;
+}
+
+export interface ApiRequest {
+  server: ServerContext;
+  /** Undefined only on routes that need no authentication. */
+  identity: Identity | undefined;
+  /** Validated parameters (path, body, query merged): text, booleans as `1`/`0`. */
+  params: Record<string, string>;
+  /** Config keys given (routes with `configKeys`), validated. */
+  configParams: Record<string, string>;
+  method: HttpMethod;
+  /** Raw request headers (lower-case names). */
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** A result with envelope fields besides `data` (task log: `total`). */
+export class Envelope {
+  constructor(
+    readonly data: unknown,
+    readonly extra: Record<string, unknown>,
+  ) {}
+}
+
+export interface RouteDef {
+  method: HttpMethod;
+  /** Below `/api2/json`, with `{name}` segments. */
+  path: string;
+  /** Parameters besides the path's; absent means none accepted. */
+  params?: Readonly<Record<string, PropertySchema>>;
+  /** Accept every settable VM config key too (create / update). */
+  configKeys?: boolean;
+  /** No authentication (PVE: /access/ticket, /access/domains). */
+  noAuth?: boolean;
+  /** Throws PERMISSION_DENIED (via `access.check`) unless the caller may do this. */
+  permissions?: (req: ApiRequest) => Promise<void>;
+  handler: (req: ApiRequest) => Promise<unknown>;
+}
+
+/** Authenticated identity of a request on a route that needs one. */
+export function identityOf(req: ApiRequest): Identity {
+  if (!req.identity) throw new Error('route without authentication asked for the identity');
+  return req.identity;
+}
