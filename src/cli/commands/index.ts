@@ -12,5 +12,6 @@ import * as lint from './lint.js';
 import * as measure from './measure.js';
 import * as attest from './attest.js';
 import * as agent from './agent.js';
+import * as serve from './serve.js';
 
-export const commandModules: CommandModule[] = [vm, showcmd, lifecycle, agent, policy, host, lint, measure, attest];
+export const commandModules: CommandModule[] = [vm, showcmd, lifecycle, agent, policy, host, lint, measure, attest, serve];
