@@ -1,14 +1,17 @@
 /**
  * @module run/runtime-files
  * The files a running VM owns under the run dir (`<vmid>.qmp`, `.pid`, `.vnc`, `.serialN`,
- * `.qga`, …) and the "is it really running" test. Like qemu-server's `vm_running_locally`,
- * a pid file only counts when that process is alive and its command line names the same
- * `-pidfile`, so a recycled pid never makes a stopped VM look running.
+ * `.qga`, …). Whether the VM runs is decided by store/liveness (pid, matching `-pidfile`,
+ * process start time), the same check every other command uses.
  */
 
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { runningPidFromFile } from '../store/liveness.js';
 import { makeDirs } from '../util/mkdirs.js';
+import { procStat } from '../util/proc.js';
+
+export { pidfileArg, processCmdline } from '../store/liveness.js';
 
 export interface RuntimePaths {
   runDir: string;
@@ -26,52 +29,15 @@ export function runtimePaths(runDir: string, vmid: number): RuntimePaths {
   };
 }
 
-/** The NUL-separated command line of a process, or undefined when it is gone. */
-export async function processCmdline(pid: number): Promise<string[] | undefined> {
-  try {
-    const raw = await readFile(`/proc/${pid}/cmdline`, 'utf8');
-    return raw.split('\0').filter((a, i, all) => !(a === '' && i === all.length - 1));
-  } catch {
-    return undefined;
-  }
-}
-
 /** True while `pid` exists and is not a zombie. */
 export async function processAlive(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
+  const st = procStat(pid);
+  return st !== undefined && st.state !== 'Z' && st.state !== 'X';
 }
 
-/** The value following `-pidfile` (or `-pidfile=`) in an argv. */
-export function pidfileArg(argv: readonly string[]): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    if (a === '-pidfile' || a === '--pidfile') return argv[i + 1];
-    const m = /^--?pidfile=(.*)$/.exec(a);
-    if (m) return m[1];
-  }
-  return undefined;
-}
-
-/** PID of the VM's QEMU when it runs, else undefined (stale pid files do not count). */
-export async function runningPid(paths: RuntimePaths): Promise<number | undefined> {
-  let text: string;
-  try {
-    text = await readFile(paths.pid, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const m = /^(\d+)\s*$/.exec(text);
-  if (!m) return undefined;
-  const pid = Number(m[1]);
-  const cmdline = await processCmdline(pid);
-  if (!cmdline || pidfileArg(cmdline) !== paths.pid) return undefined;
-  return (await processAlive(pid)) ? pid : undefined;
+/** PID of the VM's QEMU when it runs, else undefined: the one liveness check (store/liveness). */
+export function runningPid(paths: RuntimePaths): Promise<number | undefined> {
+  return runningPidFromFile(paths.pid);
 }
 
 /** Seconds since the process started, from /proc (clock ticks are 100 Hz on Linux x86/arm). */

@@ -1,17 +1,17 @@
 /**
  * @module store/status
- * Whether a VM is running, as far as the state root knows: `<root>/run/<vmid>.pid` holds the
- * QEMU process id while the VM runs; a pid file naming a dead process counts as stopped.
+ * Whether a VM is running, as far as the state root knows: `<root>/run/<vmid>.pid` judged by
+ * store/liveness (a pid file naming a dead or unrelated process counts as stopped).
  * Also the per-VM numbers `list` shows (memory, boot disk size), taken from the config the
  * way qemu-server's vmstatus does.
  */
 
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { driveFile } from '../config/file/drives.js';
 import { currentConfig, splitList } from '../config/file/views.js';
 import type { ConfigSection, VmConfig } from '../config/types.js';
 import { isValidDriveName, parseDrive } from '../config/drive.js';
+import { runningPidFromFile } from './liveness.js';
 import { stateLayout } from './root.js';
 
 export type VmRunState = 'running' | 'stopped';
@@ -25,25 +25,10 @@ export function pidfilePath(root: string, vmid: number): string {
   return join(stateLayout(root).runDir, `${vmid}.pid`);
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
+/** Running or stopped, by the one liveness check every command uses (store/liveness). */
 export async function vmStatus(root: string, vmid: number): Promise<VmStatus> {
-  let text: string;
-  try {
-    text = await readFile(pidfilePath(root, vmid), 'utf8');
-  } catch {
-    return { status: 'stopped' };
-  }
-  const pid = Number.parseInt(text.trim(), 10);
-  if (!Number.isInteger(pid) || pid <= 0 || !processAlive(pid)) return { status: 'stopped' };
-  return { status: 'running', pid };
+  const pid = await runningPidFromFile(pidfilePath(root, vmid));
+  return pid === undefined ? { status: 'stopped' } : { status: 'running', pid };
 }
 
 /** Default of `memory` in qemu-server 9.2.6 (MiB): `$memory_fmt->{current}->{default}`. */

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, mkdirSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fakeQemu } from '../../test/helpers/fake-qemu.js';
 import { checkUpdateRequest, createVm, defaultBootDevices, destroyVm, updateVm } from './vm-ops.js';
 
 let root: string;
@@ -41,7 +42,9 @@ describe('VM config operations', () => {
   it('creates with cdrom alias, normalised booleans and the create defaults', async () => {
     await createVm({ root, vmid: 100, params: { cdrom: 'none', numa: 'on', vmgenid: '1' }, now: 1_700_000_000_123 });
     const text = conf(100);
-    expect(text).toMatch(/^boot: order=ide2\nide2: none,media=cdrom\nmeta: ctime=1700000000\nnuma: 1\nsmbios1: uuid=[0-9a-f-]{36}\nvmgenid: [0-9a-f-]{36}\n$/);
+    expect(text).toMatch(
+      /^boot: order=ide2\nide2: none,media=cdrom\nmeta: ctime=1700000000\nnuma: 1\nsmbios1: uuid=[0-9a-f-]{36}\nvmgenid: [0-9a-f-]{36}\n$/,
+    );
   });
 
   it('refuses a balloon larger than the memory', async () => {
@@ -54,8 +57,7 @@ describe('VM config operations', () => {
 
   it('stages changes while running, reverts them, and passes warnings on', async () => {
     await createVm({ root, vmid: 102, params: { cores: '1' } });
-    mkdirSync(join(root, 'run'), { recursive: true });
-    writeFileSync(join(root, 'run', '102.pid'), String(process.pid));
+    const qemu = await fakeQemu(join(root, 'run', '102.pid'));
     const warnings: string[] = [];
     const result = await updateVm({ root, vmid: 102, params: { cores: '2' }, delete: 'numa', warn: (m) => warnings.push(m) });
     expect(result.pending).toBe(true);
@@ -63,15 +65,14 @@ describe('VM config operations', () => {
     expect(warnings).toEqual(["cannot delete 'numa' - not set in current configuration!"]);
     await updateVm({ root, vmid: 102, params: {}, revert: 'cores' });
     expect(conf(102)).not.toContain('[PENDING]');
-    rmSync(join(root, 'run', '102.pid'));
+    qemu.stop();
   });
 
   it('applies fast-plug options of a running VM at once, like qemu-server hotplug', async () => {
     await createVm({ root, vmid: 104, params: { cores: '1', tags: 'a', name: 'old' } });
-    mkdirSync(join(root, 'run'), { recursive: true });
-    writeFileSync(join(root, 'run', '104.pid'), String(process.pid));
+    const qemu = await fakeQemu(join(root, 'run', '104.pid'));
     const { config } = await updateVm({ root, vmid: 104, params: { name: 'new', cores: '4', onboot: '1' }, delete: 'tags' });
-    rmSync(join(root, 'run', '104.pid'));
+    qemu.stop();
     expect(config.conf).toMatchObject({ name: 'new', onboot: '1', cores: '1' });
     expect(config.conf.tags).toBeUndefined();
     expect(config.pending).toEqual({ cores: '4' });
@@ -81,10 +82,9 @@ describe('VM config operations', () => {
     await createVm({ root, vmid: 103, params: { protection: '1' } });
     await expect(destroyVm({ root, vmid: 103 })).rejects.toThrow("can't remove VM 103 - protection mode enabled");
     await updateVm({ root, vmid: 103, params: {}, delete: 'protection' });
-    mkdirSync(join(root, 'run'), { recursive: true });
-    writeFileSync(join(root, 'run', '103.pid'), String(process.pid));
+    const qemu = await fakeQemu(join(root, 'run', '103.pid'));
     await expect(destroyVm({ root, vmid: 103 })).rejects.toThrow('VM 103 is running - destroy failed');
-    rmSync(join(root, 'run', '103.pid'));
+    qemu.stop();
     await destroyVm({ root, vmid: 103 });
   });
 });
