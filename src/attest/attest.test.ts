@@ -9,7 +9,15 @@ import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CvmError } from '../errors.js';
 import { certificateExtensions, decodeOid } from './asn1.js';
-import { builtinChain, fingerprintSha256, loadCertificates, PINNED_ARK_SHA256, pinnedArkProduct, sortCertificates, vekInfo } from './certs.js';
+import {
+  builtinChain,
+  fingerprintSha256,
+  loadCertificates,
+  PINNED_ARK_SHA256,
+  pinnedArkProduct,
+  sortCertificates,
+  vekInfo,
+} from './certs.js';
 import { parseReport, REPORT_SIZE } from './report.js';
 import { reportToJson, reportToText } from './show.js';
 import { verifyReport } from './verify.js';
@@ -153,14 +161,25 @@ describe('verifyReport', () => {
 
   it('passes with an explicit chain and matching expectations', () => {
     const nonce = REPORT.subarray(0x50, 0x90).toString('hex');
-    const r = verifyReport({ report: REPORT, vcek: VCEK, chain: CHAIN, now: NOW, expected: { measurement: MEASUREMENT, policy: 0x30000n, nonce } });
+    const r = verifyReport({
+      report: REPORT,
+      vcek: VCEK,
+      chain: CHAIN,
+      now: NOW,
+      expected: { measurement: MEASUREMENT, policy: 0x30000n, nonce },
+    });
     expect(r.ok).toBe(true);
     expect(r.chainSource).toBe('chain');
     expect(statusOf(r)).toMatchObject({ measurement: 'pass', policy: 'pass', report_data: 'pass' });
   });
 
   it('fails expectations that do not hold', () => {
-    const r = verifyReport({ report: REPORT, vcek: VCEK, now: NOW, expected: { measurement: '00'.repeat(48), policy: 0xb0000n, nonce: 'ff' } });
+    const r = verifyReport({
+      report: REPORT,
+      vcek: VCEK,
+      now: NOW,
+      expected: { measurement: '00'.repeat(48), policy: 0xb0000n, nonce: 'ff' },
+    });
     expect(r.ok).toBe(false);
     expect(statusOf(r)).toMatchObject({ measurement: 'fail', policy: 'fail', report_data: 'fail', 'report.signature': 'pass' });
   });
@@ -228,7 +247,8 @@ describe('show', () => {
   it('renders every field and explains bits', () => {
     const r = parseReport(REPORT);
     const text = reportToText(r);
-    for (const name of ['VERSION', 'POLICY', 'MEASUREMENT', 'REPORTED_TCB', 'CHIP_ID', 'PLATFORM_INFO', 'SMT_EN', 'SIGNATURE.S']) expect(text).toContain(name);
+    for (const name of ['VERSION', 'POLICY', 'MEASUREMENT', 'REPORTED_TCB', 'CHIP_ID', 'PLATFORM_INFO', 'SMT_EN', 'SIGNATURE.S'])
+      expect(text).toContain(name);
     const json = reportToJson(r) as { measurement: string; platformInfo: { bits: Array<{ name: string; set: boolean }> } };
     expect(json.measurement).toBe(MEASUREMENT);
     expect(json.platformInfo.bits.find((b) => b.name === 'SMT_EN')?.set).toBe(true);

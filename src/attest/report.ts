@@ -111,7 +111,10 @@ export function reportBytes(input: Uint8Array): Buffer {
   if (buf.length === REPORT_SIZE) return buf;
   const text = buf.toString('latin1').replace(/\s+/g, '');
   if (/^[0-9a-fA-F]+$/.test(text) && text.length === REPORT_SIZE * 2) return Buffer.from(text, 'hex');
-  throw new CvmError('REPORT_INVALID', `attestation report must be ${REPORT_SIZE} bytes (or ${REPORT_SIZE * 2} hex digits), got ${buf.length} bytes`);
+  throw new CvmError(
+    'REPORT_INVALID',
+    `attestation report must be ${REPORT_SIZE} bytes (or ${REPORT_SIZE * 2} hex digits), got ${buf.length} bytes`,
+  );
 }
 
 function nonZeroRanges(buf: Buffer, from: number, to: number): string | null {

@@ -17,7 +17,7 @@ export interface BitLine {
   severity?: string;
 }
 
-export type PolicyExplainer = (value: bigint) => { hex: string; bits: BitLine[]; severity?: string }
+export type PolicyExplainer = (value: bigint) => { hex: string; bits: BitLine[]; severity?: string };
 
 const FALLBACK_POLICY_BITS: Array<[number, string, string]> = [
   [16, 'SMT', 'SMT allowed on the host'],
@@ -45,7 +45,13 @@ export const PLATFORM_INFO_BITS: Array<[number, string, string]> = [
 function fallbackPolicy(value: bigint): { hex: string; bits: BitLine[] } {
   const bits: BitLine[] = [
     { bits: '7:0', name: 'ABI_MINOR', set: (value & 0xffn) !== 0n, value: Number(value & 0xffn), meaning: 'minimum ABI minor' },
-    { bits: '15:8', name: 'ABI_MAJOR', set: ((value >> 8n) & 0xffn) !== 0n, value: Number((value >> 8n) & 0xffn), meaning: 'minimum ABI major' },
+    {
+      bits: '15:8',
+      name: 'ABI_MAJOR',
+      set: ((value >> 8n) & 0xffn) !== 0n,
+      value: Number((value >> 8n) & 0xffn),
+      meaning: 'minimum ABI major',
+    },
   ];
   for (const [bit, name, meaning] of FALLBACK_POLICY_BITS) {
     const set = ((value >> BigInt(bit)) & 1n) === 1n;
@@ -75,7 +81,13 @@ function tcbJson(t: TcbVersion): Record<string, unknown> {
 }
 
 function tcbText(t: TcbVersion): string {
-  const parts = [t.fmc === null ? null : `FMC ${t.fmc}`, `BL ${t.bootloader}`, `TEE ${t.tee}`, `SNP ${t.snp}`, `UCODE ${t.microcode}`].filter(Boolean);
+  const parts = [
+    t.fmc === null ? null : `FMC ${t.fmc}`,
+    `BL ${t.bootloader}`,
+    `TEE ${t.tee}`,
+    `SNP ${t.snp}`,
+    `UCODE ${t.microcode}`,
+  ].filter(Boolean);
   return `0x${hex(Buffer.from(t.raw).reverse())} (${parts.join(', ')})`;
 }
 
@@ -98,7 +110,12 @@ export function reportToJson(r: SnpReport, explain?: PolicyExplainer): Record<st
     signatureAlgo: r.signatureAlgo,
     currentTcb: tcbJson(r.currentTcb),
     platformInfo: { value: `0x${r.platformInfo.toString(16)}`, bits: platformInfoBits(r.platformInfo) },
-    keyInfo: { value: `0x${r.keyInfo.raw.toString(16)}`, authorKeyEn: r.keyInfo.authorKeyEn, maskChipKey: r.keyInfo.maskChipKey, signingKey: r.keyInfo.signingKeyName },
+    keyInfo: {
+      value: `0x${r.keyInfo.raw.toString(16)}`,
+      authorKeyEn: r.keyInfo.authorKeyEn,
+      maskChipKey: r.keyInfo.maskChipKey,
+      signingKey: r.keyInfo.signingKeyName,
+    },
     reportData: hex(r.reportData),
     measurement: hex(r.measurement),
     hostData: hex(r.hostData),
@@ -126,12 +143,14 @@ const ver = (v: { major: number; minor: number; build: number }) => `${v.major}.
 export function reportToText(r: SnpReport, explain?: PolicyExplainer): string {
   const j = reportToJson(r, explain) as { policy: { value: string; bits: BitLine[]; severity?: string } };
   const lines: string[] = [];
-  const f = (off: number, name: string, value: string) => lines.push(`${`0x${off.toString(16).padStart(3, '0')}`} ${name.padEnd(20)} ${value}`);
+  const f = (off: number, name: string, value: string) =>
+    lines.push(`${`0x${off.toString(16).padStart(3, '0')}`} ${name.padEnd(20)} ${value}`);
   f(0x000, 'VERSION', `${r.version}${r.product ? ` (${r.product})` : ''}`);
   f(0x004, 'GUEST_SVN', String(r.guestSvn));
   f(0x008, 'POLICY', `${j.policy.value}${j.policy.severity ? ` [${j.policy.severity}]` : ''}`);
   for (const b of j.policy.bits) {
-    if (b.set || b.name === 'DEBUG' || b.name === 'SMT') lines.push(`      ${b.bits.padStart(5)} ${b.name.padEnd(18)} ${b.bits.includes(':') ? b.value : b.set ? 1 : 0}  ${b.meaning}`);
+    if (b.set || b.name === 'DEBUG' || b.name === 'SMT')
+      lines.push(`      ${b.bits.padStart(5)} ${b.name.padEnd(18)} ${b.bits.includes(':') ? b.value : b.set ? 1 : 0}  ${b.meaning}`);
   }
   f(0x010, 'FAMILY_ID', hex(r.familyId));
   f(0x020, 'IMAGE_ID', hex(r.imageId));
@@ -139,8 +158,13 @@ export function reportToText(r: SnpReport, explain?: PolicyExplainer): string {
   f(0x034, 'SIGNATURE_ALGO', `${r.signatureAlgo}${r.signatureAlgo === 1 ? ' (ECDSA P-384 with SHA-384)' : ''}`);
   f(0x038, 'CURRENT_TCB', tcbText(r.currentTcb));
   f(0x040, 'PLATFORM_INFO', `0x${r.platformInfo.toString(16)}`);
-  for (const b of platformInfoBits(r.platformInfo)) lines.push(`      ${b.bits.padStart(5)} ${b.name.padEnd(26)} ${b.set ? 1 : 0}  ${b.meaning}`);
-  f(0x048, 'KEY_INFO', `0x${r.keyInfo.raw.toString(16)} (signing key ${r.keyInfo.signingKeyName}, author key ${r.keyInfo.authorKeyEn ? 'enabled' : 'disabled'}, mask chip key ${r.keyInfo.maskChipKey ? 1 : 0})`);
+  for (const b of platformInfoBits(r.platformInfo))
+    lines.push(`      ${b.bits.padStart(5)} ${b.name.padEnd(26)} ${b.set ? 1 : 0}  ${b.meaning}`);
+  f(
+    0x048,
+    'KEY_INFO',
+    `0x${r.keyInfo.raw.toString(16)} (signing key ${r.keyInfo.signingKeyName}, author key ${r.keyInfo.authorKeyEn ? 'enabled' : 'disabled'}, mask chip key ${r.keyInfo.maskChipKey ? 1 : 0})`,
+  );
   f(0x050, 'REPORT_DATA', hex(r.reportData));
   f(0x090, 'MEASUREMENT', hex(r.measurement));
   f(0x0c0, 'HOST_DATA', hex(r.hostData));
@@ -149,7 +173,8 @@ export function reportToText(r: SnpReport, explain?: PolicyExplainer): string {
   f(0x140, 'REPORT_ID', hex(r.reportId));
   f(0x160, 'REPORT_ID_MA', hex(r.reportIdMa));
   f(0x180, 'REPORTED_TCB', tcbText(r.reportedTcb));
-  if (r.cpuidFamId !== null) f(0x188, 'CPUID_FAM/MOD/STEP', `0x${r.cpuidFamId.toString(16)} / 0x${r.cpuidModId!.toString(16)} / 0x${r.cpuidStep!.toString(16)}`);
+  if (r.cpuidFamId !== null)
+    f(0x188, 'CPUID_FAM/MOD/STEP', `0x${r.cpuidFamId.toString(16)} / 0x${r.cpuidModId!.toString(16)} / 0x${r.cpuidStep!.toString(16)}`);
   f(0x1a0, 'CHIP_ID', hex(r.chipId));
   f(0x1e0, 'COMMITTED_TCB', tcbText(r.committedTcb));
   f(0x1e8, 'CURRENT_VERSION', ver(r.currentVersion));

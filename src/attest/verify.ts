@@ -132,7 +132,11 @@ function hwIdCheck(report: SnpReport, info: VekInfo): Check {
   const matches = n <= 64 && info.hwId.equals(report.chipId.subarray(0, n)) && report.chipId.subarray(n).every((b) => b === 0);
   return matches
     ? { id: 'vcek.hwid', status: 'pass', detail: `hwID matches CHIP_ID (${n} bytes)` }
-    : { id: 'vcek.hwid', status: 'fail', detail: `hwID ${hex(info.hwId).slice(0, 16)}… differs from CHIP_ID ${hex(report.chipId).slice(0, 16)}…` };
+    : {
+        id: 'vcek.hwid',
+        status: 'fail',
+        detail: `hwID ${hex(info.hwId).slice(0, 16)}… differs from CHIP_ID ${hex(report.chipId).slice(0, 16)}…`,
+      };
 }
 
 export function verifyReport(input: VerifyInput): VerifyResult {
@@ -142,22 +146,35 @@ export function verifyReport(input: VerifyInput): VerifyResult {
   const add = (id: string, ok: boolean, detail: string) => checks.push({ id, status: ok ? 'pass' : 'fail', detail });
   const skip = (id: string, detail: string) => checks.push({ id, status: 'skip', detail });
 
-  add('report.format', report.signatureAlgo === 1 && report.version <= 5,
-    `version ${report.version}, signature algorithm ${report.signatureAlgo}${report.signatureAlgo === 1 ? ' (ECDSA P-384 SHA-384)' : ' (expected 1: ECDSA P-384 SHA-384)'}${report.version > 5 ? ', newer than v5: parsed with the v5 layout' : ''}`);
-  add('report.mbz', report.mbzViolations.length === 0,
-    report.mbzViolations.length ? report.mbzViolations.join('; ') : 'all must-be-zero fields are zero');
+  add(
+    'report.format',
+    report.signatureAlgo === 1 && report.version <= 5,
+    `version ${report.version}, signature algorithm ${report.signatureAlgo}${report.signatureAlgo === 1 ? ' (ECDSA P-384 SHA-384)' : ' (expected 1: ECDSA P-384 SHA-384)'}${report.version > 5 ? ', newer than v5: parsed with the v5 layout' : ''}`,
+  );
+  add(
+    'report.mbz',
+    report.mbzViolations.length === 0,
+    report.mbzViolations.length ? report.mbzViolations.join('; ') : 'all must-be-zero fields are zero',
+  );
   const debugAllowed = ((report.policy >> 19n) & 1n) === 1n;
-  if (!debugAllowed) add('policy.debug', true, 'POLICY bit 19 (DEBUG) is clear: the firmware refuses SNP_DBG_DECRYPT/ENCRYPT for this guest');
-  else add('policy.debug', input.expected?.allowDebug === true,
-    `POLICY 0x${report.policy.toString(16)} allows debugging (bit 19): the hypervisor can decrypt guest memory with SNP_DBG_DECRYPT${input.expected?.allowDebug ? ' (accepted: allowDebug)' : '; set amd-sev no-debug=1 (or accept with --allow-debug)'}`);
+  if (!debugAllowed)
+    add('policy.debug', true, 'POLICY bit 19 (DEBUG) is clear: the firmware refuses SNP_DBG_DECRYPT/ENCRYPT for this guest');
+  else
+    add(
+      'policy.debug',
+      input.expected?.allowDebug === true,
+      `POLICY 0x${report.policy.toString(16)} allows debugging (bit 19): the hypervisor can decrypt guest memory with SNP_DBG_DECRYPT${input.expected?.allowDebug ? ' (accepted: allowDebug)' : '; set amd-sev no-debug=1 (or accept with --allow-debug)'}`,
+    );
 
   const bundle = input.chain ? sortCertificates(loadCertificates(input.chain, '--chain')) : { extra: [] as X509Certificate[] };
   const vek = input.vcek ? loadCertificates(input.vcek, '--vcek')[0] : bundle.vek;
   const info = vek ? vekInfo(vek) : null;
 
   let product: ChainProduct | null = isChainProduct(report.product) ? report.product : null;
-  product ??= productFromName(info?.productName ?? undefined) ?? productFromName(bundle.ark ? commonName(bundle.ark) : undefined)
-    ?? productFromName(bundle.ask ? commonName(bundle.ask) : undefined);
+  product ??=
+    productFromName(info?.productName ?? undefined) ??
+    productFromName(bundle.ark ? commonName(bundle.ark) : undefined) ??
+    productFromName(bundle.ask ? commonName(bundle.ask) : undefined);
   if (product && report.product !== product && report.product === null) report = withProduct(report, product);
 
   let ark = bundle.ark;
@@ -174,13 +191,22 @@ export function verifyReport(input: VerifyInput): VerifyResult {
     const pinned = pinnedArkProduct(ark);
     const self = isSelfSigned(ark);
     const ok = pinned !== null && self && (product === null || pinned === product);
-    add('chain.ark', ok, pinned
-      ? `${commonName(ark)} is the pinned AMD root for ${pinned}${self ? ', self-signature valid' : ', SELF-SIGNATURE INVALID'}${product && pinned !== product ? `, but the report is from ${product}` : ''} (${chainSource})`
-      : `ARK '${commonName(ark)}' (sha256 ${fingerprintSha256(ark)}) is not a pinned AMD root`);
+    add(
+      'chain.ark',
+      ok,
+      pinned
+        ? `${commonName(ark)} is the pinned AMD root for ${pinned}${self ? ', self-signature valid' : ', SELF-SIGNATURE INVALID'}${product && pinned !== product ? `, but the report is from ${product}` : ''} (${chainSource})`
+        : `ARK '${commonName(ark)}' (sha256 ${fingerprintSha256(ark)}) is not a pinned AMD root`,
+    );
   }
   if (!ask) add('chain.ask', false, 'no ASK/ASVK in --chain');
   else if (!ark) skip('chain.ask', 'no ARK to check the ASK against');
-  else add('chain.ask', safeVerify(ask, ark), `${commonName(ask)} signed by ${commonName(ark)}: ${safeVerify(ask, ark) ? 'valid' : 'INVALID signature'}`);
+  else
+    add(
+      'chain.ask',
+      safeVerify(ask, ark),
+      `${commonName(ask)} signed by ${commonName(ark)}: ${safeVerify(ask, ark) ? 'valid' : 'INVALID signature'}`,
+    );
 
   if (!vek) add('chain.vek', false, 'no VCEK/VLEK given (--vcek, or include it in --chain)');
   else if (!ask) skip('chain.vek', 'no ASK to check the VCEK against');
@@ -188,8 +214,12 @@ export function verifyReport(input: VerifyInput): VerifyResult {
     const ok = safeVerify(vek, ask);
     add('chain.vek', ok, `${commonName(vek)} signed by ${commonName(ask)}: ${ok ? 'valid' : 'INVALID signature'}`);
   }
-  const expired = [ark, ask, vek].filter((c): c is X509Certificate => Boolean(c)).map((c) => within(c, now)).filter(Boolean);
-  if (ark || ask || vek) add('chain.validity', expired.length === 0, expired.length ? expired.join('; ') : `all certificates valid at ${now.toISOString()}`);
+  const expired = [ark, ask, vek]
+    .filter((c): c is X509Certificate => Boolean(c))
+    .map((c) => within(c, now))
+    .filter(Boolean);
+  if (ark || ask || vek)
+    add('chain.validity', expired.length === 0, expired.length ? expired.join('; ') : `all certificates valid at ${now.toISOString()}`);
 
   if (!vek || !info) {
     add('report.signature', false, 'no VCEK/VLEK to check the signature with');
@@ -201,7 +231,11 @@ export function verifyReport(input: VerifyInput): VerifyResult {
       add('report.signature', false, `report was signed with the ${keyName} but a ${info.kind} certificate was given`);
     } else {
       const ok = verifyReportSignature(report, vek);
-      add('report.signature', ok, ok ? `ECDSA P-384 signature valid (${keyName})` : `ECDSA P-384 signature does NOT verify with this ${info.kind}`);
+      add(
+        'report.signature',
+        ok,
+        ok ? `ECDSA P-384 signature valid (${keyName})` : `ECDSA P-384 signature does NOT verify with this ${info.kind}`,
+      );
     }
     checks.push(tcbCheck(report, info));
     checks.push(hwIdCheck(report, info));
@@ -211,7 +245,11 @@ export function verifyReport(input: VerifyInput): VerifyResult {
   if (expected.measurement !== undefined) {
     const want = toBytes(expected.measurement, 'measurement', 48);
     const ok = want.equals(report.measurement);
-    add('measurement', ok, `${ok ? 'matches' : 'differs from'} ${expected.measurementSource ?? 'the expected value'}: report ${hex(report.measurement)}${ok ? '' : `, expected ${hex(want)}`}`);
+    add(
+      'measurement',
+      ok,
+      `${ok ? 'matches' : 'differs from'} ${expected.measurementSource ?? 'the expected value'}: report ${hex(report.measurement)}${ok ? '' : `, expected ${hex(want)}`}`,
+    );
   }
   if (expected.policy !== undefined) {
     const want = BigInt(expected.policy);
@@ -220,7 +258,13 @@ export function verifyReport(input: VerifyInput): VerifyResult {
   if (expected.nonce !== undefined) {
     const nonce = toBytes(expected.nonce, '--nonce', 64);
     const ok = report.reportData.subarray(0, nonce.length).equals(nonce) && report.reportData.subarray(nonce.length).every((b) => b === 0);
-    add('report_data', ok, ok ? `REPORT_DATA carries the nonce (${nonce.length} bytes, rest zero)` : `REPORT_DATA ${hex(report.reportData)} does not carry nonce ${hex(nonce)}`);
+    add(
+      'report_data',
+      ok,
+      ok
+        ? `REPORT_DATA carries the nonce (${nonce.length} bytes, rest zero)`
+        : `REPORT_DATA ${hex(report.reportData)} does not carry nonce ${hex(nonce)}`,
+    );
   }
   return { ok: checks.every((c) => c.status !== 'fail'), checks, report, product, chainSource };
 }

@@ -48,7 +48,15 @@ export async function main(argvIn: string[]): Promise<number> {
   program.configureOutput({
     writeErr: (s) => process.stderr.write(s),
     // commander's usage errors may add a second line ("(Did you mean --json?)"): keep one line
-    outputError: (s, write) => write(`${s.trim().split('\n').map((l) => l.trim()).filter(Boolean).join(' ')}\n`),
+    outputError: (s, write) =>
+      write(
+        `${s
+          .trim()
+          .split('\n')
+          .map((l) => l.trim())
+          .filter(Boolean)
+          .join(' ')}\n`,
+      ),
   });
   for (const mod of commandModules) mod.register(program);
   try {

@@ -129,13 +129,25 @@ describe('parseDrive / printDrive', () => {
   });
 
   it.each([
-    ['scsi0', 'local:vm-100-disk-0,foo=1', 'format error\nfoo: property is not defined in schema and the schema does not allow additional properties\n'],
-    ['scsi0', 'local:vm-100-disk-0,cache=fast', "format error\ncache: value 'fast' does not have a value in the enumeration 'none, writethrough, writeback, unsafe, directsync'\n"],
+    [
+      'scsi0',
+      'local:vm-100-disk-0,foo=1',
+      'format error\nfoo: property is not defined in schema and the schema does not allow additional properties\n',
+    ],
+    [
+      'scsi0',
+      'local:vm-100-disk-0,cache=fast',
+      "format error\ncache: value 'fast' does not have a value in the enumeration 'none, writethrough, writeback, unsafe, directsync'\n",
+    ],
     ['scsi0', 'local:vm-100-disk-0,cache=none,cache=none', 'duplicate key in comma-separated list property: cache'],
     ['scsi0', 'local:vm-100-disk-0,file=local:vm-100-disk-1', 'duplicate key in comma-separated list property: file'],
     ['scsi0', 'media=disk', 'format error\nfile: property is missing and it is not optional\n'],
     ['scsi0', 'local:vm-100-disk-0,size=12X', 'format error\nsize: invalid format - value does not look like a valid disk size: 12X\n\n'],
-    ['ide0', 'local:vm-100-disk-0,iothread=1', 'format error\niothread: property is not defined in schema and the schema does not allow additional properties\n'],
+    [
+      'ide0',
+      'local:vm-100-disk-0,iothread=1',
+      'format error\niothread: property is not defined in schema and the schema does not allow additional properties\n',
+    ],
     ['scsi0', 'local:vm-100-disk-0,queues=1', 'format error\nqueues: value must have a minimum value of 2\n'],
     ['ide4', 'local:vm-100-disk-0', 'invalid drive key: ide4'],
     ['scsi31', 'local:vm-100-disk-0', 'invalid drive key: scsi31'],
@@ -144,7 +156,11 @@ describe('parseDrive / printDrive', () => {
     ['scsi0', 'local:vm-100-disk-0,bps=1,mbps=2', "invalid drive 'scsi0': both bps and mbps specified"],
     ['scsi0', 'local:vm-100-disk-0,mbps_max=20', "invalid drive 'scsi0': mbps_max requires mbps"],
     ['scsi0', 'local:vm-100-disk-0,iops_wr=5,iops_wr_max_length=3', "invalid drive 'scsi0': iops_wr_max_length requires iops_wr_max"],
-    ['scsi0', 'local:vm-100-disk-0,bps_max_length=3,mbps_wr_max=1', "invalid drive 'scsi0': mbps_wr_max requires mbps_wr; bps_max_length requires mbps_max"],
+    [
+      'scsi0',
+      'local:vm-100-disk-0,bps_max_length=3,mbps_wr_max=1',
+      "invalid drive 'scsi0': mbps_wr_max requires mbps_wr; bps_max_length requires mbps_max",
+    ],
   ])('rejects %s: %s', (key, value, message) => {
     expect(errorOf(() => parseDrive(key, value)).message).toBe(message);
   });

@@ -110,7 +110,12 @@ export function parseDrive(key: string, value: string, opts: DriveOptions = {}):
     throw new CvmError('PARAM_INVALID', `invalid drive '${key}': ${problems.join('; ')}`, { details: { key, value, problems } });
   }
 
-  for (const [specific, total] of [['mbps_rd', 'mbps'], ['mbps_wr', 'mbps'], ['iops_rd', 'iops'], ['iops_wr', 'iops']] as const) {
+  for (const [specific, total] of [
+    ['mbps_rd', 'mbps'],
+    ['mbps_wr', 'mbps'],
+    ['iops_rd', 'iops'],
+    ['iops_wr', 'iops'],
+  ] as const) {
     if (truthy(res[specific]) && truthy(res[total])) {
       throw new CvmError('PARAM_INVALID', `invalid drive '${key}': ${specific} cannot be combined with ${total}`, {
         details: { key, value },

@@ -37,7 +37,7 @@ describe('parseNet / printNet', () => {
 
   it.each([
     ['bridge=vmbr0', 'format error\nmodel: property is missing and it is not optional\n'],
-    ['virtio=01:00:00:00:00:01', "format error\nmacaddr: invalid format - value does not look like a valid unicast MAC address\n\n"],
+    ['virtio=01:00:00:00:00:01', 'format error\nmacaddr: invalid format - value does not look like a valid unicast MAC address\n\n'],
     [
       'foo=02:00:00:00:00:01',
       'format error\nfoo: property is not defined in schema and the schema does not allow additional properties\nmodel: property is missing and it is not optional\n',

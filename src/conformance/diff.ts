@@ -15,9 +15,7 @@ function lcsOps(a: string[], b: string[]): Op[] {
   for (let i = n - 1; i >= 0; i--) {
     for (let j = m - 1; j >= 0; j--) {
       dp[i * w + j] =
-        a[i] === b[j]
-          ? (dp[(i + 1) * w + j + 1] as number) + 1
-          : Math.max(dp[(i + 1) * w + j] as number, dp[i * w + j + 1] as number);
+        a[i] === b[j] ? (dp[(i + 1) * w + j + 1] as number) + 1 : Math.max(dp[(i + 1) * w + j] as number, dp[i * w + j + 1] as number);
     }
   }
   const ops: Op[] = [];

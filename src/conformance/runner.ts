@@ -50,8 +50,7 @@ export function hostForCase(headers: CaseHeaders): HostFacts {
   return host;
 }
 
-const errorText = (err: unknown): string =>
-  (isCvmError(err) || err instanceof Error ? err.message : String(err)).replace(/\n$/, '');
+const errorText = (err: unknown): string => (isCvmError(err) || err instanceof Error ? err.message : String(err)).replace(/\n$/, '');
 
 /** Run one `.conf` case; `expectedCmd` is the `.cmd` content or undefined when missing. */
 export function runCase(file: string, raw: string, expectedCmd: string | undefined): CaseResult {

@@ -86,7 +86,10 @@ function want(efidisk: PropertyValues | undefined, smm: boolean, cvmType: Firmwa
 }
 
 function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`);
 }
 
@@ -103,13 +106,7 @@ export function machineCandidate(machine: string | undefined, arch: string): str
 }
 
 /** Why a descriptor does not fit, or undefined when it does. */
-function rejection(
-  d: FirmwareDescriptorFact,
-  facts: DescriptorFirmware,
-  arch: string,
-  machine: string,
-  w: Want,
-): string | undefined {
+function rejection(d: FirmwareDescriptorFact, facts: DescriptorFirmware, arch: string, machine: string, w: Want): string | undefined {
   if (!d.interfaceTypes.includes('uefi')) return 'not a UEFI firmware';
   const target = d.targets.find((t) => t.architecture === arch);
   if (!target) return `no target for ${arch}`;

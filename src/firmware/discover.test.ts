@@ -1,4 +1,15 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -81,7 +92,11 @@ describe('discoverFirmwareDescriptors', () => {
     expect(facts.files[join(images, 'OVMF_VARS_4M.fd')]).toBe(540672);
     expect(facts.files[join(images, 'OVMF.amdsev.fd')]).toBe(4194304);
     const amdsev = facts.descriptors.find((d) => d.name === '60-ovmf-x64-amdsev.json')!;
-    expect(amdsev).toMatchObject({ device: 'flash', mode: 'stateless', features: ['amd-sev', 'amd-sev-es', 'amd-sev-snp', 'verbose-dynamic'] });
+    expect(amdsev).toMatchObject({
+      device: 'flash',
+      mode: 'stateless',
+      features: ['amd-sev', 'amd-sev-es', 'amd-sev-snp', 'verbose-dynamic'],
+    });
     expect(amdsev.nvramTemplate).toBeUndefined();
   });
 });

@@ -43,7 +43,9 @@ export function descriptorFromJson(name: string, path: string, json: unknown): F
   const fact: FirmwareDescriptorFact = {
     name,
     path,
-    interfaceTypes: Array.isArray(o['interface-types']) ? (o['interface-types'] as unknown[]).filter((x): x is string => typeof x === 'string') : [],
+    interfaceTypes: Array.isArray(o['interface-types'])
+      ? (o['interface-types'] as unknown[]).filter((x): x is string => typeof x === 'string')
+      : [],
     device: device as FirmwareDescriptorFact['device'],
     executable,
     targets: Array.isArray(o.targets)

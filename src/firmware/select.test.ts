@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  EDK2_FW_BASE,
-  SNP_EFIDISK_ERROR,
-  assertEfidiskAllowed,
-  efivarsTemplate,
-  getOvmfFiles,
-} from './index.js';
+import { EDK2_FW_BASE, SNP_EFIDISK_ERROR, assertEfidiskAllowed, efivarsTemplate, getOvmfFiles } from './index.js';
 import type { PveTableFirmware } from './types.js';
 import { thrownCvmError } from '../../test/helpers/cvm-error.js';
 
@@ -59,7 +53,12 @@ describe('getOvmfFiles over the Proxmox table', () => {
     const withSecboot: PveTableFirmware = {
       kind: 'pve-table',
       baseDir: EDK2_FW_BASE,
-      files: { [`${B}AAVMF_CODE.secboot.fd`]: 67108864, [`${B}AAVMF_VARS.ms.fd`]: 67108864, [`${B}AAVMF_CODE.fd`]: 1, [`${B}AAVMF_VARS.fd`]: 67108864 },
+      files: {
+        [`${B}AAVMF_CODE.secboot.fd`]: 67108864,
+        [`${B}AAVMF_VARS.ms.fd`]: 67108864,
+        [`${B}AAVMF_CODE.fd`]: 1,
+        [`${B}AAVMF_VARS.fd`]: 67108864,
+      },
     };
     expect(getOvmfFiles(withSecboot, 'aarch64', { 'pre-enrolled-keys': 1 }, false, undefined)).toMatchObject({
       code: `${B}AAVMF_CODE.secboot.fd`,
@@ -82,7 +81,7 @@ describe('getOvmfFiles over the Proxmox table', () => {
     expect(getOvmfFiles(HARNESS, 'aarch64', undefined, false, undefined).varsSize).toBe(64 * 1024 * 1024);
   });
 
-  it('throws qemu-server\'s exact errors', () => {
+  it("throws qemu-server's exact errors", () => {
     expect(error(() => getOvmfFiles(HARNESS, 'riscv64', undefined, false, undefined)).message).toBe(
       "no OVMF images known for architecture 'riscv64'",
     );

@@ -47,7 +47,9 @@ describe('lintConfig', () => {
   });
 
   it('reports the live-migration/RAM-snapshot blockers with the qemu-server text', () => {
-    const f = lintConfig(vm({ bios: 'ovmf', 'amd-sev': 'snp,no-debug=1', virtiofs0: 'share1' })).find((x) => x.code === 'cvm-no-live-state')!;
+    const f = lintConfig(vm({ bios: 'ovmf', 'amd-sev': 'snp,no-debug=1', virtiofs0: 'share1' })).find(
+      (x) => x.code === 'cvm-no-live-state',
+    )!;
     expect(f.message).toContain('Cannot live-migrate, snapshot (with RAM), or hibernate a VM with: amd-sev, virtiofs');
     expect(f.severity).toBe('info');
     expect(codes({ virtiofs0: 'share1' })).not.toContain('cvm-no-live-state');
@@ -67,7 +69,9 @@ describe('lintConfig', () => {
     expect(missingAttestation[0]!.message).toContain('attestation');
     const noVsock = lintConfig(vm({ bios: 'ovmf', 'intel-tdx': 'tdx,attestation=1' })).find((f) => f.code === 'tdx-attestation-vsock')!;
     expect(noVsock.message).toContain("'Missing cid for vsock.'");
-    const noPort = lintConfig(vm({ bios: 'ovmf', 'intel-tdx': 'tdx,attestation=1,vsock-cid=2' })).find((f) => f.code === 'tdx-attestation-vsock')!;
+    const noPort = lintConfig(vm({ bios: 'ovmf', 'intel-tdx': 'tdx,attestation=1,vsock-cid=2' })).find(
+      (f) => f.code === 'tdx-attestation-vsock',
+    )!;
     expect(noPort.message).toContain("'Missing port for vsock.'");
     expect(codes({ bios: 'ovmf', 'intel-tdx': 'tdx,attestation=1,vsock-cid=2,vsock-port=4050' })).not.toContain('tdx-attestation-vsock');
   });
@@ -76,9 +80,9 @@ describe('lintConfig', () => {
     const f = lintConfig(vm({ 'amd-sev': 'std' })).find((x) => x.code === 'cvm-bios-not-ovmf')!;
     expect(f).toMatchObject({ severity: 'error', key: 'bios' });
     expect(f.message).toContain('To use AMD SEV, you need to change the BIOS to OVMF.');
-    expect(lintConfig(vm({ bios: 'seabios', 'intel-tdx': 'tdx,attestation=0' })).find((x) => x.code === 'cvm-bios-not-ovmf')!.message).toContain(
-      'To use Intel TDX',
-    );
+    expect(
+      lintConfig(vm({ bios: 'seabios', 'intel-tdx': 'tdx,attestation=0' })).find((x) => x.code === 'cvm-bios-not-ovmf')!.message,
+    ).toContain('To use Intel TDX');
   });
 
   it('reports invalid amd-sev values as errors and pending changes as info', () => {
@@ -92,7 +96,9 @@ describe('lintConfig', () => {
   it('checks against host capabilities and firmware when given', () => {
     const host = {
       arch: 'x86_64' as const,
-      hwCapabilities: { 'amd-sev': { cbitpos: 51, 'reduced-phys-bits': 1, 'sev-support': true, 'sev-support-es': true, 'sev-support-snp': false } },
+      hwCapabilities: {
+        'amd-sev': { cbitpos: 51, 'reduced-phys-bits': 1, 'sev-support': true, 'sev-support-es': true, 'sev-support-snp': false },
+      },
       firmware: { kind: 'pve-table' as const, baseDir: EDK2_FW_BASE, files: {} },
     };
     const f = lintConfig(vm({ bios: 'ovmf', 'amd-sev': 'snp,no-debug=1' }), host);
@@ -100,15 +106,29 @@ describe('lintConfig', () => {
     expect(f.find((x) => x.code === 'firmware-missing')!.message).toBe(
       "on this host: EFI base image '/usr/share/pve-edk2-firmware//OVMF_SEV_4M.fd' not found",
     );
-    const ok = lintConfig(vm({ bios: 'ovmf', 'amd-sev': 'es,no-debug=1' }), { ...host, firmware: { ...host.firmware, files: '*' as const } });
+    const ok = lintConfig(vm({ bios: 'ovmf', 'amd-sev': 'es,no-debug=1' }), {
+      ...host,
+      firmware: { ...host.firmware, files: '*' as const },
+    });
     expect(ok.map((x) => x.code)).toEqual(['cvm-no-live-state']);
   });
 
   it('has nothing above info for a clean, realistic SNP VM on a capable host', () => {
     const conf = {
-      bios: 'ovmf', machine: 'q35', 'amd-sev': 'type=snp,no-debug=1,kernel-hashes=1', cpu: 'EPYC-Milan', cores: '4', sockets: '1',
-      memory: '8192', hotplug: 'disk,network,usb,cpu', numa: '0', agent: '1', ostype: 'l26', scsihw: 'virtio-scsi-single',
-      scsi0: 'local-lvm:vm-100-disk-1,iothread=1,size=32G', net0: 'virtio=BC:24:11:00:00:01,bridge=vmbr0',
+      bios: 'ovmf',
+      machine: 'q35',
+      'amd-sev': 'type=snp,no-debug=1,kernel-hashes=1',
+      cpu: 'EPYC-Milan',
+      cores: '4',
+      sockets: '1',
+      memory: '8192',
+      hotplug: 'disk,network,usb,cpu',
+      numa: '0',
+      agent: '1',
+      ostype: 'l26',
+      scsihw: 'virtio-scsi-single',
+      scsi0: 'local-lvm:vm-100-disk-1,iothread=1,size=32G',
+      net0: 'virtio=BC:24:11:00:00:01,bridge=vmbr0',
       args: '-kernel /boot/vmlinuz -initrd /boot/initrd.img -append "root=/dev/sda1 console=ttyS0"',
     };
     const host = {

@@ -58,7 +58,12 @@ function hostChecks(ctx: LintContext, host: LintHost, findings: Finding[]): void
     } catch (err) {
       const e = err as CvmError;
       if (e.code === 'HOST_UNSUPPORTED') {
-        findings.push({ code: 'host-unsupported', severity: 'error', key: cvmType === 'tdx' ? 'intel-tdx' : 'amd-sev', message: `on this host: ${e.message}` });
+        findings.push({
+          code: 'host-unsupported',
+          severity: 'error',
+          key: cvmType === 'tdx' ? 'intel-tdx' : 'amd-sev',
+          message: `on this host: ${e.message}`,
+        });
       }
     }
   }

@@ -133,14 +133,20 @@ export const ignoredOptions: Rule = ({ sev }) => {
     out.push({ code: 'sev-option-ignored', severity: 'info', key: 'amd-sev', message: 'no-key-sharing is ignored for SEV-SNP' });
   }
   if (sev.type !== 'snp' && sev['allow-smt'] !== undefined) {
-    out.push({ code: 'sev-option-ignored', severity: 'info', key: 'amd-sev', message: `allow-smt is ignored for SEV type '${String(sev.type)}' (SNP only)` });
+    out.push({
+      code: 'sev-option-ignored',
+      severity: 'info',
+      key: 'amd-sev',
+      message: `allow-smt is ignored for SEV type '${String(sev.type)}' (SNP only)`,
+    });
   }
   if (sev.type === 'std') {
     out.push({
       code: 'sev-plain',
       severity: 'info',
       key: 'amd-sev',
-      message: 'plain SEV encrypts memory only: register state is visible to the hypervisor and memory has no integrity protection; prefer es or snp',
+      message:
+        'plain SEV encrypts memory only: register state is visible to the hypervisor and memory has no integrity protection; prefer es or snp',
     });
   }
   return out;

@@ -68,18 +68,14 @@ function requirePageAligned(image: FirmwareImage): void {
 function parseSeed(seed: string | Uint8Array): Buffer {
   const bytes = typeof seed === 'string' ? Buffer.from(seed, 'hex') : Buffer.from(seed);
   if (bytes.length !== LD_SIZE || (typeof seed === 'string' && seed.length !== LD_SIZE * 2)) {
-    fail(`--snp-ovmf-hash must be ${LD_SIZE * 2} hex digits (a SHA-384), got '${String(typeof seed === 'string' ? seed : bytes.toString('hex'))}'`);
+    fail(
+      `--snp-ovmf-hash must be ${LD_SIZE * 2} hex digits (a SHA-384), got '${String(typeof seed === 'string' ? seed : bytes.toString('hex'))}'`,
+    );
   }
   return bytes;
 }
 
-function updateSection(
-  gctx: Gctx,
-  section: MetadataSection,
-  image: FirmwareImage,
-  hashes: SevHashes | null,
-  vmmType: VmmType,
-): void {
+function updateSection(gctx: Gctx, section: MetadataSection, image: FirmwareImage, hashes: SevHashes | null, vmmType: VmmType): void {
   switch (section.type) {
     case SectionType.SNP_SEC_MEM:
       if (vmmType === 'gce') gctx.updateUnmeasuredPages(section.gpa, section.size);

@@ -55,7 +55,11 @@ export async function sha256File(what: string, path: string): Promise<Buffer> {
 }
 
 /** Kernel-hashes digests: kernel whole file, initrd (empty when absent), cmdline + NUL. */
-export async function sevHashesFromFiles(kernel: string, initrd: string | null | undefined, append: string | null | undefined): Promise<SevHashes> {
+export async function sevHashesFromFiles(
+  kernel: string,
+  initrd: string | null | undefined,
+  append: string | null | undefined,
+): Promise<SevHashes> {
   const [kernelHash, initrdHash] = await Promise.all([
     sha256File('kernel', kernel),
     initrd ? sha256File('initrd', initrd) : Promise.resolve(createHash('sha256').digest()),

@@ -5,13 +5,7 @@
 import { fc, test as propTest } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { CvmError } from '../errors.js';
-import {
-  AMDSEV_LIKE,
-  buildSyntheticOvmf,
-  NO_FOOTER,
-  NO_METADATA,
-  PLAIN_LIKE,
-} from '../../test/fixtures/measure/synthetic-ovmf.js';
+import { AMDSEV_LIKE, buildSyntheticOvmf, NO_FOOTER, NO_METADATA, PLAIN_LIKE } from '../../test/fixtures/measure/synthetic-ovmf.js';
 import { guidToBytesLe } from './guid.js';
 import { FirmwareImage, FOUR_GIB, OVMF_GUIDS } from './ovmf.js';
 

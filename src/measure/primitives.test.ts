@@ -84,9 +84,7 @@ describe('vCPU signatures', () => {
 describe('VMSA', () => {
   it('BSP VMSA (QEMU, EPYC-v4, features 0x1) hashes to the spec value', () => {
     const bsp = buildVmsa({ eip: BSP_EIP, sevFeatures: 1, vcpuSig: 0x800f12, vmmType: 'QEMU' });
-    expect(sha384hex(bsp)).toBe(
-      '77920c4c629ff47e90c0e174fc1ad0eb6fa664f88cd4739488058a8c6cb1a77b3856f55378e9518d0da99452d51c553a',
-    );
+    expect(sha384hex(bsp)).toBe('77920c4c629ff47e90c0e174fc1ad0eb6fa664f88cd4739488058a8c6cb1a77b3856f55378e9518d0da99452d51c553a');
   });
 
   it('AP VMSA at the AmdSev reset block starts with the spec prefix', () => {

@@ -40,14 +40,20 @@ describe('cvmctl measure on synthetic firmware matches sev-snp-measure', () => {
   });
 
   it('reports a firmware without SEV metadata in snp mode, naming the missing GUID', async () => {
-    const run = await runCommandModule(measureCommand, ['measure', ...expand(['--mode', 'snp', '--vcpus', '1', '--vcpu-type', 'EPYC-v4', '--ovmf', '{noMetadata}'])]);
+    const run = await runCommandModule(measureCommand, [
+      'measure',
+      ...expand(['--mode', 'snp', '--vcpus', '1', '--vcpu-type', 'EPYC-v4', '--ovmf', '{noMetadata}']),
+    ]);
     expect(run.error).toBeInstanceOf(CvmError);
     expect((run.error as CvmError).code).toBe('MEASURE');
     expect((run.error as CvmError).message).toMatch(/no SEV metadata.*dc886566-984a-4798-a75e-5585a7bf67cc/);
   });
 
   it('rejects an unknown vCPU model with a MEASURE error that names it', async () => {
-    const run = await runCommandModule(measureCommand, ['measure', ...expand(['--mode', 'snp', '--vcpus', '1', '--vcpu-type', 'Skylake-Server', '--ovmf', '{amdsev}'])]);
+    const run = await runCommandModule(measureCommand, [
+      'measure',
+      ...expand(['--mode', 'snp', '--vcpus', '1', '--vcpu-type', 'Skylake-Server', '--ovmf', '{amdsev}']),
+    ]);
     expect((run.error as CvmError).code).toBe('MEASURE');
     expect((run.error as CvmError).message).toContain("unknown vCPU model 'Skylake-Server'");
   });
@@ -67,7 +73,10 @@ describe('cvmctl measure on synthetic firmware matches sev-snp-measure', () => {
       [['--mode', 'sev', '--ovmf', '{amdsev}', '--initrd', '{initrd}'], '--kernel required when using --initrd'],
       [['--mode', 'sev', '--ovmf', '{amdsev}', '--append', 'x'], '--kernel required when using --append'],
       [['--mode', 'snp', '--vcpus', '1', '--vmm-type', 'xen', '--ovmf', '{amdsev}'], "unknown VMM type 'xen'"],
-      [['--mode', 'seves', '--vcpus', '1', '--vcpu-type', 'EPYC', '--ovmf', '{amdsev}', '--snp-ovmf-hash', AMDSEV_LIKE_OVMF_HASH], 'SNP OVMF hash only works with SNP'],
+      [
+        ['--mode', 'seves', '--vcpus', '1', '--vcpu-type', 'EPYC', '--ovmf', '{amdsev}', '--snp-ovmf-hash', AMDSEV_LIKE_OVMF_HASH],
+        'SNP OVMF hash only works with SNP',
+      ],
     ];
     for (const [args, message] of cases) {
       const run = await runCommandModule(measureCommand, ['measure', ...expand(args)]);
@@ -81,7 +90,10 @@ describe('cvmctl measure on synthetic firmware matches sev-snp-measure', () => {
     mkdirSync(out);
     process.chdir(out);
     try {
-      const run = await runCommandModule(measureCommand, ['measure', ...expand(['--mode', 'seves', '--vcpus', '4', '--vcpu-type', 'EPYC', '--ovmf', '{amdsev}', '--dump-vmsa'])]);
+      const run = await runCommandModule(measureCommand, [
+        'measure',
+        ...expand(['--mode', 'seves', '--vcpus', '4', '--vcpu-type', 'EPYC', '--ovmf', '{amdsev}', '--dump-vmsa']),
+      ]);
       expect(run.error).toBeUndefined();
     } finally {
       process.chdir(cwd);
@@ -97,7 +109,10 @@ describe('cvmctl measure on synthetic firmware matches sev-snp-measure', () => {
   it('prints verbose and JSON forms', async () => {
     const verbose = await runCommandModule(measureCommand, ['measure', ...expand(['--mode', 'sev', '--ovmf', '{noFooter}', '-v'])]);
     expect(verbose.stdout).toBe('Calculated SEV guest measurement: 3b72623267ae73ec6a9df45a255692530f8ab0410f71a19cb1aba2aaa776d9ad\n');
-    const json = await runCommandModule(measureCommand, ['measure', ...expand(['--mode', 'snp', '--vcpus', '2', '--vcpu-type', 'EPYC-Genoa', '--ovmf', '{amdsev}', '--json'])]);
+    const json = await runCommandModule(measureCommand, [
+      'measure',
+      ...expand(['--mode', 'snp', '--vcpus', '2', '--vcpu-type', 'EPYC-Genoa', '--ovmf', '{amdsev}', '--json']),
+    ]);
     const out = JSON.parse(json.stdout);
     expect(out.base64).toBe('Trn8karxDPhXuTtnRm22nDo9oNfyx1QfZQB1LPPJvmgb4TPiLhOrxFApzjKXaYw0');
     expect(out.measurement).toBe(Buffer.from(out.base64, 'base64').toString('hex'));

@@ -7,21 +7,45 @@ import { CvmError } from '../errors.js';
 import { firmwareFromArgv, machineVersionFromArgv, planFromVm, splitQemuOpts, vcpusFromSmp } from './vm-inputs.js';
 
 const SNP_ARGV = [
-  '/usr/bin/kvm', '-id', '8006', '-smp', '4,sockets=2,cores=2,maxcpus=4', '-cpu', 'EPYC-Milan,enforce,+kvm_pv_eoi',
-  '-object', 'sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=6,policy=0xb0000,kernel-hashes=on',
-  '-bios', '/usr/share/pve-edk2-firmware//OVMF_SEV_4M.fd', '-kernel', '/boot/vmlinuz', '-initrd', '/boot/initrd.img',
-  '-append', 'console=ttyS0', '-machine', 'type=pc+pve0,confidential-guest-support=sev0',
+  '/usr/bin/kvm',
+  '-id',
+  '8006',
+  '-smp',
+  '4,sockets=2,cores=2,maxcpus=4',
+  '-cpu',
+  'EPYC-Milan,enforce,+kvm_pv_eoi',
+  '-object',
+  'sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=6,policy=0xb0000,kernel-hashes=on',
+  '-bios',
+  '/usr/share/pve-edk2-firmware//OVMF_SEV_4M.fd',
+  '-kernel',
+  '/boot/vmlinuz',
+  '-initrd',
+  '/boot/initrd.img',
+  '-append',
+  'console=ttyS0',
+  '-machine',
+  'type=pc+pve0,confidential-guest-support=sev0',
 ];
 const STD_ARGV = [
-  '/usr/bin/kvm', '-smp', '2,sockets=1,cores=2,maxcpus=2', '-cpu', 'kvm64,enforce',
-  '-object', 'sev-guest,id=sev0,cbitpos=51,reduced-phys-bits=6,policy=0x8',
-  '-blockdev', '{"driver":"raw","file":{"driver":"file","filename":"/usr/share/pve-edk2-firmware//OVMF_SEV_CODE_4M.fd"},"node-name":"pflash0","read-only":true}',
-  '-machine', 'pflash0=pflash0,pflash1=drive-efidisk0,type=pc+pve0,confidential-guest-support=sev0',
+  '/usr/bin/kvm',
+  '-smp',
+  '2,sockets=1,cores=2,maxcpus=2',
+  '-cpu',
+  'kvm64,enforce',
+  '-object',
+  'sev-guest,id=sev0,cbitpos=51,reduced-phys-bits=6,policy=0x8',
+  '-blockdev',
+  '{"driver":"raw","file":{"driver":"file","filename":"/usr/share/pve-edk2-firmware//OVMF_SEV_CODE_4M.fd"},"node-name":"pflash0","read-only":true}',
+  '-machine',
+  'pflash0=pflash0,pflash1=drive-efidisk0,type=pc+pve0,confidential-guest-support=sev0',
 ];
 
 describe('planFromVm', () => {
   it('maps an SNP VM with kernel-hashes', () => {
-    const plan = planFromVm({ 'amd-sev': 'type=snp,kernel-hashes=1', cpu: 'EPYC-Milan', sockets: '2', cores: '2' }, SNP_ARGV, { vmid: 8006 });
+    const plan = planFromVm({ 'amd-sev': 'type=snp,kernel-hashes=1', cpu: 'EPYC-Milan', sockets: '2', cores: '2' }, SNP_ARGV, {
+      vmid: 8006,
+    });
     expect(plan).toMatchObject({
       mode: 'snp',
       ovmfPath: '/usr/share/pve-edk2-firmware//OVMF_SEV_4M.fd',
@@ -39,7 +63,13 @@ describe('planFromVm', () => {
 
   it('maps a std VM on blockdev pflash with the kvm64 default', () => {
     const plan = planFromVm({ 'amd-sev': 'std' }, STD_ARGV);
-    expect(plan).toMatchObject({ mode: 'sev', ovmfPath: '/usr/share/pve-edk2-firmware//OVMF_SEV_CODE_4M.fd', vcpus: 2, policy: 0x8n, kernelPath: null });
+    expect(plan).toMatchObject({
+      mode: 'sev',
+      ovmfPath: '/usr/share/pve-edk2-firmware//OVMF_SEV_CODE_4M.fd',
+      vcpus: 2,
+      policy: 0x8n,
+      kernelPath: null,
+    });
   });
 
   it('does not measure a kernel without kernel-hashes and says so', () => {
@@ -50,7 +80,12 @@ describe('planFromVm', () => {
   });
 
   it('falls back to the config for vCPUs and model and handles es', () => {
-    const argv = ['-drive', 'if=pflash,unit=0,format=raw,readonly=on,file=/fw/OVMF_CVM_CODE_4M.fd', '-object', 'sev-guest,id=sev0,policy=0xc'];
+    const argv = [
+      '-drive',
+      'if=pflash,unit=0,format=raw,readonly=on,file=/fw/OVMF_CVM_CODE_4M.fd',
+      '-object',
+      'sev-guest,id=sev0,policy=0xc',
+    ];
     const plan = planFromVm({ 'amd-sev': 'es', sockets: '2', cores: '3', cpu: 'cputype=EPYC-Genoa,flags=+aes' }, argv);
     expect(plan).toMatchObject({ mode: 'seves', vcpus: 6, vcpuModel: 'EPYC-Genoa', vcpuSig: 0xa10f10, guestFeatures: 0, policy: 0xcn });
   });
@@ -75,7 +110,12 @@ describe('planFromVm', () => {
   it('keeps the pre-6.1 qemu64 signature (6/6/3) for machine types pinned to <= 6.0', () => {
     const argv = ['-cpu', 'qemu64,+aes', '-bios', '/fw.fd', '-machine', 'type=pc-q35-6.0+pve0,confidential-guest-support=sev0'];
     expect(planFromVm({ 'amd-sev': 'es' }, argv).vcpuSig).toBe(0x663);
-    expect(planFromVm({ 'amd-sev': 'es' }, argv.map((a) => a.replace('6.0+pve0', '6.1'))).vcpuSig).toBe(0x60fb1);
+    expect(
+      planFromVm(
+        { 'amd-sev': 'es' },
+        argv.map((a) => a.replace('6.0+pve0', '6.1')),
+      ).vcpuSig,
+    ).toBe(0x60fb1);
     expect(machineVersionFromArgv(['-machine', 'pc-i440fx-5.2,accel=kvm'])).toEqual([5, 2]);
     expect(machineVersionFromArgv(['-machine', 'type=q35'])).toBeUndefined();
   });

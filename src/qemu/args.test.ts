@@ -4,7 +4,15 @@ import { commandLines, renderCommand, renderPretty, shellQuote } from './args.js
 
 describe('shellQuote (String::ShellQuote 1.04 rules, qemu-server spec §7.2)', () => {
   it('leaves safe arguments bare', () => {
-    for (const arg of ['-pidfile', '/var/run/qemu-server/8006.pid', 'kvm64,enforce,+kvm_pv_eoi,+sep', '512', '-snapshot', 'vm8006', 'a^b@c%d!e']) {
+    for (const arg of [
+      '-pidfile',
+      '/var/run/qemu-server/8006.pid',
+      'kvm64,enforce,+kvm_pv_eoi,+sep',
+      '512',
+      '-snapshot',
+      'vm8006',
+      'a^b@c%d!e',
+    ]) {
       expect(shellQuote(arg)).toBe(arg);
     }
   });
@@ -76,6 +84,8 @@ describe('renderCommand / renderPretty', () => {
     );
   });
   it('compares like the cfg2cmd harness, ignoring break whitespace', () => {
-    expect(commandLines(renderPretty(argv))).toEqual(commandLines('/usr/bin/kvm \\\n -id 8006 \\\n-name vm8006 \\\n  -smp \'1,sockets=1,cores=1,maxcpus=1\' \\\n  -nodefaults\n'));
+    expect(commandLines(renderPretty(argv))).toEqual(
+      commandLines("/usr/bin/kvm \\\n -id 8006 \\\n-name vm8006 \\\n  -smp '1,sockets=1,cores=1,maxcpus=1' \\\n  -nodefaults\n"),
+    );
   });
 });

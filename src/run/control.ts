@@ -56,20 +56,24 @@ export async function resumeVm(
   vmid: number,
   opts: ControlOptions = {},
 ): Promise<'none' | 'wakeup' | 'reset+cont' | 'cont'> {
-  return withRunningVm(ctx, vmid, async (q) => {
-    const { status } = await q.execute<{ status: string }>('query-status', undefined, { timeoutMs: 60_000 });
-    if (status === 'running') return 'none';
-    if (status === 'suspended') {
-      await systemWakeup(q);
-      return 'wakeup';
-    }
-    if (status === 'shutdown') {
-      await systemReset(q);
+  return withRunningVm(
+    ctx,
+    vmid,
+    async (q) => {
+      const { status } = await q.execute<{ status: string }>('query-status', undefined, { timeoutMs: 60_000 });
+      if (status === 'running') return 'none';
+      if (status === 'suspended') {
+        await systemWakeup(q);
+        return 'wakeup';
+      }
+      if (status === 'shutdown') {
+        await systemReset(q);
+        await cont(q);
+        return 'reset+cont';
+      }
       await cont(q);
-      return 'reset+cont';
-    }
-    await cont(q);
-    return 'cont';
-  }, { ...opts, allowLocks: ['backup'] });
+      return 'cont';
+    },
+    { ...opts, allowLocks: ['backup'] },
+  );
 }
-

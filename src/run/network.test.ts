@@ -3,7 +3,12 @@ import { createTaps, planTaps, removeTaps, tapsOf } from './network.js';
 
 describe('tap planning', () => {
   it('names taps like qemu-server and takes the bridge MTU unless the NIC sets one', () => {
-    const conf = { net0: 'virtio=BC:24:11:00:00:01,bridge=vmbr0', net2: 'e1000=BC:24:11:00:00:02,bridge=vmbr1,mtu=1400', net1: 'virtio=BC:24:11:00:00:03', memory: '512' };
+    const conf = {
+      net0: 'virtio=BC:24:11:00:00:01,bridge=vmbr0',
+      net2: 'e1000=BC:24:11:00:00:02,bridge=vmbr1,mtu=1400',
+      net1: 'virtio=BC:24:11:00:00:03',
+      memory: '512',
+    };
     expect(planTaps(105, conf, { vmbr0: 9000, vmbr1: 1500 })).toEqual([
       { key: 'net0', ifname: 'tap105i0', bridge: 'vmbr0', mtu: 9000 },
       { key: 'net2', ifname: 'tap105i2', bridge: 'vmbr1', mtu: 1400 },

@@ -55,7 +55,9 @@ export function planTaps(vmid: number, conf: ConfigSection, bridgeMtu: Record<st
     if (!bridge) continue;
     const bridgeMtuValue = bridgeMtu[bridge];
     if (bridgeMtuValue === undefined) {
-      throw new CvmError('HOST_UNSUPPORTED', `${key}: bridge '${bridge}' does not exist`, { details: { key, bridge, bridges: Object.keys(bridgeMtu) } });
+      throw new CvmError('HOST_UNSUPPORTED', `${key}: bridge '${bridge}' does not exist`, {
+        details: { key, bridge, bridges: Object.keys(bridgeMtu) },
+      });
     }
     // qemu-server: mtu=1 means "use the bridge MTU"
     const mtu = opts.mtu && opts.mtu !== '1' ? Number(opts.mtu) : bridgeMtuValue;

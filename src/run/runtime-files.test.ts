@@ -54,13 +54,18 @@ describe('start helpers', () => {
   });
 
   it("keeps QEMU's error lines in one message", () => {
-    expect(qemuErrorText('qemu-system-x86_64: -device foo: bad\n\nsecond line\n')).toBe('qemu-system-x86_64: -device foo: bad - second line');
+    expect(qemuErrorText('qemu-system-x86_64: -device foo: bad\n\nsecond line\n')).toBe(
+      'qemu-system-x86_64: -device foo: bad - second line',
+    );
   });
 });
 
 describe('start failure hints', () => {
   const kvmArgv = ['/usr/bin/qemu-system-x86_64', '-machine', 'accel=kvm,type=pc'];
-  const failure = new CvmError('QEMU_FAILED', "start failed: QEMU exited with code 1: qemu-system-x86_64: Host doesn't support requested features");
+  const failure = new CvmError(
+    'QEMU_FAILED',
+    "start failed: QEMU exited with code 1: qemu-system-x86_64: Host doesn't support requested features",
+  );
   it('tells how to fall back to TCG when KVM cannot run the VM', () => {
     const hinted = withKvmHint(failure, kvmArgv, 812) as CvmError;
     expect(hinted.code).toBe('QEMU_FAILED');

@@ -1,6 +1,7 @@
 /**
  * @module run/start
- * `cvmctl start`: refuse a second start, clear what a crashed QEMU left behind, build the
+ * `cvmctl start`: under the run lock and the VM's config lock (held until QEMU runs, like
+ * qemu-server), refuse a second start, clear what a crashed QEMU left behind, build the
  * command with the host facts (a confidential VM on a host without the feature fails here,
  * before any process exists), check and create tap devices, spawn QEMU without a shell and
  * wait until its QMP socket answers. Helper processes (swtpm) start and end through the hook
@@ -10,6 +11,7 @@
 
 import { join } from 'node:path';
 import { CvmError } from '../errors.js';
+import { withVmConfigLock } from '../store/fs-store.js';
 import { type LifecycleContext, pathsFor, startTimeoutSec, warnFn } from './context.js';
 import { prepareTempEfivars } from './efivars.js';
 import { runAfterExitHooks, runBeforeSpawnHooks } from './hooks.js';
@@ -39,7 +41,9 @@ export interface StartResult {
 }
 
 export async function startVm(ctx: LifecycleContext, vmid: number, opts: StartOptions = {}): Promise<StartResult> {
-  const work = () => startLocked(ctx, vmid, opts);
+  // like qemu-server's vm_start, the config lock is held across the whole start: a `set` waits
+  // and then sees the VM running (its change goes to [PENDING]); a `destroy` waits and refuses
+  const work = () => withVmConfigLock(ctx.root, vmid, () => startLocked(ctx, vmid, opts));
   return opts.skipLock ? work() : withVmRunLock(ctx.root, vmid, work);
 }
 
@@ -91,7 +95,8 @@ async function startLocked(ctx: LifecycleContext, vmid: number, opts: StartOptio
     }
     const readyMs = Date.now() - t0;
     const pid = await runningPid(paths);
-    if (!pid) throw new CvmError('QEMU_FAILED', `start failed: QEMU for VM ${vmid} is not running after start (no valid pid file ${paths.pid})`);
+    if (!pid)
+      throw new CvmError('QEMU_FAILED', `start failed: QEMU for VM ${vmid} is not running after start (no valid pid file ${paths.pid})`);
     return { vmid, pid, argv: built.argv, warnings: built.warnings, qmpStatus: status, readyMs };
   } catch (err) {
     // a half-started QEMU must not survive a failed start
@@ -119,8 +124,12 @@ export function withKvmHint(err: unknown, argv: readonly string[], vmid: number)
   const usesKvm = argv.some((a, i) => argv[i - 1] === '-machine' && /(^|,)accel=kvm(,|$)/.test(a));
   const kvmProblem = /Host doesn't support requested features|kvm|KVM/.test(err.message);
   if (!usesKvm || !kvmProblem) return err;
-  return new CvmError('QEMU_FAILED', `${err.message} (KVM cannot run this VM on this host; 'cvmctl set ${vmid} --kvm 0' runs it under TCG)`, {
-    cause: err,
-    details: err.details,
-  });
+  return new CvmError(
+    'QEMU_FAILED',
+    `${err.message} (KVM cannot run this VM on this host; 'cvmctl set ${vmid} --kvm 0' runs it under TCG)`,
+    {
+      cause: err,
+      details: err.details,
+    },
+  );
 }

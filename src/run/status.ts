@@ -24,7 +24,17 @@ export interface VmStatus {
   'qmp-error'?: string;
 }
 
-const PAUSED_STATES = new Set(['paused', 'suspended', 'prelaunch', 'inmigrate', 'postmigrate', 'finish-migrate', 'save-vm', 'restore-vm', 'shutdown']);
+const PAUSED_STATES = new Set([
+  'paused',
+  'suspended',
+  'prelaunch',
+  'inmigrate',
+  'postmigrate',
+  'finish-migrate',
+  'save-vm',
+  'restore-vm',
+  'shutdown',
+]);
 
 export async function vmStatus(ctx: LifecycleContext, vmid: number, opts: { verbose?: boolean } = {}): Promise<VmStatus> {
   const config = await ctx.loadConfig(vmid).catch(() => undefined);

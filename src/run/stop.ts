@@ -162,7 +162,11 @@ export async function shutdownVm(ctx: LifecycleContext, vmid: number, opts: Shut
 }
 
 /** Guest shutdown, then a fresh start (the new QEMU picks up config changes). */
-export async function rebootVm(ctx: LifecycleContext, vmid: number, opts: ShutdownOptions & { startTimeoutSec?: number } = {}): Promise<StartResult> {
+export async function rebootVm(
+  ctx: LifecycleContext,
+  vmid: number,
+  opts: ShutdownOptions & { startTimeoutSec?: number } = {},
+): Promise<StartResult> {
   return withVmRunLock(ctx.root, vmid, async () => {
     await shutdownLocked(ctx, vmid, { ...opts, skipLock: true });
     return startVm(ctx, vmid, {

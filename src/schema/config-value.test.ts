@@ -35,18 +35,14 @@ describe('checkConfigValue (qemu-server check_type)', () => {
     expect(checkConfigValue('memory', int, '18446744073709551615')).toBe('18446744073709551615');
     expect(checkConfigValue('memory', int, '99999999999999999999')).toBe('1e+20');
     for (const bad of ['x', '+5', '-1', '1.0', ' 5', '']) {
-      expect(failure(() => checkConfigValue('memory', int, bad)).message).toBe(
-        `type check ('integer') failed - got '${bad}'`,
-      );
+      expect(failure(() => checkConfigValue('memory', int, bad)).message).toBe(`type check ('integer') failed - got '${bad}'`);
     }
   });
 
   it('numbers match ^\\d+(\\.\\d+)?$ and are stored verbatim', () => {
     expect(checkConfigValue('cpulimit', num, '0.50')).toBe('0.50');
     for (const bad of ['.5', '1.', '1e3', '-1']) {
-      expect(failure(() => checkConfigValue('cpulimit', num, bad)).message).toBe(
-        `type check ('number') failed - got '${bad}'`,
-      );
+      expect(failure(() => checkConfigValue('cpulimit', num, bad)).message).toBe(`type check ('number') failed - got '${bad}'`);
     }
   });
 
@@ -56,15 +52,11 @@ describe('checkConfigValue (qemu-server check_type)', () => {
   });
 
   it('with { full: true } applies the API constraints with PVE texts', () => {
-    expect(failure(() => checkConfigValue('memory', int, '8', { full: true })).message).toBe(
-      'value must have a minimum value of 16',
-    );
+    expect(failure(() => checkConfigValue('memory', int, '8', { full: true })).message).toBe('value must have a minimum value of 16');
     expect(failure(() => checkConfigValue('x', plain, 'xyz', { full: true })).message).toBe(
       "value 'xyz' does not have a value in the enumeration 'std, es, snp'",
     );
-    expect(failure(() => checkConfigValue('x', plain, 'abcd', { full: true })).message).toBe(
-      'value may only be 3 characters long',
-    );
+    expect(failure(() => checkConfigValue('x', plain, 'abcd', { full: true })).message).toBe('value may only be 3 characters long');
     expect(checkConfigValue('numa', bool, 'yes', { full: true })).toBe('1');
   });
 
@@ -76,9 +68,7 @@ describe('checkConfigValue (qemu-server check_type)', () => {
   });
 
   it('rejects CR/LF before anything else', () => {
-    expect(failure(() => checkConfigValue('name', { type: 'string' }, 'a\nb')).message).toBe(
-      'property contains a line feed',
-    );
+    expect(failure(() => checkConfigValue('name', { type: 'string' }, 'a\nb')).message).toBe('property contains a line feed');
     expect(failure(() => checkConfigValue('numa', bool, '1\r')).message).toBe('property contains a line feed');
   });
 
@@ -98,17 +88,13 @@ describe('checkConfigValue (qemu-server check_type)', () => {
         type: "value 'xyz' does not have a value in the enumeration 'std, es, snp'",
       },
     });
-    expect(failure(() => checkConfigValue('amd-sev', sev, 'std,std')).message).toBe(
-      'duplicate key in comma-separated list property: type',
-    );
+    expect(failure(() => checkConfigValue('amd-sev', sev, 'std,std')).message).toBe('duplicate key in comma-separated list property: type');
   });
 
   it('named string formats die with the verifier text (no "invalid format" prefix at top level)', () => {
     const volume: PropertySchema = { type: 'string', format: 'pve-volume-id' };
     expect(checkConfigValue('unused0', volume, 'local-lvm:vm-100-disk-1')).toBe('local-lvm:vm-100-disk-1');
-    expect(failure(() => checkConfigValue('unused0', volume, 'nocolon')).message).toBe(
-      "unable to parse volume ID 'nocolon'",
-    );
+    expect(failure(() => checkConfigValue('unused0', volume, 'nocolon')).message).toBe("unable to parse volume ID 'nocolon'");
     const tags: PropertySchema = { type: 'string', format: 'pve-tag-list' };
     expect(checkConfigValue('tags', tags, 'foo bar;baz')).toBe('foo bar;baz');
     expect(failure(() => checkConfigValue('tags', tags, 'foo b@r')).message).toBe('invalid characters in tag');

@@ -57,12 +57,7 @@ function typeCheck(schema: PropertySchema, value: string): string {
  * Check one top-level config value and return what qemu-server would store. Throws
  * CvmError('FORMAT_ERROR', <text after "unable to parse value of 'key' - ">, { details }).
  */
-export function checkConfigValue(
-  key: string,
-  schema: PropertySchema,
-  value: string,
-  opts: CheckConfigValueOptions = {},
-): string {
+export function checkConfigValue(key: string, schema: PropertySchema, value: string, opts: CheckConfigValueOptions = {}): string {
   try {
     if (value.indexOf('\n') !== -1 || value.indexOf('\r') !== -1) throw new Error('property contains a line feed');
     const stored = typeCheck(schema, value);

@@ -136,8 +136,34 @@ const vocabulary: [string, FormatSchema, string[]][] = [
   ['sev', sevFormat, ['std', 'es', 'snp', 'STD', ' std', 'yes', 'On', 'FALSE', '2', '0', '1', 'foo', '']],
   ['tdx', tdxFormat, ['tdx', '1', '0', '+5', '-3', '1.', '007', 'x', '2', '']],
   ['net', netFormat, ['BC:24:11:00:00:01', '01:00:00:00:00:00', 'vmbr0', 'vm br0', '1;2-4', '5000', '1e3', 'on', '']],
-  ['misc', miscFormat, ['a b', 'a;b', 'x:y', 'local-lvm', '10.0.0.1/24', '10.0.0.1', '::1', 'fe80::1/64',
-    '1.2.3.4/7', 'a.b', '32G', '1.5T', 'order=1', '2-4094', '5-3', '%41', 'a@b.c', '255.255.0.0', '100', '0', '1e1', '']],
+  [
+    'misc',
+    miscFormat,
+    [
+      'a b',
+      'a;b',
+      'x:y',
+      'local-lvm',
+      '10.0.0.1/24',
+      '10.0.0.1',
+      '::1',
+      'fe80::1/64',
+      '1.2.3.4/7',
+      'a.b',
+      '32G',
+      '1.5T',
+      'order=1',
+      '2-4094',
+      '5-3',
+      '%41',
+      'a@b.c',
+      '255.255.0.0',
+      '100',
+      '0',
+      '1e1',
+      '',
+    ],
+  ],
 ];
 
 function requestsFor(format: FormatSchema, extra: string[], seed: number, count: number): string[] {
@@ -148,7 +174,10 @@ function requestsFor(format: FormatSchema, extra: string[], seed: number, count:
     { weight: 3, arbitrary: word },
     { weight: 1, arbitrary: word.map((k) => `${k}=`) },
   );
-  return fc.sample(fc.array(part, { minLength: 1, maxLength: 4 }).map((p) => p.join(',')), { seed, numRuns: count });
+  return fc.sample(
+    fc.array(part, { minLength: 1, maxLength: 4 }).map((p) => p.join(',')),
+    { seed, numRuns: count },
+  );
 }
 
 describe.skipIf(!available)('differential against PVE::JSONSchema (perl)', () => {
@@ -164,23 +193,102 @@ describe.skipIf(!available)('differential against PVE::JSONSchema (perl)', () =>
   });
 
   it('check_format for every common named format', () => {
-    const names = ['mac-addr', 'ipv4', 'ipv6', 'ip', 'CIDR', 'CIDRv4', 'CIDRv6', 'ipv4mask', 'dns-name', 'address',
-      'pve-bridge-id', 'pve-iface', 'pve-vlan-id-or-range', 'pve-configid', 'pve-storage-id', 'pve-vmid', 'pve-node',
-      'pve-tag', 'pve-tag-list', 'pve-startup-order', 'disk-size', 'urlencoded', 'email', 'email-or-username',
-      'pve-ipv4-config', 'pve-ipv6-config', 'storage-pair', 'storage-pair-list', 'bridge-pair', 'pve-configid-list',
-      'pve-storage-id-opt'];
-    const samples = ['', '0', '1', 'a', 'ab', 'a-', 'A.b-c', '1a', 'vmbr0', 'eth0:1', 'ab:cd', 'x:y z:w', '1 a:b',
-      'a:b a:c', 'a;b,c', ' a', '::', '::1', '1::', '1:2:3:4:5:6:7::', '::ffff:1.2.3.4', '2001:db8::/7',
-      '10.0.0.0/8', '10.0.0.0/33', '256.1.1.1', '01.1.1.1', '255.255.255.254', '255.255.254.255', 'AA:BB:CC:DD:EE:FF',
-      'a1:bb:cc:dd:ee:ff', '99', '999999999', 'order=1,up=2,down=3', 'up=x', ',', '1.5', '3KiB', '4Mi', '2-4094',
-      '5-5', '2-0', '%2F', 'a@b.c', 'dhcp', 'auto', '-foo', 'a..b', 'ab\n', 'a\nb', 'x'.repeat(25)];
+    const names = [
+      'mac-addr',
+      'ipv4',
+      'ipv6',
+      'ip',
+      'CIDR',
+      'CIDRv4',
+      'CIDRv6',
+      'ipv4mask',
+      'dns-name',
+      'address',
+      'pve-bridge-id',
+      'pve-iface',
+      'pve-vlan-id-or-range',
+      'pve-configid',
+      'pve-storage-id',
+      'pve-vmid',
+      'pve-node',
+      'pve-tag',
+      'pve-tag-list',
+      'pve-startup-order',
+      'disk-size',
+      'urlencoded',
+      'email',
+      'email-or-username',
+      'pve-ipv4-config',
+      'pve-ipv6-config',
+      'storage-pair',
+      'storage-pair-list',
+      'bridge-pair',
+      'pve-configid-list',
+      'pve-storage-id-opt',
+    ];
+    const samples = [
+      '',
+      '0',
+      '1',
+      'a',
+      'ab',
+      'a-',
+      'A.b-c',
+      '1a',
+      'vmbr0',
+      'eth0:1',
+      'ab:cd',
+      'x:y z:w',
+      '1 a:b',
+      'a:b a:c',
+      'a;b,c',
+      ' a',
+      '::',
+      '::1',
+      '1::',
+      '1:2:3:4:5:6:7::',
+      '::ffff:1.2.3.4',
+      '2001:db8::/7',
+      '10.0.0.0/8',
+      '10.0.0.0/33',
+      '256.1.1.1',
+      '01.1.1.1',
+      '255.255.255.254',
+      '255.255.254.255',
+      'AA:BB:CC:DD:EE:FF',
+      'a1:bb:cc:dd:ee:ff',
+      '99',
+      '999999999',
+      'order=1,up=2,down=3',
+      'up=x',
+      ',',
+      '1.5',
+      '3KiB',
+      '4Mi',
+      '2-4094',
+      '5-5',
+      '2-0',
+      '%2F',
+      'a@b.c',
+      'dhcp',
+      'auto',
+      '-foo',
+      'a..b',
+      'ab\n',
+      'a\nb',
+      'x'.repeat(25),
+    ];
     const cases = names.flatMap((format) => samples.map((value) => ({ format, value })));
     const answers = askPerl(cases.map((c) => ({ op: 'format', ...c })));
     const mismatches = cases
-      .map((c, i) => ({ ...c, perl: answers[i] as Answer, ours: ours(() => {
-        checkFormat(c.format, c.value);
-        return 1;
-      }, false) }))
+      .map((c, i) => ({
+        ...c,
+        perl: answers[i] as Answer,
+        ours: ours(() => {
+          checkFormat(c.format, c.value);
+          return 1;
+        }, false),
+      }))
       .filter((r) => !sameAnswer(r.perl, r.ours, false));
     expect(mismatches.slice(0, 5)).toEqual([]);
   });

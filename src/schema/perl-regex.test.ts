@@ -15,7 +15,7 @@ describe('perlRegexToJs', () => {
     expect(perlRegexToJs('net\\d+=\\d+(,net\\d+=\\d+)*')).toBe('net\\d+=\\d+(,net\\d+=\\d+)*');
   });
 
-  it('supports the atomic group of qemu-server\'s cpu cmdline pattern', () => {
+  it("supports the atomic group of qemu-server's cpu cmdline pattern", () => {
     const cpu = '^((?>[+-]?[\\w\\-\\._=]+,?)+)$';
     expect(matches(cpu, 'host,+aes,-pcid')).toBe(true);
     expect(matches(cpu, 'host,+aes,')).toBe(true);
@@ -40,7 +40,7 @@ describe('perlRegexToJs', () => {
     expect(matches('\\Aab\\z', 'ab')).toBe(true);
   });
 
-  it('keeps PVE\'s unparenthesised alternation quirk', () => {
+  it("keeps PVE's unparenthesised alternation quirk", () => {
     expect(matches('/dev/parport\\d+|/dev/usb/lp\\d+', '/dev/parport0junk')).toBe(true);
   });
 

@@ -18,7 +18,8 @@ const bridge = fc.stringMatching(/^[-_.a-zA-Z0-9]{1,12}$/);
 const volume = fc.oneof(
   fc.constantFrom('none', 'cdrom'),
   fc.stringMatching(/^\/[a-z0-9/._-]{1,20}$/),
-  fc.tuple(fc.stringMatching(/^[a-z][a-z0-9._-]{0,8}[a-z0-9]$/), fc.stringMatching(/^[a-zA-Z0-9/._:-]{1,20}$/))
+  fc
+    .tuple(fc.stringMatching(/^[a-z][a-z0-9._-]{0,8}[a-z0-9]$/), fc.stringMatching(/^[a-zA-Z0-9/._:-]{1,20}$/))
     .map(([s, v]) => `${s}:${v}`),
 );
 const diskSize = fc
@@ -28,9 +29,7 @@ const trunks = fc.array(fc.integer({ min: 1, max: 4094 }), { minLength: 1, maxLe
 // an empty value cannot round-trip (PVE prints "k=", which its parser rejects)
 const serial = fc.stringMatching(/^[-%a-zA-Z0-9_.!~*'()]{1,60}$/);
 const finiteNumber = (min?: number) =>
-  fc
-    .double({ noNaN: true, noDefaultInfinity: true, min: min ?? -1e12, max: 1e12 })
-    .map((n) => (Object.is(n, -0) ? 0 : n));
+  fc.double({ noNaN: true, noDefaultInfinity: true, min: min ?? -1e12, max: 1e12 }).map((n) => (Object.is(n, -0) ? 0 : n));
 
 /** A value generator for one key of the representative test formats. */
 function valueArb(key: string, schema: PropertySchema): fc.Arbitrary<string | number> {
@@ -94,8 +93,7 @@ describe.each(formats)('property-string round trip: %s', (_name, format) => {
     fc.assert(
       fc.property(valuesArb(format), fc.boolean(), (values, shuffle) => {
         // start from a differently spelled string: keys in reverse order, booleans as words
-        const spelled = Object.entries(values)
-          .map(([k, v]) => `${k}=${format[k]?.type === 'boolean' ? (v ? 'on' : 'No') : String(v)}`);
+        const spelled = Object.entries(values).map(([k, v]) => `${k}=${format[k]?.type === 'boolean' ? (v ? 'on' : 'No') : String(v)}`);
         const source = (shuffle ? spelled.reverse() : spelled).join(',');
         const once = printPropertyString(format, parsePropertyString(format, source));
         const twice = printPropertyString(format, parsePropertyString(format, once));
@@ -109,8 +107,31 @@ describe.each(formats)('property-string round trip: %s', (_name, format) => {
 
 /** Strings built from the format's own vocabulary, so many of them are nearly valid. */
 function noisyString(format: FormatSchema): fc.Arbitrary<string> {
-  const words = [...Object.keys(format), ...nicModels, 'std', 'snp', 'tdx', '1', '0', 'yes', 'x', ' ', '', '=', 'a:b',
-    'BC:24:11:00:00:01', '32G', '-1', '1e3', '__proto__', 'constructor', '0', '\n', '\r', 'ä'];
+  const words = [
+    ...Object.keys(format),
+    ...nicModels,
+    'std',
+    'snp',
+    'tdx',
+    '1',
+    '0',
+    'yes',
+    'x',
+    ' ',
+    '',
+    '=',
+    'a:b',
+    'BC:24:11:00:00:01',
+    '32G',
+    '-1',
+    '1e3',
+    '__proto__',
+    'constructor',
+    '0',
+    '\n',
+    '\r',
+    'ä',
+  ];
   const token = fc.oneof(fc.constantFrom(...words), fc.string({ maxLength: 4 }), fc.string({ unit: 'binary', maxLength: 3 }));
   const part = fc.oneof(
     token,

@@ -73,9 +73,7 @@ describe('parsePropertyString: splitting and keys', () => {
   });
 
   it('a repeated explicit key is a duplicate', () => {
-    expect(plainDie(sevFormat, 'std,no-debug=1,no-debug=0')).toBe(
-      'duplicate key in comma-separated list property: no-debug',
-    );
+    expect(plainDie(sevFormat, 'std,no-debug=1,no-debug=0')).toBe('duplicate key in comma-separated list property: no-debug');
   });
 
   it('a repeated unknown key is a duplicate too (checked before the schema lookup)', () => {
@@ -83,9 +81,7 @@ describe('parsePropertyString: splitting and keys', () => {
   });
 
   it('a bare value without a default key in the schema dies', () => {
-    expect(plainDie({ a: { type: 'string', optional: true } }, 'x')).toBe(
-      'value without key, but schema does not define a default key',
-    );
+    expect(plainDie({ a: { type: 'string', optional: true } }, 'x')).toBe('value without key, but schema does not define a default key');
   });
 
   it('an explicit falsy default-key value is silently replaced by a bare value (PVE truthiness quirk)', () => {
@@ -149,7 +145,13 @@ describe('parsePropertyString: value checks', () => {
   });
 
   it('numbers follow the perlretut number regex', () => {
-    for (const [text, value] of [['1.', 1], ['.5', 0.5], ['1e3', 1000], ['0.25', 0.25], ['+2E-1', 0.2]] as const) {
+    for (const [text, value] of [
+      ['1.', 1],
+      ['.5', 0.5],
+      ['1e3', 1000],
+      ['0.25', 0.25],
+      ['+2E-1', 0.2],
+    ] as const) {
       expect(parsePropertyString(netFormat, `virtio,rate=${text}`).rate).toBe(value);
     }
     expect(formatErrors(netFormat, 'virtio,rate=1e')).toEqual({ rate: "type check ('number') failed - got '1e'" });
@@ -221,12 +223,8 @@ describe('parsePropertyString: aliases', () => {
       macaddr: 'BC:24:11:00:00:01',
       bridge: 'vmbr0',
     });
-    expect(plainDie(netFormat, 'virtio=BC:24:11:00:00:01,e1000=BC:24:11:00:00:02')).toBe(
-      "key alias 'model' is already defined",
-    );
-    expect(plainDie(netFormat, 'virtio=BC:24:11:00:00:01,virtio')).toBe(
-      'duplicate key in comma-separated list property: model',
-    );
+    expect(plainDie(netFormat, 'virtio=BC:24:11:00:00:01,e1000=BC:24:11:00:00:02')).toBe("key alias 'model' is already defined");
+    expect(plainDie(netFormat, 'virtio=BC:24:11:00:00:01,virtio')).toBe('duplicate key in comma-separated list property: model');
   });
 
   it('an alias whose target is not in the schema is an invalid key', () => {
@@ -262,9 +260,7 @@ describe('parsePropertyString: named formats', () => {
 
 describe('printPropertyString', () => {
   it('prints the default key bare first, then required keys, then the rest sorted', () => {
-    expect(printPropertyString(sevFormat, { 'no-debug': 1, type: 'snp', 'allow-smt': 0 })).toBe(
-      'snp,allow-smt=0,no-debug=1',
-    );
+    expect(printPropertyString(sevFormat, { 'no-debug': 1, type: 'snp', 'allow-smt': 0 })).toBe('snp,allow-smt=0,no-debug=1');
     expect(printPropertyString(tdxFormat, { 'vsock-port': 4050, type: 'tdx', 'vsock-cid': 2, attestation: 1 })).toBe(
       'tdx,attestation=1,vsock-cid=2,vsock-port=4050',
     );
@@ -278,9 +274,7 @@ describe('printPropertyString', () => {
   });
 
   it('maps alias keys to their target, renders disk-size via format_size', () => {
-    expect(printPropertyString(driveFormat, { volume: 'local:vm-100-disk-0', size: 34359738368 })).toBe(
-      'local:vm-100-disk-0,size=32G',
-    );
+    expect(printPropertyString(driveFormat, { volume: 'local:vm-100-disk-0', size: 34359738368 })).toBe('local:vm-100-disk-0,size=32G');
     expect(printPropertyString(driveFormat, { file: 'none', size: '1.5G' })).toBe('none,size=1536M');
     expect(printPropertyString(driveFormat, { file: 'none', size: 1536 })).toBe('none,size=1536');
   });

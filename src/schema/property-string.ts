@@ -145,11 +145,7 @@ function collectParts(format: CompiledFormat, data: string, skip: ReadonlySet<st
  * Parse a property string. Returns booleans as 0/1, integers/numbers as numbers, strings verbatim;
  * absent keys stay absent (no defaults). Throws CvmError('FORMAT_ERROR').
  */
-export function parsePropertyString(
-  format: FormatSchema | string,
-  value: string,
-  opts: { skip?: readonly string[] } = {},
-): PropertyValues {
+export function parsePropertyString(format: FormatSchema | string, value: string, opts: { skip?: readonly string[] } = {}): PropertyValues {
   const { schema, validator } = resolveForParse(format);
   const compiled = compiledFormat(schema);
   const memo = memoFor(compiled);

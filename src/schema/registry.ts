@@ -19,11 +19,7 @@ const validators = new Map<string, FormatValidator>();
  * Register a named format. Like PVE, a name can be registered once; a validator may only be
  * attached to an object (property-string) format.
  */
-export function registerFormat(
-  name: string,
-  def: FormatSchema | FormatVerifier,
-  validator?: FormatValidator,
-): void {
+export function registerFormat(name: string, def: FormatSchema | FormatVerifier, validator?: FormatValidator): void {
   if (formats.has(name)) {
     throw new CvmError('INTERNAL', `JSON schema format '${name}' already registered`);
   }

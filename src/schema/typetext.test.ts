@@ -15,9 +15,7 @@ describe('typetext (generate_typetext)', () => {
   });
 
   it('intel-tdx (spec §1.3): required keys without brackets, right after the default key', () => {
-    expect(typetext(tdxFormat)).toBe(
-      '[type=]<tdx-type> ,attestation=<1|0> [,vsock-cid=<integer>] [,vsock-port=<integer>]',
-    );
+    expect(typetext(tdxFormat)).toBe('[type=]<tdx-type> ,attestation=<1|0> [,vsock-cid=<integer>] [,vsock-port=<integer>]');
   });
 
   it('hides aliases, lists small enums, appends keyAlias pairs', () => {
@@ -56,9 +54,7 @@ describe('describeAllowed', () => {
     expect(describeAllowed({ type: 'string', format: 'mac-addr', format_description: 'XX:XX:XX:XX:XX:XX' })).toBe(
       'mac-addr (XX:XX:XX:XX:XX:XX)',
     );
-    expect(describeAllowed({ type: 'string', pattern: '\\d+', maxLength: 8 })).toBe(
-      'string matching /^\\d+$/ of at most 8 characters',
-    );
+    expect(describeAllowed({ type: 'string', pattern: '\\d+', maxLength: 8 })).toBe('string matching /^\\d+$/ of at most 8 characters');
     expect(describeAllowed({ type: 'string' })).toBe('string');
   });
 });

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HwCapabilities } from '../host/facts.js';
 import { canonicalJson } from '../util/canonical-json.js';
-import {
-  amdSevObject,
-  computeSevPolicy,
-  cvmMachineFlags,
-  getCvmType,
-  intelTdxObject,
-} from './object.js';
+import { amdSevObject, computeSevPolicy, cvmMachineFlags, getCvmType, intelTdxObject } from './object.js';
 import { thrownCvmError } from '../../test/helpers/cvm-error.js';
 
 // qemu-server's cfg2cmd fixture amd-turin-9005 (spec qemu-server §3.4)
@@ -63,9 +57,7 @@ describe('amdSevObject', () => {
     expect(amdSevObject({ 'amd-sev': 'type=std', bios: 'ovmf' }, TURIN)).toBe(
       'sev-guest,id=sev0,cbitpos=51,reduced-phys-bits=6,policy=0x8',
     );
-    expect(amdSevObject({ 'amd-sev': 'type=es', bios: 'ovmf' }, TURIN)).toBe(
-      'sev-guest,id=sev0,cbitpos=51,reduced-phys-bits=6,policy=0xc',
-    );
+    expect(amdSevObject({ 'amd-sev': 'type=es', bios: 'ovmf' }, TURIN)).toBe('sev-guest,id=sev0,cbitpos=51,reduced-phys-bits=6,policy=0xc');
     expect(amdSevObject({ 'amd-sev': 'type=snp', bios: 'ovmf' }, TURIN)).toBe(
       'sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=6,policy=0xb0000',
     );
@@ -75,9 +67,7 @@ describe('amdSevObject', () => {
     expect(amdSevObject({ 'amd-sev': 'es,no-debug=1,kernel-hashes=1', bios: 'ovmf' }, TURIN)).toBe(
       'sev-guest,id=sev0,cbitpos=51,reduced-phys-bits=6,policy=0xd,kernel-hashes=on',
     );
-    expect(amdSevObject({ 'amd-sev': 'snp,kernel-hashes=1', bios: 'ovmf' }, TURIN)).toMatch(
-      /policy=0xb0000,kernel-hashes=on$/,
-    );
+    expect(amdSevObject({ 'amd-sev': 'snp,kernel-hashes=1', bios: 'ovmf' }, TURIN)).toMatch(/policy=0xb0000,kernel-hashes=on$/);
     expect(amdSevObject({ 'amd-sev': 'std,kernel-hashes=0', bios: 'ovmf' }, TURIN)).toMatch(/policy=0x8$/);
   });
 
@@ -93,12 +83,8 @@ describe('amdSevObject', () => {
     expect([e4.code, e4.message]).toEqual(['GENERATE', 'To use AMD SEV, you need to change the BIOS to OVMF.']);
     expect(error(() => amdSevObject({ 'amd-sev': 'std' }, SEV_ONLY)).code).toBe('GENERATE');
     // an Intel host has no amd-sev section at all
-    expect(error(() => amdSevObject({ 'amd-sev': 'std', bios: 'ovmf' }, TDX)).message).toBe(
-      'Your CPU does not support AMD SEV.',
-    );
-    expect(amdSevObject({ 'amd-sev': 'std', bios: 'ovmf' }, SEV_ONLY)).toBe(
-      'sev-guest,id=sev0,cbitpos=47,reduced-phys-bits=1,policy=0x8',
-    );
+    expect(error(() => amdSevObject({ 'amd-sev': 'std', bios: 'ovmf' }, TDX)).message).toBe('Your CPU does not support AMD SEV.');
+    expect(amdSevObject({ 'amd-sev': 'std', bios: 'ovmf' }, SEV_ONLY)).toBe('sev-guest,id=sev0,cbitpos=47,reduced-phys-bits=1,policy=0x8');
   });
 
   it('raises the capability-file error first, and only here', () => {
@@ -117,18 +103,14 @@ describe('intelTdxObject', () => {
     expect(intelTdxObject({ 'intel-tdx': 'tdx,attestation=1,vsock-cid=2,vsock-port=4050', bios: 'ovmf' }, TDX)).toBe(
       '{"id":"tdx0","qom-type":"tdx-guest","quote-generation-socket":{"cid":"2","port":"4050","type":"vsock"}}',
     );
-    expect(intelTdxObject({ 'intel-tdx': 'tdx,attestation=0', bios: 'ovmf' }, TDX)).toBe(
-      '{"id":"tdx0","qom-type":"tdx-guest"}',
-    );
+    expect(intelTdxObject({ 'intel-tdx': 'tdx,attestation=0', bios: 'ovmf' }, TDX)).toBe('{"id":"tdx0","qom-type":"tdx-guest"}');
   });
 
   it('dies on missing vsock cid/port after the capability and BIOS checks', () => {
-    expect(error(() => intelTdxObject({ 'intel-tdx': 'tdx,attestation=1', bios: 'ovmf' }, TDX)).message).toBe(
-      'Missing cid for vsock.',
+    expect(error(() => intelTdxObject({ 'intel-tdx': 'tdx,attestation=1', bios: 'ovmf' }, TDX)).message).toBe('Missing cid for vsock.');
+    expect(error(() => intelTdxObject({ 'intel-tdx': 'tdx,attestation=1,vsock-cid=3', bios: 'ovmf' }, TDX)).message).toBe(
+      'Missing port for vsock.',
     );
-    expect(
-      error(() => intelTdxObject({ 'intel-tdx': 'tdx,attestation=1,vsock-cid=3', bios: 'ovmf' }, TDX)).message,
-    ).toBe('Missing port for vsock.');
     expect(error(() => intelTdxObject({ 'intel-tdx': 'tdx,attestation=1' }, TDX)).message).toBe(
       'To use Intel TDX, you need to change the BIOS to OVMF.',
     );

@@ -38,7 +38,9 @@ describe('checkDriveVolumes (qemu-server create/update volume checks)', () => {
   it('refuses unknown storages, non-drive content and isos without media=cdrom', async () => {
     expect(await check({ scsi0: 'nosuch:100/vm-100-disk-0.raw' })).toContain("storage 'nosuch' does not exist");
     expect(await check({ scsi0: 'local:vztmpl/x.tar.gz' })).toContain("content type needs to be 'images' or 'iso'");
-    expect(await check({ sata0: 'local:iso/x.iso' })).toBe("sata0: invalid value 'local:iso/x.iso' - explicit 'media=cdrom' is required for iso images");
+    expect(await check({ sata0: 'local:iso/x.iso' })).toBe(
+      "sata0: invalid value 'local:iso/x.iso' - explicit 'media=cdrom' is required for iso images",
+    );
   });
 });
 

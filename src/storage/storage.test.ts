@@ -64,9 +64,7 @@ describe('parseStorageCfg / printStorageCfg', () => {
   it('round-trips through printStorageCfg', () => {
     const cfg = parseStorageCfg(text);
     expect(parseStorageCfg(printStorageCfg(cfg))).toEqual(cfg);
-    expect(printStorageCfg({ x: { type: 'dir', path: '/p', content: ['images'] } })).toBe(
-      'dir: x\n\tpath /p\n\tcontent images\n',
-    );
+    expect(printStorageCfg({ x: { type: 'dir', path: '/p', content: ['images'] } })).toBe('dir: x\n\tpath /p\n\tcontent images\n');
   });
 
   it('rejects unknown types and stray lines', () => {
@@ -138,7 +136,9 @@ describe('volumePath per storage type (facts from the cfg2cmd expectations)', ()
   });
 
   it('brackets IPv6 monitors and keeps ports like CephConfig hostlist', () => {
-    const cfg = { ceph: { type: 'rbd', content: ['images'], pool: 'p', monhost: '10.0.0.1:6789 [fd00::2]:3300;fd00::3.6789,ceph-a' } } as StorageConfig;
+    const cfg = {
+      ceph: { type: 'rbd', content: ['images'], pool: 'p', monhost: '10.0.0.1:6789 [fd00::2]:3300;fd00::3.6789,ceph-a' },
+    } as StorageConfig;
     expect(volumePath(cfg, 'ceph:vm-1-disk-0')).toBe(
       'rbd:p/vm-1-disk-0:mon_host=10.0.0.1\\:6789;[fd00\\:\\:2]\\:3300;[fd00\\:\\:3]\\:6789;ceph-a:auth_supported=none',
     );

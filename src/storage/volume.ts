@@ -64,12 +64,7 @@ function parseNameDir(name: string): { format: string; isBase: boolean } {
   return die(`unable to parse volume filename '${name}'`);
 }
 
-function result(
-  vtype: VolumeName['vtype'],
-  name: string,
-  format: string | undefined,
-  extra: Partial<VolumeName> = {},
-): VolumeName {
+function result(vtype: VolumeName['vtype'], name: string, format: string | undefined, extra: Partial<VolumeName> = {}): VolumeName {
   return {
     vtype,
     name,

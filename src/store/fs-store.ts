@@ -147,11 +147,7 @@ export class FsConfigStore {
    * Change a VM's config: inside the lock the current file is read, the digest checked,
    * `mutate` applied, the result validated and written atomically.
    */
-  async update(
-    vmid: number,
-    mutate: (current: VmConfig) => VmConfig | Promise<VmConfig>,
-    opts: UpdateOptions = {},
-  ): Promise<VmConfig> {
+  async update(vmid: number, mutate: (current: VmConfig) => VmConfig | Promise<VmConfig>, opts: UpdateOptions = {}): Promise<VmConfig> {
     return this.withLock(vmid, async () => {
       const { config } = await this.read(vmid);
       if (opts.digest && opts.digest !== config.digest) {
@@ -184,4 +180,12 @@ export class FsConfigStore {
     await writeFileAtomic(this.configPath(vmid), text);
     return parseVmConfig(this.configPath(vmid), text, { strict: false, warn: this.warn });
   }
+}
+
+/**
+ * Run `fn` holding VM `vmid`'s config lock: what `start` does across the whole start, so config
+ * changes are either before it (and in the command line) or after it (and pending).
+ */
+export function withVmConfigLock<T>(root: string, vmid: number, fn: () => Promise<T>): Promise<T> {
+  return new FsConfigStore(root).withLock(vmid, fn);
 }

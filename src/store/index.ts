@@ -8,6 +8,7 @@
 export { resolveRoot, stateLayout, type StateLayout } from './root.js';
 export {
   FsConfigStore,
+  withVmConfigLock,
   DIGEST_MISMATCH_MESSAGE,
   type ListedVm,
   type StoredConfig,
@@ -38,3 +39,4 @@ export {
 } from './vm-pending.js';
 export { vmStatus, pidfilePath, vmListRow, currentMemoryMiB, bootDisks, bootDiskSize, type VmStatus, type VmListRow } from './status.js';
 export { typedConfig } from './typed.js';
+export { runningPidFromFile, pidfileArg, processCmdline } from './liveness.js';

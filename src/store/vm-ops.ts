@@ -198,7 +198,7 @@ export async function updateVm(args: UpdateVmArgs): Promise<UpdateVmResult> {
   const request = checkUpdateRequest(args);
   await checkVolumes(args.root, request.params);
   const store = new FsConfigStore(args.root, { warn: args.warn });
-  const running = (await vmStatus(args.root, args.vmid)).status === 'running';
+  let running = false;
   let allocated: ConfigSection = {};
   let effects: EditEffects[] = [];
   let config: VmConfig;
@@ -207,6 +207,8 @@ export async function updateVm(args: UpdateVmArgs): Promise<UpdateVmResult> {
       args.vmid,
       async (cfg) => {
         checkLock(cfg.conf, args.skiplock);
+        // decided inside the lock: a start holds it until QEMU runs, so this sees the outcome
+        running = (await vmStatus(args.root, args.vmid)).status === 'running';
         const params = { ...request.params };
         const deletes = [...request.deletes];
         for (const opt of request.reverts) {

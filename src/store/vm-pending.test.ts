@@ -67,8 +67,8 @@ describe('pending changes and unused disks', () => {
     const effects = stageChanges(cfg, { params: {}, deletes: ['unused0', 'unused1'], force: false });
     expect(effects.freeVolumes).toEqual(['local:100/vm-100-disk-9.raw']);
     expect(cfg.conf).toEqual({});
-    expect(() =>
-      stageChanges(vm({ protection: '1', scsi0: 'a:vm-100-disk-0' }), { params: {}, deletes: ['scsi0'], force: false }),
-    ).toThrow("can't remove drive 'scsi0' - protection mode enabled");
+    expect(() => stageChanges(vm({ protection: '1', scsi0: 'a:vm-100-disk-0' }), { params: {}, deletes: ['scsi0'], force: false })).toThrow(
+      "can't remove drive 'scsi0' - protection mode enabled",
+    );
   });
 });

@@ -76,7 +76,13 @@ describe('VM ids', () => {
       ['policy', 'show'],
     ];
     for (const cmd of commands) {
-      expectOneLineError(cvmctl(...cmd, '0100'), 2, "vmid: invalid value '0100'", 'does not look like a valid VM ID', 'allowed: integer between 100 and 999999999');
+      expectOneLineError(
+        cvmctl(...cmd, '0100'),
+        2,
+        "vmid: invalid value '0100'",
+        'does not look like a valid VM ID',
+        'allowed: integer between 100 and 999999999',
+      );
     }
     expectOneLineError(cvmctl('showcmd', '--file', confPath(100), '--vmid', '0100'), 2, "vmid: invalid value '0100'");
     expect(existsSync(confPath(100))).toBe(true);
@@ -100,7 +106,7 @@ describe('usage errors', () => {
 });
 
 describe('state root', () => {
-  it("refuses an empty --root instead of falling back to the system-wide root", () => {
+  it('refuses an empty --root instead of falling back to the system-wide root', () => {
     expectOneLineError(cvmctl('--root', '', 'list'), 2, "root: invalid value ''");
   });
 
@@ -113,23 +119,48 @@ describe('state root', () => {
 describe('create / set input', () => {
   it('refuses numbers beyond 2^53 - 1, naming the sub-key, and writes nothing', () => {
     const before = readConf(100);
-    expectOneLineError(cvmctl('set', '100', '--memory', '99999999999999999999'), 2, 'memory:', 'current: value must have a maximum value of 9007199254740991');
-    expectOneLineError(cvmctl('set', '100', '--cores', '99999999999999999999'), 2, "cores: invalid value '99999999999999999999'", 'maximum value');
+    expectOneLineError(
+      cvmctl('set', '100', '--memory', '99999999999999999999'),
+      2,
+      'memory:',
+      'current: value must have a maximum value of 9007199254740991',
+    );
+    expectOneLineError(
+      cvmctl('set', '100', '--cores', '99999999999999999999'),
+      2,
+      "cores: invalid value '99999999999999999999'",
+      'maximum value',
+    );
     expectOneLineError(cvmctl('set', '100', '--sockets', '9007199254740993'), 2, 'sockets:');
     expect(readConf(100)).toBe(before);
     expect(cvmctl('set', '100', '--sockets', '1').code).toBe(0);
   });
 
   it('refuses drive values naming volumes that cannot be drives, before allocating anything', () => {
-    expectOneLineError(cvmctl('create', '101', '--scsi0', 'local:-1'), 2, "scsi0: invalid value 'local:-1'", "unable to parse directory volume name '-1'");
+    expectOneLineError(
+      cvmctl('create', '101', '--scsi0', 'local:-1'),
+      2,
+      "scsi0: invalid value 'local:-1'",
+      "unable to parse directory volume name '-1'",
+    );
     expectOneLineError(cvmctl('create', '101', '--scsi0', 'local:../../etc/passwd'), 2, 'scsi0:', 'unable to parse directory volume name');
-    expectOneLineError(cvmctl('create', '101', '--scsi0', 'local:iso/x.iso'), 2, 'scsi0:', "explicit 'media=cdrom' is required for iso images");
+    expectOneLineError(
+      cvmctl('create', '101', '--scsi0', 'local:iso/x.iso'),
+      2,
+      'scsi0:',
+      "explicit 'media=cdrom' is required for iso images",
+    );
     expectOneLineError(cvmctl('create', '101', '--scsi0', 'local:vztmpl/x.tar.gz'), 2, "content type needs to be 'images' or 'iso'");
     expectOneLineError(cvmctl('create', '101', '--scsi0', 'nosuch:101/vm-101-disk-0.raw'), 2, "storage 'nosuch' does not exist");
     expectOneLineError(cvmctl('create', '101', '--scsi0', 'local:1', '--scsi1', 'local:-1'), 2, 'scsi1:');
     expect(existsSync(confPath(101))).toBe(false);
     expect(existsSync(join(root, 'images', '101')) ? readdirSync(join(root, 'images', '101')) : []).toEqual([]);
-    expectOneLineError(cvmctl('create', '101', '--scsi0', 'local:1', '--scsi1', 'local:99999999999'), 2, 'scsi1:', 'is too large (allowed: at most 8589934591 GiB)');
+    expectOneLineError(
+      cvmctl('create', '101', '--scsi0', 'local:1', '--scsi1', 'local:99999999999'),
+      2,
+      'scsi1:',
+      'is too large (allowed: at most 8589934591 GiB)',
+    );
     // a failing qemu-img leaves neither an image nor an empty image directory behind
     const failing = spawnSync(process.execPath, [BIN, '--root', root, 'create', '101', '--scsi0', 'local:1'], {
       encoding: 'utf8',
@@ -147,7 +178,12 @@ describe('create / set input', () => {
 
   it('names key and value for a boot order with a missing device, printing no update line', () => {
     const before = readConf(100);
-    expectOneLineError(cvmctl('set', '100', '--boot', 'order=scsi9'), 2, "boot: invalid value 'order=scsi9'", "device 'scsi9' does not exist");
+    expectOneLineError(
+      cvmctl('set', '100', '--boot', 'order=scsi9'),
+      2,
+      "boot: invalid value 'order=scsi9'",
+      "device 'scsi9' does not exist",
+    );
     expect(readConf(100)).toBe(before);
   });
 
@@ -219,7 +255,9 @@ describe('read commands', () => {
     const lines = r.stderr.trimEnd().split('\n');
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) expect(line).toMatch(/^WARN: /);
-    expect(r.stderr).toContain("WARN: vm 103 - unable to parse value of 'memory' - format error - current: type check ('integer') failed - got 'abc'");
+    expect(r.stderr).toContain(
+      "WARN: vm 103 - unable to parse value of 'memory' - format error - current: type check ('integer') failed - got 'abc'",
+    );
     rmSync(confPath(103));
   });
 });
@@ -233,7 +271,13 @@ describe('lifecycle input', () => {
 
   it('bounds --timeout to 0 - 86400 and names what is allowed', () => {
     for (const cmd of ['start', 'stop', 'shutdown', 'reboot']) {
-      expectOneLineError(cvmctl(cmd, '100', '--timeout', '-1'), 2, "timeout: invalid value '-1'", 'minimum value of 0', 'allowed: integer between 0 and 86400');
+      expectOneLineError(
+        cvmctl(cmd, '100', '--timeout', '-1'),
+        2,
+        "timeout: invalid value '-1'",
+        'minimum value of 0',
+        'allowed: integer between 0 and 86400',
+      );
       expectOneLineError(cvmctl(cmd, '100', '--timeout', '99999999999999999999'), 2, 'maximum value of 86400');
       expectOneLineError(cvmctl(cmd, '100', '--timeout', 'abc'), 2, "type check ('integer') failed");
     }
@@ -299,7 +343,12 @@ describe('measure and host input', () => {
     const ovmf = join(root, 'fake-ovmf.fd');
     writeFileSync(ovmf, Buffer.alloc(4096));
     for (const v of ['0', '-1', '4097', '99999999999999999999']) {
-      expectOneLineError(cvmctl('measure', '--mode', 'seves', '--ovmf', ovmf, '--vcpus', v, '--vcpu-type', 'EPYC'), 2, `--vcpus: invalid value '${v}'`, 'between 1 and 4096');
+      expectOneLineError(
+        cvmctl('measure', '--mode', 'seves', '--ovmf', ovmf, '--vcpus', v, '--vcpu-type', 'EPYC'),
+        2,
+        `--vcpus: invalid value '${v}'`,
+        'between 1 and 4096',
+      );
     }
   });
 
@@ -308,7 +357,11 @@ describe('measure and host input', () => {
   });
 
   it('states config key defaults in create/set help, also via `help <command>`, and prints --version', () => {
-    for (const args of [['create', '--help'], ['help', 'create'], ['help', 'set']]) {
+    for (const args of [
+      ['create', '--help'],
+      ['help', 'create'],
+      ['help', 'set'],
+    ]) {
       const r = cvmctl(...args);
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/--memory <value>\s+Memory properties\. \(default: 512\)/);

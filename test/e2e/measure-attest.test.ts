@@ -30,13 +30,22 @@ beforeAll(() => {
     join(root, 'qemu-server', '8006.conf'),
     `amd-sev: type=snp,kernel-hashes=1\nbios: ovmf\ncores: 2\nsockets: 2\ncpu: EPYC-Milan\nmemory: 2048\nargs: ${args}\n`,
   );
-  writeFileSync(join(root, 'qemu-server', '8007.conf'), 'amd-sev: type=snp,no-debug=1\nbios: ovmf\ncores: 1\ncpu: EPYC-Milan\nmemory: 2048\n');
-  writeFileSync(join(root, 'qemu-server', '8008.conf'), 'amd-sev: type=snp,no-debug=yes,allow-smt=off\nbios: ovmf\ncores: 1\ncpu: EPYC-Milan\nmemory: 2048\n');
+  writeFileSync(
+    join(root, 'qemu-server', '8007.conf'),
+    'amd-sev: type=snp,no-debug=1\nbios: ovmf\ncores: 1\ncpu: EPYC-Milan\nmemory: 2048\n',
+  );
+  writeFileSync(
+    join(root, 'qemu-server', '8008.conf'),
+    'amd-sev: type=snp,no-debug=yes,allow-smt=off\nbios: ovmf\ncores: 1\ncpu: EPYC-Milan\nmemory: 2048\n',
+  );
   writeFileSync(
     join(root, 'qemu-server', '8009.conf'),
     'amd-sev: type=snp,no-debug=1\nbios: ovmf\nhotplug: disk,network,usb,cpu\nsockets: 2\ncores: 2\nvcpus: 3\ncpu: EPYC-Milan\nmemory: 2048\n',
   );
-  writeFileSync(join(root, 'qemu-server', '8010.conf'), 'amd-sev: type=snp,no-debug=1\nbios: ovmf\ncores: 2\ncpu: x86-64-v2-AES\nmemory: 2048\n');
+  writeFileSync(
+    join(root, 'qemu-server', '8010.conf'),
+    'amd-sev: type=snp,no-debug=1\nbios: ovmf\ncores: 2\ncpu: x86-64-v2-AES\nmemory: 2048\n',
+  );
   profile = join(root, 'turin.json');
   writeFileSync(
     profile,
@@ -73,7 +82,11 @@ describe('cvmctl measure <vmid>', () => {
 
   it('counts CPUs cold-plugged by CPU hotplug (-smp 1 + -device) as initial vCPUs', async () => {
     // digest from sev-snp-measure --mode snp --vcpus 3 --vcpu-type EPYC-Milan on the same synthetic firmware
-    const run = await runCommandModule(measureCommand, ['measure', '8009', '--host', profile, '--ovmf', files.amdsev, '--json'], ['--root', root]);
+    const run = await runCommandModule(
+      measureCommand,
+      ['measure', '8009', '--host', profile, '--ovmf', files.amdsev, '--json'],
+      ['--root', root],
+    );
     expect(run.error).toBeUndefined();
     const out = JSON.parse(run.stdout);
     expect(out.inputs).toMatchObject({ vcpus: 3, vcpuModel: 'EPYC-Milan' });
@@ -82,7 +95,11 @@ describe('cvmctl measure <vmid>', () => {
 
   it('measures Proxmox x86-64-v2-AES with the qemu64 signature of current QEMU', async () => {
     // sev-snp-measure --mode snp --vcpus 2 --vcpu-sig 0x60FB1 (family 15, model 107, stepping 1)
-    const run = await runCommandModule(measureCommand, ['measure', '8010', '--host', profile, '--ovmf', files.amdsev, '--json'], ['--root', root]);
+    const run = await runCommandModule(
+      measureCommand,
+      ['measure', '8010', '--host', profile, '--ovmf', files.amdsev, '--json'],
+      ['--root', root],
+    );
     expect(run.error).toBeUndefined();
     const out = JSON.parse(run.stdout);
     expect(out.inputs).toMatchObject({ vcpus: 2, vcpuModel: 'qemu64' });
@@ -108,7 +125,16 @@ describe('cvmctl attest', () => {
     const bytes = readFileSync(reportBin) as Buffer;
     bytes[0x90]! ^= 1;
     writeFileSync(bad, bytes);
-    const run = await runCommandModule(attestCommand, ['attest', 'verify', '--report', bad, '--vcek', join(root, 'vcek.der'), '--chain', join(ATTEST, 'cert_chain_milan')]);
+    const run = await runCommandModule(attestCommand, [
+      'attest',
+      'verify',
+      '--report',
+      bad,
+      '--vcek',
+      join(root, 'vcek.der'),
+      '--chain',
+      join(ATTEST, 'cert_chain_milan'),
+    ]);
     expect(run.error).toBeInstanceOf(CvmError);
     expect((run.error as CvmError).code).toBe('ATTESTATION_FAILED');
     expect((run.error as CvmError).message).toContain('report.signature');

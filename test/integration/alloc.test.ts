@@ -22,7 +22,8 @@ function root(): string {
   roots.push(r);
   return r;
 }
-const info = (path: string) => JSON.parse(execFileSync('qemu-img', ['info', '--output=json', path], { encoding: 'utf8' })) as { format: string; 'virtual-size': number };
+const info = (path: string) =>
+  JSON.parse(execFileSync('qemu-img', ['info', '--output=json', path], { encoding: 'utf8' })) as { format: string; 'virtual-size': number };
 
 describe.skipIf(!QEMU_IMG)(`volume allocation with qemu-img${QEMU_IMG ? '' : ' (skipped: qemu-img is not installed)'}`, () => {
   it('creates raw (storage default) and qcow2 disks and records their size', async () => {
@@ -46,7 +47,14 @@ describe.skipIf(!QEMU_IMG)(`volume allocation with qemu-img${QEMU_IMG ? '' : ' (
     const conf = { efidisk0: 'local:1,efitype=4m,pre-enrolled-keys=1', machine: 'q35', bios: 'ovmf' };
     const out = await allocateDriveVolumes({ root: r, vmid: 9301, conf, keys: ['efidisk0'] });
     expect(out.efidisk0).toBe('local:9301/vm-9301-disk-0.raw,efitype=4m,pre-enrolled-keys=1,size=528K');
-    const template = efivarsTemplate(await discoverFirmwareDescriptors(), 'x86_64', { efitype: '4m', 'pre-enrolled-keys': 1 }, true, undefined, 'q35');
+    const template = efivarsTemplate(
+      await discoverFirmwareDescriptors(),
+      'x86_64',
+      { efitype: '4m', 'pre-enrolled-keys': 1 },
+      true,
+      undefined,
+      'q35',
+    );
     expect(template?.size).toBe(540672);
     const disk = join(r, 'images', '9301', 'vm-9301-disk-0.raw');
     expect(statSync(disk).size).toBe(540672);
@@ -65,7 +73,10 @@ describe.skipIf(!QEMU_IMG)(`volume allocation with qemu-img${QEMU_IMG ? '' : ' (
 
   it('names a missing storage and a storage without images', async () => {
     const r = root();
-    writeFileSync(join(r, 'storage.cfg'), `dir: local\n\tpath ${join(r, 'images')}\n\tcontent images,iso\n\ndir: isos\n\tpath ${join(r, 'iso')}\n\tcontent iso\n`);
+    writeFileSync(
+      join(r, 'storage.cfg'),
+      `dir: local\n\tpath ${join(r, 'images')}\n\tcontent images,iso\n\ndir: isos\n\tpath ${join(r, 'iso')}\n\tcontent iso\n`,
+    );
     await expect(allocateDriveVolumes({ root: r, vmid: 9303, conf: { scsi0: 'nope:1' }, keys: ['scsi0'] })).rejects.toMatchObject({
       code: 'STORAGE',
       message: "storage 'nope' does not exist",
@@ -80,7 +91,12 @@ describe.skipIf(!QEMU_IMG)(`volume allocation with qemu-img${QEMU_IMG ? '' : ' (
 
   it('destroyVolumes removes the referenced and the unreferenced volumes of the VM only', async () => {
     const r = root();
-    const conf = await allocateDriveVolumes({ root: r, vmid: 9304, conf: { scsi0: 'local:0.01', unused0: 'local:0.01' }, keys: ['scsi0', 'unused0'] });
+    const conf = await allocateDriveVolumes({
+      root: r,
+      vmid: 9304,
+      conf: { scsi0: 'local:0.01', unused0: 'local:0.01' },
+      keys: ['scsi0', 'unused0'],
+    });
     await allocateDriveVolumes({ root: r, vmid: 9305, conf: { scsi0: 'local:0.01' }, keys: ['scsi0'] });
     writeFileSync(join(r, 'images', '9304', 'vm-9304-disk-7.raw'), ''); // left over, not in the config
     await destroyVolumes({ root: r, vmid: 9304, conf: { scsi0: conf.scsi0 as string } });

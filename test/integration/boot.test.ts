@@ -106,7 +106,10 @@ describe.skipIf(!QEMU_BINARY)(`real QEMU boots${QEMU_BINARY ? '' : ` (skipped: $
     // the temporary efivars copy exists while the VM runs
     expect(existsSync(join(ctx.facts.paths.efivarsDir, '9102-ovmf.fd'))).toBe(true);
 
-    const text = await waitFor(() => (/BdsDxe: (loading|starting|failed)/.test(readIfExists(serial)) ? readIfExists(serial) : undefined), 100_000);
+    const text = await waitFor(
+      () => (/BdsDxe: (loading|starting|failed)/.test(readIfExists(serial)) ? readIfExists(serial) : undefined),
+      100_000,
+    );
     expect(text).toMatch(/BdsDxe: (loading|starting|failed to load) Boot\d{4}/);
     expect((await vmStatus(ctx, 9102)).status).toBe('running');
 
@@ -154,7 +157,9 @@ describe.skipIf(!QEMU_BINARY)(`real QEMU boots${QEMU_BINARY ? '' : ` (skipped: $
     const ctx = await r.context();
     const err = await startVm(ctx, 9104, { timeoutSec: 60 }).catch((e: unknown) => e as Error & { code: string });
     expect(err).toMatchObject({ code: 'QEMU_FAILED' });
-    expect((err as Error).message).toMatch(/^start failed: QEMU exited with code 1: .*'no-such-device-model' is not a valid device model name/);
+    expect((err as Error).message).toMatch(
+      /^start failed: QEMU exited with code 1: .*'no-such-device-model' is not a valid device model name/,
+    );
     expect(runFiles(r)).toEqual([]);
   }, 60_000);
 

@@ -83,7 +83,11 @@ export function makeTestRoot(prefix = 'cvmctl-it-'): TestRoot {
 }
 
 /** Poll until `fn` returns a value or `timeoutMs` passes. */
-export async function waitFor<T>(fn: () => T | undefined | Promise<T | undefined>, timeoutMs: number, intervalMs = 200): Promise<T | undefined> {
+export async function waitFor<T>(
+  fn: () => T | undefined | Promise<T | undefined>,
+  timeoutMs: number,
+  intervalMs = 200,
+): Promise<T | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

@@ -29,15 +29,20 @@ async function qemuNone(): Promise<{ proc: ChildProcess; socket: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'cvmctl-qmp-'));
   dirs.push(dir);
   const socket = join(dir, 'qmp.sock');
-  const proc = spawn(QEMU_BINARY as string, ['-machine', 'none', '-nodefaults', '-display', 'none', '-qmp', `unix:${socket},server=on,wait=off`], {
-    stdio: 'ignore',
-  });
+  const proc = spawn(
+    QEMU_BINARY as string,
+    ['-machine', 'none', '-nodefaults', '-display', 'none', '-qmp', `unix:${socket},server=on,wait=off`],
+    {
+      stdio: 'ignore',
+    },
+  );
   procs.push(proc);
   await waitFor(() => (existsSync(socket) ? true : undefined), 10_000, 20);
   return { proc, socket };
 }
 
-const exited = (p: ChildProcess) => new Promise<void>((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once('exit', () => r())));
+const exited = (p: ChildProcess) =>
+  new Promise<void>((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once('exit', () => r())));
 
 describe.skipIf(!QEMU_BINARY)(`QMP with a real QEMU${QEMU_BINARY ? '' : ` (skipped: ${SKIP_REASON})`}`, () => {
   it('negotiates, answers typed queries and reports QEMU error classes', async () => {
@@ -68,7 +73,9 @@ describe.skipIf(!QEMU_BINARY)(`QMP with a real QEMU${QEMU_BINARY ? '' : ` (skipp
     const c = await QmpClient.connect(socket);
     proc.kill('SIGSTOP');
     const t0 = Date.now();
-    const err = await c.execute('query-status', undefined, { timeoutMs: 300 }).catch((e: unknown) => e as { code: string; message: string });
+    const err = await c
+      .execute('query-status', undefined, { timeoutMs: 300 })
+      .catch((e: unknown) => e as { code: string; message: string });
     expect(err).toMatchObject({ code: 'QMP_TIMEOUT', message: "VM qmp command 'query-status' failed - got timeout" });
     expect(Date.now() - t0).toBeLessThan(2000);
     proc.kill('SIGCONT');

@@ -111,7 +111,12 @@ describe.skipIf(!QEMU_BINARY || !haveOvmf)(
       const r = makeTestRoot();
       roots.push(r);
       r.writeConfig(9204, configText('snp'));
-      const ctx = await r.context({ firmware: sevFirmware(), hwCapabilities: { 'amd-sev': { cbitpos: 51, 'reduced-phys-bits': 1, 'sev-support': false, 'sev-support-es': false, 'sev-support-snp': false } } });
+      const ctx = await r.context({
+        firmware: sevFirmware(),
+        hwCapabilities: {
+          'amd-sev': { cbitpos: 51, 'reduced-phys-bits': 1, 'sev-support': false, 'sev-support-es': false, 'sev-support-snp': false },
+        },
+      });
       const err = await startVm(ctx, 9204).catch((e: unknown) => e as Error & { code: string });
       if (process.env.CVMCTL_IT_DEBUG) console.log((err as Error).message);
       expect(err).toBeInstanceOf(Error);

@@ -59,7 +59,10 @@ async function expectationsFromVm(vmidText: string, opts: VerifyOptions, cmd: Co
   try {
     const result = await measureVm(root, vmid, { host: opts.host });
     if (result.plan.mode !== 'snp') {
-      out.problems.push({ id: 'vm.type', detail: `VM ${vmid} is amd-sev mode '${result.plan.mode}'; SNP reports come only from type=snp guests` });
+      out.problems.push({
+        id: 'vm.type',
+        detail: `VM ${vmid} is amd-sev mode '${result.plan.mode}'; SNP reports come only from type=snp guests`,
+      });
     }
     out.measurement = result.digest.toString('hex');
     out.measurementSource = `cvmctl measure ${vmid}`;
@@ -77,7 +80,11 @@ async function expectationsFromVm(vmidText: string, opts: VerifyOptions, cmd: Co
         const { computeSevPolicy, parseAmdSev } = await import('../../sev/index.js');
         const parsed = parseAmdSev(sevValue);
         if (parsed.type === 'snp') out.policy = BigInt(computeSevPolicy(parsed));
-        else out.problems.push({ id: 'vm.type', detail: `VM ${vmid} is amd-sev type '${String(parsed.type)}'; SNP reports come only from type=snp guests` });
+        else
+          out.problems.push({
+            id: 'vm.type',
+            detail: `VM ${vmid} is amd-sev type '${String(parsed.type)}'; SNP reports come only from type=snp guests`,
+          });
       }
     } catch (err) {
       out.problems.push({ id: 'policy', detail: `cannot derive the policy of VM ${vmid}: ${(err as Error).message}` });

@@ -147,7 +147,12 @@ export function register(program: Command): void {
     .action(async (vmid: number, opts: { verbose?: boolean; json?: boolean }, cmd: Command) => {
       const { ctx } = await context(cmd);
       const { vmStatus, formatStatus } = await import('../../run/index.js');
-      if (!(await ctx.loadConfig(vmid).then(() => true, () => false))) {
+      if (
+        !(await ctx.loadConfig(vmid).then(
+          () => true,
+          () => false,
+        ))
+      ) {
         await ctx.loadConfig(vmid); // raises the store's "does not exist" error
       }
       const st = await vmStatus(ctx, vmid, { verbose: Boolean(opts.verbose || opts.json) });

@@ -30,7 +30,11 @@ export function register(program: Command): void {
     .command('explain')
     .description('explain every bit of a guest policy word (value as 0x… hex or decimal)')
     .argument('<value>', 'policy value, e.g. 0xb0000 or 196608')
-    .addOption(new Option('--type <type>', 'policy kind (required): sev for SEV/SEV-ES, snp for SEV-SNP').choices(['sev', 'snp']).makeOptionMandatory())
+    .addOption(
+      new Option('--type <type>', 'policy kind (required): sev for SEV/SEV-ES, snp for SEV-SNP')
+        .choices(['sev', 'snp'])
+        .makeOptionMandatory(),
+    )
     .option('--json', 'print JSON')
     .action(async (value: string, opts: { type: 'sev' | 'snp'; json?: boolean }) => {
       const { explainPolicy } = await import('../../sev/policy/index.js');
@@ -58,9 +62,7 @@ export function register(program: Command): void {
       const { config } = await new FsConfigStore(root, { warn: (m) => printWarning(m) }).read(vmid);
       const conf = config.conf;
       // an explicit --caps file is read strictly, like qemu-server reads its file; otherwise probe if absent
-      const current = opts.caps
-        ? { caps: await readHwCapabilities(opts.caps), source: 'file' as const }
-        : await currentHwCapabilities();
+      const current = opts.caps ? { caps: await readHwCapabilities(opts.caps), source: 'file' as const } : await currentHwCapabilities();
       const objectOrError = (build: () => string): { object?: string; error?: string } => {
         try {
           return { object: build() };
@@ -72,7 +74,9 @@ export function register(program: Command): void {
         if (!conf['intel-tdx']) throw new CvmError('PARAM_INVALID', `VM ${vmid} has neither 'amd-sev' nor 'intel-tdx' set`);
         const tdx = objectOrError(() => intelTdxObject(conf, current.caps));
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify({ vmid, 'intel-tdx': conf['intel-tdx'], ...tdx, capabilities: current.source }, null, 2)}\n`);
+          process.stdout.write(
+            `${JSON.stringify({ vmid, 'intel-tdx': conf['intel-tdx'], ...tdx, capabilities: current.source }, null, 2)}\n`,
+          );
         } else {
           process.stdout.write(`intel-tdx: ${conf['intel-tdx']}\nTDX has no guest policy word in qemu-server.\n`);
           process.stdout.write(tdx.object ? `-object ${tdx.object}\n` : `-object: not on this host: ${tdx.error}\n`);
@@ -84,7 +88,15 @@ export function register(program: Command): void {
       const x = explainPolicy(BigInt(policy), sev.type === 'snp' ? 'snp' : 'sev');
       const obj = objectOrError(() => amdSevObject(conf, current.caps));
       if (opts.json) {
-        const out = { vmid, 'amd-sev': conf['amd-sev'], type: sev.type, policy: formatPolicyHex(policy), explanation: jsonExplanation(x), ...obj, capabilities: current.source };
+        const out = {
+          vmid,
+          'amd-sev': conf['amd-sev'],
+          type: sev.type,
+          policy: formatPolicyHex(policy),
+          explanation: jsonExplanation(x),
+          ...obj,
+          capabilities: current.source,
+        };
         process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
         return;
       }

@@ -90,10 +90,7 @@ export function register(program: Command): void {
     .argument('[vmid]', 'VM id of a config in the store')
     .option('--pretty', 'one option per line (qm showcmd --pretty)')
     .addOption(
-      new Option('--host <profile>', 'host to generate for: pve-test, pve, local or a JSON profile file').default(
-        undefined,
-        'local',
-      ),
+      new Option('--host <profile>', 'host to generate for: pve-test, pve, local or a JSON profile file').default(undefined, 'local'),
     )
     .option('--snapshot <name>', "use the snapshot's config (and its running machine/CPU)")
     .option('--file <path>', 'read the config from this file instead of the store')

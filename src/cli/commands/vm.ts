@@ -191,10 +191,7 @@ export function register(program: Command): void {
     .option('--json', 'print a JSON array')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const root = rootOf(cmd);
-      const [{ FsConfigStore }, { vmListRow }] = await Promise.all([
-        import('../../store/fs-store.js'),
-        import('../../store/status.js'),
-      ]);
+      const [{ FsConfigStore }, { vmListRow }] = await Promise.all([import('../../store/fs-store.js'), import('../../store/status.js')]);
       const vms = await new FsConfigStore(root, { warn: printWarning }).list();
       const rows = await Promise.all(vms.map((vm) => vmListRow(root, vm.config)));
       if (opts.json) {
@@ -206,14 +203,7 @@ export function register(program: Command): void {
         `${(cols[0] as string).padStart(10)} ${(cols[1] as string).padEnd(20)} ${(cols[2] as string).padEnd(10)} ${(cols[3] as string).padEnd(10)} ${(cols[4] as string).padStart(12)} ${(cols[5] as string).padEnd(10)}\n`;
       let out = line(['VMID', 'NAME', 'STATUS', 'MEM(MB)', 'BOOTDISK(GB)', 'PID']);
       for (const r of rows) {
-        out += line([
-          String(r.vmid),
-          r.name,
-          r.status,
-          String(r.maxmem),
-          (r.maxdisk / 1024 ** 3).toFixed(2),
-          String(r.pid),
-        ]);
+        out += line([String(r.vmid), r.name, r.status, String(r.maxmem), (r.maxdisk / 1024 ** 3).toFixed(2), String(r.pid)]);
       }
       process.stdout.write(out);
     });

@@ -179,7 +179,10 @@ function checkInput(raw: string): void {
 
 describe('parseVmConfig fuzzing', () => {
   it('survives 3000 random and mutated config files in both modes', () => {
-    fc.assert(fc.property(inputArb, (raw) => checkInput(raw)), { numRuns: 3000 });
+    fc.assert(
+      fc.property(inputArb, (raw) => checkInput(raw)),
+      { numRuns: 3000 },
+    );
   });
 
   it('handles a long file in bounded time', () => {

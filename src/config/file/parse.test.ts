@@ -23,9 +23,7 @@ const strictError = (raw: string): string => {
 describe('parseVmConfig', () => {
   it('takes the vmid from the file name and rejects strange names', () => {
     expect(parse('cores: 1\n').config.vmid).toBe(123);
-    expect(() => parseVmConfig('/etc/pve/qemu/123.conf', '', { strict: false })).toThrow(
-      "got strange filename '/etc/pve/qemu/123.conf'",
-    );
+    expect(() => parseVmConfig('/etc/pve/qemu/123.conf', '', { strict: false })).toThrow("got strange filename '/etc/pve/qemu/123.conf'");
     expect(() => parseVmConfig('qemu-server/123.conf', '', { strict: false })).toThrow(/got strange filename/);
   });
 
@@ -80,9 +78,7 @@ describe('parseVmConfig', () => {
 
   it('reports unknown keys, never resolving Object.prototype members', () => {
     expect(strictError('foo: 1\n')).toBe("vm 123 - unable to parse value of 'foo' - unknown setting 'foo'");
-    expect(strictError('constructor: x\n')).toBe(
-      "vm 123 - unable to parse value of 'constructor' - unknown setting 'constructor'",
-    );
+    expect(strictError('constructor: x\n')).toBe("vm 123 - unable to parse value of 'constructor' - unknown setting 'constructor'");
   });
 
   it('reports lines that are no key/value pair', () => {

@@ -32,14 +32,16 @@ const VALUES: Record<string, string[]> = {
   lock: ['backup', 'snapshot'],
 };
 
-const sectionArb = fc.dictionary(fc.constantFrom(...Object.keys(VALUES)), fc.constant(''), { maxKeys: 10 }).chain((keys) =>
-  fc.record(
-    Object.fromEntries(Object.keys(keys).map((k) => [k, fc.constantFrom(...(VALUES[k] as string[]))])) as Record<
-      string,
-      fc.Arbitrary<string>
-    >,
-  ),
-);
+const sectionArb = fc
+  .dictionary(fc.constantFrom(...Object.keys(VALUES)), fc.constant(''), { maxKeys: 10 })
+  .chain((keys) =>
+    fc.record(
+      Object.fromEntries(Object.keys(keys).map((k) => [k, fc.constantFrom(...(VALUES[k] as string[]))])) as Record<
+        string,
+        fc.Arbitrary<string>
+      >,
+    ),
+  );
 const descriptionArb = fc.option(fc.string({ unit: 'binary', maxLength: 60 }), { nil: undefined });
 const withDescription = (section: ConfigSection, descr: string | undefined): ConfigSection =>
   descr === undefined ? { ...section } : { ...section, description: descr };

@@ -67,9 +67,7 @@ describe('writeVmConfig', () => {
 
   it('writes [special:cloudinit] only with a cloud-init drive; other specials always', () => {
     const special = { cloudinit: { name: 'old' }, fleecing: { 'fleecing-images': 'a:b' } };
-    expect(writeVmConfig(make({ conf: { cores: '1' }, special }))).toBe(
-      'cores: 1\n\n[special:fleecing]\nfleecing-images: a:b\n',
-    );
+    expect(writeVmConfig(make({ conf: { cores: '1' }, special }))).toBe('cores: 1\n\n[special:fleecing]\nfleecing-images: a:b\n');
     expect(writeVmConfig(make({ conf: { ide2: 'nfs:100/vm-100-cloudinit.qcow2,media=cdrom' }, special }))).toBe(
       'ide2: nfs:100/vm-100-cloudinit.qcow2,media=cdrom\n\n[special:cloudinit]\nname: old\n\n[special:fleecing]\nfleecing-images: a:b\n',
     );

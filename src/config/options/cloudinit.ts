@@ -24,8 +24,7 @@ export const cicustomFormat: FormatSchema = {
   vendor: customFile('To pass a custom file containing all vendor data to the VM via cloud-init.'),
 };
 
-const hostDnsNote =
-  ' automatically use the setting from the host if neither searchdomain nor nameserver are set.';
+const hostDnsNote = ' automatically use the setting from the host if neither searchdomain nor nameserver are set.';
 
 /** `pve-qm-ipconfig`: the cloud-init `ipconfigN` format. */
 export const ipconfigFormat: FormatSchema = {
@@ -94,8 +93,7 @@ export const cloudinitKeys: Readonly<Record<string, PropertySchema>> = {
   ciuser: {
     optional: true,
     type: 'string',
-    description:
-      "cloud-init: User name to change ssh keys and password for instead of the image's configured default user.",
+    description: "cloud-init: User name to change ssh keys and password for instead of the image's configured default user.",
   },
   cipassword: {
     optional: true,

@@ -16,8 +16,15 @@ describe('amd-sev (pve-qemu-sev-fmt), spec §1.1', () => {
       enum: ['std', 'es', 'snp'],
       maxLength: 3,
     });
-    expect(sevFormat['no-debug']).toEqual({ description: 'Sets policy bit to disallow debugging of guest', type: 'boolean', default: 0, optional: true });
-    expect(sevFormat['no-key-sharing']?.description).toBe('Sets policy bit to disallow key sharing with other guests (Ignored for SEV-SNP)');
+    expect(sevFormat['no-debug']).toEqual({
+      description: 'Sets policy bit to disallow debugging of guest',
+      type: 'boolean',
+      default: 0,
+      optional: true,
+    });
+    expect(sevFormat['no-key-sharing']?.description).toBe(
+      'Sets policy bit to disallow key sharing with other guests (Ignored for SEV-SNP)',
+    );
     expect(sevFormat['allow-smt']).toMatchObject({
       description: 'Sets policy bit to allow Simultaneous Multi Threading (SMT) (Ignored unless for SEV-SNP)',
       default: 1,
@@ -74,7 +81,13 @@ describe('intel-tdx (pve-qemu-tdx-fmt), spec §1.3', () => {
       type: { description: 'Enable TDX', type: 'string', default_key: true, format_description: 'tdx-type', enum: ['tdx'] },
       attestation: { description: 'Enable TDX attestation by including quote-generation-socket', type: 'boolean', default: 1 },
       'vsock-cid': { type: 'integer', minimum: 2, default: 2, optional: true, description: 'CID for vsock of Quote Generation Service' },
-      'vsock-port': { type: 'integer', minimum: 0, default: 4050, optional: true, description: 'Port for vsock of Quote Generation Service' },
+      'vsock-port': {
+        type: 'integer',
+        minimum: 0,
+        default: 4050,
+        optional: true,
+        description: 'Port for vsock of Quote Generation Service',
+      },
     });
   });
 

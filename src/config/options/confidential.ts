@@ -35,8 +35,7 @@ export const sevFormat: FormatSchema = {
     optional: true,
   },
   'allow-smt': {
-    description:
-      'Sets policy bit to allow Simultaneous Multi Threading (SMT) (Ignored unless for SEV-SNP)',
+    description: 'Sets policy bit to allow Simultaneous Multi Threading (SMT) (Ignored unless for SEV-SNP)',
     type: 'boolean',
     default: 1,
     optional: true,

@@ -12,8 +12,7 @@ import { cpuFlagAnyRe, reportedCpuModels, supportedVmCpuFlags } from '../cpu.js'
 /** `pve-vm-cpu-conf` (also `pve-cpu-conf`): the value of the `cpu` key. */
 export const cpuFormat: FormatSchema = {
   cputype: {
-    description:
-      "Emulated CPU type. Can be default or custom name (custom model names must be prefixed with 'custom-').",
+    description: "Emulated CPU type. Can be default or custom name (custom model names must be prefixed with 'custom-').",
     type: 'string',
     format_description: 'string',
     default: 'kvm64',
@@ -39,8 +38,7 @@ export const cpuFormat: FormatSchema = {
     type: 'string',
     pattern: '[a-zA-Z0-9]{1,12}',
     format_description: 'vendor-id',
-    description:
-      'The Hyper-V vendor ID. Some drivers or programs inside Windows guests need a specific ID.',
+    description: 'The Hyper-V vendor ID. Some drivers or programs inside Windows guests need a specific ID.',
     optional: true,
   },
   flags: {
@@ -131,8 +129,7 @@ export const machineFormat: FormatSchema = {
 export const memoryFormat: FormatSchema = {
   current: {
     description:
-      'Current amount of online RAM for the VM in MiB. This is the maximum available memory when' +
-      ' you use the balloon device.',
+      'Current amount of online RAM for the VM in MiB. This is the maximum available memory when' + ' you use the balloon device.',
     type: 'integer',
     default_key: true,
     minimum: 16,

@@ -154,9 +154,7 @@ const usbDesc: PropertySchema = {
   optional: true,
   type: 'string',
   format: usbFormat,
-  description:
-    'Configure an USB device (n is 0 to 4, for machine version >= 7.1 and ostype' +
-    ' l26 or windows > 7, n can be up to 14).',
+  description: 'Configure an USB device (n is 0 to 4, for machine version >= 7.1 and ostype' + ' l26 or windows > 7, n can be up to 14).',
 };
 
 const serialDesc: PropertySchema = {
@@ -197,8 +195,7 @@ export const ivshmemFormat: FormatSchema = {
     pattern: '[a-zA-Z0-9\\-]+',
     optional: true,
     format_description: 'string',
-    description:
-      "The name of the file. Will be prefixed with 'pve-shm-'. Default is the VMID. Will be deleted when the VM is stopped.",
+    description: "The name of the file. Will be prefixed with 'pve-shm-'. Default is the VMID. Will be deleted when the VM is stopped.",
   },
 };
 
@@ -207,8 +204,7 @@ export const virtiofsFormat: FormatSchema = {
   dirid: {
     type: 'string',
     default_key: true,
-    description:
-      'Mapping identifier of the directory mapping to be shared with the guest. Also used as a mount tag inside the VM.',
+    description: 'Mapping identifier of the directory mapping to be shared with the guest. Also used as a mount tag inside the VM.',
     format_description: 'mapping-id',
     format: 'pve-configid',
   },
@@ -243,7 +239,7 @@ export const rngFormat: FormatSchema = {
     enum: ['/dev/urandom', '/dev/random', '/dev/hwrng'],
     default_key: true,
     description:
-      "The file on the host to gather entropy from. Using urandom does *not* decrease security in any meaningful way," +
+      'The file on the host to gather entropy from. Using urandom does *not* decrease security in any meaningful way,' +
       " as it's still seeded from real entropy, and the bytes provided will most likely be mixed with real entropy on" +
       " the guest as well. '/dev/hwrng' can be used to pass through a hardware RNG from the host.",
   },

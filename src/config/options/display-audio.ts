@@ -15,8 +15,20 @@ export const vgaFormat: FormatSchema = {
     optional: true,
     default_key: true,
     enum: [
-      'cirrus', 'qxl', 'qxl2', 'qxl3', 'qxl4', 'none', 'serial0', 'serial1', 'serial2', 'serial3', 'std',
-      'virtio', 'virtio-gl', 'vmware',
+      'cirrus',
+      'qxl',
+      'qxl2',
+      'qxl3',
+      'qxl4',
+      'none',
+      'serial0',
+      'serial1',
+      'serial2',
+      'serial3',
+      'std',
+      'virtio',
+      'virtio-gl',
+      'vmware',
     ],
   },
   memory: {
@@ -68,8 +80,31 @@ export const spiceEnhancementsFormat: FormatSchema = {
 
 /** PVE::Tools::kvmkeymaplist. */
 export const kvmKeymaps: readonly string[] = [
-  'de', 'de-ch', 'da', 'en-gb', 'en-us', 'es', 'fi', 'fr', 'fr-be', 'fr-ca', 'fr-ch', 'hu',
-  'is', 'it', 'ja', 'lt', 'mk', 'nl', 'no', 'pl', 'pt', 'pt-br', 'sv', 'sl', 'tr',
+  'de',
+  'de-ch',
+  'da',
+  'en-gb',
+  'en-us',
+  'es',
+  'fi',
+  'fr',
+  'fr-be',
+  'fr-ca',
+  'fr-ch',
+  'hu',
+  'is',
+  'it',
+  'ja',
+  'lt',
+  'mk',
+  'nl',
+  'no',
+  'pl',
+  'pt',
+  'pt-br',
+  'sv',
+  'sl',
+  'tr',
 ];
 
 export const displayAudioKeys: Readonly<Record<string, PropertySchema>> = {
@@ -115,8 +150,7 @@ export const displayAudioKeys: Readonly<Record<string, PropertySchema>> = {
     optional: true,
     type: 'string',
     description:
-      'Keyboard layout for VNC server. This option is generally not required and' +
-      ' is often better handled from within the guest OS.',
+      'Keyboard layout for VNC server. This option is generally not required and' + ' is often better handled from within the guest OS.',
     enum: kvmKeymaps,
   },
 };

@@ -29,10 +29,7 @@ export const validDriveNamesForBoot: readonly string[] = Object.freeze(
 );
 
 /** valid_drive_names_with_unused: the drive names followed by unused0..255. */
-export const validDriveNamesWithUnused: readonly string[] = Object.freeze([
-  ...validDriveNames,
-  ...range('unused', MAX_UNUSED_DISKS),
-]);
+export const validDriveNamesWithUnused: readonly string[] = Object.freeze([...validDriveNames, ...range('unused', MAX_UNUSED_DISKS)]);
 
 const driveNameSet: ReadonlySet<string> = new Set(validDriveNames);
 

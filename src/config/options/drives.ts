@@ -23,7 +23,6 @@ export {
   validDriveNamesWithUnused,
 } from './drive-names.js';
 
-
 /** Properties print_drive/parse_drive silently drop (old geometry settings). */
 export const DROPPED_DRIVE_PROPERTIES: readonly string[] = ['cyls', 'heads', 'secs', 'trans'];
 
@@ -195,7 +194,15 @@ const wwnFmt: FormatSchema = {
 
 export const ideFormat: FormatSchema = { ...driveBase, ...modelFmt, ...ssdFmt, ...wwnFmt };
 export const scsiFormat: FormatSchema = {
-  ...driveBase, ...iothreadFmt, ...productFmt, ...queuesFmt, ...readonlyFmt, ...scsiblockFmt, ...ssdFmt, ...vendorFmt, ...wwnFmt,
+  ...driveBase,
+  ...iothreadFmt,
+  ...productFmt,
+  ...queuesFmt,
+  ...readonlyFmt,
+  ...scsiblockFmt,
+  ...ssdFmt,
+  ...vendorFmt,
+  ...wwnFmt,
 };
 export const sataFormat: FormatSchema = { ...driveBase, ...ssdFmt, ...wwnFmt };
 export const virtioFormat: FormatSchema = { ...driveBase, ...iothreadFmt, ...readonlyFmt };
@@ -266,8 +273,18 @@ export const unusedFormat: FormatSchema = {
 
 /** The union print_drive prints with (every drive property of every bus). */
 export const allDriveFormat: FormatSchema = {
-  ...driveBase, ...iothreadFmt, ...modelFmt, ...productFmt, ...queuesFmt, ...readonlyFmt, ...scsiblockFmt,
-  ...ssdFmt, ...vendorFmt, ...wwnFmt, ...tpmversionFmt, ...efitypeFmt,
+  ...driveBase,
+  ...iothreadFmt,
+  ...modelFmt,
+  ...productFmt,
+  ...queuesFmt,
+  ...readonlyFmt,
+  ...scsiblockFmt,
+  ...ssdFmt,
+  ...vendorFmt,
+  ...wwnFmt,
+  ...tpmversionFmt,
+  ...efitypeFmt,
 };
 
 /** `import-from`, only accepted when allocating (API create/update). */
@@ -293,10 +310,7 @@ export const driveDescs = {
   virtio: desc(virtioFormat, `Use volume as VIRTIO hard disk (n is 0 to ${MAX_VIRTIO_DISKS - 1}).`),
   efidisk: desc(efidiskFormat, 'Configure a disk for storing EFI vars.'),
   tpmstate: desc(tpmstateFormat, "Configure a Disk for storing TPM state. The format is fixed to 'raw'."),
-  unused: desc(
-    unusedFormat,
-    'Reference to unused volumes. This is used internally, and should not be modified manually.',
-  ),
+  unused: desc(unusedFormat, 'Reference to unused volumes. This is used internally, and should not be modified manually.'),
 } as const;
 
 /** Every drive key with its schema, in no particular order (unused0..255 included). */

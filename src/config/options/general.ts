@@ -52,8 +52,7 @@ export const generalKeys: Readonly<Record<string, PropertySchema>> = {
   description: {
     optional: true,
     type: 'string',
-    description:
-      "Description for the VM. Shown in the web-interface VM's summary. This is saved as comment inside the configuration file.",
+    description: "Description for the VM. Shown in the web-interface VM's summary. This is saved as comment inside the configuration file.",
     maxLength: 1024 * 8,
   },
   ostype: {
@@ -121,8 +120,7 @@ solaris;; Solaris/OpenSolaris/OpenIndiania kernel
     optional: true,
     type: 'string',
     typetext: '(now | YYYY-MM-DD | YYYY-MM-DDTHH:MM:SS)',
-    description:
-      "Set the initial date of the real time clock. Valid format for date are:'now' or '2006-06-17T16:01:21' or '2006-06-17'.",
+    description: "Set the initial date of the real time clock. Valid format for date are:'now' or '2006-06-17T16:01:21' or '2006-06-17'.",
     pattern: '(now|\\d{4}-\\d{1,2}-\\d{1,2}(T\\d{1,2}:\\d{1,2}:\\d{1,2})?)',
     default: 'now',
   },

@@ -12,8 +12,20 @@ export const MAX_NETS = 32;
 
 /** NIC models qemu-server accepts (`model` enum, also the alias keys). */
 export const nicModels: readonly string[] = [
-  'e1000', 'e1000-82540em', 'e1000-82544gc', 'e1000-82545em', 'e1000e', 'i82551', 'i82557b',
-  'i82559er', 'ne2k_isa', 'ne2k_pci', 'pcnet', 'rtl8139', 'virtio', 'vmxnet3',
+  'e1000',
+  'e1000-82540em',
+  'e1000-82544gc',
+  'e1000-82545em',
+  'e1000e',
+  'i82551',
+  'i82557b',
+  'i82559er',
+  'ne2k_isa',
+  'ne2k_pci',
+  'pcnet',
+  'rtl8139',
+  'virtio',
+  'vmxnet3',
 ];
 
 const bridgeDescription = `Bridge to attach the network device to. The Proxmox VE standard bridge

@@ -1,31 +1,102 @@
 import { describe, expect, it } from 'vitest';
 import { getFormat, splitFormatName, type FormatSchema, type PropertySchema } from '../../schema/index.js';
-import {
-  configKeyNames,
-  lookupConfigKey,
-  qemuServerFormats,
-  validDriveNames,
-  vmConfigKeys,
-} from './index.js';
+import { configKeyNames, lookupConfigKey, qemuServerFormats, validDriveNames, vmConfigKeys } from './index.js';
 
 // The non-indexed keys of qemu-server 9.2.6's $confdesc and $confdesc_cloudinit (read off
 // QemuServer.pm by hand; 73 keys).
 const BASE_KEYS = [
-  'acpi', 'affinity', 'agent', 'allow-ksm', 'amd-sev', 'arch', 'args', 'audio0', 'autostart', 'balloon',
-  'bios', 'boot', 'bootdisk', 'cdrom', 'cicustom', 'cipassword', 'citype', 'ciupgrade', 'ciuser', 'cores',
-  'cpu', 'cpulimit', 'cpuunits', 'description', 'freeze', 'hookscript', 'hotplug', 'hugepages', 'intel-tdx',
-  'ivshmem', 'keephugepages', 'keyboard', 'kvm', 'localtime', 'lock', 'machine', 'memory', 'meta',
-  'migrate_downtime', 'migrate_speed', 'name', 'nameserver', 'numa', 'onboot', 'ostype', 'parent',
-  'protection', 'reboot', 'rng0', 'running-nets-host-mtu', 'runningcpu', 'runningmachine', 'scsihw',
-  'searchdomain', 'shares', 'smbios1', 'smp', 'snaptime', 'sockets', 'spice_enhancements', 'sshkeys',
-  'startdate', 'startup', 'tablet', 'tags', 'tdf', 'template', 'vcpus', 'vga', 'vmgenid', 'vmstate',
-  'vmstatestorage', 'watchdog',
+  'acpi',
+  'affinity',
+  'agent',
+  'allow-ksm',
+  'amd-sev',
+  'arch',
+  'args',
+  'audio0',
+  'autostart',
+  'balloon',
+  'bios',
+  'boot',
+  'bootdisk',
+  'cdrom',
+  'cicustom',
+  'cipassword',
+  'citype',
+  'ciupgrade',
+  'ciuser',
+  'cores',
+  'cpu',
+  'cpulimit',
+  'cpuunits',
+  'description',
+  'freeze',
+  'hookscript',
+  'hotplug',
+  'hugepages',
+  'intel-tdx',
+  'ivshmem',
+  'keephugepages',
+  'keyboard',
+  'kvm',
+  'localtime',
+  'lock',
+  'machine',
+  'memory',
+  'meta',
+  'migrate_downtime',
+  'migrate_speed',
+  'name',
+  'nameserver',
+  'numa',
+  'onboot',
+  'ostype',
+  'parent',
+  'protection',
+  'reboot',
+  'rng0',
+  'running-nets-host-mtu',
+  'runningcpu',
+  'runningmachine',
+  'scsihw',
+  'searchdomain',
+  'shares',
+  'smbios1',
+  'smp',
+  'snaptime',
+  'sockets',
+  'spice_enhancements',
+  'sshkeys',
+  'startdate',
+  'startup',
+  'tablet',
+  'tags',
+  'tdf',
+  'template',
+  'vcpus',
+  'vga',
+  'vmgenid',
+  'vmstate',
+  'vmstatestorage',
+  'watchdog',
 ];
 
 // Indexed keys: prefix → count (MAX_* constants of qemu-server 9.2.6).
 const INDEXED: Record<string, number> = {
-  net: 32, ipconfig: 32, numa: 8, virtiofs: 10, serial: 4, parallel: 3, hostpci: 16, usb: 14,
-  ide: 4, sata: 6, scsi: 31, virtio: 16, efidisk: 1, tpmstate: 1, unused: 256,
+  net: 32,
+  ipconfig: 32,
+  numa: 8,
+  virtiofs: 10,
+  serial: 4,
+  parallel: 3,
+  hostpci: 16,
+  usb: 14,
+  ide: 4,
+  sata: 6,
+  scsi: 31,
+  virtio: 16,
+  efidisk: 1,
+  tpmstate: 1,
+  unused: 256,
 };
 
 function expectedKeys(): string[] {
@@ -42,7 +113,24 @@ describe('vmConfigKeys', () => {
   });
 
   it('does not know keys beyond the maximum counts', () => {
-    for (const key of ['net32', 'scsi31', 'ide4', 'sata6', 'virtio16', 'unused256', 'efidisk1', 'usb14', 'hostpci16', 'numa8', 'serial4', 'parallel3', 'virtiofs10', 'net01', 'constructor', '__proto__']) {
+    for (const key of [
+      'net32',
+      'scsi31',
+      'ide4',
+      'sata6',
+      'virtio16',
+      'unused256',
+      'efidisk1',
+      'usb14',
+      'hostpci16',
+      'numa8',
+      'serial4',
+      'parallel3',
+      'virtiofs10',
+      'net01',
+      'constructor',
+      '__proto__',
+    ]) {
       expect(lookupConfigKey(key), key).toBeUndefined();
     }
     expect(lookupConfigKey('net31')?.description).toBe('Specify network devices.');
@@ -79,7 +167,21 @@ describe('vmConfigKeys', () => {
     expect(lookupConfigKey('cdrom')).toMatchObject({ format: 'pve-qm-ide', typetext: '<volume>' });
     expect(lookupConfigKey('startdate')?.typetext).toBe('(now | YYYY-MM-DD | YYYY-MM-DDTHH:MM:SS)');
     expect(lookupConfigKey('keyboard')?.enum).toHaveLength(25);
-    expect(lookupConfigKey('ostype')?.enum).toEqual(['other', 'wxp', 'w2k', 'w2k3', 'w2k8', 'wvista', 'win7', 'win8', 'win10', 'win11', 'l24', 'l26', 'solaris']);
+    expect(lookupConfigKey('ostype')?.enum).toEqual([
+      'other',
+      'wxp',
+      'w2k',
+      'w2k3',
+      'w2k8',
+      'wvista',
+      'win7',
+      'win8',
+      'win10',
+      'win11',
+      'l24',
+      'l26',
+      'solaris',
+    ]);
   });
 });
 
@@ -101,7 +203,32 @@ describe('format references', () => {
   });
 
   it('registers every qemu-server format under its name', () => {
-    for (const name of ['pve-qemu-sev-fmt', 'pve-qemu-tdx-fmt', 'pve-qm-ide', 'pve-qm-drive', 'pve-qm-net', 'pve-vm-cpu-conf', 'pve-cpu-conf', 'pve-qemu-machine-fmt', 'pve-qm-smbios1', 'pve-qm-boot', 'pve-qm-watchdog', 'pve-qm-hostpci', 'pve-qm-usb', 'pve-qm-rng', 'pve-qm-numanode', 'pve-qm-virtiofs', 'pve-qm-ipconfig', 'pve-qm-cicustom', 'pve-hotplug-features', 'pve-cpuset', 'pve-qm-bootdisk', 'pve-qm-bootdev', 'pve-phys-bits', 'pve-volume-id-or-qm-path']) {
+    for (const name of [
+      'pve-qemu-sev-fmt',
+      'pve-qemu-tdx-fmt',
+      'pve-qm-ide',
+      'pve-qm-drive',
+      'pve-qm-net',
+      'pve-vm-cpu-conf',
+      'pve-cpu-conf',
+      'pve-qemu-machine-fmt',
+      'pve-qm-smbios1',
+      'pve-qm-boot',
+      'pve-qm-watchdog',
+      'pve-qm-hostpci',
+      'pve-qm-usb',
+      'pve-qm-rng',
+      'pve-qm-numanode',
+      'pve-qm-virtiofs',
+      'pve-qm-ipconfig',
+      'pve-qm-cicustom',
+      'pve-hotplug-features',
+      'pve-cpuset',
+      'pve-qm-bootdisk',
+      'pve-qm-bootdev',
+      'pve-phys-bits',
+      'pve-volume-id-or-qm-path',
+    ]) {
       expect(getFormat(name), name).toBeDefined();
     }
     expect(getFormat('pve-qemu-sev-fmt')).toBe(qemuServerFormats['pve-qemu-sev-fmt']);
@@ -109,7 +236,9 @@ describe('format references', () => {
 
   it('every format has at most one default key, and alias targets exist', () => {
     for (const [name, format] of Object.entries(qemuServerFormats) as Array<[string, FormatSchema]>) {
-      const defaults = Object.entries(format).filter(([, s]) => s.default_key).map(([k]) => k);
+      const defaults = Object.entries(format)
+        .filter(([, s]) => s.default_key)
+        .map(([k]) => k);
       expect(defaults.length, name).toBeLessThanOrEqual(1);
       for (const [key, s] of Object.entries(format)) {
         if (s.alias !== undefined) expect(format[s.alias], `${name}.${key}`).toBeDefined();

@@ -12,7 +12,12 @@ const volumeId = fc
   .tuple(storage, fc.integer({ min: 100, max: 999 }), fc.integer({ min: 0, max: 9 }))
   .map(([s, vmid, n]) => `${s}:vm-${vmid}-disk-${n}`);
 const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((p) => p.join('.'));
-const ipv6 = fc.array(fc.integer({ min: 0, max: 0xffff }).map((n) => n.toString(16)), { minLength: 8, maxLength: 8 }).map((p) => p.join(':'));
+const ipv6 = fc
+  .array(
+    fc.integer({ min: 0, max: 0xffff }).map((n) => n.toString(16)),
+    { minLength: 8, maxLength: 8 },
+  )
+  .map((p) => p.join(':'));
 
 /** Values for the named string formats the option tables use. */
 const namedFormat: Record<string, fc.Arbitrary<string>> = {
@@ -22,14 +27,24 @@ const namedFormat: Record<string, fc.Arbitrary<string>> = {
   'disk-size': fc.tuple(fc.integer({ min: 1, max: 4096 }), fc.integer({ min: 0, max: 4 })).map(([n, u]) => formatSize(n * 1024 ** u)),
   urlencoded: fc.stringMatching(/^[-%a-zA-Z0-9_.!~*'()]{1,20}$/),
   'mac-addr': fc
-    .tuple(fc.constantFrom('0', '2', '4', 'a', 'b', 'e'), fc.constantFrom('0', '2', 'a', 'c', 'e'), fc.array(hex2, { minLength: 5, maxLength: 5 }))
+    .tuple(
+      fc.constantFrom('0', '2', '4', 'a', 'b', 'e'),
+      fc.constantFrom('0', '2', 'a', 'c', 'e'),
+      fc.array(hex2, { minLength: 5, maxLength: 5 }),
+    )
     .map(([a, b, rest]) => [`${a}${b}`, ...rest].join(':').toUpperCase()),
   'pve-bridge-id': fc.stringMatching(/^vmbr[0-9]{1,3}$/),
   'pve-configid': fc.stringMatching(/^[a-z][a-z0-9_-]{1,15}$/),
   ipv4,
   ipv6,
-  'pve-ipv4-config': fc.oneof(fc.constant('dhcp'), fc.tuple(ipv4, fc.integer({ min: 8, max: 32 })).map(([a, m]) => `${a}/${m}`)),
-  'pve-ipv6-config': fc.oneof(fc.constantFrom('dhcp', 'auto'), fc.tuple(ipv6, fc.integer({ min: 8, max: 128 })).map(([a, m]) => `${a}/${m}`)),
+  'pve-ipv4-config': fc.oneof(
+    fc.constant('dhcp'),
+    fc.tuple(ipv4, fc.integer({ min: 8, max: 32 })).map(([a, m]) => `${a}/${m}`),
+  ),
+  'pve-ipv6-config': fc.oneof(
+    fc.constantFrom('dhcp', 'auto'),
+    fc.tuple(ipv6, fc.integer({ min: 8, max: 128 })).map(([a, m]) => `${a}/${m}`),
+  ),
   'pve-phys-bits': fc.oneof(fc.constant('host'), fc.integer({ min: 8, max: 64 }).map(String)),
   'pve-qm-bootdev-list': fc
     .array(fc.constantFrom('scsi0', 'ide2', 'net0', 'virtio3', 'sata1', 'usb2', 'hostpci0'), { minLength: 1, maxLength: 4 })

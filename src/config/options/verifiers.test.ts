@@ -56,7 +56,10 @@ describe('qemu-server verifiers through config values', () => {
 
 describe('cpu format', () => {
   it('accepts known, built-in and custom models with VM-safe flags', () => {
-    expect(parsePropertyString('pve-vm-cpu-conf', 'host,flags=+aes;-pcid;+nested-virt')).toEqual({ cputype: 'host', flags: '+aes;-pcid;+nested-virt' });
+    expect(parsePropertyString('pve-vm-cpu-conf', 'host,flags=+aes;-pcid;+nested-virt')).toEqual({
+      cputype: 'host',
+      flags: '+aes;-pcid;+nested-virt',
+    });
     expect(parsePropertyString('pve-vm-cpu-conf', 'x86-64-v2-AES,hidden=1')).toEqual({ cputype: 'x86-64-v2-AES', hidden: 1 });
     expect(parsePropertyString('pve-vm-cpu-conf', 'custom-mine')).toEqual({ cputype: 'custom-mine' });
     expect(parsePropertyString('pve-vm-cpu-conf', 'EPYC-Genoa,phys-bits=host,guest-phys-bits=52')).toMatchObject({ 'phys-bits': 'host' });
@@ -64,7 +67,9 @@ describe('cpu format', () => {
 
   it('rejects what validate_vm_cpu_conf rejects, with its texts', () => {
     expect(() => parsePropertyString('pve-vm-cpu-conf', 'hidden=1')).toThrow('CPU is missing cputype');
-    expect(() => parsePropertyString('pve-vm-cpu-conf', 'Skylake')).toThrow("Built-in cputype 'Skylake' is not defined (missing 'custom-' prefix?)");
+    expect(() => parsePropertyString('pve-vm-cpu-conf', 'Skylake')).toThrow(
+      "Built-in cputype 'Skylake' is not defined (missing 'custom-' prefix?)",
+    );
     expect(() => parsePropertyString('pve-vm-cpu-conf', 'host,flags=+avx')).toThrow(
       'VM-specific CPU flags must be a subset of: aes, amd-no-ssb, amd-ssbd, hv-evmcs, hv-tlbflush, ibpb, md-clear, nested-virt, pcid, pdpe1gb, spec-ctrl, ssbd, virt-ssbd',
     );
@@ -78,7 +83,9 @@ describe('cpu format', () => {
   });
 
   it('allows any flag in custom model definitions (pve-cpu-conf)', () => {
-    expect(parsePropertyString('pve-cpu-conf', 'Skylake-Server,flags=+avx;-x2apic,reported-model=EPYC')).toMatchObject({ flags: '+avx;-x2apic' });
+    expect(parsePropertyString('pve-cpu-conf', 'Skylake-Server,flags=+avx;-x2apic,reported-model=EPYC')).toMatchObject({
+      flags: '+avx;-x2apic',
+    });
   });
 
   it('sorts reported models case-insensitively and knows phys-bits limits', () => {

@@ -76,9 +76,7 @@ describe('probeHwCapabilities on fixture hosts', () => {
     .map((f) => f.replace(/\.json$/, ''));
 
   it('covers the required hosts', () => {
-    expect(names).toEqual(
-      expect.arrayContaining(['amd-milan', 'amd-turin', 'intel-tdx', 'intel-no-tdx', 'no-cpu-device']),
-    );
+    expect(names).toEqual(expect.arrayContaining(['amd-milan', 'amd-turin', 'intel-tdx', 'intel-no-tdx', 'no-cpu-device']));
   });
 
   it.each(names)('%s writes the qemu-server line', async (name) => {
@@ -160,7 +158,14 @@ describe('probeHwCapabilities on fixture hosts', () => {
     });
     expect(asked).toEqual(['cpuid']);
     expect(r.line).toBe(fx.expected);
-    const again = await probeHwCapabilities({ ...paths, arch: 'x86_64', loadModule: async (n) => { asked.push(n); return true; } });
+    const again = await probeHwCapabilities({
+      ...paths,
+      arch: 'x86_64',
+      loadModule: async (n) => {
+        asked.push(n);
+        return true;
+      },
+    });
     expect(again.line).toBe(fx.expected);
     expect(asked).toEqual(['cpuid']);
   });

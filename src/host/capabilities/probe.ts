@@ -117,13 +117,7 @@ async function readParam(path: string): Promise<boolean | undefined> {
 }
 
 /** Open-or-load: when the device node is missing and loading is allowed, load the module and retry once. */
-async function withModule<T>(
-  device: string,
-  module: string,
-  opts: ProbeOptions,
-  notes: string[],
-  read: () => Promise<T>,
-): Promise<T> {
+async function withModule<T>(device: string, module: string, opts: ProbeOptions, notes: string[], read: () => Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (err) {
@@ -185,7 +179,10 @@ export async function probeHwCapabilities(opts: ProbeOptions = {}): Promise<Prob
     if (cpuidUsable) {
       const leaf = await readCpuid(cpuidDevice, 0x8000001f);
       json['amd-sev'] = amdSevFromLeaf(leaf);
-      const maxExtendedLeaf = await readCpuid(cpuidDevice, 0x80000000).then((r) => r.eax, () => 0);
+      const maxExtendedLeaf = await readCpuid(cpuidDevice, 0x80000000).then(
+        (r) => r.eax,
+        () => 0,
+      );
       sevExtras = { ...amdSevLeafExtras(leaf), maxExtendedLeaf };
       if (maxExtendedLeaf < 0x8000001f) {
         notes.push(
@@ -199,11 +196,7 @@ export async function probeHwCapabilities(opts: ProbeOptions = {}): Promise<Prob
     }
   } else if (vendor === 'GenuineIntel') {
     try {
-      const readAll = async () => [
-        await readMsr(msrDevice, 0x982),
-        await readMsr(msrDevice, 0xa0),
-        await readMsr(msrDevice, 0x1401),
-      ];
+      const readAll = async () => [await readMsr(msrDevice, 0x982), await readMsr(msrDevice, 0xa0), await readMsr(msrDevice, 0x1401)];
       const [tme, a0, tdx] = await withModule(msrDevice, 'msr', opts, notes, readAll);
       json['intel-tdx'] = { 'tdx-support': tdxFromMsrs(tme!, a0!, tdx!) };
     } catch (err) {
@@ -254,7 +247,8 @@ async function crossCheck(
         if (cpu === false && kvm === true) notes.push(`kvm_amd ${param}=Y although CPUID reports no ${label}`);
       }
     }
-    if (amd?.['sev-support'] && !kernel.devSev) notes.push(`${join(devRoot, 'sev')} is missing: the SEV firmware (ccp) driver is not available`);
+    if (amd?.['sev-support'] && !kernel.devSev)
+      notes.push(`${join(devRoot, 'sev')} is missing: the SEV firmware (ccp) driver is not available`);
   } else if (vendor === 'GenuineIntel') {
     kernel.module = 'kvm_intel';
     kernel.params.tdx = await readParam(join(sysfsRoot, 'module', 'kvm_intel', 'parameters', 'tdx'));

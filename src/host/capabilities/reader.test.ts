@@ -42,7 +42,11 @@ describe('decode and format', () => {
   it('decodes registers like the C helper', () => {
     expect(vendorFromLeaf0({ eax: 0x10, ebx: 0x68747541, ecx: 0x444d4163, edx: 0x69746e65 })).toBe('AuthenticAMD');
     expect(amdSevFromLeaf({ eax: 0b10010, ebx: 0x41b3, ecx: 0, edx: 0 })).toEqual({
-      cbitpos: 51, 'reduced-phys-bits': 6, 'sev-support': true, 'sev-support-es': false, 'sev-support-snp': true,
+      cbitpos: 51,
+      'reduced-phys-bits': 6,
+      'sev-support': true,
+      'sev-support-es': false,
+      'sev-support-snp': true,
     });
     expect(tdxFromMsrs(0b10n, 0n, 1n << 11n)).toBe(true);
     expect(tdxFromMsrs(0b01n, 0n, 1n << 11n)).toBe(false);

@@ -10,10 +10,7 @@ import type { HwCapabilities } from '../facts.js';
 export const HW_CAPABILITIES_PATH = '/run/qemu-server/host-hw-capabilities.json';
 
 export function missingCapabilitiesText(path: string): string {
-  return (
-    `${path} does not exist. Please check the status of query-machine-capabilities: ` +
-    'systemctl status query-machine-capabilities'
-  );
+  return `${path} does not exist. Please check the status of query-machine-capabilities: ` + 'systemctl status query-machine-capabilities';
 }
 
 /** Parse the file's text like qemu-server: up to the first newline, then JSON. */

@@ -31,7 +31,8 @@ describe('local profile parsers', () => {
   });
 
   it('lists machine types from -machine help', () => {
-    const text = 'Supported machines are:\nmicrovm              microvm (i386)\npc                   Standard PC (i440FX + PIIX, 1996) (alias of pc-i440fx-10.0)\npc-q35-10.0          Standard PC (Q35 + ICH9, 2009) (default)\nnone                 empty machine\n';
+    const text =
+      'Supported machines are:\nmicrovm              microvm (i386)\npc                   Standard PC (i440FX + PIIX, 1996) (alias of pc-i440fx-10.0)\npc-q35-10.0          Standard PC (Q35 + ICH9, 2009) (default)\nnone                 empty machine\n';
     expect(parseMachineHelp(text)).toEqual(['microvm', 'pc', 'pc-q35-10.0', 'none']);
   });
 
@@ -67,7 +68,10 @@ describe('local profile host pieces', () => {
     try {
       expect(await loadLocalStorage(root)).toEqual(defaultLocalStorage(root));
       expect(defaultLocalStorage(root)).toEqual({ local: { type: 'dir', path: root, content: ['images', 'iso'] } });
-      writeFileSync(join(root, 'storage.cfg'), `dir: local\n\tpath ${root}/img\n\tcontent images\n\ndir: extra\n\tpath /srv/extra\n\tcontent images,iso\n`);
+      writeFileSync(
+        join(root, 'storage.cfg'),
+        `dir: local\n\tpath ${root}/img\n\tcontent images\n\ndir: extra\n\tpath /srv/extra\n\tcontent images,iso\n`,
+      );
       const cfg = await loadLocalStorage(root);
       expect(cfg.local).toMatchObject({ type: 'dir', path: `${root}/img`, content: ['images'] });
       expect(cfg.extra).toMatchObject({ type: 'dir', path: '/srv/extra', content: ['images', 'iso'] });

@@ -107,8 +107,14 @@ export async function probeLocalHost(root: string, opts: LocalProbeOptions = {})
   const [qemu, kvm, vhostNet, hugepages, bridges, hw, firmware, storage] = await Promise.all([
     qemuBinaryFacts(binary, join(root, 'cache')),
     kvmUsable(opts.kvmDevice),
-    access('/dev/vhost-net', constants.R_OK).then(() => true, () => false),
-    access('/sys/kernel/mm/hugepages').then(() => true, () => false),
+    access('/dev/vhost-net', constants.R_OK).then(
+      () => true,
+      () => false,
+    ),
+    access('/sys/kernel/mm/hugepages').then(
+      () => true,
+      () => false,
+    ),
     probeBridges(opts.sysClassNet),
     probeCapabilities(cpu.vendor),
     discoverFirmwareDescriptors(),
@@ -158,6 +164,7 @@ export async function probeLocalHost(root: string, opts: LocalProbeOptions = {})
 /** Notices a user should see about this host (printed as WARN lines by the CLI). */
 export function localHostNotices(facts: HostFacts): string[] {
   const notes: string[] = [];
-  if (!facts.kvmAvailable) notes.push('KVM is not available (/dev/kvm missing or not accessible) - VMs run under TCG emulation, much slower');
+  if (!facts.kvmAvailable)
+    notes.push('KVM is not available (/dev/kvm missing or not accessible) - VMs run under TCG emulation, much slower');
   return notes;
 }

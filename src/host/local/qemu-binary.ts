@@ -28,7 +28,10 @@ export async function findQemuBinary(arch: string, env: NodeJS.ProcessEnv = proc
   const name = `qemu-system-${arch}`;
   const candidates = [
     ...(env.CVMCTL_QEMU ? [env.CVMCTL_QEMU] : []),
-    ...(env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, name)),
+    ...(env.PATH ?? '')
+      .split(delimiter)
+      .filter(Boolean)
+      .map((dir) => join(dir, name)),
     `/usr/bin/${name}`,
   ];
   for (const c of candidates) {

@@ -71,9 +71,7 @@ describe('host profiles', () => {
     expect(p.profile).toBe(file);
   });
   it('rejects bad profiles with the key, value and what is allowed', async () => {
-    expect(() => profileFromJson({ flavor: 'xen' }, 'f.json')).toThrow(
-      "host profile 'f.json': flavor 'xen' (allowed: pve, local)",
-    );
+    expect(() => profileFromJson({ flavor: 'xen' }, 'f.json')).toThrow("host profile 'f.json': flavor 'xen' (allowed: pve, local)");
     expect(() => profileFromJson({ base: 'nope' }, 'f.json')).toThrow("base 'nope' is not one of pve, pve-test");
     expect(() => profileFromJson([], 'f.json')).toThrow('expected a JSON object');
     await expect(loadHostProfile('/nonexistent/profile.json')).rejects.toThrow(/not a built-in profile/);

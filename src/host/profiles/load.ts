@@ -59,8 +59,7 @@ function checkProfile(facts: HostFacts, source: string): void {
   if (!/^\d+\.\d+(\.\d+)?$/.test(String(facts.qemuInstalledVersion))) {
     bad(`qemuInstalledVersion '${String(facts.qemuInstalledVersion)}' (expected X.Y[.Z])`);
   }
-  if (!Number.isInteger(facts.cpuCount) || facts.cpuCount < 1)
-    bad(`cpuCount '${String(facts.cpuCount)}' (expected a positive integer)`);
+  if (!Number.isInteger(facts.cpuCount) || facts.cpuCount < 1) bad(`cpuCount '${String(facts.cpuCount)}' (expected a positive integer)`);
 }
 
 /**

@@ -138,13 +138,7 @@ export function fileBlockdev(ctx: Cfg2CmdContext, driveId: string, drive: DriveL
 }
 
 /** generate_format_blockdev: the format node above `child`. */
-export function formatBlockdev(
-  ctx: Cfg2CmdContext,
-  driveId: string,
-  drive: DriveLike,
-  child: Blockdev,
-  opts: BlockdevOpts,
-): Blockdev {
+export function formatBlockdev(ctx: Cfg2CmdContext, driveId: string, drive: DriveLike, child: Blockdev, opts: BlockdevOpts): Blockdev {
   const snapshot = opts.snapshotName === 'current' ? undefined : opts.snapshotName;
   if (isNbd(drive)) generateError('generate_format_blockdev called with NBD path');
   const storage = ctx.host.storage;

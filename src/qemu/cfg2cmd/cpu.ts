@@ -127,8 +127,7 @@ function resolveFlags(ctx: Cfg2CmdContext, layers: FlagSet[]): FlagSet {
       }
       const old = flags.get(name);
       if (old) {
-        const changed =
-          (flag.value === undefined) !== (old.value === undefined) || (flag.value !== undefined && flag.value !== old.value);
+        const changed = (flag.value === undefined) !== (old.value === undefined) || (flag.value !== undefined && flag.value !== old.value);
         if (old.op === flag.op && !changed) {
           old.reason += ` & ${flag.reason}`;
           continue;

@@ -100,13 +100,7 @@ export function emitDisplay(ctx: Cfg2CmdContext, vga: VgaProps, qxlnum: number, 
 }
 
 /** assert_clipboard_config plus the SPICE/vdagent block; returns the SPICE port if any. */
-export function emitSpice(
-  ctx: Cfg2CmdContext,
-  vga: VgaProps,
-  qxlnum: number,
-  cmd: string[],
-  devices: string[],
-): number | undefined {
+export function emitSpice(ctx: Cfg2CmdContext, vga: VgaProps, qxlnum: number, cmd: string[], devices: string[]): number | undefined {
   if (vga.clipboard === 'vnc' && vga.type && !/^(std|cirrus|vmware|virtio|qxl)/.test(vga.type)) {
     throw new CvmError('GENERATE', `vga type ${vga.type} is not compatible with VNC clipboard`);
   }

@@ -82,8 +82,6 @@ describe('printDriveDevice', () => {
       }),
     ).toBe('scsi-generic,bus=scsihw0.0,scsi-id=0,drive=drive-scsi0,id=scsi0');
     expect(dev({ ide2: 'none,media=cdrom' }, 'ide2')).toBe('ide-cd,bus=ide.1,unit=0,id=ide2');
-    expect(dev({ ide2: 'none,media=cdrom' }, 'ide2', { machineVersion: '9.2' })).toBe(
-      'ide-cd,bus=ide.1,unit=0,drive=drive-ide2,id=ide2',
-    );
+    expect(dev({ ide2: 'none,media=cdrom' }, 'ide2', { machineVersion: '9.2' })).toBe('ide-cd,bus=ide.1,unit=0,drive=drive-ide2,id=ide2');
   });
 });

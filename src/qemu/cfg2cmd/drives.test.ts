@@ -145,9 +145,7 @@ describe('emitDrives, blockdev mode (machine ≥ 10.0)', () => {
   });
 
   it('requires media for ISO volumes', () => {
-    expect(() => drives({ ide3: 'cifs-store:iso/three.iso' })).toThrow(
-      'ide3: explicit media parameter is required for iso images',
-    );
+    expect(() => drives({ ide3: 'cifs-store:iso/three.iso' })).toThrow('ide3: explicit media parameter is required for iso images');
   });
 
   it('needs 4.1+pve2 for more than 14 SCSI disks', () => {
@@ -217,9 +215,7 @@ describe('efidisk helpers for the OVMF emitter', () => {
       readOnly: true,
       tempPath: '',
     });
-    expect(canonicalJson(tpl.blockdev)).toContain(
-      '"node-name":"f2ab65c8ec567acbeb645244f6c4982","read-only":true,"size":131072}',
-    );
+    expect(canonicalJson(tpl.blockdev)).toContain('"node-name":"f2ab65c8ec567acbeb645244f6c4982","read-only":true,"size":131072}');
   });
 
   it('keeps rbd efidisks on writeback without size for qcow2, and requires a format for paths', () => {
@@ -229,9 +225,7 @@ describe('efidisk helpers for the OVMF emitter', () => {
       tempPath: '',
     });
     expect(canonicalJson(rbd.blockdev)).toContain('"auth-client-required":["none"],"cache":{"direct":false,"no-flush":false}');
-    expect(canonicalJson(rbd.blockdev)).toContain(
-      '"node-name":"feb8f022b5551ad1d795611f112c767","read-only":false,"size":131072',
-    );
+    expect(canonicalJson(rbd.blockdev)).toContain('"node-name":"feb8f022b5551ad1d795611f112c767","read-only":false,"size":131072');
     expect(() =>
       efidiskBlockdev(ctx, parseDriveValue('efidisk0', '/dev/foo'), {
         varsSize: 1,

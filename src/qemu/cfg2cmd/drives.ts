@@ -163,8 +163,7 @@ export function emitDrives(ctx: Cfg2CmdContext, devices: string[], cmd: string[]
         ctx.warnings.push('iothread is only valid with virtio disk or virtio-scsi-single controller, ignoring');
       }
       const queues = conf['scsihw'] === 'virtio-scsi-single' && truthy(drive.queues) ? `,num_queues=${str(drive.queues)}` : '';
-      if (!scsiControllers.has(controller))
-        devices.push('-device', `${type},id=${prefix}${controller}${addr}${iothread}${queues}`);
+      if (!scsiControllers.has(controller)) devices.push('-device', `${type},id=${prefix}${controller}${addr}${iothread}${queues}`);
       scsiControllers.add(controller);
     }
 

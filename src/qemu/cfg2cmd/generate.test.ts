@@ -67,9 +67,7 @@ describe('configToCommand on a pve host', () => {
       error: '/run/qemu-server/host-hw-capabilities.json does not exist.',
     };
     expect(() => configToCommand(config('memory: 512\n'), host)).not.toThrow();
-    expect(() => configToCommand(config('bios: ovmf\namd-sev: type=std\n'), host)).toThrow(
-      /host-hw-capabilities.json does not exist/,
-    );
+    expect(() => configToCommand(config('bios: ovmf\namd-sev: type=std\n'), host)).toThrow(/host-hw-capabilities.json does not exist/);
   });
   it('uses a snapshot section with its running machine and CPU', () => {
     const text = 'memory: 2048\nparent: s1\n\n[s1]\nmemory: 1024\nrunningcpu: kvm64,+sep\nrunningmachine: pc-i440fx-9.0+pve0\n';

@@ -139,9 +139,7 @@ export function configToCommand(config: VmConfig, host: HostFacts, opts: ConfigT
   if (micro && Number(micro[1]) >= 90) {
     perlWarnings.push(`warning: Installed QEMU version (${kvmver}) is a release candidate, ignoring version checks`);
   } else if (!minVersion(kvmver, machineMajor, machineMinor)) {
-    die(
-      `Installed QEMU version '${kvmver}' is too old to run machine type '${machineType}', please upgrade node '${host.nodename}'`,
-    );
+    die(`Installed QEMU version '${kvmver}' is too old to run machine type '${machineType}', please upgrade node '${host.nodename}'`);
   } else if (!canRunPveMachineVersion(machineVersion, kvmver)) {
     const max = highestPveRevision(machineVersion);
     die(
@@ -307,10 +305,7 @@ export function configToCommand(config: VmConfig, host: HostFacts, opts: ConfigT
     const iv = parseProps(conf.ivshmem);
     const bus = ctx.q35 ? printPcieAddr('ivshmem') : pciAddr(ctx, 'ivshmem');
     devices.push('-device', `ivshmem-plain,memdev=ivshmem${bus},`);
-    devices.push(
-      '-object',
-      `memory-backend-file,id=ivshmem,share=on,mem-path=/dev/shm/pve-shm-${iv.name ?? vmid},size=${iv.size}M`,
-    );
+    devices.push('-object', `memory-backend-file,id=ivshmem,share=on,mem-path=/dev/shm/pve-shm-${iv.name ?? vmid},size=${iv.size}M`);
   }
 
   emitPciBridges(ctx, devices, scsihw, hostpci.legacyIgd, q35BaseLen);

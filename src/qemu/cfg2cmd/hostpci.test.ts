@@ -61,10 +61,7 @@ describe('emitHostpci', () => {
   });
 
   it('handles x-vga, bootindex and romfile', () => {
-    const { devices, result, vga } = hostpci(
-      { hostpci0: '00:ff.1,x-vga=1,romfile=gpu.rom', boot: 'order=hostpci0' },
-      { q35: false },
-    );
+    const { devices, result, vga } = hostpci({ hostpci0: '00:ff.1,x-vga=1,romfile=gpu.rom', boot: 'order=hostpci0' }, { q35: false });
     expect(devices).toEqual([
       'vfio-pci,host=0000:00:ff.1,id=hostpci0,bus=pci.0,addr=0x10,x-vga=on,romfile=/usr/share/kvm/gpu.rom,bootindex=100',
     ]);

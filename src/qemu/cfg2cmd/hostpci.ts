@@ -153,15 +153,13 @@ function parseHostpciDevices(ctx: Cfg2CmdContext): Record<string, ParsedHostpci>
       if (legacyIgd) generateError('only one device can be assigned in legacy-igd mode');
       legacyIgd = true;
       if (ctx.conf['vga'] !== 'none') generateError("legacy IGD assignment requires VGA mode to be 'none'");
-      if (d.opts['rombar'] !== undefined && !truthy(d.opts['rombar']))
-        generateError('legacy IGD assignment requires rombar to be enabled');
+      if (d.opts['rombar'] !== undefined && !truthy(d.opts['rombar'])) generateError('legacy IGD assignment requires rombar to be enabled');
       if (truthy(d.opts['x-vga'])) generateError('legacy IGD assignment is not compatible with x-vga');
       if (d.opts['mdev']) generateError('legacy IGD assignment is not compatible with mdev');
       if (ctx.q35) generateError('legacy IGD assignment is not compatible with q35');
       if (d.hasMultifunction) generateError('legacy IGD assignment is not compatible with multifunction devices');
       if (d.ids.length > 1) generateError('legacy IGD assignment is not compatible with alternate devices');
-      if (!/02\.0$/.test(d.ids[0]?.[0]?.id ?? ''))
-        generateError('legacy IGD assignment only works for devices on host bus 00:02.0');
+      if (!/02\.0$/.test(d.ids[0]?.[0]?.id ?? '')) generateError('legacy IGD assignment only works for devices on host bus 00:02.0');
     }
     parsed[id] = d;
   }

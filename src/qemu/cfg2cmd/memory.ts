@@ -54,8 +54,7 @@ function maxMem(ctx: Cfg2CmdContext): number {
 
 function hugepagesSize(ctx: Cfg2CmdContext, size: number): number {
   const hp = ctx.conf.hugepages as string;
-  if (size <= 0 || size % 2 !== 0)
-    die(`memory size '${perlNumber(size)}' is not a positive even integer; cannot use for hugepages`);
+  if (size <= 0 || size % 2 !== 0) die(`memory size '${perlNumber(size)}' is not a positive even integer; cannot use for hugepages`);
   if (!ctx.host.hugepagesSupported) die("your system doesn't support hugepages");
   if (hp === 'any') return size % 1024 === 0 ? 1024 : 2;
   const want = Number(hp);

@@ -43,9 +43,7 @@ describe('emitNetworks', () => {
 
   it('keeps the old layout on machine 5.0 (netdev)', () => {
     const { devices } = nets({ net0: 'virtio=A2:C0:43:77:08:A0,bridge=vmbr0,mtu=900' }, { machineVersion: '5.0' });
-    expect(devices[3]).toBe(
-      'virtio-net-pci,mac=A2:C0:43:77:08:A0,netdev=net0,bus=pci.0,addr=0x12,id=net0,bootindex=300,host_mtu=900',
-    );
+    expect(devices[3]).toBe('virtio-net-pci,mac=A2:C0:43:77:08:A0,netdev=net0,bus=pci.0,addr=0x12,id=net0,bootindex=300,host_mtu=900');
   });
 
   it('adds queues and vectors, packed rings from 7.1 (netdev-*-multiqueues)', () => {

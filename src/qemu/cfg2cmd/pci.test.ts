@@ -65,13 +65,6 @@ describe('emitPciBridges', () => {
     q35.pciBridges.add(4);
     const qdev = ['-readconfig', 'x.cfg', '-device', 'vmgenid'];
     emitPciBridges(q35, qdev, 'lsi', false);
-    expect(qdev).toEqual([
-      '-readconfig',
-      'x.cfg',
-      '-device',
-      'pci-bridge,id=pci.4,chassis_nr=4,bus=pci.1,addr=0x1c',
-      '-device',
-      'vmgenid',
-    ]);
+    expect(qdev).toEqual(['-readconfig', 'x.cfg', '-device', 'pci-bridge,id=pci.4,chassis_nr=4,bus=pci.1,addr=0x1c', '-device', 'vmgenid']);
   });
 });

@@ -71,14 +71,7 @@ function rootPorts(modern: boolean): Dev[] {
       : [['driver', 'ioh3420']];
     out.push([
       `ich9-pcie-port-${i}`,
-      [
-        ...driver,
-        ['multifunction', 'on'],
-        ['bus', 'pcie.0'],
-        ['addr', `1c.${i - 1}`],
-        ['port', String(i)],
-        ['chassis', String(i)],
-      ],
+      [...driver, ['multifunction', 'on'], ['bus', 'pcie.0'], ['addr', `1c.${i - 1}`], ['port', String(i)], ['chassis', String(i)]],
     ]);
   }
   return out;

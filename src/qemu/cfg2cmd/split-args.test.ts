@@ -43,10 +43,18 @@ const perlHasParseWords = (() => {
 describe.skipIf(!perlHasParseWords)('splitArgs against Perl Text::ParseWords::shellwords', () => {
   it('agrees on random strings of quotes, backslashes and whitespace', () => {
     const chars = ['a', 'b', ' ', '\t', '\n', '"', "'", '\\', '-', '=', ','];
-    const cases = fc.sample(fc.array(fc.constantFrom(...chars), { maxLength: 14 }).map((a) => a.join('')), 2000);
+    const cases = fc.sample(
+      fc.array(fc.constantFrom(...chars), { maxLength: 14 }).map((a) => a.join('')),
+      2000,
+    );
     const perl = spawnSync(
       'perl',
-      ['-MText::ParseWords', '-MJSON::PP', '-e', 'local $/; print encode_json([map { [Text::ParseWords::shellwords($_)] } @{decode_json(<STDIN>)}])'],
+      [
+        '-MText::ParseWords',
+        '-MJSON::PP',
+        '-e',
+        'local $/; print encode_json([map { [Text::ParseWords::shellwords($_)] } @{decode_json(<STDIN>)}])',
+      ],
       { input: JSON.stringify(cases), encoding: 'utf8' },
     );
     const expected = JSON.parse(perl.stdout) as string[][];

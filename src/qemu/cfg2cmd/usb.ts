@@ -68,9 +68,7 @@ function parseUsbHost(ctx: Cfg2CmdContext, host: string | undefined, mapping: st
     return /^spice$/i.test(host) ? { spice: '1' } : {};
   }
   if (mapping !== undefined) {
-    const entries = (ctx.host.usbMappings[mapping]?.map ?? [])
-      .map((e) => parseProps(e))
-      .filter((e) => e.node === ctx.host.nodename);
+    const entries = (ctx.host.usbMappings[mapping]?.map ?? []).map((e) => parseProps(e)).filter((e) => e.node === ctx.host.nodename);
     if (!entries.length) throw new CvmError('GENERATE', `USB device mapping not found for '${mapping}'`);
     if (entries.length > 1) throw new CvmError('GENERATE', 'More than one USB mapping per host not supported');
     const dev = entries[0] as Record<string, string>;

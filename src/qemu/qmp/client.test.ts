@@ -90,7 +90,7 @@ describe('QmpClient', () => {
 
   it('maps an error reply to QMP_ERROR with class and desc', async () => {
     const srv = await fakeQmp((cmd, sock) =>
-      sock.write(`${JSON.stringify({ error: { class: 'CommandNotFound', desc: "The command nope has not been found" }, id: cmd.id })}\n`),
+      sock.write(`${JSON.stringify({ error: { class: 'CommandNotFound', desc: 'The command nope has not been found' }, id: cmd.id })}\n`),
     );
     const c = await QmpClient.connect(srv.path);
     const err = await c.execute('nope').catch((e: unknown) => e);

@@ -182,7 +182,11 @@ export class QmpClient extends EventEmitter {
     const timer = setTimeout(() => {
       if (this.inFlight?.id !== id) return;
       this.inFlight = undefined;
-      next.reject(new CvmError('QMP_TIMEOUT', `VM qmp command '${next.command}' failed - got timeout`, { details: { command: next.command, timeoutMs: next.timeoutMs } }));
+      next.reject(
+        new CvmError('QMP_TIMEOUT', `VM qmp command '${next.command}' failed - got timeout`, {
+          details: { command: next.command, timeoutMs: next.timeoutMs },
+        }),
+      );
       this.pump();
     }, next.timeoutMs);
     this.inFlight = { ...next, id, timer };

@@ -12,9 +12,22 @@ export interface QmpStatus {
   running: boolean;
   singlestep?: boolean;
   status:
-    | 'debug' | 'inmigrate' | 'internal-error' | 'io-error' | 'paused' | 'postmigrate' | 'prelaunch'
-    | 'finish-migrate' | 'restore-vm' | 'running' | 'save-vm' | 'shutdown' | 'suspended' | 'watchdog'
-    | 'guest-panicked' | 'colo'
+    | 'debug'
+    | 'inmigrate'
+    | 'internal-error'
+    | 'io-error'
+    | 'paused'
+    | 'postmigrate'
+    | 'prelaunch'
+    | 'finish-migrate'
+    | 'restore-vm'
+    | 'running'
+    | 'save-vm'
+    | 'shutdown'
+    | 'suspended'
+    | 'watchdog'
+    | 'guest-panicked'
+    | 'colo'
     | (string & {});
 }
 

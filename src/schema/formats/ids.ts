@@ -24,11 +24,9 @@ const POOL = /^[A-Za-z0-9.\-_]+(?:\/[A-Za-z0-9.\-_]+){0,2}\n?$/;
 
 export const verifyAnyString: FormatVerifier = () => undefined;
 
-export const verifyUrlencoded: FormatVerifier = (v) =>
-  URLENCODED.test(v) ? undefined : `invalid urlencoded string: ${v}`;
+export const verifyUrlencoded: FormatVerifier = (v) => (URLENCODED.test(v) ? undefined : `invalid urlencoded string: ${v}`);
 
-export const verifyConfigId: FormatVerifier = (v) =>
-  CONFIGID.test(v) ? undefined : `invalid configuration ID '${v}'`;
+export const verifyConfigId: FormatVerifier = (v) => (CONFIGID.test(v) ? undefined : `invalid configuration ID '${v}'`);
 
 /** PVE parse_id: at least two characters, letter first, no trailing punctuation. */
 export function verifyId(id: string, kind: string): string | undefined {
@@ -39,11 +37,9 @@ export function verifyId(id: string, kind: string): string | undefined {
 
 export const verifyStorageId: FormatVerifier = (v) => verifyId(v, 'storage');
 
-export const verifyVmid: FormatVerifier = (v) =>
-  VMID.test(v) ? undefined : 'value does not look like a valid VM ID';
+export const verifyVmid: FormatVerifier = (v) => (VMID.test(v) ? undefined : 'value does not look like a valid VM ID');
 
-export const verifyNodeName: FormatVerifier = (v) =>
-  NODE.test(v) ? undefined : 'value does not look like a valid node name';
+export const verifyNodeName: FormatVerifier = (v) => (NODE.test(v) ? undefined : 'value does not look like a valid node name');
 
 export const verifyTag: FormatVerifier = (v) => (TAG.test(v) ? undefined : 'invalid characters in tag');
 
@@ -64,27 +60,21 @@ export function parseStartupOrder(value: string): { order?: number; up?: number;
   return result;
 }
 
-export const verifyStartupOrder: FormatVerifier = (v) =>
-  parseStartupOrder(v) ? undefined : 'unable to parse startup options';
+export const verifyStartupOrder: FormatVerifier = (v) => (parseStartupOrder(v) ? undefined : 'unable to parse startup options');
 
-export const verifyDiskSize: FormatVerifier = (v) =>
-  isSize(v) ? undefined : `value does not look like a valid disk size: ${v}`;
+export const verifyDiskSize: FormatVerifier = (v) => (isSize(v) ? undefined : `value does not look like a valid disk size: ${v}`);
 
-export const verifyEmail: FormatVerifier = (v) =>
-  EMAIL.test(v) ? undefined : 'value does not look like a valid email address';
+export const verifyEmail: FormatVerifier = (v) => (EMAIL.test(v) ? undefined : 'value does not look like a valid email address');
 
 export const verifyEmailOrUsername: FormatVerifier = (v) =>
-  EMAIL.test(v) || EMAIL_USER_ONLY.test(v)
-    ? undefined
-    : 'value does not look like a valid email address or user name';
+  EMAIL.test(v) || EMAIL_USER_ONLY.test(v) ? undefined : 'value does not look like a valid email address or user name';
 
 /**
  * pve-poolid lives in pve-access-control, which is not in our upstream checkout. Older releases
  * accept `[A-Za-z0-9.-_]+`; nested pools (PVE 8.1+) allow up to three `/`-separated levels,
  * which is what we accept. Message text as in the released verifier.
  */
-export const verifyPoolId: FormatVerifier = (v) =>
-  POOL.test(v) ? undefined : `pool name '${v}' contains invalid characters`;
+export const verifyPoolId: FormatVerifier = (v) => (POOL.test(v) ? undefined : `pool name '${v}' contains invalid characters`);
 
 /**
  * PVE parse_idmap over one value (`source:target`, a default target, or `1` for identity),

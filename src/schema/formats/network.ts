@@ -18,55 +18,39 @@ const VLAN = /^(\d+)(?:-(\d+))?\n?$/;
 export const verifyMacAddr: FormatVerifier = (v) =>
   UNICAST_MAC.test(v) ? undefined : 'value does not look like a valid unicast MAC address';
 
-export const verifyIpv4: FormatVerifier = (v) =>
-  isIpv4(v) ? undefined : 'value does not look like a valid IPv4 address';
+export const verifyIpv4: FormatVerifier = (v) => (isIpv4(v) ? undefined : 'value does not look like a valid IPv4 address');
 
-export const verifyIpv6: FormatVerifier = (v) =>
-  isIpv6(v) ? undefined : 'value does not look like a valid IPv6 address';
+export const verifyIpv6: FormatVerifier = (v) => (isIpv6(v) ? undefined : 'value does not look like a valid IPv6 address');
 
-export const verifyIp: FormatVerifier = (v) =>
-  isIpv4(v) || isIpv6(v) ? undefined : 'value does not look like a valid IP address';
+export const verifyIp: FormatVerifier = (v) => (isIpv4(v) || isIpv6(v) ? undefined : 'value does not look like a valid IP address');
 
-export const verifyIpv4Mask: FormatVerifier = (v) =>
-  isIpv4Netmask(v) ? undefined : 'value does not look like a valid IP netmask';
+export const verifyIpv4Mask: FormatVerifier = (v) => (isIpv4Netmask(v) ? undefined : 'value does not look like a valid IP netmask');
 
-export const verifyCidrV4: FormatVerifier = (v) =>
-  isCidrV4(v) ? undefined : 'value does not look like a valid IPv4 CIDR network';
+export const verifyCidrV4: FormatVerifier = (v) => (isCidrV4(v) ? undefined : 'value does not look like a valid IPv4 CIDR network');
 
-export const verifyCidrV6: FormatVerifier = (v) =>
-  isCidrV6(v) ? undefined : 'value does not look like a valid IPv6 CIDR network';
+export const verifyCidrV6: FormatVerifier = (v) => (isCidrV6(v) ? undefined : 'value does not look like a valid IPv6 CIDR network');
 
-export const verifyCidr: FormatVerifier = (v) =>
-  isCidrV4(v) || isCidrV6(v) ? undefined : 'value does not look like a valid CIDR network';
+export const verifyCidr: FormatVerifier = (v) => (isCidrV4(v) || isCidrV6(v) ? undefined : 'value does not look like a valid CIDR network');
 
 export const verifyIpv4Config: FormatVerifier = (v) =>
-  /^(?:dhcp|manual)\n?$/.test(v) || isCidrV4(v)
-    ? undefined
-    : 'value does not look like a valid ipv4 network configuration';
+  /^(?:dhcp|manual)\n?$/.test(v) || isCidrV4(v) ? undefined : 'value does not look like a valid ipv4 network configuration';
 
 export const verifyIpv6Config: FormatVerifier = (v) =>
-  /^(?:auto|dhcp|manual)\n?$/.test(v) || isCidrV6(v)
-    ? undefined
-    : 'value does not look like a valid ipv6 network configuration';
+  /^(?:auto|dhcp|manual)\n?$/.test(v) || isCidrV6(v) ? undefined : 'value does not look like a valid ipv6 network configuration';
 
 export function isDnsName(v: string): boolean {
   return DNS_NAME.test(v);
 }
 
-export const verifyDnsName: FormatVerifier = (v) =>
-  isDnsName(v) ? undefined : 'value does not look like a valid DNS name';
+export const verifyDnsName: FormatVerifier = (v) => (isDnsName(v) ? undefined : 'value does not look like a valid DNS name');
 
 /** PVE combines the sub-verifiers with `||` on their return value, so the (valid) name "0" fails. */
 export const verifyAddress: FormatVerifier = (v) =>
-  v !== '0' && (isIpv4(v) || isIpv6(v) || isDnsName(v))
-    ? undefined
-    : `value does not look like a valid address: ${v}`;
+  v !== '0' && (isIpv4(v) || isIpv6(v) || isDnsName(v)) ? undefined : `value does not look like a valid address: ${v}`;
 
-export const verifyBridgeId: FormatVerifier = (v) =>
-  BRIDGE_ID.test(v) ? undefined : `invalid bridge ID '${v}'`;
+export const verifyBridgeId: FormatVerifier = (v) => (BRIDGE_ID.test(v) ? undefined : `invalid bridge ID '${v}'`);
 
-export const verifyIface: FormatVerifier = (v) =>
-  IFACE.test(v) ? undefined : `invalid network interface name '${v}'`;
+export const verifyIface: FormatVerifier = (v) => (IFACE.test(v) ? undefined : `invalid network interface name '${v}'`);
 
 export const verifyVlanIdOrRange: FormatVerifier = (v) => {
   const match = VLAN.exec(v);

@@ -15,14 +15,11 @@ export function parseVolumeId(volid: string): { storage: string; volname: string
   return { storage: match[1] as string, volname: match[2] as string };
 }
 
-export const verifyVolumeId: FormatVerifier = (v) =>
-  VOLUME_ID.test(v) ? undefined : `unable to parse volume ID '${v}'`;
+export const verifyVolumeId: FormatVerifier = (v) => (VOLUME_ID.test(v) ? undefined : `unable to parse volume ID '${v}'`);
 
-export const verifyVolumeIdOrAbsolutePath: FormatVerifier = (v) =>
-  v.startsWith('/') ? undefined : verifyVolumeId(v);
+export const verifyVolumeIdOrAbsolutePath: FormatVerifier = (v) => (v.startsWith('/') ? undefined : verifyVolumeId(v));
 
-export const verifyVolumeIdOrQmPath: FormatVerifier = (v) =>
-  v === 'none' || v === 'cdrom' ? undefined : verifyVolumeIdOrAbsolutePath(v);
+export const verifyVolumeIdOrQmPath: FormatVerifier = (v) => (v === 'none' || v === 'cdrom' ? undefined : verifyVolumeIdOrAbsolutePath(v));
 
 export const STORAGE_FORMATS: Readonly<Record<string, FormatVerifier>> = {
   'pve-volume-id': verifyVolumeId,

@@ -39,9 +39,7 @@ export const netFormat: FormatSchema = {
   trunks: { type: 'string', pattern: '\\d+(?:-\\d+)?(?:;\\d+(?:-\\d+)?)*', optional: true, format_description: 'vlanid[;vlanid...]' },
   rate: { type: 'number', minimum: 0, optional: true },
   firewall: { type: 'boolean', optional: true },
-  ...Object.fromEntries(
-    nicModels.map((m): [string, PropertySchema] => [m, { type: 'string', alias: 'macaddr', keyAlias: 'model' }]),
-  ),
+  ...Object.fromEntries(nicModels.map((m): [string, PropertySchema] => [m, { type: 'string', alias: 'macaddr', keyAlias: 'model' }])),
 };
 
 export const driveFormat: FormatSchema = {

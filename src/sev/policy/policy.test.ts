@@ -23,7 +23,14 @@ const thrown = thrownCvmError;
 describe('SEV policy codec', () => {
   it('decodes the Proxmox defaults (std 0x8, es 0xc)', () => {
     expect(decodeSevPolicy(0x8)).toEqual({
-      noDebug: false, noKeySharing: false, es: false, noSend: true, domain: false, sev: false, apiMajor: 0, apiMinor: 0,
+      noDebug: false,
+      noKeySharing: false,
+      es: false,
+      noSend: true,
+      domain: false,
+      sev: false,
+      apiMajor: 0,
+      apiMinor: 0,
     });
     expect(decodeSevPolicy(0xc).es).toBe(true);
     expect(decodeSevPolicy(0x5)).toMatchObject({ noDebug: true, es: true, noSend: false });
@@ -70,8 +77,15 @@ describe('SNP policy codec', () => {
   it('encodes bit 17 always and every defined flag at its position', () => {
     expect(encodeSnpPolicy({})).toBe(0x20000n);
     const flags: [keyof Parameters<typeof encodeSnpPolicy>[0], number][] = [
-      ['smt', 16], ['migrateMa', 18], ['debug', 19], ['singleSocket', 20], ['cxlAllow', 21],
-      ['memAes256Xts', 22], ['raplDis', 23], ['ciphertextHiding', 24], ['pageSwapDisable', 25],
+      ['smt', 16],
+      ['migrateMa', 18],
+      ['debug', 19],
+      ['singleSocket', 20],
+      ['cxlAllow', 21],
+      ['memAes256Xts', 22],
+      ['raplDis', 23],
+      ['ciphertextHiding', 24],
+      ['pageSwapDisable', 25],
     ];
     for (const [key, bit] of flags) {
       const v = encodeSnpPolicy({ [key]: true });
@@ -126,9 +140,7 @@ describe('SNP policy codec', () => {
 describe('explain', () => {
   it('lists every SEV bit with name, state, meaning and severity', () => {
     const x = explainSevPolicy(0x8);
-    expect(x.bits.map((b) => b.name)).toEqual([
-      'NODBG', 'NOKS', 'ES', 'NOSEND', 'DOMAIN', 'SEV', 'RESERVED', 'API_MAJOR', 'API_MINOR',
-    ]);
+    expect(x.bits.map((b) => b.name)).toEqual(['NODBG', 'NOKS', 'ES', 'NOSEND', 'DOMAIN', 'SEV', 'RESERVED', 'API_MAJOR', 'API_MINOR']);
     expect(x.hex).toBe('0x8');
     const nodbg = x.bits[0]!;
     expect(nodbg).toMatchObject({ bits: '0', set: false, severity: 'critical' });
@@ -156,14 +168,21 @@ describe('explain', () => {
 
   it('explains every defined SNP bit in both states', () => {
     const all = encodeSnpPolicy({
-      smt: true, migrateMa: true, debug: true, singleSocket: true, cxlAllow: true,
-      memAes256Xts: true, raplDis: true, ciphertextHiding: true, pageSwapDisable: true, abiMajor: 1, abiMinor: 55,
+      smt: true,
+      migrateMa: true,
+      debug: true,
+      singleSocket: true,
+      cxlAllow: true,
+      memAes256Xts: true,
+      raplDis: true,
+      ciphertextHiding: true,
+      pageSwapDisable: true,
+      abiMajor: 1,
+      abiMinor: 55,
     });
     const on = explainSnpPolicy(all);
     const off = explainSnpPolicy(0x20000n);
-    expect(on.bits.map((b) => b.name)).toEqual([
-      'ABI_MINOR', 'ABI_MAJOR', ...Object.keys(SNP_POLICY_BITS), 'MBZ',
-    ]);
+    expect(on.bits.map((b) => b.name)).toEqual(['ABI_MINOR', 'ABI_MAJOR', ...Object.keys(SNP_POLICY_BITS), 'MBZ']);
     for (const name of Object.keys(SNP_POLICY_BITS)) {
       const a = on.bits.find((b) => b.name === name)!;
       const b = off.bits.find((bb) => bb.name === name)!;
@@ -221,12 +240,23 @@ describe('decodePlatformInfo', () => {
   it('names the defined bits and reports reserved ones', () => {
     const p = decodePlatformInfo(0b1010_0101n | (1n << 40n) | (1n << 6n));
     expect(p.flags).toEqual({
-      smtEnabled: true, tsmeEnabled: false, eccEnabled: true, raplDisabled: false,
-      ciphertextHidingEnabled: false, aliasCheckComplete: true, tioEnabled: true,
+      smtEnabled: true,
+      tsmeEnabled: false,
+      eccEnabled: true,
+      raplDisabled: false,
+      ciphertextHidingEnabled: false,
+      aliasCheckComplete: true,
+      tioEnabled: true,
     });
     expect(p.reservedSet).toEqual([6, 40]);
     expect(p.bits.map((b) => b.name)).toEqual([
-      'SMT_EN', 'TSME_EN', 'ECC_EN', 'RAPL_DIS', 'CIPHERTEXT_HIDING_DRAM_EN', 'ALIAS_CHECK_COMPLETE', 'TIO_EN',
+      'SMT_EN',
+      'TSME_EN',
+      'ECC_EN',
+      'RAPL_DIS',
+      'CIPHERTEXT_HIDING_DRAM_EN',
+      'ALIAS_CHECK_COMPLETE',
+      'TIO_EN',
     ]);
     expect(decodePlatformInfo(3).flags.tsmeEnabled).toBe(true);
   });

@@ -6,13 +6,7 @@
  * reserved bits; `explain` says, bit by bit, what the word allows the hypervisor to do.
  */
 import { CvmError } from '../../errors.js';
-import {
-  type PolicyBitExplanation,
-  type PolicyExplanation,
-  type SevPolicyFields,
-  formatPolicyHex,
-  maxSeverity,
-} from './types.js';
+import { type PolicyBitExplanation, type PolicyExplanation, type SevPolicyFields, formatPolicyHex, maxSeverity } from './types.js';
 import { bitOf, fieldOf, setBitsIn, toPolicyBigInt } from './value.js';
 
 export const SEV_POLICY_BITS = {
@@ -102,9 +96,9 @@ export function explainSevPolicy(value: number | bigint): PolicyExplanation {
       1,
       'NOKS',
       f.noKeySharing,
-      ['key sharing disallowed: no other guest can be launched with this guest\'s memory encryption key', 'ok'],
+      ["key sharing disallowed: no other guest can be launched with this guest's memory encryption key", 'ok'],
       [
-        'key sharing allowed: the hypervisor may launch another guest that shares this guest\'s memory encryption key (and can read its memory)',
+        "key sharing allowed: the hypervisor may launch another guest that shares this guest's memory encryption key (and can read its memory)",
         'warning',
       ],
     ),
@@ -113,10 +107,7 @@ export function explainSevPolicy(value: number | bigint): PolicyExplanation {
       'ES',
       f.es,
       ['SEV-ES required: CPU register state is encrypted in the VMSA and hidden from the hypervisor', 'ok'],
-      [
-        'plain SEV: CPU register state is visible to and modifiable by the hypervisor on every VM exit',
-        'warning',
-      ],
+      ['plain SEV: CPU register state is visible to and modifiable by the hypervisor on every VM exit', 'warning'],
     ),
     flag(
       3,
@@ -134,7 +125,7 @@ export function explainSevPolicy(value: number | bigint): PolicyExplanation {
       f.domain,
       ['may only be sent to platforms in the same domain (same platform owner certificate, OCA)', 'ok'],
       canLeave
-        ? ['may be sent to a platform outside this owner\'s domain', 'warning']
+        ? ["may be sent to a platform outside this owner's domain", 'warning']
         : ['no domain restriction (irrelevant while NOSEND is set)', 'info'],
     ),
     flag(

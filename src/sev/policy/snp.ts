@@ -106,7 +106,7 @@ export const SNP_FLAG_TEXT: Record<keyof typeof SNP_POLICY_BITS, { set: Text; cl
     // A note, not a warning: the agent is itself an SNP guest the owner attests, and the
     // binding is visible as REPORT_ID_MA in every report; Linux KVM rejects the bit today.
     set: [
-      'migration agent allowed: the hypervisor may bind a migration agent (itself an SNP guest) that can export this guest\'s memory and state to another platform; check REPORT_ID_MA in attestation reports (Linux KVM currently refuses this bit)',
+      "migration agent allowed: the hypervisor may bind a migration agent (itself an SNP guest) that can export this guest's memory and state to another platform; check REPORT_ID_MA in attestation reports (Linux KVM currently refuses this bit)",
       'info',
     ],
     clear: ['no migration agent: the guest cannot be exported by a migration agent', 'ok'],
@@ -123,10 +123,7 @@ export const SNP_FLAG_TEXT: Record<keyof typeof SNP_POLICY_BITS, { set: Text; cl
     clear: ['the guest may be activated on several sockets', 'info'],
   },
   CXL_ALLOW: {
-    set: [
-      'CXL allowed: CXL-attached devices and memory may back guest memory, outside the SoC\'s memory protection boundary',
-      'warning',
-    ],
+    set: ["CXL allowed: CXL-attached devices and memory may back guest memory, outside the SoC's memory protection boundary", 'warning'],
     clear: ['CXL disallowed: guest memory cannot be populated from CXL devices or memory', 'ok'],
   },
   MEM_AES_256_XTS: {
@@ -141,10 +138,7 @@ export const SNP_FLAG_TEXT: Record<keyof typeof SNP_POLICY_BITS, { set: Text; cl
     clear: ['RAPL may be enabled on the host (power side channel possible)', 'info'],
   },
   CIPHERTEXT_HIDING: {
-    set: [
-      'ciphertext hiding required: the hypervisor cannot read the ciphertext of guest memory (ciphertext side channels)',
-      'ok',
-    ],
+    set: ['ciphertext hiding required: the hypervisor cannot read the ciphertext of guest memory (ciphertext side channels)', 'ok'],
     clear: ['ciphertext hiding may be enabled or disabled; the hypervisor may be able to read guest ciphertext', 'info'],
   },
   PAGE_SWAP_DISABLE: {

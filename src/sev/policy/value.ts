@@ -7,11 +7,9 @@
 import { CvmError } from '../../errors.js';
 
 function badValue(text: string, why: string): CvmError {
-  return new CvmError(
-    'PARAM_INVALID',
-    `policy value '${text}' ${why} - use hex (0x30000) or decimal (196608)`,
-    { details: { value: text } },
-  );
+  return new CvmError('PARAM_INVALID', `policy value '${text}' ${why} - use hex (0x30000) or decimal (196608)`, {
+    details: { value: text },
+  });
 }
 
 /**
@@ -54,11 +52,9 @@ export function toPolicyBigInt(value: number | bigint, bits: 32 | 64, label: str
     });
   }
   if (big >> BigInt(bits) !== 0n) {
-    throw new CvmError(
-      'POLICY_INVALID',
-      `${label} policy 0x${big.toString(16)} does not fit in ${bits} bits`,
-      { details: { value: big.toString() } },
-    );
+    throw new CvmError('POLICY_INVALID', `${label} policy 0x${big.toString(16)} does not fit in ${bits} bits`, {
+      details: { value: big.toString() },
+    });
   }
   return big;
 }
