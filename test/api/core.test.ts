@@ -8,7 +8,7 @@
 
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dataOf, NODE, startTestServer, type TestServer } from './helpers.js';
+import { dataOf, NODE, ROOT_PASSWORD, startTestServer, type TestServer } from './helpers.js';
 
 let t: TestServer;
 
@@ -113,14 +113,14 @@ describe('parameters', () => {
     const r = await t.call('POST', '/access/ticket', {
       anonymous: true,
       form: { username: 'root@pam', password: 'wrong' },
-      query: { password: 'rootpw' },
+      query: { password: ROOT_PASSWORD },
     });
     expect(r.status).toBe(200);
     expect(dataOf<{ username: string }>(r).username).toBe('root@pam');
   });
 
   it('JSON bodies are accepted, malformed ones refused', async () => {
-    const ok = await t.call('POST', '/access/ticket', { anonymous: true, json: { username: 'root@pam', password: 'rootpw' } });
+    const ok = await t.call('POST', '/access/ticket', { anonymous: true, json: { username: 'root@pam', password: ROOT_PASSWORD } });
     expect(ok.status).toBe(200);
     const bad = await t.call('POST', '/access/ticket', { anonymous: true, raw: { type: 'application/json', body: '{"username":' } });
     expect(bad.status).toBe(400);
@@ -190,7 +190,7 @@ describe('authentication', () => {
   });
 
   it('API tokens work without CSRF', async () => {
-    const r = await t.call('GET', `/nodes/${NODE}/qemu`, { as: { token: 'root@pam!ci=tok-secret' } });
+    const r = await t.call('GET', `/nodes/${NODE}/qemu`, { as: { token: t.rootToken } });
     expect(r.status).toBe(200);
     const bad = await t.call('GET', `/nodes/${NODE}/qemu`, { as: { token: 'root@pam!ci=wrong' } });
     expect(bad.status).toBe(401);

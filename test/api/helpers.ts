@@ -2,100 +2,18 @@
  * @module test/api/helpers
  * One API server per test file: a temporary state root, the server's self-signed certificate,
  * `createApiServer` on 127.0.0.1 with an ephemeral port and a short 401 delay, and a small
- * HTTPS client that returns status, reason phrase and parsed body. Until src/access lands the
- * server is given `TestAccess`, a minimal AccessControl double (users with fixed privilege
- * sets, PVE-shaped tickets, CSRF on non-GET ticket requests, API tokens).
+ * HTTPS client that returns status, reason phrase and parsed body. Access control is the real
+ * one (src/access) on the same root, with a clock the tests can move forward: root@pam with a
+ * password, `audit@pve` (PVEAuditor on /) and a root token `root@pam!ci` without privilege
+ * separation.
  */
 
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AccessControl, AuthenticateRequest, Identity, LoginRequest, LoginResult } from '../../src/access/types.js';
+import { type AccessControlImpl, addToken, addUser, openAccessControl, setPassword, updateAcl } from '../../src/access/index.js';
 import { createApiServer, type ApiServer, loadTls } from '../../src/api/index.js';
-import { CvmError } from '../../src/errors.js';
-
-export const ALL_PRIVS = [
-  'VM.Audit',
-  'VM.Allocate',
-  'VM.PowerMgmt',
-  'VM.Config.Disk',
-  'VM.Config.CDROM',
-  'VM.Config.CPU',
-  'VM.Config.Memory',
-  'VM.Config.Network',
-  'VM.Config.HWType',
-  'VM.Config.Options',
-  'VM.Config.Cloudinit',
-  'Sys.Audit',
-  'Sys.Modify',
-  'Datastore.Audit',
-  'Datastore.AllocateSpace',
-];
-
-/** A stand-in for src/access: fixed users, privileges per user (any path), tickets and tokens in memory. */
-export class TestAccess implements AccessControl {
-  private readonly tickets = new Map<string, string>();
-  readonly csrf = new Map<string, string>();
-  constructor(
-    readonly users: Record<string, { password: string; privs: string[] }>,
-    readonly tokens: Record<string, { secret: string; privs: string[] }> = {},
-  ) {}
-
-  async login(req: LoginRequest): Promise<LoginResult> {
-    const userid = req.realm ? `${req.username}@${req.realm}` : req.username;
-    const user = this.users[userid];
-    const renew = this.tickets.get(req.password) === userid;
-    if (!user || (user.password !== req.password && !renew)) throw new CvmError('AUTH_FAILED', 'authentication failure');
-    const stamp = Math.floor(Date.now() / 1000)
-      .toString(16)
-      .toUpperCase()
-      .padStart(8, '0');
-    const ticket = `PVE:${userid}:${stamp}::${randomBytes(12).toString('base64')}`;
-    const csrf = `${stamp}:${randomBytes(12).toString('base64')}`;
-    this.tickets.set(ticket, userid);
-    this.csrf.set(ticket, csrf);
-    return { username: userid, ticket, CSRFPreventionToken: csrf, cap: {} };
-  }
-
-  async authenticate(req: AuthenticateRequest): Promise<Identity> {
-    const cookie = /(?:^|\s|;)PVEAuthCookie=([^;]*)/.exec(req.cookie ?? '')?.[1];
-    if (cookie !== undefined) {
-      const ticket = decodeURIComponent(cookie);
-      const userid = this.tickets.get(ticket);
-      if (!userid) throw new CvmError('AUTH_FAILED', 'Authentication failed!');
-      if (req.method !== 'GET' && this.csrf.get(ticket) !== req.csrfToken) {
-        throw new CvmError('AUTH_FAILED', 'Permission denied - invalid csrf token');
-      }
-      return { userid, authid: userid, via: 'ticket' };
-    }
-    const token = /^PVEAPIToken[= ](.+)=(.*)$/.exec(req.authorization ?? '');
-    if (token) {
-      const [, fullId, secret] = token as unknown as [string, string, string];
-      if (this.tokens[fullId]?.secret !== secret) throw new CvmError('AUTH_FAILED', 'Authentication failed!');
-      const [userid, tokenid] = fullId.split('!') as [string, string];
-      return { userid, tokenid, authid: fullId, via: 'token' };
-    }
-    throw new CvmError('AUTH_FAILED', 'No ticket');
-  }
-
-  private privsOf(identity: Identity): Set<string> {
-    if (identity.authid === 'root@pam') return new Set(ALL_PRIVS);
-    const privs = identity.tokenid ? this.tokens[identity.authid]?.privs : this.users[identity.userid]?.privs;
-    return new Set(privs ?? []);
-  }
-
-  async check(identity: Identity, path: string, privs: readonly string[], options?: { any?: boolean }): Promise<void> {
-    const have = this.privsOf(identity);
-    const ok = options?.any ? privs.some((p) => have.has(p)) : privs.every((p) => have.has(p));
-    if (!ok) throw new CvmError('PERMISSION_DENIED', `Permission check failed (${path}, ${privs.join('|')})`);
-  }
-
-  async privileges(identity: Identity): Promise<Set<string>> {
-    return this.privsOf(identity);
-  }
-}
 
 export interface Reply {
   status: number;
@@ -138,7 +56,15 @@ export interface TestServer {
   root: string;
   port: number;
   server: ApiServer;
-  access: TestAccess;
+  access: AccessControlImpl;
+  /** The secret of the `root@pam!ci` token (`root@pam!ci=<secret>` for `as: { token }`). */
+  rootToken: string;
+  /** Move the access-control clock (tickets, token expiry) by this many seconds. */
+  advanceClock(seconds: number): void;
+  /** A pve-realm user with a password and ACL roles on paths (`{ '/vms/100': ['PVEVMUser'] }`). */
+  addUser(userid: string, password: string, acl?: Record<string, string[]>): Promise<void>;
+  /** A token of a user; its ACL roles apply when privsep. Returns `userid!name=secret`. */
+  addToken(userid: string, name: string, opts?: { privsep?: boolean; expire?: number; acl?: Record<string, string[]> }): Promise<string>;
   logs: string[];
   root_: Credentials;
   call(method: string, path: string, opts?: CallOptions): Promise<Reply>;
@@ -150,19 +76,23 @@ export interface TestServer {
 
 export const NODE = 'testnode';
 
-export async function startTestServer(
-  opts: { access?: TestAccess; facts?: Parameters<typeof createApiServer>[0]['facts'] } = {},
-): Promise<TestServer> {
+export const ROOT_PASSWORD = 'rootpw-secret';
+export const AUDIT_PASSWORD = 'auditpw-secret';
+
+export async function startTestServer(opts: { facts?: Parameters<typeof createApiServer>[0]['facts'] } = {}): Promise<TestServer> {
   const root = mkdtempSync(join(tmpdir(), 'cvmctl-api-'));
-  const access =
-    opts.access ??
-    new TestAccess(
-      {
-        'root@pam': { password: 'rootpw', privs: [] },
-        'audit@pve': { password: 'auditpw', privs: ['VM.Audit', 'Sys.Audit', 'Datastore.Audit'] },
-      },
-      { 'root@pam!ci': { secret: 'tok-secret', privs: ALL_PRIVS } },
-    );
+  let offset = 0;
+  const access = openAccessControl(root, { now: () => Math.floor(Date.now() / 1000) + offset });
+  await setPassword(access.state, 'root@pam', ROOT_PASSWORD);
+  const grant = async (acl: Record<string, string[]>, who: { users?: string[]; tokens?: string[] }) => {
+    for (const [path, roles] of Object.entries(acl)) await updateAcl(access.state, { path, roles, ...who });
+  };
+  const newUser = async (userid: string, password: string, acl: Record<string, string[]> = {}) => {
+    await addUser(access.state, { userid, password });
+    await grant(acl, { users: [userid] });
+  };
+  await newUser('audit@pve', AUDIT_PASSWORD, { '/': ['PVEAuditor'] });
+  const rootToken = `root@pam!ci=${(await addToken(access.state, 'root@pam', 'ci', { privsep: false })).value}`;
   const tls = await loadTls({ root, node: NODE });
   const logs: string[] = [];
   const server = createApiServer({
@@ -226,6 +156,19 @@ export async function startTestServer(
     port,
     server,
     access,
+    rootToken,
+    advanceClock(seconds) {
+      offset += seconds;
+    },
+    addUser: newUser,
+    async addToken(userid, name, o = {}) {
+      const tok = await addToken(access.state, userid, name, {
+        ...(o.privsep !== undefined ? { privsep: o.privsep } : {}),
+        ...(o.expire !== undefined ? { expire: o.expire } : {}),
+      });
+      await grant(o.acl ?? {}, { tokens: [tok['full-tokenid']] });
+      return `${tok['full-tokenid']}=${tok.value}`;
+    },
     logs,
     root_: {},
     call,
@@ -252,6 +195,6 @@ export async function startTestServer(
       rmSync(root, { recursive: true, force: true });
     },
   };
-  ts.root_ = await ts.login('root@pam', 'rootpw');
+  ts.root_ = await ts.login('root@pam', ROOT_PASSWORD);
   return ts;
 }

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeUpid, encodeUpid, TaskRunner } from '../../src/tasks/index.js';
-import { dataOf, NODE, startTestServer, type TestServer } from './helpers.js';
+import { AUDIT_PASSWORD, dataOf, NODE, startTestServer, type TestServer } from './helpers.js';
 
 describe('UPID', () => {
   it('decodes PVE example and encodes it back with the trailing colon', () => {
@@ -125,7 +125,7 @@ describe('task endpoints', () => {
   });
 
   it('token tasks: the UPID names the token, %21 in the path works, status splits user and tokenid', async () => {
-    const token = { token: 'root@pam!ci=tok-secret' };
+    const token = { token: t.rootToken };
     const r = await t.call('POST', `/nodes/${NODE}/qemu`, { as: token, form: { vmid: '300' } });
     const upid = r.body?.data as string;
     expect(upid.endsWith(':root@pam!ci:')).toBe(true);
@@ -173,10 +173,10 @@ describe('task endpoints', () => {
   it("another user's task needs Sys.Audit on the node", async () => {
     const runner = t.server.context.tasks;
     const upid = await runner.start({ type: 'qmstart', id: '1', user: 'other@pve' }, async () => {});
-    const audit = await t.login('audit@pve', 'auditpw');
+    const audit = await t.login('audit@pve', AUDIT_PASSWORD);
     expect((await t.call('GET', `/nodes/${NODE}/tasks/${upid}/status`, { as: audit })).status).toBe(200);
-    t.access.users['nosys@pve'] = { password: 'pw', privs: [] };
-    const nosys = await t.login('nosys@pve', 'pw');
+    await t.addUser('nosys@pve', 'nosys-secret', { '/vms': ['PVEVMUser'] });
+    const nosys = await t.login('nosys@pve', 'nosys-secret');
     const r = await t.call('GET', `/nodes/${NODE}/tasks/${upid}/status`, { as: nosys });
     expect(r.status).toBe(403);
     expect(r.reason).toBe(`Permission check failed (/nodes/${NODE}, Sys.Audit)`);

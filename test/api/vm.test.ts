@@ -150,7 +150,7 @@ describe('update', () => {
 
   it('skiplock is root@pam only', async () => {
     const r = await t.call('PUT', `/nodes/${NODE}/qemu/100/config`, {
-      as: { token: 'root@pam!ci=tok-secret' },
+      as: { token: t.rootToken },
       form: { cores: '2', skiplock: '1' },
     });
     expect(r.status).toBe(400);
