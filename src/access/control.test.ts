@@ -98,7 +98,9 @@ describe('authenticate', () => {
     expect((await rejection(access.authenticate({ method: 'GET' }))).message).toBe('No ticket');
     const { ticket } = await access.login({ username: 'alice@pve', password: 'alice-pass-1' });
     const forged = ticket.replace('alice@pve', 'root@pam');
-    expect((await rejection(access.authenticate({ method: 'GET', cookie: `PVEAuthCookie=${forged}` }))).message).toBe('Authentication failed!');
+    expect((await rejection(access.authenticate({ method: 'GET', cookie: `PVEAuthCookie=${forged}` }))).message).toBe(
+      'Authentication failed!',
+    );
     const saved = clock;
     clock = saved - 299; // server clock behind the issuer: ticket 299 s in the future
     await expect(access.authenticate({ method: 'GET', cookie: `PVEAuthCookie=${ticket}` })).resolves.toMatchObject({ userid: 'alice@pve' });
@@ -107,7 +109,9 @@ describe('authenticate', () => {
     clock = saved + 7199;
     await expect(access.authenticate({ method: 'GET', cookie: `PVEAuthCookie=${ticket}` })).resolves.toMatchObject({ userid: 'alice@pve' });
     clock = saved + 7200;
-    expect((await rejection(access.authenticate({ method: 'GET', cookie: `PVEAuthCookie=${ticket}` }))).message).toBe('Authentication failed!');
+    expect((await rejection(access.authenticate({ method: 'GET', cookie: `PVEAuthCookie=${ticket}` }))).message).toBe(
+      'Authentication failed!',
+    );
     clock = saved;
   });
 
@@ -119,7 +123,9 @@ describe('authenticate', () => {
       expect((await rejection(access.authenticate({ method, cookie }))).message).toBe('Permission denied - invalid csrf token');
       const other = access.authenticate({ method, cookie, csrfToken: rootLogin.CSRFPreventionToken });
       expect((await rejection(other)).message).toBe('Permission denied - invalid csrf token');
-      await expect(access.authenticate({ method, cookie, csrfToken: alice.CSRFPreventionToken })).resolves.toMatchObject({ userid: 'alice@pve' });
+      await expect(access.authenticate({ method, cookie, csrfToken: alice.CSRFPreventionToken })).resolves.toMatchObject({
+        userid: 'alice@pve',
+      });
     }
   });
 
@@ -162,7 +168,9 @@ describe('check', () => {
   it('gives a privsep token the intersection, a non-privsep token its user’s privileges', async () => {
     // token: PVEVMAdmin on /vms/100; user: PVEVMUser on /vms -> intersection is PVEVMUser
     expect(await access.privileges(ci, '/vms/100')).toEqual(await access.privileges(alice, '/vms/100'));
-    expect((await rejection(access.check(ci, '/vms/100', ['VM.Allocate']))).message).toBe('Permission check failed (/vms/100, VM.Allocate)');
+    expect((await rejection(access.check(ci, '/vms/100', ['VM.Allocate']))).message).toBe(
+      'Permission check failed (/vms/100, VM.Allocate)',
+    );
     expect((await access.privileges(ci, '/vms/101')).size).toBe(0);
     expect(await access.privileges(full, '/vms/101')).toEqual(await access.privileges(alice, '/vms/101'));
   });

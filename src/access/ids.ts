@@ -105,12 +105,7 @@ const ACL_PATH_RE =
 export function parseAclPath(text: string, key = 'path'): string {
   const path = normalizeAclPath(text);
   if (path === undefined || !ACL_PATH_RE.test(path)) {
-    invalid(
-      key,
-      text,
-      `invalid ACL path ${quotedValue(text)}`,
-      '/, /vms, /vms/<vmid>, /nodes[/<node>], /storage[/<id>], /pool[/<id>], /access[/groups|/realm]',
-    );
+    invalid(key, text, 'invalid ACL path', '/, /vms, /vms/<vmid>, /nodes[/<node>], /storage[/<id>], /pool[/<id>], /access[/groups|/realm]');
   }
   return path;
 }

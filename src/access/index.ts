@@ -12,8 +12,8 @@ export type { AccessControl, AuthenticateRequest, Identity, LoginRequest, LoginR
 export { AccessControlImpl, type AccessControlOptions, userEnabled } from './control.js';
 export { AccessState } from './state.js';
 export { accessPaths, type AccessPaths } from './files.js';
-export { addGroup, addToken, addUser, deleteGroup, deleteUser, removeToken, setPassword, updateAcl } from './manage.js';
-export type { AclChange, NewToken, NewUser, TokenOptions } from './manage.js';
+export { addGroup, addToken, addUser, deleteGroup, deleteUser, modifyUser, removeToken, setPassword, updateAcl } from './manage.js';
+export type { AclChange, NewToken, NewUser, TokenOptions, UserChanges } from './manage.js';
 export { listAcl, listGroups, listRoles, listTokens, listUsers } from './listing.js';
 export { BUILTIN_ROLES, PRIVILEGES } from './privileges.js';
 export { ROOT_USER } from './user-cfg.js';

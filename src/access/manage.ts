@@ -77,12 +77,7 @@ export interface NewUser {
 
 export async function addUser(state: AccessState, user: NewUser): Promise<void> {
   parseLocalUserid(user.userid);
-  checkText('firstname', user.firstname, 1024);
-  checkText('lastname', user.lastname, 1024);
-  checkText('comment', user.comment, 2048);
-  if (user.email && (user.email.length > 254 || !EMAIL_RE.test(user.email))) {
-    throw paramError('email', user.email, 'value does not look like a valid email address', 'user@domain, up to 254 characters');
-  }
+  checkUserFields(user);
   if (user.password !== undefined) checkPassword(user.password);
   const hash = user.password === undefined ? undefined : await hashPassword(user.password);
   await state.update((draft) => {
@@ -105,6 +100,32 @@ export async function addUser(state: AccessState, user: NewUser): Promise<void> 
       draft.shadow.set(user.userid, hash);
       draft.changed.shadow = true;
     }
+  });
+}
+
+export type UserChanges = Partial<Pick<NewUser, 'enable' | 'expire' | 'firstname' | 'lastname' | 'email' | 'comment'>>;
+
+function checkUserFields(user: UserChanges): void {
+  checkText('firstname', user.firstname, 1024);
+  checkText('lastname', user.lastname, 1024);
+  checkText('comment', user.comment, 2048);
+  if (user.email && (user.email.length > 254 || !EMAIL_RE.test(user.email))) {
+    throw paramError('email', user.email, 'value does not look like a valid email address', 'user@domain, up to 254 characters');
+  }
+}
+
+/** pveum user modify: given fields replace the stored ones (an empty text clears it). */
+export async function modifyUser(state: AccessState, userid: string, changes: UserChanges): Promise<void> {
+  parseUserid(userid);
+  checkUserFields(changes);
+  await state.update((draft) => {
+    const user = existingUser(draft.config, userid);
+    if (changes.enable !== undefined) user.enable = changes.enable;
+    if (changes.expire !== undefined) user.expire = changes.expire;
+    for (const key of ['firstname', 'lastname', 'email', 'comment'] as const) {
+      if (changes[key] !== undefined) user[key] = changes[key] || undefined;
+    }
+    draft.changed.config = true;
   });
 }
 
