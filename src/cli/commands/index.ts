@@ -11,7 +11,8 @@ import * as host from './host.js';
 import * as lint from './lint.js';
 import * as measure from './measure.js';
 import * as attest from './attest.js';
+import * as access from './access.js';
 import * as agent from './agent.js';
 import * as serve from './serve.js';
 
-export const commandModules: CommandModule[] = [vm, showcmd, lifecycle, agent, policy, host, lint, measure, attest, serve];
+export const commandModules: CommandModule[] = [vm, showcmd, lifecycle, agent, policy, host, lint, measure, attest, serve, access];
