@@ -105,6 +105,18 @@ describe('volume ids and names', () => {
     expect(() => parseVolname(storage, 'local:8006/foo')).toThrow("unable to parse volume filename 'foo'");
   });
 
+  it('answers by plugin type and name, again and again (remembered answers)', () => {
+    // the same name is an LVM volume but no directory volume: the plugin type is part of the answer
+    for (let i = 0; i < 3; i++) {
+      expect(parseVolname(storage, 'lvm-store:vm-8006-disk-0').vtype).toBe('images');
+      expect(() => parseVolname(storage, 'local:vm-8006-disk-0')).toThrow("unable to parse directory volume name 'vm-8006-disk-0'");
+      expect(() => parseVolname(storage, 'local:8006/foo')).toThrow("unable to parse volume filename 'foo'");
+    }
+    const parsed = parseVolname(storage, 'local:8006/vm-8006-disk-0.qcow2');
+    expect(Object.isFrozen(parsed)).toBe(true);
+    expect(parseVolname(storage, 'local:iso/one.iso')).toMatchObject({ vtype: 'iso', name: 'one.iso' });
+  });
+
   it('dies with the exact texts for unknown storages and wrong content types', () => {
     expect(() => volumePath(storage, 'nosuch:8006/vm-8006-disk-0.raw')).toThrow("storage 'nosuch' does not exist");
     expect(() => checkVolumeStorageType(storage, 'noimages:8006/vm-8006-disk-0.raw')).toThrow(

@@ -22,12 +22,24 @@ export interface VolumeName {
 
 const VOLUME_ID_RE = /^([a-z][a-z0-9\-_.]*[a-z0-9]):(.+)$/is;
 
-/** PVE::Storage::parse_volume_id: splits `store:volname`; undefined for non-volume ids (paths, `cdrom`). */
-export function parseVolumeId(volid: string): { storeid: string; volname: string } | undefined {
-  const m = VOLUME_ID_RE.exec(volid);
-  if (!m) return undefined;
-  return { storeid: m[1] as string, volname: m[2] as string };
+/**
+ * PVE::Storage::parse_volume_id: splits `store:volname`; undefined for non-volume ids (paths,
+ * `cdrom`). Generating a command line splits each volume id about ten times, so answers are
+ * remembered (frozen: callers share them). That also hands every caller the same `storeid` and
+ * `volname` strings, whose hashes V8 keeps for the storage and volume-name lookups that follow.
+ */
+export function parseVolumeId(volid: string): Readonly<{ storeid: string; volname: string }> | undefined {
+  let parsed = parsedVolumeIds.get(volid);
+  if (parsed === undefined) {
+    const m = VOLUME_ID_RE.exec(volid);
+    parsed = m ? Object.freeze({ storeid: m[1] as string, volname: m[2] as string }) : null;
+    if (parsedVolumeIds.size >= PARSED_VOLNAMES_LIMIT) parsedVolumeIds.clear();
+    parsedVolumeIds.set(volid, parsed);
+  }
+  return parsed ?? undefined;
 }
+
+const parsedVolumeIds = new Map<string, Readonly<{ storeid: string; volname: string }> | null>();
 
 /** Like parseVolumeId but dies with PVE's text when the id cannot be parsed. */
 export function parseVolumeIdStrict(volid: string): {
@@ -54,6 +66,11 @@ const ISO_EXT = String.raw`\.(?:iso|img)`;
 const VZTMPL_EXT = String.raw`\.(?:tar(?!\.)|tar\.(?:gz|xz|zst|bz2))`;
 const BACKUP_EXT = String.raw`\.(?:tgz|(?:tar|vma)(?:\.(?:gz|lzo|zst|bz2))?)`;
 const SAFE_WS = '[ a-zA-Z0-9\\-.+=_]';
+const ISO_VOLNAME_RE = new RegExp(`^iso/([^/]+${ISO_EXT})$`, 'i');
+const VZTMPL_VOLNAME_RE = new RegExp(`^vztmpl/([^/]+${VZTMPL_EXT})$`, 'i');
+const BACKUP_VOLNAME_RE = new RegExp(`^backup/([^/]+${BACKUP_EXT})$`);
+const OVA_IMPORT_VOLNAME_RE = new RegExp(`^import/(${SAFE_WS}+\\.ova/${SAFE_WS}+\\.(qcow2|raw|vmdk))$`);
+const IMPORT_VOLNAME_RE = new RegExp(`^import/(${SAFE_WS}+\\.(ova|ovf|qcow2|raw|vmdk))$`);
 
 function parseNameDir(name: string): { format: string; isBase: boolean } {
   let m = /^((vm-|base-|subvol-)(\d+)-[^/\s]+\.(raw|qcow2|vmdk|subvol))$/.exec(name);
@@ -95,20 +112,20 @@ function parseDirVolname(volname: string): VolumeName {
     const { format, isBase } = parseNameDir(m[2] as string);
     return result('images', m[2] as string, format, { vmid: m[1], isBase });
   }
-  m = new RegExp(`^iso/([^/]+${ISO_EXT})$`, 'i').exec(volname);
+  m = ISO_VOLNAME_RE.exec(volname);
   if (m) return result('iso', m[1] as string, 'raw');
-  m = new RegExp(`^vztmpl/([^/]+${VZTMPL_EXT})$`, 'i').exec(volname);
+  m = VZTMPL_VOLNAME_RE.exec(volname);
   if (m) return result('vztmpl', m[1] as string, 'raw');
-  m = new RegExp(`^backup/([^/]+${BACKUP_EXT})$`).exec(volname);
+  m = BACKUP_VOLNAME_RE.exec(volname);
   if (m) {
     const owner = /^vzdump-(openvz|lxc|qemu)-(\d+)-.+/.exec(m[1] as string);
     return result('backup', m[1] as string, 'raw', { vmid: owner?.[2] });
   }
   m = /^snippets\/([^/]+)$/.exec(volname);
   if (m) return result('snippets', m[1] as string, 'raw');
-  m = new RegExp(`^import/(${SAFE_WS}+\\.ova/${SAFE_WS}+\\.(qcow2|raw|vmdk))$`).exec(volname);
+  m = OVA_IMPORT_VOLNAME_RE.exec(volname);
   if (m) return result('import', m[1] as string, `ova+${m[2]}`);
-  m = new RegExp(`^import/(${SAFE_WS}+\\.(ova|ovf|qcow2|raw|vmdk))$`).exec(volname);
+  m = IMPORT_VOLNAME_RE.exec(volname);
   if (m) return result('import', m[1] as string, m[2]);
   return die(`unable to parse directory volume name '${volname}'`);
 }
@@ -117,8 +134,33 @@ function checkLvmName(volname: string): void {
   if (!/^[a-z0-9][a-z0-9\-_.]*[a-z0-9]$/i.test(volname)) die(`lvm name '${volname}' contains illegal characters`);
 }
 
-/** parse_volname of the plugin for `def.type`, on the volume name part of a volume id. */
+/**
+ * parse_volname of the plugin for `def.type`, on the volume name part of a volume id. The answer
+ * depends on the plugin type and the name only, and command-line generation asks for each
+ * volume four or five times (volume check, file node, format, path, snapshot method), so
+ * answers are remembered per type and name (frozen: callers share them). Failures are not kept.
+ */
 export function parsePluginVolname(def: StorageDef, volname: string): VolumeName {
+  let byName = parsedVolnames.get(def.type);
+  if (byName === undefined) {
+    byName = new Map();
+    parsedVolnames.set(def.type, byName);
+  }
+  let parsed = byName.get(volname);
+  if (parsed === undefined) {
+    parsed = Object.freeze(parsePluginVolnameUncached(def, volname));
+    if (byName.size >= PARSED_VOLNAMES_LIMIT) byName.clear();
+    byName.set(volname, parsed);
+  }
+  return parsed;
+}
+
+/** Bounded: a long-lived process that sees many volumes starts over instead of growing. */
+const PARSED_VOLNAMES_LIMIT = 2048;
+/** Per plugin type (only known types get an answer to remember, so this map stays small). */
+const parsedVolnames = new Map<string, Map<string, Readonly<VolumeName>>>();
+
+function parsePluginVolnameUncached(def: StorageDef, volname: string): VolumeName {
   switch (def.type) {
     case 'dir':
     case 'nfs':

@@ -19,16 +19,51 @@ function compareUtf8(a: string, b: string): number {
 }
 
 /**
- * Object keys in UTF-8 byte order, as JSON::XS canonical sorts them. For ASCII keys (all keys
- * QEMU knows) UTF-16 code unit order — the default sort — is the same as byte order, so
- * nothing needs encoding; other keys (surrogate pairs and lone surrogates would order
+ * The member prefixes (`"key":`) of an object's keys in UTF-8 byte order, as JSON::XS canonical
+ * sorts them. For ASCII keys (all keys QEMU knows) UTF-16 code unit order — the default sort —
+ * is the same as byte order; other keys (surrogate pairs and lone surrogates would order
  * differently) are compared as bytes.
+ *
+ * The generator prints objects of a few dozen shapes over and over, so the sorted prefixes are
+ * remembered per key list (sorting and quoting every object was a third of the encoder's time),
+ * in a trie with one level per key: looking a list up hashes only property-name strings, whose
+ * hashes V8 keeps, and allocates nothing.
  */
-function sortedKeys(obj: Record<string, unknown>): { keys: string[]; plain: boolean } {
-  const keys = Object.keys(obj);
-  const plain = keys.every((k) => PLAIN_JSON_TEXT.test(k));
-  return { keys: plain ? keys.sort() : keys.sort(compareUtf8), plain };
+function sortedMembers(keys: string[]): readonly Member[] {
+  let node = orders;
+  for (const key of keys) {
+    let next = node.next.get(key);
+    if (next === undefined) {
+      if (trieSize >= TRIE_LIMIT) {
+        orders.next.clear();
+        trieSize = 0;
+      }
+      next = { next: new Map(), members: undefined };
+      node.next.set(key, next);
+      trieSize++;
+    }
+    node = next;
+  }
+  if (node.members === undefined) node.members = sortMembers(keys);
+  return node.members;
 }
+
+function sortMembers(keys: readonly string[]): readonly Member[] {
+  if (keys.every((k) => PLAIN_JSON_TEXT.test(k))) return [...keys].sort().map((k): Member => [k, `"${k}":`]);
+  return [...keys].sort(compareUtf8).map((k): Member => [k, `${JSON.stringify(k)}:`]);
+}
+
+type Member = readonly [key: string, prefix: string];
+
+interface TrieNode {
+  readonly next: Map<string, TrieNode>;
+  members: readonly Member[] | undefined;
+}
+
+/** Bounded: a long-lived process printing objects of ever new shapes starts over. */
+const TRIE_LIMIT = 4096;
+let trieSize = 0;
+const orders: TrieNode = { next: new Map(), members: undefined };
 
 /** Compact JSON with object keys sorted bytewise, as JSON::XS canonical prints it. */
 export function canonicalJson(value: unknown): string {
@@ -38,16 +73,14 @@ export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(',')}]`;
   if (typeof value === 'object') {
     const obj = value as Record<string, unknown>;
-    const { keys, plain } = sortedKeys(obj);
-    let out = '';
-    let separator = '';
-    for (const key of keys) {
+    let out = '{';
+    for (const [key, prefix] of sortedMembers(Object.keys(obj))) {
       const v = obj[key];
       if (v === undefined) continue;
-      out += `${separator}${plain ? `"${key}"` : JSON.stringify(key)}:${canonicalJson(v)}`;
-      separator = ',';
+      out += out.length === 1 ? prefix : `,${prefix}`;
+      out += canonicalJson(v);
     }
-    return `{${out}}`;
+    return `${out}}`;
   }
   return JSON.stringify(value);
 }

@@ -75,6 +75,14 @@ describe('canonicalJson (to_json canonical)', () => {
     },
   );
 
+  it('tells apart key lists that join alike (remembered key orders)', () => {
+    expect(canonicalJson({ '': {} })).toBe('{"":{}}');
+    expect(canonicalJson({})).toBe('{}');
+    expect(canonicalJson({ 'a\0b': 1, c: 2 })).toBe('{"a\\u0000b":1,"c":2}');
+    expect(canonicalJson({ a: 1, 'b\0c': 2 })).toBe('{"a":1,"b\\u0000c":2}');
+    expect(canonicalJson({ 'a\0b': 1, c: 2 })).toBe('{"a\\u0000b":1,"c":2}');
+  });
+
   it('escapes quotes, backslashes and control characters in keys and values', () => {
     expect(canonicalJson({ 'a"b': 'c\\d', 'e\nf': '\u0001' })).toBe('{"a\\"b":"c\\\\d","e\\nf":"\\u0001"}');
   });

@@ -61,20 +61,29 @@ const DRIVE_BOOLEAN_KEYS = [
  * `bootindex`, so each gets its own shallow copy (values are strings and numbers only).
  */
 export function parseDriveValue(key: string, value: string): DriveLike | undefined {
-  const cacheKey = `${key}=${value}`;
-  let drive = parsedDrives.get(cacheKey);
+  // keyed by the config's own strings (their hashes are kept), not by a joined new string
+  let byValue = parsedDrives.get(key);
+  if (byValue === undefined) {
+    if (parsedDrives.size >= PARSED_DRIVES_LIMIT) parsedDrives.clear();
+    byValue = new Map();
+    parsedDrives.set(key, byValue);
+  }
+  let drive = byValue.get(value);
   if (drive === undefined) {
     drive = parseDriveUncached(key, value) ?? null;
-    if (parsedDrives.size >= PARSED_DRIVES_LIMIT) parsedDrives.delete(parsedDrives.keys().next().value as string);
-    parsedDrives.set(cacheKey, drive);
+    if (byValue.size >= PARSED_DRIVES_LIMIT) byValue.clear();
+    byValue.set(value, drive);
   }
   // Object.assign, not a spread: keys added to spread copies are slow on Node 20 (see blockdev.ts)
   return drive === null ? undefined : Object.assign({}, drive);
 }
 
-/** Bounded so a long-lived process that generates for many VMs does not grow without limit. */
-const PARSED_DRIVES_LIMIT = 512;
-const parsedDrives = new Map<string, DriveLike | null>();
+/**
+ * Per drive key (at most the 59 drive names plus unused), bounded so a long-lived process that
+ * generates for many VMs does not grow without limit.
+ */
+const PARSED_DRIVES_LIMIT = 256;
+const parsedDrives = new Map<string, Map<string, DriveLike | null>>();
 
 function parseDriveUncached(key: string, value: string): DriveLike | undefined {
   const m = /^([^\d]+)(\d+)$/.exec(key);
