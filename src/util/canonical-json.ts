@@ -97,9 +97,8 @@ export function canonicalPrettyJson(value: unknown, indent = ''): string {
     return `[\n${value.map((v) => inner + canonicalPrettyJson(v, inner)).join(',\n')}\n${indent}]`;
   }
   const obj = value as Record<string, unknown>;
-  const { keys, plain } = sortedKeys(obj);
-  const members = keys
-    .filter((k) => obj[k] !== undefined)
-    .map((k) => `${inner}${plain ? `"${k}"` : JSON.stringify(k)} : ${canonicalPrettyJson(obj[k], inner)}`);
+  const members = sortedMembers(Object.keys(obj))
+    .filter(([k]) => obj[k] !== undefined)
+    .map(([k, prefix]) => `${inner}${prefix.slice(0, -1)} : ${canonicalPrettyJson(obj[k], inner)}`);
   return members.length === 0 ? '{}' : `{\n${members.join(',\n')}\n${indent}}`;
 }
