@@ -8,7 +8,7 @@
 
 import type { VmConfig } from '../config/types.js';
 import type { HostFacts } from '../host/facts.js';
-import type { IpRunner } from './network.js';
+import type { NetTools } from './net-tools.js';
 import { runtimePaths, type RuntimePaths } from './runtime-files.js';
 
 export interface BuiltCommand {
@@ -23,8 +23,8 @@ export interface LifecycleContext {
   buildCommand(config: VmConfig, facts: HostFacts): BuiltCommand | Promise<BuiltCommand>;
   /** Where WARN lines go (default: stderr as `WARN: <msg>`). */
   warn?(message: string): void;
-  /** Runs `ip` for tap handling (tests replace it). */
-  ip?: IpRunner;
+  /** `ip`/`bridge`/`tc` and sysfs access for tap handling (default: the host's; tests record calls). */
+  net?: NetTools;
   /**
    * Make the VM's `[PENDING]` changes its config and return it (qemu-server's vm_start does
    * this before building the command). Without it a start uses the config as it is.

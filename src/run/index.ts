@@ -11,6 +11,7 @@ export { stopVm, shutdownVm, rebootVm, type StopOptions, type StopResult, type S
 export { resetVm, suspendVm, resumeVm, withRunningVm, type ControlOptions } from './control.js';
 export { vmStatus, formatStatus, type VmStatus } from './status.js';
 export { runtimePaths, runningPid, removeRuntimeFiles, pidfileArg, type RuntimePaths } from './runtime-files.js';
-export { planTaps, tapsOf, createTaps, removeTaps, type TapPlan, type IpRunner } from './network.js';
+export { planTaps, tapsOf, tapPlanFor, createTaps, removeTaps, linkDownNics, type TapPlan } from './network.js';
+export { hostNetTools, type NetTools, type NetTool } from './net-tools.js';
 export { spawnDaemonizing, waitForQmp, qemuErrorText } from './spawn.js';
 export { withVmRunLock, assertNotLocked } from './lock.js';

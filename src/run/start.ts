@@ -16,7 +16,7 @@ import { type LifecycleContext, pathsFor, startTimeoutSec, warnFn } from './cont
 import { prepareTempEfivars } from './efivars.js';
 import { runAfterExitHooks, runBeforeSpawnHooks } from './hooks.js';
 import { assertNotLocked, withVmRunLock } from './lock.js';
-import { createTaps, planTaps, removeTaps } from './network.js';
+import { createTaps, linkDownNics, planTaps, removeTaps } from './network.js';
 import { ensureRunDir, removeRuntimeFiles, runningPid } from './runtime-files.js';
 import { spawnDaemonizing, spawnDetached, waitForQmp } from './spawn.js';
 import { processAlive } from './runtime-files.js';
@@ -68,7 +68,7 @@ async function startLocked(ctx: LifecycleContext, vmid: number, opts: StartOptio
 
   await ensureRunDir(paths.runDir);
   await prepareTempEfivars(ctx.facts, config, built.argv);
-  await createTaps(taps, ctx.ip);
+  await createTaps(taps, ctx.net);
 
   const timeoutMs = (opts.timeoutSec ?? startTimeoutSec(conf)) * 1000;
   const t0 = Date.now();
@@ -89,6 +89,8 @@ async function startLocked(ctx: LifecycleContext, vmid: number, opts: StartOptio
     const qmp = await waitForQmp(paths.qmp, deadline, gone);
     let status: QmpStatus['status'];
     try {
+      // like vm_start: a NIC configured with link_down starts with its link down
+      for (const key of linkDownNics(conf)) await qmp.execute('set_link', { name: key, up: false });
       status = (await queryStatus(qmp)).status;
     } finally {
       await qmp.close();
@@ -108,7 +110,7 @@ async function startLocked(ctx: LifecycleContext, vmid: number, opts: StartOptio
         // already gone
       }
     }
-    await removeTaps(taps, ctx.ip);
+    await removeTaps(taps, ctx.net);
     await runAfterExitHooks(ctx, vmid).catch(() => undefined);
     await removeRuntimeFiles(paths.runDir, vmid);
     throw withKvmHint(err, built.argv, vmid);

@@ -52,7 +52,7 @@ async function cleanupAfterExit(ctx: LifecycleContext, vmid: number): Promise<vo
   await rm(tempEfivarsPath(ctx.facts, vmid), { force: true });
   try {
     const config = await ctx.loadConfig(vmid);
-    await removeTaps(tapsOf(vmid, config.conf), ctx.ip);
+    await removeTaps(tapsOf(vmid, config.conf), ctx.net);
   } catch {
     // config gone or unreadable: nothing more we can identify
   }

@@ -88,13 +88,13 @@ describe('emitNetworks', () => {
     expect(ctx.warnings).toEqual(["netdev net1: ignoring MTU '1400', no bridge configured"]);
   });
 
-  it('uses qemu-bridge-helper on hosts without the Proxmox bridge scripts', () => {
+  it('opens the tap cvmctl prepared on hosts without the Proxmox bridge scripts', () => {
     const ctx = testContext({ net0: 'virtio=A2:C0:43:77:08:A0,bridge=br0' });
     ctx.host.paths.bridgeScript = null;
     ctx.host.paths.bridgeDownScript = null;
     const devices: string[] = [];
     emitNetworks(ctx, devices);
-    expect(devices[1]).toBe('type=bridge,id=net0,br=br0');
+    expect(devices[1]).toBe('type=tap,id=net0,ifname=tap8006i0,script=no,downscript=no,vhost=on');
   });
 
   it('forces or drops host_mtu for migration', () => {

@@ -85,10 +85,10 @@ export function printNetdev(ctx: Cfg2CmdContext, net: NetLike, netid: string, ho
   let netdev: string;
   const paths = ctx.host.paths;
   if (truthy(net['bridge']) && paths.bridgeScript === null) {
-    // stock QEMU host without Proxmox's bridge scripts: let qemu-bridge-helper attach the tap
-    return `type=bridge,id=${netid},br=${net['bridge']}`;
-  }
-  if (truthy(net['bridge'])) {
+    // stock QEMU host without Proxmox's bridge scripts: cvmctl creates and plugs the tap
+    // itself (run/network) before QEMU or netdev_add opens it
+    netdev = `type=tap,id=${netid},ifname=${ifname},script=no,downscript=no${vhost}`;
+  } else if (truthy(net['bridge'])) {
     const up = paths.bridgeScript as string;
     const script = hotplug ? `${up}-hotplug` : up;
     const down = paths.bridgeDownScript ?? '/usr/libexec/qemu-server/pve-bridgedown';
