@@ -56,6 +56,39 @@ function expectRejected(r: Run, code: number, ...texts: string[]): void {
   for (const t of texts) expect(r.stderr).toContain(t);
 }
 
+/**
+ * Runs `cvmctl passwd USERID` on a pseudo-terminal (python3's pty module), answering each prompt;
+ * returns everything the terminal showed and the exit code.
+ */
+function passwdOnTerminal(userid: string, answers: string[]): Run {
+  const script = [
+    'import os, pty, select, sys, time',
+    'argv, answers = sys.argv[1:], os.environ["ANSWERS"].split("\\n")',
+    'pid, fd = pty.fork()',
+    'if pid == 0: os.execv(argv[0], argv)',
+    'out = b""',
+    'def read_until(marker, seconds):',
+    '    global out',
+    '    end = time.time() + seconds',
+    '    while marker not in out and time.time() < end:',
+    '        if select.select([fd], [], [], 0.1)[0]:',
+    '            try: out += os.read(fd, 1024)',
+    '            except OSError: return',
+    'for prompt, answer in zip([b"Enter new password: ", b"Retype new password: "], answers):',
+    '    read_until(prompt, 20)',
+    '    os.write(fd, answer.encode() + b"\\r")',
+    'read_until(b"\\0", 20)',
+    'code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])',
+    'sys.stdout.write(out.decode())',
+    'sys.exit(code)',
+  ].join('\n');
+  const r = spawnSync('/usr/bin/python3', ['-c', script, process.execPath, BIN, '--root', root, 'passwd', userid], {
+    encoding: 'utf8',
+    env: { ...process.env, ANSWERS: answers.join('\n') },
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
 beforeAll(() => {
   if (!existsSync(join(REPO, 'dist', 'cli', 'main.js'))) throw new Error('run `npm run build` before the e2e tests');
   root = mkdtempSync(join(tmpdir(), 'cvmctl-access-cli-'));
@@ -79,6 +112,19 @@ describe('cvmctl passwd', () => {
     expect(statSync(join(p, 'shadow.cfg')).mode & 0o777).toBe(0o600);
     expect(readFileSync(join(p, 'shadow.cfg'), 'utf8')).not.toContain('second-pass-2');
   });
+
+  it('asks twice without echo on a terminal', async () => {
+    const typed = passwdOnTerminal('root@pam', ['tty-pass-123', 'tty-pass-123']);
+    expect(typed.stdout.replace(/\r/g, '')).toBe('Enter new password: \nRetype new password: \n');
+    expect(typed.code).toBe(0);
+    await expect(openAccessControl(root).login({ username: 'root@pam', password: 'tty-pass-123' })).resolves.toMatchObject({
+      username: 'root@pam',
+    });
+    const mismatch = passwdOnTerminal('root@pam', ['tty-pass-123', 'tty-pass-456']);
+    expect(mismatch.stdout).toContain('passwords do not match');
+    expect(mismatch.stdout).not.toContain('tty-pass');
+    expect(mismatch.code).toBe(2);
+  }, 60_000);
 
   it('rejects short passwords, empty input, unknown users and foreign realms in one line', () => {
     expectRejected(cvmctl(['passwd', 'root@pam'], 'short\n'), 2, 'password', '8 to 64 characters');

@@ -48,8 +48,9 @@ export function readStdinLine(input: NodeJS.ReadStream = process.stdin): Promise
 function readHidden(prompt: string, input: NodeJS.ReadStream, output: NodeJS.WriteStream): Promise<string> {
   return new Promise((resolve, reject) => {
     let password = '';
-    output.write(prompt);
+    // raw (no echo) before the prompt shows, so nothing typed after it is echoed
     input.setRawMode(true);
+    output.write(prompt);
     const done = (err?: CvmError): void => {
       input.off('data', onData);
       input.setRawMode(false);
