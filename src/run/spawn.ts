@@ -8,6 +8,7 @@
  */
 
 import { spawn } from 'node:child_process';
+import { constants } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { CvmError } from '../errors.js';
 import { QmpClient } from '../qemu/qmp/index.js';
@@ -74,7 +75,8 @@ export function spawnDaemonizing(argv: readonly string[], timeoutMs: number): Pr
 /** Start a non-daemonizing QEMU detached from us; stderr goes to `logFile`. */
 export async function spawnDetached(argv: readonly string[], logFile: string): Promise<{ pid: number; exited: Promise<string> }> {
   const [bin, ...args] = argv as [string, ...string[]];
-  const log = await open(logFile, 'w', 0o600);
+  // never through a symlink planted in the run dir
+  const log = await open(logFile, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
   try {
     const child = spawn(bin, args, { stdio: ['ignore', 'ignore', log.fd], detached: true });
     const exited = new Promise<string>((resolve) => {

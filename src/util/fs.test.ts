@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -50,5 +51,25 @@ describe('writeFileAtomic', () => {
     expect(readFileSync(path, 'utf8')).toBe('two\n');
     expect(readdirSync(join(dir, 'a', 'b'))).toEqual(['x.conf']);
     expect(statSync(path).mode & 0o777).toBe(0o640);
+  });
+});
+
+describe('writeFileAtomic never writes through a symlink or replaces a non-regular file', () => {
+  it('refuses a symlink target in one line and leaves the file it points to untouched', async () => {
+    const target = join(dir, 'precious');
+    writeFileSync(target, 'keep\n');
+    symlinkSync(target, join(dir, 'x.conf'));
+    await expect(writeFileAtomic(join(dir, 'x.conf'), 'new\n')).rejects.toThrow(
+      `unable to write '${join(dir, 'x.conf')}' - it is a symbolic link, not a regular file`,
+    );
+    expect(readFileSync(target, 'utf8')).toBe('keep\n');
+    expect(lstatSync(join(dir, 'x.conf')).isSymbolicLink()).toBe(true);
+  });
+
+  it('refuses a FIFO or directory in place of the file and leaves no temp file', async () => {
+    execFileSync('mkfifo', [join(dir, 'fifo')]);
+    await expect(writeFileAtomic(join(dir, 'fifo'), 'x')).rejects.toThrow('it is a FIFO, not a regular file');
+    expect(lstatSync(join(dir, 'fifo')).isFIFO()).toBe(true);
+    expect(readdirSync(dir)).toEqual(['fifo']);
   });
 });
