@@ -1,14 +1,15 @@
 /**
  * @module measure/files
- * The one I/O edge of the measurement code: reads the firmware image(s) into memory and
- * hashes kernel and initrd in a single streaming SHA-256 pass each (they can be hundreds
+ * The one I/O edge of the measurement code: reads the firmware image(s) into memory (regular
+ * files of at most 64 MiB) and hashes kernel and initrd (at most 2 GiB) in a single streaming
+ * SHA-256 pass each (they can be hundreds
  * of MiB; only their digests enter the table), then calls the pure `calcLaunchDigest`.
  */
 
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { CvmError } from '../errors.js';
+import { READ_LIMITS, readRegularFile, streamRegularFile } from '../util/read-file.js';
 import { calcLaunchDigest, type MeasureInput, type MeasureMode } from './digest.js';
 import { cmdlineHash, type SevHashes } from './sev-hashes.js';
 import type { VmmType } from './vmsa.js';
@@ -35,20 +36,23 @@ function ioError(what: string, path: string, err: unknown): CvmError {
   return new CvmError('IO', `cannot read ${what} '${path}': ${reason}`, { cause: err, details: { path } });
 }
 
+/** A firmware image: a regular file of at most 64 MiB, read whole. */
 async function readWhole(what: string, path: string): Promise<Buffer> {
   try {
-    return await readFile(path);
+    return await readRegularFile(path, { what, maxBytes: READ_LIMITS.firmware });
   } catch (err) {
+    if (err instanceof CvmError) throw err;
     throw ioError(what, path, err);
   }
 }
 
-/** SHA-256 of a file in one streaming pass (works for /dev/null and pipes too). */
+/** SHA-256 of a kernel/initrd in one streaming pass: a regular file (or /dev/null) of at most 2 GiB. */
 export async function sha256File(what: string, path: string): Promise<Buffer> {
   const hash = createHash('sha256');
   try {
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+    await streamRegularFile(path, { what, maxBytes: READ_LIMITS.kernel }, (chunk) => hash.update(chunk));
   } catch (err) {
+    if (err instanceof CvmError) throw err;
     throw ioError(what, path, err);
   }
   return hash.digest();

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -100,5 +101,43 @@ describe('FsConfigStore', () => {
     expect(await store.exists(300)).toBe(true);
     await store.destroy(300);
     expect(await store.exists(300)).toBe(false);
+  });
+
+  it('refuses to read or write a config that is a symlink, and leaves its target untouched (issue 12.2)', async () => {
+    const store = new FsConfigStore(root);
+    mkdirSync(join(root, 'qemu-server'), { recursive: true });
+    const target = join(root, 'precious.txt');
+    writeFileSync(target, 'not a VM config\n');
+    symlinkSync(target, store.configPath(106));
+    const msg = `unable to read config file '${store.configPath(106)}' - it is a symbolic link, not a regular file`;
+    await expect(store.update(106, (c) => ({ ...c, conf: { ...c.conf, cores: '2' } }))).rejects.toThrow(msg);
+    await expect(store.destroy(106)).rejects.toThrow(msg);
+    await expect(store.create(106, vm({ cores: '1' }))).rejects.toThrow('config file already exists');
+    expect(readFileSync(target, 'utf8')).toBe('not a VM config\n');
+    expect(lstatSync(store.configPath(106)).isSymbolicLink()).toBe(true);
+  });
+
+  it('refuses a config that is a FIFO or a symlink to /dev/zero at once; list skips and reports them (issue 12.9)', async () => {
+    const warnings: string[] = [];
+    const store = new FsConfigStore(root, { warn: (m) => warnings.push(m) });
+    await store.create(110, vm({ name: 'ok' }));
+    execFileSync('mkfifo', [store.configPath(111)]);
+    symlinkSync('/dev/zero', store.configPath(112));
+    await expect(store.read(111)).rejects.toThrow(
+      `unable to read config file '${store.configPath(111)}' - it is a FIFO, not a regular file`,
+    );
+    await expect(store.read(112)).rejects.toThrow('it is a symbolic link, not a regular file');
+    expect((await store.list()).map((v) => v.vmid)).toEqual([110]);
+    expect(warnings).toEqual([
+      `unable to read config of VM 111 - unable to read config file '${store.configPath(111)}' - it is a FIFO, not a regular file`,
+      `unable to read config of VM 112 - unable to read config file '${store.configPath(112)}' - it is a symbolic link, not a regular file`,
+    ]);
+  });
+
+  it('refuses a config larger than pmxcfs allows (1 MiB) without parsing it', async () => {
+    const store = new FsConfigStore(root);
+    mkdirSync(join(root, 'qemu-server'), { recursive: true });
+    writeFileSync(store.configPath(113), `description: ${'x'.repeat(1024 * 1024)}\n`);
+    await expect(store.read(113)).rejects.toThrow(/- 1048590 bytes is more than the 1048576 bytes allowed$/);
   });
 });

@@ -1,20 +1,22 @@
 /**
  * @module store/fs-store
  * VM configs as files, the way pmxcfs keeps them: `<root>/qemu-server/<vmid>.conf` in
- * qemu-server's format. Reads take no lock (a file is only ever replaced atomically); every
+ * qemu-server's format, each a regular file of at most pmxcfs's 1 MiB (a symlink, FIFO or
+ * device in its place is refused, never followed). Reads take no lock (a file is only ever replaced atomically); every
  * change runs under the VM's lock (`<root>/lock/lock-<vmid>.conf`), re-reads the file inside
  * the lock, checks an optional digest against it, validates the complete new config by
  * rendering it, and only then replaces the file atomically. A failed validation writes
  * nothing.
  */
 
-import { readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { lstat, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CvmError } from '../errors.js';
 import { parseVmConfig } from '../config/file/parse.js';
 import { writeVmConfig } from '../config/file/write.js';
 import type { VmConfig } from '../config/types.js';
 import { withFileLock, writeFileAtomic } from '../util/fs.js';
+import { READ_LIMITS, readRegularFile } from '../util/read-file.js';
 import { stateLayout, type StateLayout } from './root.js';
 
 export const DIGEST_MISMATCH_MESSAGE = 'checksum mismatch (file change by other user?)';
@@ -76,9 +78,11 @@ export class FsConfigStore {
     return { raw: bytes.toString('utf8'), config };
   }
 
+  /** Whether anything (a file, or a symlink or device that read() refuses) has the config's name. */
   async exists(vmid: number): Promise<boolean> {
     try {
-      return (await stat(this.configPath(vmid))).isFile();
+      await lstat(this.configPath(vmid));
+      return true;
     } catch (err) {
       if (isNotFound(err)) return false;
       throw err;
@@ -88,15 +92,16 @@ export class FsConfigStore {
   async read(vmid: number): Promise<StoredConfig> {
     let bytes: Buffer;
     try {
-      bytes = await readFile(this.configPath(vmid));
+      // a symlink, FIFO or device in place of a config is refused, never followed or read forever
+      bytes = await readRegularFile(this.configPath(vmid), { what: 'config file', maxBytes: READ_LIMITS.config, noFollow: true });
     } catch (err) {
       if (isNotFound(err)) throw this.notFound(vmid);
-      throw new CvmError('IO', `unable to read '${this.configPath(vmid)}' - ${(err as Error).message}`, { cause: err });
+      throw err;
     }
     return this.parse(vmid, bytes);
   }
 
-  /** All VMs with a config file, by ascending vmid. Unreadable files are skipped with a warning. */
+  /** All VMs with a config file, by ascending vmid. Unreadable or non-regular files are skipped with a warning. */
   async list(): Promise<ListedVm[]> {
     let names: string[];
     try {

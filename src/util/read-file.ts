@@ -4,7 +4,8 @@
  * /dev/zero, a directory or a socket is refused in one line, before any byte is read, so
  * nothing can make cvmctl read forever) no larger than a limit fitting its kind. Files of the
  * state root (configs, pid files) are opened without following symlinks; files a user names
- * on the command line may be symlinks to regular files. Large inputs (kernel, initrd) are
+ * on the command line may be symlinks to regular files, and may be /dev/null (the usual way to
+ * say "empty", e.g. an empty kernel for measurement vectors). Large inputs (kernel, initrd) are
  * streamed through a callback instead of held in memory.
  */
 
@@ -19,8 +20,8 @@ export const GiB = 1024 * MiB;
 
 /** Size limits per kind of input. */
 export const READ_LIMITS = {
-  /** An SEV-SNP attestation report is 1184 bytes; its hex form (with line breaks) stays below 4 KiB. */
-  report: 4 * KiB,
+  /** An SEV-SNP attestation report is 1184 bytes; its hex text (any spacing or line breaks) fits 8 KiB. */
+  report: 8 * KiB,
   /** A certificate or a certificate chain (DER or PEM). */
   certificate: 64 * KiB,
   /** OVMF / SVSM images (the largest OVMF builds are 4-8 MiB). */
@@ -53,6 +54,11 @@ function refuse(opts: ReadOptions, path: string, reason: string, cause?: unknown
   return new CvmError(opts.code ?? 'IO', `unable to read ${opts.what} '${path}' - ${reason}`, cause === undefined ? {} : { cause });
 }
 
+/** /dev/null (character device 1:3) reads as empty and ends at once. */
+function isDevNull(st: { isCharacterDevice(): boolean; rdev: number }): boolean {
+  return st.isCharacterDevice() && st.rdev === ((1 << 8) | 3);
+}
+
 /**
  * Open `path` for reading after checking it is a regular file within the limit. ENOENT is
  * rethrown as is (callers have their own "does not exist" texts).
@@ -69,6 +75,7 @@ async function openRegular(path: string, opts: ReadOptions): Promise<{ fh: FileH
   }
   try {
     const st = await fh.stat();
+    if (!opts.noFollow && isDevNull(st)) return { fh, size: 0 };
     if (!st.isFile()) throw refuse(opts, path, `it is ${fileKind(st)}, not a regular file`);
     if (st.size > opts.maxBytes) throw refuse(opts, path, `${st.size} bytes is more than the ${opts.maxBytes} bytes allowed`);
     return { fh, size: st.size };

@@ -21,11 +21,13 @@ interface VerifyOptions {
   allowDebug?: boolean;
 }
 
-async function readInput(what: string, path: string): Promise<Buffer> {
-  const { readFile } = await import('node:fs/promises');
+/** A report or certificate file: a regular file within the limit of its kind (never /dev/zero or a FIFO). */
+async function readInput(what: string, path: string, kind: 'report' | 'certificate'): Promise<Buffer> {
+  const { READ_LIMITS, readRegularFile } = await import('../../util/read-file.js');
   try {
-    return await readFile(path);
+    return await readRegularFile(path, { what, maxBytes: READ_LIMITS[kind] });
   } catch (err) {
+    if (err instanceof CvmError) throw err;
     throw new CvmError('IO', `cannot read ${what} '${path}': ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
   }
 }
@@ -95,9 +97,9 @@ async function expectationsFromVm(vmidText: string, opts: VerifyOptions, cmd: Co
 
 async function runVerify(opts: VerifyOptions, cmd: Command): Promise<void> {
   const { verifyReport } = await import('../../attest/verify.js');
-  const report = await readInput('attestation report', opts.report);
-  const vcek = opts.vcek ? await readInput('VCEK', opts.vcek) : null;
-  const chain = opts.chain ? await readInput('certificate chain', opts.chain) : null;
+  const report = await readInput('attestation report', opts.report, 'report');
+  const vcek = opts.vcek ? await readInput('VCEK', opts.vcek, 'certificate') : null;
+  const chain = opts.chain ? await readInput('certificate chain', opts.chain, 'certificate') : null;
   const vm = opts.vmid ? await expectationsFromVm(opts.vmid, opts, cmd) : { problems: [] as VmExpectations['problems'] };
   const result = verifyReport({
     report,
@@ -139,7 +141,7 @@ async function runVerify(opts: VerifyOptions, cmd: Command): Promise<void> {
 async function runShow(opts: { report: string; json?: boolean }): Promise<void> {
   const { parseReport } = await import('../../attest/report.js');
   const { reportToJson, reportToText } = await import('../../attest/show.js');
-  const report = parseReport(await readInput('attestation report', opts.report));
+  const report = parseReport(await readInput('attestation report', opts.report, 'report'));
   const explain = await policyExplainer();
   if (opts.json) process.stdout.write(`${JSON.stringify(reportToJson(report, explain), null, 2)}\n`);
   else process.stdout.write(reportToText(report, explain));

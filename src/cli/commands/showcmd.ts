@@ -29,7 +29,7 @@ async function parseVmid(text: string, what: string): Promise<number> {
 async function loadConfig(vmidArg: string | undefined, opts: ShowcmdOptions, root: string, warn: (m: string) => void) {
   if (opts.file) {
     if (vmidArg !== undefined) throw new CvmError('USAGE', 'give either a <vmid> or --file, not both');
-    const { readFile } = await import('node:fs/promises');
+    const { READ_LIMITS, readRegularFile } = await import('../../util/read-file.js');
     const { parseVmConfig } = await import('../../config/file/index.js');
     let vmid: number;
     if (opts.vmid !== undefined) vmid = await parseVmid(opts.vmid, 'vmid');
@@ -40,8 +40,9 @@ async function loadConfig(vmidArg: string | undefined, opts: ShowcmdOptions, roo
     }
     let raw: Buffer;
     try {
-      raw = await readFile(opts.file);
+      raw = await readRegularFile(opts.file, { what: 'config file', maxBytes: READ_LIMITS.config });
     } catch (err) {
+      if (err instanceof CvmError) throw err;
       throw new CvmError('IO', `unable to read '${opts.file}' - ${(err as Error).message}`, { cause: err });
     }
     // qemu-server takes the vmid from the file name; give the parser one that carries it

@@ -4,7 +4,8 @@
  * file gives its exact "does not exist" text, only the first line is parsed, and errors are
  * returned as `{ error }` data so the generator raises them only when a CVM needs them.
  */
-import { readFile } from 'node:fs/promises';
+import { CvmError } from '../../errors.js';
+import { READ_LIMITS, readRegularFile } from '../../util/read-file.js';
 import type { HwCapabilities } from '../facts.js';
 
 export const HW_CAPABILITIES_PATH = '/run/qemu-server/host-hw-capabilities.json';
@@ -30,9 +31,10 @@ export function parseHwCapabilitiesText(text: string): HwCapabilities | { error:
 export async function readHwCapabilities(path: string = HW_CAPABILITIES_PATH): Promise<HwCapabilities | { error: string }> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = (await readRegularFile(path, { what: 'host capabilities', maxBytes: READ_LIMITS.small })).toString('utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { error: missingCapabilitiesText(path) };
+    if (err instanceof CvmError) return { error: err.message };
     return { error: `unable to read ${path}: ${(err as Error).message}` };
   }
   return parseHwCapabilitiesText(text);

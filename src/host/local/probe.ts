@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { CvmError } from '../../errors.js';
 import { stateLayout } from '../../store/root.js';
+import { READ_LIMITS, readRegularFile } from '../../util/read-file.js';
 import type { StorageConfig } from '../../storage/types.js';
 import type { HostFacts, HwCapabilities } from '../facts.js';
 import { fallbackHwCapabilities } from './fallbacks.js';
@@ -83,9 +84,12 @@ async function probeCapabilities(cpuVendor: string): Promise<HwCapabilities | { 
 export async function loadLocalStorage(root: string): Promise<StorageConfig> {
   let text: string;
   try {
-    text = await readFile(stateLayout(root).storageCfg, 'utf8');
-  } catch {
-    return defaultLocalStorage(root);
+    text = (
+      await readRegularFile(stateLayout(root).storageCfg, { what: 'storage config', maxBytes: READ_LIMITS.small, noFollow: true })
+    ).toString('utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return defaultLocalStorage(root);
+    throw err;
   }
   // A cvmctl root keeps its own `local` (Proxmox pins it to /var/lib/vz).
   const cfg = parseStorageCfg(text, { pveLocal: false });

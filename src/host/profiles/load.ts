@@ -7,8 +7,8 @@
  * `local` is probed on this machine by src/host/local (needs the state root).
  */
 
-import { readFile } from 'node:fs/promises';
 import { CvmError } from '../../errors.js';
+import { READ_LIMITS, readRegularFile } from '../../util/read-file.js';
 import type { HostFacts } from '../facts.js';
 import { pveProfile } from './pve.js';
 import { pveTestProfile } from './pve-test.js';
@@ -82,8 +82,9 @@ export async function loadHostProfile(nameOrPath: string, opts: { root?: string 
   }
   let text: string;
   try {
-    text = await readFile(nameOrPath, 'utf8');
+    text = (await readRegularFile(nameOrPath, { what: 'host profile', maxBytes: READ_LIMITS.small })).toString('utf8');
   } catch (err) {
+    if (err instanceof CvmError) throw err;
     throw new CvmError(
       'PARAM_INVALID',
       `host profile '${nameOrPath}': not a built-in profile (pve-test, pve, local) and not a readable file`,

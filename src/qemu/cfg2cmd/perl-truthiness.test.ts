@@ -68,7 +68,9 @@ describe('capability flags from a JSON file', () => {
   it('"tdx-support": "0" is no TDX', () => {
     const host = pveTestProfile();
     host.hwCapabilities = { 'intel-tdx': { 'tdx-support': '0' } };
-    expect(thrownCvmError(() => generate('bios: ovmf\nintel-tdx: type=tdx,attestation=0\n', host)).message).toBe('Your CPU does not support Intel TDX.');
+    expect(thrownCvmError(() => generate('bios: ovmf\nintel-tdx: type=tdx,attestation=0\n', host)).message).toBe(
+      'Your CPU does not support Intel TDX.',
+    );
   });
 });
 
