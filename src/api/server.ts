@@ -89,10 +89,13 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     access: opts.access,
     tasks,
     fingerprint: opts.tls.fingerprint,
-    async lifecycle(warn?: (m: string) => void): Promise<LifecycleContext> {
+    facts(): Promise<HostFacts> {
       facts ??= import('../host/local/index.js').then((m) => m.probeLocalHost(opts.root));
+      return facts;
+    },
+    async lifecycle(warn?: (m: string) => void): Promise<LifecycleContext> {
       const { localLifecycleContext } = await import('../run/local-context.js');
-      return localLifecycleContext(opts.root, { facts: await facts, warn: warn ?? ((m) => log(`WARN: ${m}`)) });
+      return localLifecycleContext(opts.root, { facts: await context.facts(), warn: warn ?? ((m) => log(`WARN: ${m}`)) });
     },
   };
   const router = new Router([...allRoutes, ...(opts.routes ?? [])]);

@@ -8,6 +8,7 @@
  */
 
 import type { AccessControl, Identity } from '../access/types.js';
+import type { HostFacts } from '../host/facts.js';
 import type { LifecycleContext } from '../run/context.js';
 import type { PropertySchema } from '../schema/types.js';
 import type { TaskRunner } from '../tasks/runner.js';
@@ -22,6 +23,8 @@ export interface ServerContext {
   tasks: TaskRunner;
   /** SHA-256 fingerprint of the TLS certificate (`AA:BB:…`), for `GET /nodes`. */
   fingerprint: string;
+  /** This host's facts (local profile), probed once on first use. */
+  facts(): Promise<HostFacts>;
   /** The lifecycle context for start/stop (host facts probed once, lazily). */
   lifecycle(warn?: (message: string) => void): Promise<LifecycleContext>;
 }

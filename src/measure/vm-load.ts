@@ -68,3 +68,23 @@ export async function measureVm(
   const digest = await measureFiles(plan);
   return { vmid, plan, digest, config };
 }
+
+/** The inputs a VM measurement used, as `measure <vmid> --json` and the API report them. */
+export function vmMeasurementInputs(result: VmMeasurement): Record<string, unknown> {
+  const { plan } = result;
+  return {
+    vmid: result.vmid,
+    mode: plan.mode,
+    ovmf: plan.ovmfPath,
+    vcpus: plan.vcpus,
+    vcpuModel: plan.vcpuModel,
+    vcpuSig: `0x${plan.vcpuSig.toString(16)}`,
+    vmmType: plan.vmmType,
+    kernelHashes: plan.kernelHashes,
+    kernel: plan.kernelPath,
+    initrd: plan.initrdPath,
+    append: plan.append,
+    guestFeatures: `0x${BigInt(plan.guestFeatures ?? 0).toString(16)}`,
+    policy: plan.policy === null ? null : `0x${plan.policy.toString(16)}`,
+  };
+}

@@ -7,6 +7,7 @@ import type { RouteDef } from '../types.js';
 import { accessRoutes } from './access.js';
 import { capabilityRoutes } from './capabilities.js';
 import { clusterRoutes } from './cluster.js';
+import { cvmRoutes } from './cvm.js';
 import { nodeRoutes } from './nodes.js';
 import { poolRoutes } from './pools.js';
 import { qemuRoutes } from './qemu.js';
@@ -28,4 +29,5 @@ export const allRoutes: readonly RouteDef[] = [
   ...taskRoutes,
   ...storageRoutes,
   ...capabilityRoutes,
+  ...cvmRoutes,
 ];

@@ -44,54 +44,13 @@ async function policyExplainer(): Promise<((v: bigint) => { hex: string; bits: n
   }
 }
 
-interface VmExpectations {
-  measurement?: string;
-  measurementSource?: string;
-  policy?: bigint;
-  problems: Array<{ id: string; detail: string }>;
-}
-
-async function expectationsFromVm(vmidText: string, opts: VerifyOptions, cmd: Command): Promise<VmExpectations> {
+async function expectationsFromVm(vmidText: string, opts: VerifyOptions, cmd: Command) {
   const { parseVmid } = await import('../../store/vmid.js');
   const vmid = parseVmid(vmidText);
   const { resolveRoot } = await import('../../store/root.js');
-  const { measureVm, readVmConfig } = await import('../../measure/vm-load.js');
-  const root = resolveRoot(cmd.optsWithGlobals().root as string | undefined);
-  const out: VmExpectations = { problems: [] };
-  try {
-    const result = await measureVm(root, vmid, { host: opts.host });
-    if (result.plan.mode !== 'snp') {
-      out.problems.push({
-        id: 'vm.type',
-        detail: `VM ${vmid} is amd-sev mode '${result.plan.mode}'; SNP reports come only from type=snp guests`,
-      });
-    }
-    out.measurement = result.digest.toString('hex');
-    out.measurementSource = `cvmctl measure ${vmid}`;
-    if (result.plan.policy !== null) out.policy = result.plan.policy;
-    for (const note of result.plan.notes) printWarning(note);
-  } catch (err) {
-    out.problems.push({ id: 'measurement', detail: `cannot compute the expected measurement of VM ${vmid}: ${(err as Error).message}` });
-  }
-  if (out.policy === undefined) {
-    try {
-      const config = await readVmConfig(root, vmid);
-      const sevValue = config.conf['amd-sev'];
-      if (sevValue) {
-        // the schema parser normalises booleans (no-debug=yes, allow-smt=off) as qemu-server does
-        const { computeSevPolicy, parseAmdSev } = await import('../../sev/index.js');
-        const parsed = parseAmdSev(sevValue);
-        if (parsed.type === 'snp') out.policy = BigInt(computeSevPolicy(parsed));
-        else
-          out.problems.push({
-            id: 'vm.type',
-            detail: `VM ${vmid} is amd-sev type '${String(parsed.type)}'; SNP reports come only from type=snp guests`,
-          });
-      }
-    } catch (err) {
-      out.problems.push({ id: 'policy', detail: `cannot derive the policy of VM ${vmid}: ${(err as Error).message}` });
-    }
-  }
+  const { expectationsFromVm: expectations } = await import('../../attest/vm-expectations.js');
+  const out = await expectations(resolveRoot(cmd.optsWithGlobals().root as string | undefined), vmid, { host: opts.host });
+  for (const note of out.notes) printWarning(note);
   return out;
 }
 
@@ -100,7 +59,7 @@ async function runVerify(opts: VerifyOptions, cmd: Command): Promise<void> {
   const report = await readInput('attestation report', opts.report, 'report');
   const vcek = opts.vcek ? await readInput('VCEK', opts.vcek, 'certificate') : null;
   const chain = opts.chain ? await readInput('certificate chain', opts.chain, 'certificate') : null;
-  const vm = opts.vmid ? await expectationsFromVm(opts.vmid, opts, cmd) : { problems: [] as VmExpectations['problems'] };
+  const vm = opts.vmid ? await expectationsFromVm(opts.vmid, opts, cmd) : { problems: [] as Array<{ id: string; detail: string }> };
   const result = verifyReport({
     report,
     vcek,

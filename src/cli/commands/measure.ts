@@ -175,27 +175,12 @@ async function runVm(vmidText: string, opts: MeasureCliOptions, cmd: Command): P
     usage('measure <vmid> takes its inputs from the VM config; only --ovmf, --guest-features, --host, --json and --output-format apply');
   }
   const { resolveRoot } = await import('../../store/root.js');
-  const { measureVm } = await import('../../measure/vm-load.js');
+  const { measureVm, vmMeasurementInputs } = await import('../../measure/vm-load.js');
   const root = resolveRoot(cmd.optsWithGlobals().root as string | undefined);
   const guestFeatures = opts.guestFeatures === undefined ? undefined : parseAutoBaseInt(opts.guestFeatures, '--guest-features');
   const result = await measureVm(root, vmid, { host: opts.host, guestFeatures, ovmfPath: opts.ovmf });
   for (const note of result.plan.notes) printWarning(note);
-  const { plan } = result;
-  print(result.digest, opts, {
-    vmid: result.vmid,
-    mode: plan.mode,
-    ovmf: plan.ovmfPath,
-    vcpus: plan.vcpus,
-    vcpuModel: plan.vcpuModel,
-    vcpuSig: `0x${plan.vcpuSig.toString(16)}`,
-    vmmType: plan.vmmType,
-    kernelHashes: plan.kernelHashes,
-    kernel: plan.kernelPath,
-    initrd: plan.initrdPath,
-    append: plan.append,
-    guestFeatures: `0x${BigInt(plan.guestFeatures ?? 0).toString(16)}`,
-    policy: plan.policy === null ? null : `0x${plan.policy.toString(16)}`,
-  });
+  print(result.digest, opts, vmMeasurementInputs(result));
 }
 
 export function register(program: Command): void {
