@@ -17,6 +17,9 @@ export const ERROR_CODES = {
   POLICY_INVALID: 2, // a guest policy word with must-be-zero / missing must-be-one bits
   REPORT_INVALID: 2, // attestation report / certificate cannot be parsed
   UNSUPPORTED_CONTENT: 2, // an API request body of a content type other than form or JSON (HTTP 506, like PVE)
+  // a launch digest is a pure function of its inputs (firmware, kernel, vCPUs, config): when
+  // it cannot be computed, an input is at fault
+  MEASURE: 2,
   // runtime failures: exit 1
   VM_NOT_FOUND: 1,
   VM_EXISTS: 1,
@@ -33,7 +36,6 @@ export const ERROR_CODES = {
   QMP_DISCONNECTED: 1,
   QMP_ERROR: 1,
   AGENT_ERROR: 1, // guest agent not configured, not answering, or its own error (Agent error: …)
-  MEASURE: 1,
   ATTESTATION_FAILED: 1,
   IO: 1,
   INTERNAL: 1,

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { CvmError } from '../errors.js';
 import { Gctx, LD_SIZE, PAGE_SIZE } from './gctx.js';
-import { FirmwareImage, SECTION_TYPE_NAMES, SectionType, type MetadataSection } from './ovmf.js';
+import { checkSnpSections, FirmwareImage, SECTION_TYPE_NAMES, SectionType, type MetadataSection } from './ovmf.js';
 import { buildSevHashPage, buildSevHashTable, type SevHashes } from './sev-hashes.js';
 import { buildSvsmVmsa, vmsaPages, type VmmType } from './vmsa.js';
 
@@ -68,9 +68,8 @@ function requirePageAligned(image: FirmwareImage): void {
 function parseSeed(seed: string | Uint8Array): Buffer {
   const bytes = typeof seed === 'string' ? Buffer.from(seed, 'hex') : Buffer.from(seed);
   if (bytes.length !== LD_SIZE || (typeof seed === 'string' && seed.length !== LD_SIZE * 2)) {
-    fail(
-      `--snp-ovmf-hash must be ${LD_SIZE * 2} hex digits (a SHA-384), got '${String(typeof seed === 'string' ? seed : bytes.toString('hex'))}'`,
-    );
+    const shown = typeof seed === 'string' ? seed : bytes.toString('hex');
+    throw new CvmError('PARAM_INVALID', `snp-ovmf-hash: invalid value '${shown}' - must be ${LD_SIZE * 2} hex digits (a SHA-384)`);
   }
   return bytes;
 }
@@ -112,6 +111,7 @@ function updateSection(gctx: Gctx, section: MetadataSection, image: FirmwareImag
 
 function updateMetadataPages(gctx: Gctx, image: FirmwareImage, hashes: SevHashes | null, vmmType: VmmType): void {
   const sections = image.requireSevMetadata();
+  checkSnpSections(sections, image.label);
   for (const section of sections) updateSection(gctx, section, image, hashes, vmmType);
   if (vmmType === 'ec2') {
     for (const section of sections) if (section.type === SectionType.CPUID) gctx.updateCpuidPage(section.gpa);

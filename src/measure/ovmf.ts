@@ -6,7 +6,8 @@
  * the guest-physical placement of the image (it ends at 4 GiB). Pure: works on bytes.
  * Parsing follows virtee/sev-snp-measure `ovmf.py` exactly (duplicate GUIDs: the entry
  * nearest the start of the table wins), but every out-of-range read is an error instead
- * of a silently truncated slice.
+ * of a silently truncated slice, and the sections an SNP digest walks must be page-aligned,
+ * below 4 GiB and disjoint (`checkSnpSections`), which also bounds the work to 2^20 pages.
  */
 
 import { CvmError } from '../errors.js';
@@ -180,5 +181,29 @@ export class FirmwareImage {
       );
     }
     return this.metadata;
+  }
+}
+
+const PAGE = 4096;
+
+function sectionName(section: MetadataSection, index: number): string {
+  const type = SECTION_TYPE_NAMES[section.type] ?? `type ${section.type}`;
+  return `${index} (${type} at GPA 0x${section.gpa.toString(16)}, size 0x${section.size.toString(16)})`;
+}
+
+/**
+ * The SEV metadata sections as an SNP launch measures them: each one whole pages, inside the
+ * 32-bit guest space and not overlapping another, as in every real OVMF/SVSM build. A list of
+ * 200 sections of 4 GiB each would otherwise hash 2^28 zero pages.
+ */
+export function checkSnpSections(sections: readonly MetadataSection[], label: string): void {
+  const sorted = sections.map((s, i) => ({ s, i })).sort((a, b) => a.s.gpa - b.s.gpa);
+  let prev: { s: MetadataSection; i: number } | undefined;
+  for (const { s, i } of sorted) {
+    const bad = (why: string) => measureError(`${label} SEV metadata section ${sectionName(s, i)}: ${why}`, { section: i });
+    if (s.gpa % PAGE !== 0 || s.size % PAGE !== 0) throw bad('GPA and size must be multiples of 4096');
+    if (s.gpa + s.size > FOUR_GIB) throw bad('ends beyond 4 GiB');
+    if (prev && prev.s.gpa + prev.s.size > s.gpa) throw bad(`overlaps section ${sectionName(prev.s, prev.i)}`);
+    prev = { s, i };
   }
 }

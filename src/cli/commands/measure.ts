@@ -24,6 +24,25 @@ function parseDecimal(text: string, flag: string): number {
   return Number(text);
 }
 
+/** Highest x86 family a CPUID signature can encode: base family 0xf plus an 8-bit extended family. */
+const MAX_CPU_FAMILY = 0xf + 0xff;
+
+/** A decimal CPUID field that must fit its bits (nothing is silently masked away). */
+function parseInRange(text: string, flag: string, max: number): number {
+  const n = parseDecimal(text, flag);
+  if (n < 0 || n > max) throw new CvmError('USAGE', `${flag}: invalid value '${text}' (allowed: integer from 0 to ${max})`);
+  return n;
+}
+
+/** `--vcpu-sig`: the CPUID 1 EAX value, a 32-bit register. */
+function parseVcpuSig(text: string): number {
+  const n = parseAutoBaseInt(text, '--vcpu-sig');
+  if (n < 0n || n > 0xffffffffn) {
+    throw new CvmError('USAGE', `--vcpu-sig: invalid value '${text}' (allowed: 0 to 0xffffffff, the CPUID 1 EAX signature)`);
+  }
+  return Number(n);
+}
+
 /**
  * Most vCPUs a measured guest can have: QEMU's q35 limit. Every vCPU adds a VMSA page to the
  * measurement, so an unchecked count like 1e20 would exhaust memory instead of failing.
@@ -100,11 +119,11 @@ async function runFlags(opts: MeasureCliOptions): Promise<void> {
       usage('--vcpu-family needs --vcpu-model and --vcpu-stepping');
     }
     vcpuSig = m.cpuSig(
-      parseDecimal(opts.vcpuFamily, '--vcpu-family'),
-      parseDecimal(opts.vcpuModel as string, '--vcpu-model'),
-      parseDecimal(opts.vcpuStepping as string, '--vcpu-stepping'),
+      parseInRange(opts.vcpuFamily, '--vcpu-family', MAX_CPU_FAMILY),
+      parseInRange(opts.vcpuModel as string, '--vcpu-model', 0xff),
+      parseInRange(opts.vcpuStepping as string, '--vcpu-stepping', 0xf),
     );
-  } else if (opts.vcpuSig !== undefined) vcpuSig = Number(BigInt.asUintN(32, parseAutoBaseInt(opts.vcpuSig, '--vcpu-sig')));
+  } else if (opts.vcpuSig !== undefined) vcpuSig = parseVcpuSig(opts.vcpuSig);
   else if (opts.vcpuType) vcpuSig = m.vcpuSignature(opts.vcpuType);
   else if (vmmType === 'QEMU') usage(`missing --vcpu-type or --vcpu-sig or --vcpu-family in guest mode '${mode}'`);
 
