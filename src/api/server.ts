@@ -19,6 +19,7 @@ import { CvmError, isCvmError } from '../errors.js';
 import type { HostFacts } from '../host/facts.js';
 import type { LifecycleContext } from '../run/context.js';
 import { TaskRunner } from '../tasks/runner.js';
+import { ConfigCache } from './config-cache.js';
 import { errorAnswer, notImplemented, reasonPhrase } from './errors.js';
 import { checkParams, type RawParams } from './params.js';
 import { decodeBody, decodeForm, hasBody, mergeParams, readBody } from './request.js';
@@ -89,6 +90,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     access: opts.access,
     tasks,
     fingerprint: opts.tls.fingerprint,
+    configs: new ConfigCache(opts.root),
     facts(): Promise<HostFacts> {
       facts ??= import('../host/local/index.js').then((m) => m.probeLocalHost(opts.root));
       return facts;

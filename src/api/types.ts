@@ -8,6 +8,7 @@
  */
 
 import type { AccessControl, Identity } from '../access/types.js';
+import type { ConfigCache } from './config-cache.js';
 import type { HostFacts } from '../host/facts.js';
 import type { LifecycleContext } from '../run/context.js';
 import type { PropertySchema } from '../schema/types.js';
@@ -23,6 +24,8 @@ export interface ServerContext {
   tasks: TaskRunner;
   /** SHA-256 fingerprint of the TLS certificate (`AA:BB:…`), for `GET /nodes`. */
   fingerprint: string;
+  /** VM configs as the store reads them, parsed once per content. */
+  configs: ConfigCache;
   /** This host's facts (local profile), probed once on first use. */
   facts(): Promise<HostFacts>;
   /** The lifecycle context for start/stop (host facts probed once, lazily). */

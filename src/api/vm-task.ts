@@ -1,13 +1,13 @@
 /**
  * @module api/vm-task
- * Helpers the VM routes share: reading a VM's config (the store's "does not exist" error
- * when there is none), starting a worker task for a VM with the caller as task user, and a
- * lifecycle context whose warnings go into that task's log as `WARN:` lines.
+ * Helpers the VM routes share: reading a VM's config (through the server's config cache; the
+ * store's "does not exist" error when there is none), starting a worker task for a VM with the
+ * caller as task user, and a lifecycle context whose warnings go into that task's log as
+ * `WARN:` lines.
  */
 
 import type { VmConfig } from '../config/types.js';
 import type { LifecycleContext } from '../run/context.js';
-import { FsConfigStore } from '../store/fs-store.js';
 import type { TaskContext } from '../tasks/runner.js';
 import { type ApiRequest, identityOf } from './types.js';
 
@@ -15,8 +15,8 @@ export function vmidOf(req: ApiRequest): number {
   return Number(req.params.vmid);
 }
 
-export async function loadVm(req: ApiRequest, vmid = vmidOf(req)): Promise<VmConfig> {
-  return (await new FsConfigStore(req.server.root).read(vmid)).config;
+export function loadVm(req: ApiRequest, vmid = vmidOf(req)): Promise<VmConfig> {
+  return req.server.configs.read(vmid);
 }
 
 /** Start a worker task `type` on the VM; resolves with its UPID. */

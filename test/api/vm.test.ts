@@ -191,6 +191,31 @@ describe('update', () => {
   });
 });
 
+describe('server and CLI on one root', () => {
+  it('a config written by someone else is seen by the next request, digest included', async () => {
+    const { writeFileSync, renameSync } = await import('node:fs');
+    const { createHash } = await import('node:crypto');
+    const before = dataOf<{ digest: string }>(await t.call('GET', `/nodes/${NODE}/qemu/100/config`));
+    const path = join(t.root, 'qemu-server', '100.conf');
+    const text = readFileSync(path, 'utf8').replace(/^cores: \d+$/m, 'cores: 7');
+    writeFileSync(`${path}.tmp`, text);
+    renameSync(`${path}.tmp`, path);
+    const after = dataOf<{ cores: number; digest: string }>(await t.call('GET', `/nodes/${NODE}/qemu/100/config`));
+    expect(after.cores).toBe(7);
+    expect(after.digest).toBe(createHash('sha1').update(text).digest('hex'));
+    expect(after.digest).not.toBe(before.digest);
+    const stale = await t.call('PUT', `/nodes/${NODE}/qemu/100/config`, { form: { cores: '1', digest: before.digest } });
+    expect(stale.reason).toBe('checksum mismatch (file change by other user?)');
+  });
+
+  it('a config replaced in place (same inode) is seen too', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const path = join(t.root, 'qemu-server', '100.conf');
+    writeFileSync(path, readFileSync(path, 'utf8').replace(/^cores: \d+$/m, 'cores: 5'));
+    expect(dataOf<{ cores: number }>(await t.call('GET', `/nodes/${NODE}/qemu/100/config`)).cores).toBe(5);
+  });
+});
+
 describe('destroy', () => {
   it('destroys in a qmdestroy task; afterwards the VM does not exist', async () => {
     await t.waitTask(await createVm(150, { name: 'tmp' }));

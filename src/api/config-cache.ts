@@ -1,0 +1,61 @@
+/**
+ * @module api/config-cache
+ * Reading VM configs for API requests without parsing the same file again: every request
+ * looks at the file (lstat), so a change by the CLI or another server is seen at once. While
+ * the file's identity is unchanged (device, inode, size, change and modification times in
+ * nanoseconds; the store replaces configs by rename, so every write makes a new inode) the
+ * config parsed from it is reused; otherwise the file is read by the store's rules (a regular
+ * file within the config limit, no symlink followed) and parsed with the store's parser.
+ * Callers get a copy, so nothing they do reaches the cached config. A missing or unreadable
+ * file goes through the store, which raises its usual errors.
+ */
+
+import { lstat } from 'node:fs/promises';
+import { parseVmConfig } from '../config/file/parse.js';
+import type { VmConfig } from '../config/types.js';
+import { FsConfigStore } from '../store/fs-store.js';
+import { READ_LIMITS, readRegularFile } from '../util/read-file.js';
+
+interface Entry {
+  identity: string;
+  config: VmConfig;
+}
+
+/** Most VMs whose parsed config is kept (a map in insertion order: the oldest goes first). */
+const MAX_ENTRIES = 1024;
+
+async function fileIdentity(path: string): Promise<string | undefined> {
+  try {
+    const st = await lstat(path, { bigint: true });
+    if (!st.isFile()) return undefined;
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+export class ConfigCache {
+  private readonly entries = new Map<number, Entry>();
+  private readonly store: FsConfigStore;
+
+  constructor(root: string) {
+    this.store = new FsConfigStore(root);
+  }
+
+  async read(vmid: number): Promise<VmConfig> {
+    const path = this.store.configPath(vmid);
+    const before = await fileIdentity(path);
+    const hit = this.entries.get(vmid);
+    if (before !== undefined && hit?.identity === before) return structuredClone(hit.config);
+    this.entries.delete(vmid);
+    if (before === undefined) return (await this.store.read(vmid)).config; // the store's "does not exist" / IO error
+    const raw = await readRegularFile(path, { what: 'config file', maxBytes: READ_LIMITS.config, noFollow: true });
+    const config = parseVmConfig(path, raw, { strict: false });
+    // a file replaced while it was read is not cached: the next request reads it again
+    if ((await fileIdentity(path)) === before) {
+      this.entries.set(vmid, { identity: before, config });
+      if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as number);
+    }
+    return structuredClone(config);
+  }
+}
