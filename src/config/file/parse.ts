@@ -35,11 +35,7 @@ const SPECIAL_RE = /^\[special:(cloudinit|fleecing)\][ \t\n\v\f\r]*$/i;
 const SNAPSHOT_RE = /^\[([a-z][a-z0-9_-]+)\][ \t\n\v\f\r]*$/i;
 const UNKNOWN_SECTION_RE = /^\[([^\]]*)\][ \t\n\v\f\r]*$/;
 const COMMENT_RE = /^#(.*)$/s;
-const DESCRIPTION_RE = /^(description):[ \t\n\v\f\r]*(.*[^ \t\n\v\f\r])[ \t\n\v\f\r]*$/s;
 const SNAPSTATE_RE = /snapstate:[ \t\n\v\f\r]*(prepare|delete)[ \t\n\v\f\r]*$/;
-const ARGS_RE = /^(args):[ \t\n\v\f\r]*(.*[^ \t\n\v\f\r])[ \t\n\v\f\r]*$/s;
-const DELETE_RE = /^delete:[ \t\n\v\f\r]*(.*[^ \t\n\v\f\r])[ \t\n\v\f\r]*$/s;
-const TRAILING_WS_RE = /[ \t\n\v\f\r]+$/;
 
 /** Schemas of the special sections, by their exact (lower-case) name. */
 const SPECIAL_SCHEMAS: Record<string, SchemaLookup> = {
@@ -105,20 +101,42 @@ type BodyLine =
 function matchBody(line: string): BodyLine {
   const comment = line.charCodeAt(0) === 0x23 /* # */ ? COMMENT_RE.exec(line) : null;
   if (comment) return { kind: 'comment', text: comment[1] as string };
-  const description = line.startsWith('description:') ? DESCRIPTION_RE.exec(line) : null;
-  if (description) return { kind: 'description', text: description[2] as string };
+  const description = line.startsWith('description:') ? trimmedRest(line, 12) : undefined;
+  if (description !== undefined) return { kind: 'description', text: description };
   const snapstate = line.includes('snapstate:') ? SNAPSTATE_RE.exec(line) : null;
   if (snapstate) return { kind: 'snapstate', value: snapstate[1] as string };
-  const args = line.startsWith('args:') ? ARGS_RE.exec(line) : null;
-  if (args) return { kind: 'args', value: args[2] as string };
-  const del = line.startsWith('delete:') ? DELETE_RE.exec(line) : null;
-  if (del) return { kind: 'delete', value: del[1] as string };
+  const args = line.startsWith('args:') ? trimmedRest(line, 5) : undefined;
+  if (args !== undefined) return { kind: 'args', value: args };
+  const del = line.startsWith('delete:') ? trimmedRest(line, 7) : undefined;
+  if (del !== undefined) return { kind: 'delete', value: del };
   return matchPair(line) ?? { kind: 'garbage' };
 }
 
 /** Perl `\s` on bytes: space, \t, \n, \v, \f, \r. */
 function isSpace(code: number): boolean {
   return code === 0x20 || (code >= 0x09 && code <= 0x0d);
+}
+
+/**
+ * qemu-server's `m/^(args):\s*(.*\S)\s*$/s` (and the same for description and delete) after
+ * the prefix of length `from`: the rest without surrounding whitespace, or undefined when it
+ * has no non-space. A scan from both ends: the regex form backtracks quadratically over a long
+ * run of spaces (100 KB of them took seconds).
+ */
+function trimmedRest(line: string, from: number): string | undefined {
+  let end = line.length;
+  while (end > from && isSpace(line.charCodeAt(end - 1))) end--;
+  if (end === from) return undefined;
+  let start = from;
+  while (isSpace(line.charCodeAt(start))) start++;
+  return line.slice(start, end);
+}
+
+/** The string without trailing Perl whitespace (`s/\s+$//`, which as a regex is quadratic on long runs of spaces). */
+export function trimTrailingSpace(text: string): string {
+  let end = text.length;
+  while (end > 0 && isSpace(text.charCodeAt(end - 1))) end--;
+  return end === text.length ? text : text.slice(0, end);
 }
 
 /**
@@ -166,7 +184,7 @@ function handleError(opts: ParseOptions, msg: string): void {
 
 /** Store a finished description comment block on its section; returns the reset accumulator. */
 function finishDescription(conf: ConfigSection, descr: string | undefined): undefined {
-  if (descr !== undefined) conf.description = descr.replace(TRAILING_WS_RE, '');
+  if (descr !== undefined) conf.description = trimTrailingSpace(descr);
   return undefined;
 }
 
