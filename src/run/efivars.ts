@@ -15,6 +15,7 @@ import type { FirmwareCvmType } from '../firmware/ovmf-table.js';
 import { getOvmfFiles } from '../firmware/select.js';
 import { getCvmType } from '../sev/object.js';
 import { makeDirs } from '../util/mkdirs.js';
+import { optValue } from '../qemu/cfg2cmd/opt-value.js';
 
 export function tempEfivarsPath(facts: HostFacts, vmid: number): string {
   return join(facts.paths.efivarsDir, `${vmid}-ovmf.fd`);
@@ -23,7 +24,9 @@ export function tempEfivarsPath(facts: HostFacts, vmid: number): string {
 /** Copy a fresh VARS template when the command uses the temporary efivars file. Returns its path or undefined. */
 export async function prepareTempEfivars(facts: HostFacts, config: VmConfig, argv: readonly string[]): Promise<string | undefined> {
   const target = tempEfivarsPath(facts, config.vmid);
-  if (!argv.some((a) => a.includes(target))) return undefined;
+  // raw in -blockdev JSON, commas doubled in a legacy -drive option string
+  const escaped = optValue(target);
+  if (!argv.some((a) => a.includes(target) || a.includes(escaped))) return undefined;
   const conf = config.conf;
   const machine = /^(?:type=)?([^,]+)/.exec(conf.machine ?? '')?.[1];
   const files = getOvmfFiles(

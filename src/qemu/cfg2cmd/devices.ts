@@ -5,6 +5,7 @@
  * vmgenid and virtio-fs. Each pushes to `$devices` in the order the orchestrator calls them.
  */
 
+import { optValue } from './opt-value.js';
 import { CvmError } from '../../errors.js';
 import type { Cfg2CmdContext } from './context.js';
 import { pciAddr } from './pci.js';
@@ -27,11 +28,14 @@ export function emitSerial(ctx: Cfg2CmdContext, devices: string[]): void {
     const path = ctx.conf[SERIAL_KEYS[i] as string];
     if (!path) continue;
     if (path === 'socket') {
-      devices.push('-chardev', `socket,id=serial${i},path=${ctx.host.paths.runDir}/${ctx.vmid}.serial${i},server=on,wait=off`);
+      devices.push(
+        '-chardev',
+        `socket,id=serial${i},path=${optValue(`${ctx.host.paths.runDir}/${ctx.vmid}.serial${i}`)},server=on,wait=off`,
+      );
       if (ctx.arch === 'aarch64' && i === 0) devices.push('-serial', `chardev:serial${i}`);
       else devices.push('-device', `isa-serial,chardev=serial${i}`);
     } else {
-      devices.push('-chardev', `serial,id=serial${i},path=${path}`);
+      devices.push('-chardev', `serial,id=serial${i},path=${optValue(path)}`);
       devices.push('-device', `isa-serial,chardev=serial${i}`);
     }
   }
@@ -42,7 +46,7 @@ export function emitParallel(ctx: Cfg2CmdContext, devices: string[]): void {
     const path = ctx.conf[PARALLEL_KEYS[i] as string];
     if (!path) continue;
     const type = path.startsWith('/dev/usb/lp') ? 'serial' : 'parallel';
-    devices.push('-chardev', `${type},id=parallel${i},path=${path}`);
+    devices.push('-chardev', `${type},id=parallel${i},path=${optValue(path)}`);
     devices.push('-device', `isa-parallel,chardev=parallel${i}`);
   }
 }
@@ -72,7 +76,7 @@ export function emitAudio(ctx: Cfg2CmdContext, devices: string[]): void {
 
 export function emitTpm(ctx: Cfg2CmdContext, devices: string[]): void {
   if (!ctx.conf.tpmstate0) return;
-  devices.push('-chardev', `socket,id=tpmchar,path=${ctx.host.paths.runDir}/${ctx.vmid}.swtpm`);
+  devices.push('-chardev', `socket,id=tpmchar,path=${optValue(`${ctx.host.paths.runDir}/${ctx.vmid}.swtpm`)}`);
   devices.push('-tpmdev', 'emulator,id=tpmdev,chardev=tpmchar');
   devices.push('-device', 'tpm-tis,tpmdev=tpmdev');
 }
@@ -86,7 +90,7 @@ export function emitAgent(ctx: Cfg2CmdContext, devices: string[]): void {
     'guest-fsfreeze': 'freeze-fs',
   });
   if (!propBool(agent.enabled)) return;
-  devices.push('-chardev', `socket,path=${ctx.host.paths.runDir}/${ctx.vmid}.qga,server=on,wait=off,id=qga0`);
+  devices.push('-chardev', `socket,path=${optValue(`${ctx.host.paths.runDir}/${ctx.vmid}.qga`)},server=on,wait=off,id=qga0`);
   const type = agent.type;
   if (!type || type === 'virtio') {
     devices.push('-device', `virtio-serial,id=qga0${pciAddr(ctx, 'qga0')}`);

@@ -5,6 +5,7 @@
  * clipboard via qemu-vdagent, SPICE with folder sharing and video streaming.
  */
 
+import { optValue } from './opt-value.js';
 import { CvmError } from '../../errors.js';
 import type { Cfg2CmdContext } from './context.js';
 import { pciAddr, printPcieAddr } from './pci.js';
@@ -92,7 +93,7 @@ export function emitDisplay(ctx: Cfg2CmdContext, vga: VgaProps, qxlnum: number, 
   if (vga.type && !/^serial\d+$/.test(vga.type) && vga.type !== 'none') {
     devices.push('-device', vgaDevice(ctx, vga, undefined, qxlnum));
     if (vga.type === 'virtio-gl') cmd.push('-display', 'egl-headless,gl=core');
-    cmd.push('-vnc', `unix:${ctx.host.paths.runDir}/${ctx.vmid}.vnc,password=on`);
+    cmd.push('-vnc', `unix:${optValue(`${ctx.host.paths.runDir}/${ctx.vmid}.vnc`)},password=on`);
   } else {
     if (vga.type === 'none') cmd.push('-vga', 'none');
     cmd.push('-nographic');

@@ -4,6 +4,7 @@
  * OVMF pflash `-drive` pair's efidisk half (print_ovmf_drive_commandlines, spec §4.3 B2).
  */
 
+import { optValue } from './opt-value.js';
 import { volumePath } from '../../storage/path.js';
 import { checkedVolumeFormat, parseVolname, parseVolumeId, storageConfig } from '../../storage/volume.js';
 import type { Cfg2CmdContext } from './context.js';
@@ -85,7 +86,7 @@ export function printDriveCommandline(ctx: Cfg2CmdContext, drive: DriveLike, liv
     if (!isRbd) fileParam += '.file';
     fileParam += '.filename';
   }
-  const pathInfo = path ? `${fileParam}=${path},` : '';
+  const pathInfo = path ? `${fileParam}=${optValue(path)},` : '';
   return `${pathInfo}if=none,id=drive-${drive.interface}${drive.index}${opts}`;
 }
 
@@ -121,11 +122,11 @@ export function legacyEfidiskDrive(
       str2 += ',cache=writeback';
       path += ':rbd_cache_policy=writeback';
     }
-    str2 += `,format=${format},file=${path}`;
+    str2 += `,format=${format},file=${optValue(path)}`;
     if (format === 'raw' && opts.sizeGuard()) str2 += `,size=${opts.varsSize}`;
     if (opts.readOnly) str2 += ',readonly=on';
   } else {
-    str2 += `,format=raw,file=${opts.tempPath}`;
+    str2 += `,format=raw,file=${optValue(opts.tempPath)}`;
     if (opts.sizeGuard()) str2 += `,size=${opts.varsSize}`;
   }
   return str2;

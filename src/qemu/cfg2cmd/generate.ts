@@ -11,6 +11,7 @@
  * readconfig dir) and in the machine type, which carries no `+pveN` there.
  */
 
+import { optValue } from './opt-value.js';
 import type { VmConfig } from '../../config/types.js';
 import { CvmError } from '../../errors.js';
 import type { HostArch, HostFacts } from '../../host/facts.js';
@@ -212,11 +213,11 @@ export function configToCommand(config: VmConfig, host: HostFacts, opts: ConfigT
   const vmname = conf.name !== undefined && perlTrue(conf.name) ? conf.name : `vm${vmid}`;
   cmd.push('-name', binaryAtLeast(kvmver, 11, 0) ? vmname : `${vmname},debug-threads=on`);
   cmd.push('-no-shutdown');
-  cmd.push('-chardev', `socket,id=qmp,path=${paths.runDir}/${vmid}.qmp,server=on,wait=off`);
+  cmd.push('-chardev', `socket,id=qmp,path=${optValue(`${paths.runDir}/${vmid}.qmp`)},server=on,wait=off`);
   cmd.push('-mon', 'chardev=qmp,mode=control');
   if (ctx.minVersion(2, 12) && paths.qmeventdSocket) {
     const reconnect = binaryAtLeast(kvmver, 9, 2) ? 'reconnect-ms=5000' : 'reconnect=5';
-    cmd.push('-chardev', `socket,id=qmp-event,path=${paths.qmeventdSocket},${reconnect}`);
+    cmd.push('-chardev', `socket,id=qmp-event,path=${optValue(paths.qmeventdSocket)},${reconnect}`);
     cmd.push('-mon', 'chardev=qmp-event,mode=control');
   }
   cmd.push('-pidfile', `${paths.runDir}/${vmid}.pid`);
@@ -271,7 +272,7 @@ export function configToCommand(config: VmConfig, host: HostFacts, opts: ConfigT
   }
   cmd.push('-nodefaults');
   let boot = 'menu=on,strict=on,reboot-timeout=1000';
-  if (paths.bootSplash) boot += `,splash=${paths.bootSplash}`;
+  if (paths.bootSplash) boot += `,splash=${optValue(paths.bootSplash)}`;
   cmd.push('-boot', boot);
   if (conf.acpi !== undefined && Number(conf.acpi) === 0) machineFlags.push('acpi=off');
   if (conf.reboot !== undefined && Number(conf.reboot) === 0) cmd.push('-no-reboot');

@@ -6,6 +6,7 @@
  * machines, `host_tunnel`), with the machine-version guards of print_netdevice_full.
  */
 
+import { optValue } from './opt-value.js';
 import type { Cfg2CmdContext } from './context.js';
 import { generateError, normalizeBooleans, truthy } from './drives-common.js';
 import { pciAddr } from './pci.js';
@@ -92,7 +93,7 @@ export function printNetdev(ctx: Cfg2CmdContext, net: NetLike, netid: string, ho
     const up = paths.bridgeScript as string;
     const script = hotplug ? `${up}-hotplug` : up;
     const down = paths.bridgeDownScript ?? '/usr/libexec/qemu-server/pve-bridgedown';
-    netdev = `type=tap,id=${netid},ifname=${ifname},script=${script},downscript=${down}${vhost}`;
+    netdev = `type=tap,id=${netid},ifname=${ifname},script=${optValue(script)},downscript=${optValue(down)}${vhost}`;
   } else {
     netdev = `type=user,id=${netid},hostname=${vmname}`;
   }

@@ -8,6 +8,7 @@
  * The firmware files come from the host's firmware facts (firmware selection module).
  */
 
+import { optValue } from './opt-value.js';
 import { CvmError } from '../../errors.js';
 import { canonicalJson } from './blockdev-json.js';
 import type { Cfg2CmdContext } from './context.js';
@@ -66,7 +67,7 @@ export function emitOvmf(ctx: Cfg2CmdContext, cvmType: string | undefined, force
       readOnly: ctx.isTemplate,
       tempPath,
     });
-    cmd.push('-drive', `if=pflash,unit=0,format=${files.codeFormat ?? 'raw'},readonly=on,file=${files.code}`);
+    cmd.push('-drive', `if=pflash,unit=0,format=${files.codeFormat ?? 'raw'},readonly=on,file=${optValue(files.code)}`);
     cmd.push('-drive', vars);
   }
   return { cmd, machineFlags };
