@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clearCheckCache, parseVmConfig, writeVmConfig } from '../src/config/file/index.js';
 
-const CONFIG_30_LINES = `# SEV-SNP database server
+export const CONFIG_30_LINES = `# SEV-SNP database server
 #   managed by cvmctl
 agent: 1
 amd-sev: type=snp,allow-smt=0

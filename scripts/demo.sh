@@ -2,7 +2,10 @@
 # cvmctl demo: sets up the machine (scripts/setup.sh), creates a small VM in the default state
 # root, prints its QEMU command line and the guest-policy explanation of an SEV-SNP variant,
 # boots the plain VM under TCG until its firmware (SeaBIOS) prints, shows its status and
-# stops it. Re-running removes the previous demo VMs first. No guest OS is needed.
+# stops it. Then it starts the REST API server (cvmctl serve) on a loopback port, logs in with
+# curl as a throw-away read-only demo user, lists the VMs with curl and with proxmoxer, and
+# stops the server again. Re-running removes the previous demo VMs and demo user first. No
+# guest OS is needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -67,5 +70,48 @@ section "Stop VM $vmid (cvmctl stop)"
 cvmctl stop "$vmid"
 cvmctl status "$vmid"
 
+section "REST API: cvmctl serve, log in with curl, list VMs with curl and proxmoxer"
+# a throw-away user with a random password and read-only rights (PVEAuditor): root@pam's API
+# password (cvmctl passwd root@pam) is left alone
+demo_user=cvmctl-demo@pve
+cvmctl user delete "$demo_user" >/dev/null 2>&1 || true
+cvmctl user add "$demo_user" --comment 'scripts/demo.sh (removed at its end)'
+demo_pw=$(node -e 'console.log(require("node:crypto").randomBytes(18).toString("base64url"))')
+printf '%s\n' "$demo_pw" | cvmctl passwd "$demo_user"
+cvmctl acl modify / --roles PVEAuditor --users "$demo_user"
+port=$(node -e 'const s=require("node:net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+api="https://127.0.0.1:$port/api2/json"
+server_log=$(mktemp)
+node bin/cvmctl serve --listen "127.0.0.1:$port" >"$server_log" 2>&1 &
+server_pid=$!
+stop_server() { kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true; }
+trap 'stop_server; cvmctl user delete "$demo_user" >/dev/null 2>&1 || true' EXIT
+for _ in $(seq 1 150); do
+  if curl -sk -o /dev/null "$api/access/ticket"; then break; fi
+  sleep 0.2
+done
+echo "--- cvmctl serve --listen 127.0.0.1:$port (first lines of its output) ---"
+head -n 4 "$server_log"
+json() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s).data;console.log(eval(process.argv[1]))})' "$1"; }
+echo "--- curl: POST $api/access/ticket as $demo_user ---"
+login=$(curl -sSk --fail --data-urlencode "username=$demo_user" --data-urlencode "password=$demo_pw" "$api/access/ticket")
+ticket=$(printf '%s' "$login" | json 'v.ticket')
+printf '%s' "$login" | json '`ticket ${v.ticket.split(":").slice(0, 3).join(":")}:… for ${v.username}`'
+node_name=$(curl -sSk --fail -b "PVEAuthCookie=$ticket" "$api/nodes" | json 'v[0].node')
+echo "--- curl: GET $api/nodes/$node_name/qemu (cookie PVEAuthCookie) ---"
+curl -sSk --fail -b "PVEAuthCookie=$ticket" "$api/nodes/$node_name/qemu" |
+  json 'v.sort((a,b)=>a.vmid-b.vmid).map(x=>`${x.vmid}  ${x.status.padEnd(8)} ${x.name}`).join("\n")'
+echo "--- proxmoxer (python3-proxmoxer, unchanged): cluster/resources type=vm ---"
+DEMO_PW=$demo_pw /usr/bin/python3 - "$port" "$demo_user" <<'PY'
+import os, sys
+from proxmoxer import ProxmoxAPI
+api = ProxmoxAPI("127.0.0.1", port=int(sys.argv[1]), user=sys.argv[2], password=os.environ["DEMO_PW"], verify_ssl=False)
+for vm in sorted(api.cluster.resources.get(type="vm"), key=lambda v: v["vmid"]):
+    print(vm["vmid"], vm["node"], vm["status"], vm["name"])
+PY
+stop_server
+echo "server stopped"
+if curl -sk --max-time 2 -o /dev/null "$api/access/ticket"; then echo "cvmctl serve still answers after SIGTERM" >&2; exit 1; fi
+
 section "Summary"
-echo "demo OK: VM $vmid booted to '$booted' under TCG and stopped; SNP variant $snpid has guest policy $policy (state root $root)"
+echo "demo OK: VM $vmid booted to '$booted' under TCG and stopped; SNP variant $snpid has guest policy $policy; the API listed the VMs to curl and proxmoxer (state root $root)"

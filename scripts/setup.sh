@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything cvmctl needs on a Debian 12 (bookworm) machine, as root:
 # QEMU >= 9.1 from bookworm-backports, qemu-utils, OVMF, the tools the integration tests drive
-# (proxmoxer, Ansible, swtpm, etcd, Chromium, qemu-guest-agent, bridges, LVM), the npm packages, then builds.
+# (proxmoxer, Ansible, swtpm, etcd, Chromium, qemu-guest-agent, bridges, LVM; curl and openssl for
+# the demo's API part and the API bench's certificate), the npm packages, then builds.
 # Idempotent: a second run only re-checks. Set CVMCTL_SKIP_APT=1 to skip the Debian packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,12 +40,13 @@ if [ "${CVMCTL_SKIP_APT:-0}" != 1 ]; then
   fi
 
   # the tools the integration tests drive for real: API clients (proxmoxer, Ansible), TPM
-  # emulator, etcd, a browser for the UI tests, the guest agent, bridges and thin LVM
+  # emulator, etcd, a browser for the UI tests, the guest agent, bridges and thin LVM, curl and
+  # openssl (the demo logs in to the API with curl; the API bench makes a certificate)
   extra_missing=()
-  for pair in python3-proxmoxer:/usr/lib/python3/dist-packages/proxmoxer ansible:/usr/bin/ansible-playbook \
+  for pair in python3-proxmoxer:/usr/lib/python3/dist-packages/proxmoxer ansible:/usr/lib/python3/dist-packages/ansible_collections/community/general/plugins/modules/proxmox_kvm.py \
     swtpm:/usr/bin/swtpm swtpm-tools:/usr/bin/swtpm_setup etcd-server:/usr/bin/etcd chromium:/usr/bin/chromium \
     qemu-guest-agent:/usr/sbin/qemu-ga iproute2:/usr/sbin/ip bridge-utils:/usr/sbin/brctl lvm2:/usr/sbin/lvm \
-    thin-provisioning-tools:/usr/sbin/thin_check; do
+    thin-provisioning-tools:/usr/sbin/thin_check curl:/usr/bin/curl openssl:/usr/bin/openssl; do
     [ -e "${pair#*:}" ] || extra_missing+=("${pair%%:*}")
   done
   if [ ${#extra_missing[@]} -gt 0 ]; then

@@ -1,0 +1,240 @@
+/**
+ * @module bench/api
+ * Speed of the REST API (issue 9, point 8): authenticated `GET /nodes/{node}/qemu/{vmid}/config`
+ * requests per second with 16 concurrent keep-alive connections against the real `cvmctl serve`
+ * (a child process on loopback, a throw-away root with a 30-line config), next to a bare Node
+ * `https` server in its own process answering the same bytes with the same certificate and the
+ * same client (target: >= 40% of the bare rate, p99 <= 20 ms), with ticket-cookie and API-token
+ * auth; and `POST …/status/start` until the returned UPID's task status answers (target:
+ * <= 50 ms). Each load measurement runs a bounded 5 s after a 1 s warm-up; the bare server is
+ * measured before and after the cvmctl runs and averaged, so drift on a shared machine shows.
+ */
+
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cvmctl, type RunningServer, rawRequest, startServer } from '../test/clients/harness.js';
+import { CONFIG_30_LINES } from './config.js';
+
+const CONCURRENCY = 16;
+const WARMUP_MS = 1000;
+const MEASURE_MS = 5000;
+const RATIO_TARGET = 0.4;
+const P99_TARGET_MS = 20;
+const TASK_VISIBLE_TARGET_MS = 50;
+const START_ROUNDS = 5;
+const CONFIG_VMID = 9920;
+const START_VMID = 9921;
+
+interface Target {
+  host: string;
+  port: number;
+}
+
+interface LoadResult {
+  rate: number;
+  p50: number;
+  p99: number;
+  count: number;
+  failures: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+function get(agent: Agent, target: Target, path: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: target.host, port: target.port, path, method: 'GET', agent, headers }, (res) => {
+      res.on('data', () => {});
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** CONCURRENCY loops of sequential GETs over one keep-alive agent for `ms`. */
+async function load(target: Target, path: string, headers: Record<string, string>, ms: number): Promise<LoadResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY, rejectUnauthorized: false });
+  const latencies: number[] = [];
+  let failures = 0;
+  const start = performance.now();
+  const deadline = start + ms;
+  const loop = async () => {
+    while (performance.now() < deadline) {
+      const t0 = performance.now();
+      const status = await get(agent, target, path, headers).catch(() => 0);
+      latencies.push(performance.now() - t0);
+      if (status !== 200) failures++;
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, loop));
+  const elapsed = performance.now() - start;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return {
+    rate: (latencies.length / elapsed) * 1000,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    count: latencies.length,
+    failures,
+  };
+}
+
+async function measure(target: Target, path: string, headers: Record<string, string>): Promise<LoadResult> {
+  await load(target, path, headers, WARMUP_MS);
+  return load(target, path, headers, MEASURE_MS);
+}
+
+/** The bare server as a child process; resolves with its port. */
+async function startBaseline(cert: string, key: string, bodyFile: string): Promise<{ port: number; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'api-baseline.ts'), cert, key, bodyFile], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(Number(out.trim()));
+    });
+    child.once('exit', (code) => reject(new Error(`bare https server exited (${code})`)));
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    port,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function apiJson(server: RunningServer, method: string, path: string, auth: Record<string, string>, body?: string): Promise<unknown> {
+  const r = await rawRequest(server, method, `/api2/json${path}`, {
+    headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+    ...(body !== undefined ? { body } : {}),
+  });
+  if (r.status !== 200) throw new Error(`${method} ${path}: ${r.status} ${r.reason}`);
+  return (JSON.parse(r.body) as { data: unknown }).data;
+}
+
+async function waitTask(server: RunningServer, upid: string, auth: Record<string, string>): Promise<string> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const s = (await apiJson(server, 'GET', `/nodes/${server.node}/tasks/${upid}/status`, auth)) as { status: string; exitstatus?: string };
+    if (s.status === 'stopped') return s.exitstatus ?? '';
+    if (Date.now() > deadline) throw new Error(`task ${upid} still running after 120 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** POST status/start, then GET the UPID's status until it answers 200: ms from sending the POST. */
+async function startToTaskVisible(server: RunningServer, auth: Record<string, string>): Promise<number[]> {
+  const times: number[] = [];
+  const base = `/nodes/${server.node}/qemu/${START_VMID}`;
+  for (let i = 0; i < START_ROUNDS; i++) {
+    const t0 = performance.now();
+    const upid = (await apiJson(server, 'POST', `${base}/status/start`, auth, '')) as string;
+    for (;;) {
+      const r = await rawRequest(server, 'GET', `/api2/json/nodes/${server.node}/tasks/${upid}/status`, { headers: auth });
+      if (r.status === 200) break;
+      if (performance.now() - t0 > 30_000) throw new Error(`task ${upid} not visible after 30 s (${r.status} ${r.reason})`);
+    }
+    times.push(performance.now() - t0);
+    const started = await waitTask(server, upid, auth);
+    if (started !== 'OK') throw new Error(`start task ended with ${started}`);
+    const stopUpid = (await apiJson(server, 'POST', `${base}/status/stop`, auth, '')) as string;
+    const stopped = await waitTask(server, stopUpid, auth);
+    if (stopped !== 'OK') throw new Error(`stop task ended with ${stopped}`);
+  }
+  return times;
+}
+
+export async function run(): Promise<void> {
+  const certDir = mkdtempSync(join(tmpdir(), 'cvmctl-bench-api-'));
+  let server: RunningServer | undefined;
+  let baseline: { port: number; stop: () => Promise<void> } | undefined;
+  try {
+    const cert = join(certDir, 'cert.pem');
+    const key = join(certDir, 'key.pem');
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    server = await startServer({ prefix: 'cvmctl-bench-api-', node: 'bench', serveArgs: ['--cert', cert, '--key', key] });
+    writeFileSync(join(server.root, 'qemu-server', `${CONFIG_VMID}.conf`), CONFIG_30_LINES);
+    const made = cvmctl(server.root, [
+      'create',
+      String(START_VMID),
+      '--name',
+      'bench-start',
+      '--memory',
+      '64',
+      '--kvm',
+      '0',
+      '--vga',
+      'none',
+    ]);
+    if (made.code !== 0) throw new Error(`cvmctl create: ${made.stderr.trim()}`);
+
+    const tokenAuth = { authorization: `PVEAPIToken=${server.token.fullTokenId}=${server.token.secret}` };
+    const login = (await apiJson(
+      server,
+      'POST',
+      '/access/ticket',
+      {},
+      new URLSearchParams({ username: server.user, password: server.password }).toString(),
+    )) as { ticket: string };
+    const ticketAuth = { cookie: `PVEAuthCookie=${encodeURIComponent(login.ticket)}` };
+
+    const path = `/api2/json/nodes/${server.node}/qemu/${CONFIG_VMID}/config`;
+    const sample = await rawRequest(server, 'GET', path, { headers: tokenAuth });
+    if (sample.status !== 200) throw new Error(`GET config: ${sample.status} ${sample.reason}`);
+    const bodyFile = join(certDir, 'body.json');
+    writeFileSync(bodyFile, sample.body);
+    baseline = await startBaseline(cert, key, bodyFile);
+    const bare: Target = { host: '127.0.0.1', port: baseline.port };
+
+    const bareBefore = await measure(bare, path, {});
+    const viaTicket = await measure(server, path, ticketAuth);
+    const viaToken = await measure(server, path, tokenAuth);
+    const bareAfter = await measure(bare, path, {});
+    const bareRate = (bareBefore.rate + bareAfter.rate) / 2;
+    const visible = await startToTaskVisible(server, tokenAuth);
+
+    const n = (x: number) => x.toFixed(0).padStart(7);
+    const ms = (x: number) => `${x.toFixed(1)} ms`.padStart(9);
+    const line = (label: string, r: LoadResult) =>
+      `${label.padEnd(36)}${n(r.rate)} req/s  p50 ${ms(r.p50)}  p99 ${ms(r.p99)}${r.failures ? `  (${r.failures} non-200!)` : ''}`;
+    const verdict = (r: LoadResult) => {
+      const ratio = r.rate / bareRate;
+      return `  ${(ratio * 100).toFixed(0).padStart(3)}% of bare (target >= ${RATIO_TARGET * 100}% ${ratio >= RATIO_TARGET ? 'OK' : 'UNDER'}), p99 target <= ${P99_TARGET_MS} ms ${r.p99 <= P99_TARGET_MS ? 'OK' : 'OVER'}`;
+    };
+    console.log(
+      `== API: authenticated GET …/qemu/{vmid}/config (${sample.body.length}-byte answer), ${CONCURRENCY} keep-alive connections, ${MEASURE_MS / 1000} s each`,
+    );
+    console.log(line('bare Node https, before', bareBefore));
+    console.log(line('bare Node https, after', bareAfter));
+    console.log(line('cvmctl serve, ticket cookie', viaTicket) + verdict(viaTicket));
+    console.log(line('cvmctl serve, API token', viaToken) + verdict(viaToken));
+    const sorted = [...visible].sort((a, b) => a - b);
+    const med = percentile(sorted, 50);
+    console.log(
+      `== API: POST …/status/start until its task status answers (${START_ROUNDS} rounds)   median ${ms(med)}  max ${ms(sorted.at(-1) as number)}   target <= ${TASK_VISIBLE_TARGET_MS} ms ${med <= TASK_VISIBLE_TARGET_MS ? 'OK' : 'OVER'}`,
+    );
+  } finally {
+    await baseline?.stop();
+    await server?.stop();
+    rmSync(certDir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run();
