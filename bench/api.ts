@@ -169,7 +169,12 @@ export async function run(): Promise<void> {
         stdio: 'ignore',
       },
     );
-    server = await startServer({ prefix: 'cvmctl-bench-api-', node: 'bench', serveArgs: ['--cert', cert, '--key', key] });
+    server = await startServer({
+      prefix: 'cvmctl-bench-api-',
+      node: 'bench',
+      serveArgs: ['--cert', cert, '--key', key],
+      logFile: join(certDir, 'serve.log'),
+    });
     writeFileSync(join(server.root, 'qemu-server', `${CONFIG_VMID}.conf`), CONFIG_30_LINES);
     const made = cvmctl(server.root, [
       'create',

@@ -110,7 +110,9 @@ for vm in sorted(api.cluster.resources.get(type="vm"), key=lambda v: v["vmid"]):
     print(vm["vmid"], vm["node"], vm["status"], vm["name"])
 PY
 stop_server
-echo "server stopped"
+echo "--- the server's log: one line per request (time, user, method, path, status, duration) ---"
+tail -n +4 "$server_log"
+rm -f "$server_log"
 if curl -sk --max-time 2 -o /dev/null "$api/access/ticket"; then echo "cvmctl serve still answers after SIGTERM" >&2; exit 1; fi
 
 section "Summary"

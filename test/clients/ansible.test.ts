@@ -5,7 +5,10 @@
  * `cvmctl serve`: create (and again: no change), started (and again), stopped with force (and
  * again), the current state through an API token, absent (and again). The playbook runs in two
  * tagged halves so the server's own state is checked in between (config, running QEMU) and at
- * the end (config gone, not listed).
+ * the end (config gone, not listed). The VM boots a tiny guest that powers off on ACPI
+ * shutdown (acpi-guest.ts): `state: stopped` is a PVE shutdown, and Ansible accepts only a task
+ * that ends `OK`, which a guest ignoring the power button never gives (the forced stop after
+ * the timeout ends with `WARNINGS: 1`, on PVE as here).
  */
 
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alive } from '../integration/helpers.js';
+import { waitUntilArmed, writeAcpiOffDisk } from './acpi-guest.js';
 import { CLIENTS_DIR, clientEnv, type RunningServer, rawRequest, removeClientEnv, runAsync, startServer } from './harness.js';
 
 const VMID = 8201;
@@ -29,10 +33,12 @@ type Results = Record<string, ModuleResult | null>;
 
 let server: RunningServer;
 let work: string;
+let bootDisk: string;
 
 beforeAll(async () => {
   server = await startServer({ prefix: 'cvmctl-ansible-' });
   work = mkdtempSync(join(tmpdir(), 'cvmctl-ansible-run-'));
+  bootDisk = writeAcpiOffDisk(server.root, VMID);
 }, 120_000);
 
 afterAll(async () => {
@@ -51,6 +57,7 @@ async function playbook(tag: 'up' | 'down'): Promise<Results> {
     pve_node: server.node,
     vmid: VMID,
     vm_name: NAME,
+    boot_disk: bootDisk,
     result_file: resultFile,
   };
   const varsFile = join(work, `${tag}-vars.json`);
@@ -127,7 +134,7 @@ describe('Ansible community.general.proxmox_kvm against cvmctl serve', () => {
     expect(up).toBeDefined();
     const conf = await apiGet(`/nodes/${server.node}/qemu/${VMID}/config`);
     expect(conf.status).toBe(200);
-    expect(conf.data).toMatchObject({ name: NAME, memory: '128', cores: 1, kvm: 0, vga: 'none', ostype: 'other' });
+    expect(conf.data).toMatchObject({ name: NAME, memory: '128', cores: 1, kvm: 0, ostype: 'other', ide0: `${bootDisk},format=raw` });
     const onDisk = readFileSync(join(server.root, 'qemu-server', `${VMID}.conf`), 'utf8');
     expect(onDisk).toMatch(/^name: ansible-vm$/m);
     expect(onDisk).toMatch(/^kvm: 0$/m);
@@ -139,6 +146,8 @@ describe('Ansible community.general.proxmox_kvm against cvmctl serve', () => {
 
   it('stops it with force, reads the state with a token, and removes it once', async () => {
     expect(runningPid).toBeGreaterThan(0);
+    // the power button is lost while SeaBIOS still boots, as it would be for any OS
+    expect(await waitUntilArmed(server.root, VMID)).toBe(true);
     down = await playbook('down');
     const stopped = result(down, 'stopped');
     expect(stopped.changed).toBe(true);
@@ -157,6 +166,17 @@ describe('Ansible community.general.proxmox_kvm against cvmctl serve', () => {
     const absentAgain = result(down, 'absent_again');
     expect(absentAgain.changed).toBe(false);
   }, 600_000);
+
+  it('recorded the shutdown as a task that ended OK (the guest powered off, no forced stop)', async () => {
+    expect(down).toBeDefined();
+    const tasks = await apiGet(`/nodes/${server.node}/tasks?vmid=${VMID}&limit=100`);
+    expect(tasks.status).toBe(200);
+    const list = tasks.data as { type: string; id: string; status?: string; user: string }[];
+    const types = list.map((t) => t.type);
+    for (const type of ['qmcreate', 'qmstart', 'qmshutdown', 'qmdestroy']) expect(types).toContain(type);
+    const shutdowns = list.filter((t) => t.type === 'qmshutdown');
+    expect(shutdowns.map((t) => [t.id, t.status, t.user])).toEqual([[String(VMID), 'OK', 'root@pam']]);
+  });
 
   it('left no VM behind: no QEMU, no config, not listed', async () => {
     expect(down).toBeDefined();

@@ -10,7 +10,7 @@
  */
 
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -148,11 +148,18 @@ async function waitUntilServing(server: RunningServer, child: ChildProcess, time
 
 export interface StartOptions {
   node?: string;
+  /** Node options for the server process (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[];
   /** Extra arguments for `cvmctl serve`. */
   serveArgs?: string[];
   /** Environment additions for the server process. */
   env?: Record<string, string>;
   prefix?: string;
+  /**
+   * Write the server's output (one line per request) to this file instead of a pipe to this
+   * process: under load a pipe the test process is too busy to drain would block the server.
+   */
+  logFile?: string;
 }
 
 /** A fresh root with root@pam's password and a privsep-0 token, and `cvmctl serve` on it. */
@@ -177,20 +184,34 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     for (let attempt = 0; attempt < 3; attempt++) {
       const port = await freePort();
       let out = '';
+      const logFd = options.logFile ? openSync(options.logFile, 'a') : undefined;
       const child = spawn(
         process.execPath,
-        [BIN, '--root', root, 'serve', '--listen', `127.0.0.1:${port}`, '--node', node, ...(options.serveArgs ?? [])],
+        [
+          ...(options.nodeArgs ?? []),
+          BIN,
+          '--root',
+          root,
+          'serve',
+          '--listen',
+          `127.0.0.1:${port}`,
+          '--node',
+          node,
+          ...(options.serveArgs ?? []),
+        ],
         {
-          stdio: ['ignore', 'pipe', 'pipe'],
+          stdio: ['ignore', logFd ?? 'pipe', logFd ?? 'pipe'],
           env: { ...process.env, CVMCTL_DEBUG: '', ...options.env },
         },
       );
+      if (logFd !== undefined) closeSync(logFd);
       child.stdout?.on('data', (d: Buffer) => {
         out += d.toString('utf8');
       });
       child.stderr?.on('data', (d: Buffer) => {
         out += d.toString('utf8');
       });
+      const output = () => (options.logFile ? readFileSync(options.logFile, 'utf8') : out);
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       const server: RunningServer = {
         root,
@@ -201,7 +222,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         password,
         token,
         baseUrl: `https://127.0.0.1:${port}/api2/json`,
-        output: () => out,
+        output,
         child,
         async stop() {
           if (child.exitCode === null && child.signalCode === null) {
@@ -221,7 +242,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         child.kill('SIGKILL');
         await exited;
         // a port taken between freePort() and bind: try another one
-        if (!/EADDRINUSE/.test(out)) break;
+        if (!/EADDRINUSE/.test(output())) break;
       }
     }
     throw lastError;
