@@ -17,7 +17,7 @@ import { lookupConfigKey, validDriveNamesForBoot } from '../config/options/index
 import type { ConfigSection, VmConfig } from '../config/types.js';
 import { FsConfigStore } from './fs-store.js';
 import { currentMemoryMiB, vmStatus } from './status.js';
-import { applyFastPlug, applyPending, cleanupPending, type EditEffects, printBootOrder, stageChanges } from './vm-pending.js';
+import { applyFastPlug, applyPending, cleanupPending, type EditEffects, printBootOrder, stageChanges, storedCipassword } from './vm-pending.js';
 import { checkParams } from './vm-params.js';
 
 const MAX_NETS = 32;
@@ -141,6 +141,8 @@ export async function createVm(args: CreateVmArgs): Promise<VmConfig> {
         conf = await (await storage()).allocateDriveVolumes({ root: args.root, vmid: args.vmid, conf, keys: driveKeys });
         allocated = newVolumes(params, conf, driveKeys);
       }
+      // qemu-server's create_vm keeps it in clear (only update_vm hashes); never store a password in clear
+      if (conf.cipassword !== undefined) conf.cipassword = storedCipassword(conf.cipassword, conf.ostype);
       applyCreateDefaults(conf, args.now ?? Date.now());
       return { vmid: args.vmid, digest: '', conf, pending: {}, special: {}, snapshots: {} };
     });

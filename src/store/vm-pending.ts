@@ -13,6 +13,8 @@ import { parsePendingDelete, printPendingDelete, splitList } from '../config/fil
 import { perlTrue } from '../config/file/write.js';
 import { cloudinitKeys } from '../config/options/cloudinit.js';
 import type { ConfigSection, VmConfig } from '../config/types.js';
+import { windowsVersion } from '../qemu/cfg2cmd/version.js';
+import { encryptPassword, isCryptHash } from '../util/sha-crypt.js';
 
 const MAX_UNUSED_DISKS = 256;
 const CLOUDINIT_VOLUME_RE = /[:/](?:vm-\d+-)?cloudinit(?:\.(?:raw|qcow|qcow2|qed|vmdk|cloop))?$/;
@@ -97,6 +99,15 @@ export interface StageArgs {
   force: boolean;
 }
 
+/**
+ * The cipassword as qemu-server stores it: a SHA-256-crypt hash (PVE::Tools::encrypt_pw), except
+ * for Windows guests (cloudbase-init wants the password itself) and values already hashed.
+ */
+export function storedCipassword(value: string, ostype: string | undefined): string {
+  if (windowsVersion(ostype) > 0 || isCryptHash(value)) return value;
+  return encryptPassword(value);
+}
+
 /** Stage deletions and new values in [PENDING], as update_vm does before applying. */
 export function stageChanges(cfg: VmConfig, args: StageArgs): EditEffects {
   const effects: EditEffects = { freeVolumes: [], warnings: [] };
@@ -141,7 +152,8 @@ export function stageChanges(cfg: VmConfig, args: StageArgs): EditEffects {
     const value = args.params[opt] as string;
     if (pending[opt] !== undefined && pending[opt] === value) continue;
     if (opt === 'cipassword') {
-      conf[opt] = value;
+      // update_vm_api: set at once (never pending), as a crypt hash unless Windows or already hashed
+      conf[opt] = storedCipassword(value, conf.ostype);
     } else if (isDriveKey(opt)) {
       if (pending[opt] !== undefined) registerUnusedDrive(cfg, opt, pending[opt]);
       pending[opt] = value;
