@@ -20,7 +20,7 @@ import { createTaps, linkDownNics, planTaps, removeTaps } from './network.js';
 import { ensureRunDir, removeRuntimeFiles, runningPid } from './runtime-files.js';
 import { spawnDaemonizing, spawnDetached, waitForQmp } from './spawn.js';
 import { processAlive } from './runtime-files.js';
-import { queryStatus, type QmpStatus } from '../qemu/qmp/index.js';
+import { type QmpClient, queryStatus, type QmpStatus } from '../qemu/qmp/index.js';
 
 export interface StartOptions {
   /** Seconds to wait for QEMU to be ready (default: qemu-server's config-aware timeout). */
@@ -28,6 +28,10 @@ export interface StartOptions {
   skipLock?: boolean;
   /** Start even though the config has a `lock` (qm start --skiplock). */
   ignoreConfigLock?: boolean;
+  /** Arguments appended to the generated command line (a snapshot rollback adds `-incoming defer`). */
+  extraArgs?: readonly string[];
+  /** Work on the first QMP session, before the VM counts as started (loading a saved state). */
+  onQmpReady?: (qmp: QmpClient) => Promise<void>;
 }
 
 export interface StartResult {
@@ -63,7 +67,8 @@ async function startLocked(ctx: LifecycleContext, vmid: number, opts: StartOptio
   if (stale.length > 0) warn(`removed stale runtime files of VM ${vmid}: ${stale.sort().join(', ')}`);
 
   const taps = planTaps(vmid, conf, ctx.facts.bridgeMtu);
-  const built = await ctx.buildCommand(config, ctx.facts);
+  const generated = await ctx.buildCommand(config, ctx.facts);
+  const built = opts.extraArgs ? { ...generated, argv: [...generated.argv, ...opts.extraArgs] } : generated;
   for (const w of built.warnings) warn(w);
 
   await ensureRunDir(paths.runDir);
@@ -91,6 +96,7 @@ async function startLocked(ctx: LifecycleContext, vmid: number, opts: StartOptio
     try {
       // like vm_start: a NIC configured with link_down starts with its link down
       for (const key of linkDownNics(conf)) await qmp.execute('set_link', { name: key, up: false });
+      if (opts.onQmpReady) await opts.onQmpReady(qmp);
       status = (await queryStatus(qmp)).status;
     } finally {
       await qmp.close();

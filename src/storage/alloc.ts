@@ -341,3 +341,37 @@ export async function destroyVolumes(args: { root: string; vmid: number; conf: C
     await rmdir(dir).catch(() => undefined);
   }
 }
+
+/**
+ * vdisk_alloc with a given name on a file storage (the vmstate volume of a snapshot with RAM:
+ * `vm-<vmid>-state-<snap>.raw`). Returns the volume id. Fails if the name is taken.
+ */
+export async function allocateNamedVolume(args: {
+  storage: StorageConfig;
+  storeid: string;
+  vmid: number;
+  name: string;
+  sizeKiB: number;
+}): Promise<string> {
+  const def = storageDef(args.storage, args.storeid);
+  const imageDir = join(def.path as string, 'images', String(args.vmid));
+  await makeDirs(imageDir);
+  const path = join(imageDir, args.name);
+  const taken = await stat(path).then(
+    () => true,
+    () => false,
+  );
+  if (taken) throw new CvmError('STORAGE', `unable to create image: volume '${args.storeid}:${args.vmid}/${args.name}' already exists`);
+  const fmt = /\.(raw|qcow2|vmdk)$/.exec(args.name)?.[1] ?? 'raw';
+  await qemuImg(['create', '-f', fmt, path, `${args.sizeKiB}K`], 'unable to create image');
+  return `${args.storeid}:${args.vmid}/${args.name}`;
+}
+
+/** vdisk_free for VM-owned file volumes given by id (a snapshot's vmstate volume). */
+export async function freeVolumeIds(args: { storage: StorageConfig; vmid: number; volids: string[] }): Promise<void> {
+  const conf: ConfigSection = {};
+  args.volids.forEach((v, i) => {
+    conf[`unused${i}`] = v;
+  });
+  await removeNamedVolumes(args.storage, args.vmid, conf);
+}

@@ -14,5 +14,6 @@ import * as attest from './attest.js';
 import * as access from './access.js';
 import * as agent from './agent.js';
 import * as serve from './serve.js';
+import * as snapshot from './snapshot.js';
 
-export const commandModules: CommandModule[] = [vm, showcmd, lifecycle, agent, policy, host, lint, measure, attest, serve, access];
+export const commandModules: CommandModule[] = [vm, showcmd, lifecycle, agent, snapshot, policy, host, lint, measure, attest, serve, access];
