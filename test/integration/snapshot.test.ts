@@ -206,13 +206,13 @@ describe.skipIf(!QEMU_BINARY)(`snapshots with qemu-img and QEMU${QEMU_BINARY ? '
     expect(statSync(statePath).size).toBeGreaterThan(64 * 1024);
     expect(statSync(statePath).size).toBeLessThanOrEqual((64 * 2 + 500) * 1024 * 1024);
     expect(readFileSync(statePath).subarray(0, 4).toString('latin1')).toBe('QEVM');
-    // the VM kept running; wait until its clock is more than 2 s past the snapshot
-    while ((await ticks()) < atSnapshot + 40) await new Promise((res) => setTimeout(res, 250));
+    // the VM kept running; wait until its clock is 10 s past the snapshot (a loaded host may take seconds between restore and the check)
+    while ((await ticks()) < atSnapshot + 182) await new Promise((res) => setTimeout(res, 250));
 
     await snapshotRollback(ctx, 9605, 'ram');
     const restored = await ticks();
     expect(restored).toBeGreaterThanOrEqual(beforeSnapshot);
-    expect(restored).toBeLessThan(atSnapshot + 40);
+    expect(restored).toBeLessThan(atSnapshot + 182);
     const qmp = await QmpClient.connect(qmpPath);
     try {
       expect(await qmp.execute('query-status')).toMatchObject({ status: 'running' });
