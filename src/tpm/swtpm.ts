@@ -10,7 +10,7 @@
  */
 
 import { execFile } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CvmError } from '../errors.js';
 import { processAlive, processCmdline } from '../run/runtime-files.js';
@@ -99,13 +99,25 @@ async function readPid(file: string): Promise<number | undefined> {
   return m ? Number(m[1]) : undefined;
 }
 
-/** The swtpm process of this VM, if one runs: its pid file names a live swtpm using that pid file. */
+function isOurSwtpm(cmdline: string[] | undefined, paths: SwtpmPaths): boolean {
+  return Boolean(cmdline?.some((a) => a.endsWith('swtpm')) && cmdline.includes(`file=${paths.pid}`));
+}
+
+/**
+ * The swtpm process of this VM, if one runs: the pid its pid file names, or else (swtpm removes
+ * its pid file while it shuts down after QEMU went away) the process whose command line has
+ * this VM's pid file path, found in /proc.
+ */
 export async function runningSwtpm(paths: SwtpmPaths): Promise<number | undefined> {
   const pid = await readPid(paths.pid);
-  if (!pid || !(await processAlive(pid))) return undefined;
-  const cmdline = await processCmdline(pid);
-  if (!cmdline?.some((a) => a.endsWith('swtpm')) || !cmdline.includes(`file=${paths.pid}`)) return undefined;
-  return pid;
+  if (pid && (await processAlive(pid)) && isOurSwtpm(await processCmdline(pid), paths)) return pid;
+  const entries = await readdir('/proc').catch(() => [] as string[]);
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const candidate = Number(entry);
+    if (isOurSwtpm(await processCmdline(candidate), paths) && (await processAlive(candidate))) return candidate;
+  }
+  return undefined;
 }
 
 export interface StartSwtpmOptions {
