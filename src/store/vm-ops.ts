@@ -201,6 +201,7 @@ export async function updateVm(args: UpdateVmArgs): Promise<UpdateVmResult> {
   await checkVolumes(args.root, request.params);
   const store = new FsConfigStore(args.root, { warn: args.warn });
   let running = false;
+  let hotplugErrors: Record<string, string> = {};
   let allocated: ConfigSection = {};
   let effects: EditEffects[] = [];
   let config: VmConfig;
@@ -230,8 +231,10 @@ export async function updateVm(args: UpdateVmArgs): Promise<UpdateVmResult> {
         // every check, so a refused change leaves stdout empty
         args.onStart?.();
         cleanupPending(cfg);
-        if (running) applyFastPlug(cfg);
-        else effects.push(applyPending(cfg));
+        if (running) {
+          applyFastPlug(cfg);
+          hotplugErrors = await hotplug(args, cfg, effects);
+        } else effects.push(applyPending(cfg));
         return cfg;
       },
       args.digest ? { digest: args.digest } : {},
@@ -247,7 +250,25 @@ export async function updateVm(args: UpdateVmArgs): Promise<UpdateVmResult> {
     freeConf[`unused${i}`] = volid;
   });
   await freeQuietly(args, freeConf);
-  return { config, pending: running };
+  const problems = Object.entries(hotplugErrors);
+  if (problems.length > 0) {
+    // update_vm's raise_param_exc: the config is written, the failed keys stay pending
+    throw new CvmError('QMP_ERROR', problems.map(([key, msg]) => `${key}: ${msg}`).join('; '), { details: { errors: hotplugErrors } });
+  }
+  return { config, pending: running && Object.keys(config.pending).length > 0 };
+}
+
+/**
+ * vmconfig_hotplug_pending for a running VM (run/hotplug, loaded only then): plugs what the
+ * `hotplug` option allows, inside the config lock; returns the per-key problems.
+ */
+async function hotplug(args: UpdateVmArgs, cfg: VmConfig, effects: EditEffects[]): Promise<Record<string, string>> {
+  const onlyDelete = Object.keys(cfg.pending).every((k) => k === 'delete');
+  if (onlyDelete && !cfg.pending.delete) return {};
+  const { applyHotplug } = await import('../run/hotplug/index.js');
+  const outcome = await applyHotplug({ root: args.root, config: cfg, ...(args.warn ? { warn: args.warn } : {}) });
+  effects.push({ freeVolumes: outcome.freeVolumes, warnings: [] });
+  return outcome.errors;
 }
 
 /**

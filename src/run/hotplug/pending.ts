@@ -1,0 +1,216 @@
+/**
+ * @module run/hotplug/pending
+ * vmconfig_hotplug_pending for a running VM: after `set` staged its changes (and fast-plug
+ * options took effect), deletions are tried first (sorted), then new values (sorted), each
+ * per the `hotplug` option (default `network,disk,usb`): NICs and disks are (un)plugged, NIC
+ * bridge/VLAN/firewall/rate/link changes are applied to the live tap, `vcpus` grows/shrinks
+ * with `cpu` hotplug. What cannot change live stays in `[PENDING]` without a message, as in
+ * qemu-server (efidisk/tpmstate/ide/sata disks, cd-rom media changes, disk option changes,
+ * memory, everything else); a failure is recorded as `<key>: hotplug problem - <reason>` and
+ * the key stays pending. The caller holds the config lock and writes the config afterwards.
+ */
+
+import { CvmError } from '../../errors.js';
+import { parseNet } from '../../config/net.js';
+import type { VmConfig } from '../../config/types.js';
+import { driveFile, isDriveKey } from '../../config/file/drives.js';
+import { parsePendingDelete } from '../../config/file/views.js';
+import { bootOrder, registerUnusedDrive, removeFromPendingDelete, volumeOwner } from '../../store/vm-pending.js';
+import { tapPlug, tapRateLimit, tapUnplug } from '../bridge-plug.js';
+import type { LifecycleContext } from '../context.js';
+import { hostNetTools } from '../net-tools.js';
+import { tapPlanFor } from '../network.js';
+import { parseHotplugFeatures } from './features.js';
+import { hotplugVcpus, type PlugEnv, plugDrive, plugNet, unplugDrive, unplugNet } from './plug.js';
+
+/** "skip\n" of qemu-server: not hotpluggable, stays pending, no error. */
+class Skip extends Error {}
+const skip = (): never => {
+  throw new Skip();
+};
+
+export interface HotplugOutcome {
+  /** key → `hotplug problem - …` */
+  errors: Record<string, string>;
+  /** Volumes of forced deletions to free after the config is written. */
+  freeVolumes: string[];
+}
+
+export interface HotplugEnv extends PlugEnv {
+  ctx: Pick<LifecycleContext, 'facts' | 'buildCommand'>;
+}
+
+/** get_bootdisks: drives of `boot: order=…` (or the legacy `bootdisk`). */
+function bootDisks(conf: Record<string, string>): string[] {
+  if (!conf.boot || /^[acdn]+$/.test(conf.boot) || conf.boot.startsWith('legacy=')) return conf.bootdisk ? [conf.bootdisk] : [];
+  return bootOrder(conf).filter((d) => isDriveKey(d));
+}
+
+const DISK_OPTIONS_NOT_LIVE = ['aio', 'discard', 'iothread', 'queues', 'product', 'cache', 'ssd', 'vendor', 'ro'];
+
+function driveProps(value: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of value.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) out[part.slice(0, eq)] = part.slice(eq + 1);
+  }
+  return out;
+}
+
+export async function hotplugPending(cfg: VmConfig, env: HotplugEnv): Promise<HotplugOutcome> {
+  const outcome: HotplugOutcome = { errors: {}, freeVolumes: [] };
+  const { conf, pending } = cfg;
+  const features = parseHotplugFeatures(conf.hotplug ?? '1');
+  const net = env.net ?? hostNetTools;
+  /** The command line the VM would get with `changes` applied: hotplugged devices come from it. */
+  const argvWith = async (changes: Record<string, string | undefined>): Promise<string[]> => {
+    const next = { ...conf };
+    for (const [k, v] of Object.entries(changes)) {
+      if (v === undefined) delete next[k];
+      else next[k] = v;
+    }
+    return (await env.ctx.buildCommand({ ...cfg, conf: next, pending: {} }, env.ctx.facts)).argv;
+  };
+  const attempt = async (opt: string, fn: () => Promise<void>): Promise<boolean> => {
+    try {
+      await fn();
+      return true;
+    } catch (err) {
+      if (!(err instanceof Skip)) outcome.errors[opt] = `hotplug problem - ${(err as Error).message.replace(/\n$/, '')}`;
+      return false;
+    }
+  };
+  const checkBootdisk = (opt: string) => {
+    if (bootDisks(conf).includes(opt)) throw new CvmError('QMP_ERROR', `can't unplug bootdisk '${opt}'`);
+  };
+
+  const deletes = parsePendingDelete(pending.delete);
+  for (const opt of [...deletes.keys()].sort()) {
+    const ok = await attempt(opt, async () => {
+      if (opt === 'hotplug') {
+        if (/(cpu|memory)/.test(conf.hotplug ?? '')) skip();
+      } else if (opt === 'vcpus') {
+        if (!features.has('cpu')) skip();
+        await hotplugVcpus(env, conf, undefined, await argvWith({ vcpus: undefined }), (n) => {
+          conf.vcpus = String(n);
+        });
+      } else if (/^net\d+$/.test(opt)) {
+        if (!features.has('network')) skip();
+        await unplugNet(env, opt, conf[opt]);
+      } else if (isDriveKey(opt)) {
+        if (!features.has('disk') || /(efidisk|ide|sata|tpmstate)\d+/.test(opt)) skip();
+        checkBootdisk(opt);
+        await unplugDrive(env, conf, opt);
+        const drive = conf[opt] ? driveFile(opt, conf[opt] as string) : undefined;
+        if (deletes.get(opt)?.force) {
+          if (drive && drive.media !== 'cdrom' && volumeOwner(drive.file) === cfg.vmid) outcome.freeVolumes.push(drive.file);
+        } else registerUnusedDrive(cfg, opt, conf[opt]);
+      } else skip();
+    });
+    if (ok) {
+      delete conf[opt];
+      removeFromPendingDelete(cfg, opt);
+    }
+  }
+
+  for (const opt of Object.keys(pending).sort()) {
+    if (opt === 'delete') continue;
+    const value = pending[opt] as string;
+    const ok = await attempt(opt, async () => {
+      if (opt === 'hotplug') {
+        if (/memory/.test(value) || /memory/.test(conf.hotplug ?? '')) skip();
+        if (/cpu/.test(value) || /cpu/.test(conf.hotplug ?? '')) skip();
+      } else if (opt === 'vcpus') {
+        if (!features.has('cpu')) skip();
+        await hotplugVcpus(env, conf, Number(value), await argvWith({ vcpus: value }), (n) => {
+          conf.vcpus = String(n);
+        });
+      } else if (/^net\d+$/.test(opt)) {
+        await updateNet(env, conf, features.has('network'), opt, value, argvWith, net);
+      } else if (isDriveKey(opt)) {
+        if (opt === 'efidisk0' || opt === 'tpmstate0') skip();
+        await updateDisk(env, cfg, features.has('disk'), opt, value, argvWith, checkBootdisk);
+      } else skip();
+    });
+    if (ok) {
+      conf[opt] = value;
+      delete pending[opt];
+    }
+  }
+  return outcome;
+}
+
+/** vmconfig_update_net. */
+async function updateNet(
+  env: HotplugEnv,
+  conf: Record<string, string>,
+  hotplug: boolean,
+  opt: string,
+  value: string,
+  argvWith: (changes: Record<string, string | undefined>) => Promise<string[]>,
+  tools: typeof hostNetTools,
+): Promise<void> {
+  const next = parseNet(value);
+  if (conf[opt]) {
+    const old = parseNet(conf[opt] as string);
+    const differs = (k: string) => String(old[k] ?? '') !== String(next[k] ?? '');
+    if (differs('model') || differs('macaddr') || differs('queues') || differs('mtu') || !(next.bridge && old.bridge)) {
+      if (!hotplug) skip();
+      await unplugNet(env, opt, conf[opt]);
+    } else {
+      const plan = tapPlanFor(env.vmid, opt, value);
+      if (!plan) skip();
+      const iface = (plan as NonNullable<typeof plan>).ifname;
+      if (differs('bridge') || differs('tag') || differs('trunks') || differs('firewall')) {
+        await tapUnplug(tools, iface);
+        // bridge or VLAN changed: the guest sees its link go down (dhcp renew…)
+        if (differs('bridge') || differs('tag')) await env.qmp.execute('set_link', { name: opt, up: false });
+        await tapPlug(tools, plan as NonNullable<typeof plan>);
+      } else if (differs('rate')) {
+        await tapRateLimit(tools, iface, next.rate ? Number(next.rate) : undefined);
+      }
+      if (differs('link_down') || differs('bridge') || differs('tag')) {
+        await env.qmp.execute('set_link', { name: opt, up: !Number(next.link_down) });
+      }
+      return;
+    }
+  }
+  if (!hotplug) skip();
+  await plugNet(env, await argvWith({ [opt]: value }), opt, value);
+}
+
+/** vmconfig_update_disk. */
+async function updateDisk(
+  env: HotplugEnv,
+  cfg: VmConfig,
+  hotplug: boolean,
+  opt: string,
+  value: string,
+  argvWith: (changes: Record<string, string | undefined>) => Promise<string[]>,
+  checkBootdisk: (opt: string) => void,
+): Promise<void> {
+  const { conf } = cfg;
+  const drive = driveFile(opt, value);
+  const oldValue = conf[opt];
+  const old = oldValue ? driveFile(opt, oldValue) : undefined;
+  if (old && drive) {
+    if ((drive.media || 'disk') !== (old.media || 'disk')) throw new CvmError('PARAM_INVALID', 'unable to change media type');
+    // a cd-rom medium change (blockdev-change-medium) is not done live by cvmctl yet
+    if (old.media === 'cdrom') skip();
+    if (drive.file === old.file) {
+      const a = driveProps(oldValue as string);
+      const b = driveProps(value);
+      if (DISK_OPTIONS_NOT_LIVE.some((k) => a[k] !== b[k])) skip();
+      // throttle changes (block_set_io_throttle) are not applied live by cvmctl yet
+      const same = Object.keys({ ...a, ...b }).every((k) => a[k] === b[k]);
+      if (!same) skip();
+      return;
+    }
+    if (!hotplug) skip();
+    checkBootdisk(opt);
+    await unplugDrive(env, conf, opt);
+    registerUnusedDrive(cfg, opt, oldValue);
+  }
+  if (!hotplug || /^(ide|sata)\d+$/.test(opt)) skip();
+  await plugDrive(env, await argvWith({ [opt]: value }), opt);
+}

@@ -1,0 +1,215 @@
+/**
+ * `cvmctl set` on a running VM (real QEMU under TCG, SeaBIOS, no guest OS) hotplugs like
+ * qemu-server's vmconfig_hotplug_pending: a SCSI disk is added and removed (scsi-hd on
+ * virtio-scsi needs no guest), a virtio disk and a NIC are added, a NIC removal times out with
+ * qemu-server's text because no guest acknowledges the PCI unplug (and stays pending), vCPUs
+ * grow, and keys that cannot change live stay in [PENDING]. Checked against QEMU's own view
+ * (query-block, query-named-block-nodes, query-pci, query-cpus-fast, the objects list).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QmpClient } from '../../src/qemu/qmp/index.js';
+import { makeTestRoot, QEMU_BINARY, QEMU_IMG, type TestRoot } from './helpers.js';
+
+const BIN = resolve('bin/cvmctl');
+const built = existsSync(resolve('dist/cli/main.js'));
+const ready = Boolean(QEMU_BINARY && QEMU_IMG) && built;
+const VMID = 9431;
+
+function cli(root: string, ...args: string[]): { code: number; stdout: string; stderr: string } {
+  const res = spawnSync(process.execPath, [BIN, '--root', root, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: res.status ?? 1, stdout: res.stdout, stderr: res.stderr };
+}
+
+/** The config file split into its main section and [PENDING] (key → value). */
+function configSections(root: string): { main: Record<string, string>; pending: Record<string, string> } {
+  const text = readFileSync(join(root, 'qemu-server', `${VMID}.conf`), 'utf8');
+  const out = { main: {} as Record<string, string>, pending: {} as Record<string, string> };
+  let section = out.main;
+  for (const line of text.split('\n')) {
+    if (line === '[PENDING]') section = out.pending;
+    const m = /^([a-z0-9_-]+): (.*)$/.exec(line);
+    if (m) section[m[1] as string] = m[2] as string;
+  }
+  return out;
+}
+
+describe.skipIf(!ready)(`hotplug on a running VM${ready ? '' : ' (skipped: needs qemu-system-x86_64, qemu-img and npm run build)'}`, () => {
+  let r: TestRoot;
+  // QEMU's QMP socket serves one client at a time: connect per question, so cvmctl can get in
+  const qmp = {
+    async execute<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+      const c = await QmpClient.connect(join(r.root, 'run', `${VMID}.qmp`));
+      try {
+        return await c.execute<T>(command, args);
+      } finally {
+        await c.close();
+      }
+    },
+  };
+
+  const blockDevices = async () => (await qmp.execute<{ qdev?: string }[]>('query-block')).map((b) => b.qdev).filter(Boolean);
+  const nodeNames = async () => (await qmp.execute<{ 'node-name': string }[]>('query-named-block-nodes')).map((n) => n['node-name']);
+  const pciIds = async () => {
+    const buses = await qmp.execute<{ devices: { qdev_id: string; pci_bridge?: { devices: { qdev_id: string }[] } }[] }[]>('query-pci');
+    return buses.flatMap((b) => b.devices.flatMap((d) => [d.qdev_id, ...(d.pci_bridge?.devices ?? []).map((x) => x.qdev_id)]));
+  };
+  const objects = async () => (await qmp.execute<{ name: string }[]>('qom-list', { path: '/objects' })).map((o) => o.name);
+
+  beforeAll(async () => {
+    r = makeTestRoot('cvmctl-hotplug-');
+    mkdirSync(join(r.root, 'images', String(VMID)), { recursive: true });
+    execFileSync(QEMU_IMG as string, [
+      'create',
+      '-q',
+      '-f',
+      'qcow2',
+      join(r.root, 'images', String(VMID), `vm-${VMID}-disk-0.qcow2`),
+      '16M',
+    ]);
+    r.writeConfig(
+      VMID,
+      [
+        'boot: order=scsi0',
+        'cores: 1',
+        'hotplug: network,disk,cpu',
+        'kvm: 0',
+        'memory: 128',
+        'scsi0: local:9431/vm-9431-disk-0.qcow2,size=16M',
+        'scsihw: virtio-scsi-pci',
+        'sockets: 2',
+        'vcpus: 1',
+        'vga: none',
+        '',
+      ].join('\n'),
+    );
+    const start = cli(r.root, 'start', String(VMID), '--json');
+    expect(start.code, start.stderr).toBe(0);
+    r.track((JSON.parse(start.stdout) as { pid: number }).pid);
+  }, 120_000);
+
+  afterAll(async () => {
+    if (r) {
+      cli(r.root, 'stop', String(VMID));
+      r.cleanup();
+    }
+  });
+
+  it('adds a SCSI disk and removes it again (kept as unused0)', async () => {
+    expect(cli(r.root, 'set', String(VMID), '--scsi1', 'local:0.01,format=qcow2')).toMatchObject({ code: 0, stderr: '' });
+    const added = configSections(r.root);
+    expect(added.main.scsi1).toMatch(/^local:9431\/vm-9431-disk-1\.qcow2,size=/);
+    expect(added.pending).toEqual({});
+    expect(await blockDevices()).toContain('scsi1');
+    expect(await nodeNames()).toContain('drive-scsi1');
+    expect(await objects()).toContain('throttle-drive-scsi1');
+
+    expect(cli(r.root, 'set', String(VMID), '--delete', 'scsi1')).toMatchObject({ code: 0, stderr: '' });
+    const removed = configSections(r.root);
+    expect(removed.main.scsi1).toBeUndefined();
+    expect(removed.main.unused0).toBe('local:9431/vm-9431-disk-1.qcow2');
+    expect(removed.pending).toEqual({});
+    expect(await blockDevices()).not.toContain('scsi1');
+    expect(await nodeNames()).not.toContain('drive-scsi1');
+    expect(await objects()).not.toContain('throttle-drive-scsi1');
+    // the controller stays: scsi0 still uses it
+    expect(await pciIds()).toContain('scsihw0');
+  }, 120_000);
+
+  it('refuses to unplug the boot disk, and the deletion stays pending', async () => {
+    const res = cli(r.root, 'set', String(VMID), '--delete', 'scsi0');
+    expect(res).toMatchObject({ code: 1, stderr: "scsi0: hotplug problem - can't unplug bootdisk 'scsi0'\n" });
+    // like update_vm: removing a boot device also stages the boot order without it
+    expect(configSections(r.root).pending).toEqual({ boot: '', delete: 'scsi0' });
+    expect(await blockDevices()).toContain('scsi0');
+    expect(cli(r.root, 'set', String(VMID), '--revert', 'scsi0,boot').code).toBe(0);
+    expect(configSections(r.root).pending).toEqual({});
+  }, 60_000);
+
+  it('adds a virtio disk on its PCI slot', async () => {
+    expect(cli(r.root, 'set', String(VMID), '--virtio2', 'local:0.01,format=qcow2')).toMatchObject({ code: 0, stderr: '' });
+    expect(configSections(r.root).main.virtio2).toMatch(/^local:9431\/vm-9431-disk-\d\.qcow2/);
+    expect(await pciIds()).toContain('virtio2');
+    expect(await blockDevices()).toContain('/machine/peripheral/virtio2/virtio-backend');
+  }, 60_000);
+
+  it('adds a NIC and removes it again', async () => {
+    expect(cli(r.root, 'set', String(VMID), '--net1', 'virtio=BC:24:11:00:00:09,link_down=1')).toMatchObject({ code: 0, stderr: '' });
+    expect(configSections(r.root).main.net1).toBe('virtio=BC:24:11:00:00:09,link_down=1');
+    expect(await pciIds()).toContain('net1');
+    const info = await qmp.execute<string>('human-monitor-command', { 'command-line': 'info network' });
+    expect(info).toMatch(/net1: index=0,type=nic,model=virtio-net-pci,macaddr=bc:24:11:00:00:09/);
+    expect(info).toMatch(/net1: index=0,type=user/);
+
+    expect(cli(r.root, 'set', String(VMID), '--delete', 'net1')).toMatchObject({ code: 0, stderr: '' });
+    const after = configSections(r.root);
+    expect(after.main.net1).toBeUndefined();
+    expect(after.pending).toEqual({});
+    expect(await pciIds()).not.toContain('net1');
+    expect(await qmp.execute<string>('human-monitor-command', { 'command-line': 'info network' })).not.toMatch(/net1/);
+  }, 60_000);
+
+  it('grows vCPUs with device_add of the CPU model', async () => {
+    expect((await qmp.execute<unknown[]>('query-cpus-fast')).length).toBe(1);
+    expect(cli(r.root, 'set', String(VMID), '--vcpus', '2')).toMatchObject({ code: 0, stderr: '' });
+    expect((await qmp.execute<unknown[]>('query-cpus-fast')).length).toBe(2);
+    expect(await qmp.execute<{ 'qom-path': string }[]>('query-cpus-fast')).toContainEqual(
+      expect.objectContaining({ 'qom-path': '/machine/peripheral/cpu2' }),
+    );
+    expect(configSections(r.root).main.vcpus).toBe('2');
+    expect(cli(r.root, 'set', String(VMID), '--vcpus', '3')).toMatchObject({
+      code: 1,
+      stderr: "vcpus: hotplug problem - you can't add more vcpus than maxcpus\n",
+    });
+    // the failed value stays pending (and would be retried by the next set): revert it
+    expect(configSections(r.root).pending).toEqual({ vcpus: '3' });
+    expect(cli(r.root, 'set', String(VMID), '--revert', 'vcpus').code).toBe(0);
+    // shrinking needs the guest's ACPI eject (QEMU refuses it on this machine without one): it
+    // fails after qemu-server's retries and stays pending
+    expect(cli(r.root, 'set', String(VMID), '--vcpus', '1')).toMatchObject({
+      code: 1,
+      stderr: 'vcpus: hotplug problem - error unplugging cpu2\n',
+    });
+    expect((await qmp.execute<unknown[]>('query-cpus-fast')).length).toBe(2);
+    expect(configSections(r.root).main.vcpus).toBe('2');
+    expect(cli(r.root, 'set', String(VMID), '--revert', 'vcpus').code).toBe(0);
+  }, 60_000);
+
+  it('keeps what cannot change live in [PENDING] and applies it at the next start', async () => {
+    expect(
+      cli(
+        r.root,
+        'set',
+        String(VMID),
+        '--memory',
+        '192',
+        '--machine',
+        'pc-i440fx-10.0',
+        '--ide1',
+        'local:0.01,format=qcow2',
+        '--name',
+        'live',
+      ),
+    ).toMatchObject({
+      code: 0,
+      stderr: '',
+    });
+    const { main, pending } = configSections(r.root);
+    expect(main.name).toBe('live'); // a fast-plug option
+    expect(Object.keys(pending).sort()).toEqual(['ide1', 'machine', 'memory']);
+    expect(pending).toMatchObject({ memory: '192', machine: 'pc-i440fx-10.0' });
+    expect(pending.ide1).toMatch(/^local:9431\/vm-9431-disk-\d\.qcow2/);
+    expect(await blockDevices()).not.toContain('ide1');
+
+    expect(cli(r.root, 'stop', String(VMID)).code).toBe(0);
+    const restart = cli(r.root, 'start', String(VMID), '--json');
+    expect(restart.code, restart.stderr).toBe(0);
+    r.track((JSON.parse(restart.stdout) as { pid: number }).pid);
+    const applied = configSections(r.root);
+    expect(applied.pending).toEqual({});
+    expect(applied.main).toMatchObject({ memory: '192', machine: 'pc-i440fx-10.0' });
+    expect(await blockDevices()).toContain('ide1');
+  }, 120_000);
+});
