@@ -91,19 +91,17 @@ export function checkParams(raw: RawParams, declared: Readonly<Record<string, Pr
   const configParams: Record<string, string> = {};
   for (const key of Object.keys(raw)) {
     const schema = Object.hasOwn(declared, key) ? declared[key] : undefined;
+    const isConfigKey = !schema && configKeys && isSettableKey(key);
+    if (!schema && !isConfigKey) {
+      errors[key] = NOT_IN_SCHEMA;
+      continue;
+    }
     const value = scalar(key, raw[key] as string | string[], schema, errors);
     if (value === undefined) continue;
-    if (schema) {
-      const res = checkApiValue(schema, value);
-      if ('error' in res) errors[key] = res.error;
-      else params[key] = res.value;
-    } else if (configKeys && isSettableKey(key)) {
-      const res = checkConfigParam(key, value);
-      if ('error' in res) errors[key] = res.error;
-      else configParams[key] = res.value;
-    } else {
-      errors[key] = NOT_IN_SCHEMA;
-    }
+    const res = schema ? checkApiValue(schema, value) : checkConfigParam(key, value);
+    if ('error' in res) errors[key] = res.error;
+    else if (schema) params[key] = res.value;
+    else configParams[key] = res.value;
   }
   for (const [key, schema] of Object.entries(declared)) {
     if (!schema.optional && raw[key] === undefined && errors[key] === undefined) errors[key] = MISSING;

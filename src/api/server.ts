@@ -152,7 +152,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         return '-';
       }
     }
-    const user = identity?.authid ?? '-';
+    let user = identity?.authid ?? '-';
     let raw: RawParams;
     let paramNames = new Set<string>();
     try {
@@ -180,6 +180,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       };
       if (route.permissions) await route.permissions(request);
       const result = await route.handler(request);
+      // a login: the log names who logged in
+      const loggedIn = (result as { username?: unknown } | null)?.username;
+      if (!identity && typeof loggedIn === 'string') user = loggedIn;
       const envelope = result instanceof Envelope ? { data: result.data ?? null, ...result.extra } : { data: result ?? null };
       send(res, 200, 'OK', JSON.stringify(envelope));
     } catch (err) {
