@@ -32,7 +32,12 @@ export function emitOvmf(ctx: Cfg2CmdContext, cvmType: string | undefined, force
     if (conf.efidisk0 !== undefined) {
       ctx.warnings.push('EFI disks are not supported with Confidential Virtual Machines and will be ignored');
     }
-    cmd.push('-bios', ovmfFiles(ctx, undefined, false, cvmType).code);
+    // `push @cmd, '-bios', get_ovmf_files(…)`: every file the lookup returns follows -bios. On
+    // x86_64 that is the one SNP/TDX image; aarch64 has no CVM images, so qemu-server emits the
+    // AAVMF CODE and VARS pair there, VARS as a stray argument. Odd, but it is the reference.
+    const files = ovmfFiles(ctx, undefined, false, cvmType);
+    cmd.push('-bios', files.code);
+    if (files.vars !== undefined) cmd.push(files.vars);
     return { cmd, machineFlags };
   }
   const drive = conf.efidisk0 ? parseDriveValue('efidisk0', conf.efidisk0) : undefined;
