@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CvmError } from '../errors.js';
+import { rejectedCvmError } from '../../test/helpers/cvm-error.js';
 import { addToken, addUser, openAccessControl, setPassword, updateAcl } from './index.js';
 import type { AccessControlImpl } from './control.js';
 
@@ -18,16 +18,6 @@ let clock = 1_800_000_000;
 let access: AccessControlImpl;
 let vmToken: string;
 let fullToken: string;
-
-async function rejection(promise: Promise<unknown>): Promise<CvmError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof CvmError) return err;
-    throw err;
-  }
-  throw new Error('expected a CvmError');
-}
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'cvmctl-access-'));
@@ -65,7 +55,7 @@ describe('login', () => {
       { username: 'not a user', password: 'x' },
       { username: 'alice@ldap', password: 'alice-pass-1' },
     ]) {
-      const err = await rejection(access.login(req));
+      const err = await rejectedCvmError(access.login(req));
       expect(err.code).toBe('AUTH_FAILED');
       expect(err.message).toBe('authentication failure');
     }
@@ -79,9 +69,13 @@ describe('login', () => {
     const root1 = await access.login({ username: 'root@pam', password: 'root-secret-1' });
     // root@pam's ticket may create one for another user (PVE), alice's may not for root
     await expect(access.login({ username: 'alice@pve', password: root1.ticket })).resolves.toMatchObject({ username: 'alice@pve' });
-    expect((await rejection(access.login({ username: 'root@pam', password: renewed.ticket }))).message).toBe('authentication failure');
+    expect((await rejectedCvmError(access.login({ username: 'root@pam', password: renewed.ticket }))).message).toBe(
+      'authentication failure',
+    );
     clock += 7200; // first ticket is now 3 h old
-    expect((await rejection(access.login({ username: 'alice@pve', password: first.ticket }))).message).toBe('authentication failure');
+    expect((await rejectedCvmError(access.login({ username: 'alice@pve', password: first.ticket }))).message).toBe(
+      'authentication failure',
+    );
   });
 });
 
@@ -95,21 +89,21 @@ describe('authenticate', () => {
   });
 
   it('rejects missing, forged and expired tickets; allows 5 min of clock skew', async () => {
-    expect((await rejection(access.authenticate({ method: 'GET' }))).message).toBe('No ticket');
+    expect((await rejectedCvmError(access.authenticate({ method: 'GET' }))).message).toBe('No ticket');
     const { ticket } = await access.login({ username: 'alice@pve', password: 'alice-pass-1' });
     const forged = ticket.replace('alice@pve', 'root@pam');
-    expect((await rejection(access.authenticate({ method: 'GET', cookie: `PVEAuthCookie=${forged}` }))).message).toBe(
+    expect((await rejectedCvmError(access.authenticate({ method: 'GET', cookie: `PVEAuthCookie=${forged}` }))).message).toBe(
       'Authentication failed!',
     );
     const saved = clock;
     clock = saved - 299; // server clock behind the issuer: ticket 299 s in the future
     await expect(access.authenticate({ method: 'GET', cookie: `PVEAuthCookie=${ticket}` })).resolves.toMatchObject({ userid: 'alice@pve' });
     clock = saved - 300;
-    expect((await rejection(access.authenticate({ method: 'GET', cookie: `PVEAuthCookie=${ticket}` }))).code).toBe('AUTH_FAILED');
+    expect((await rejectedCvmError(access.authenticate({ method: 'GET', cookie: `PVEAuthCookie=${ticket}` }))).code).toBe('AUTH_FAILED');
     clock = saved + 7199;
     await expect(access.authenticate({ method: 'GET', cookie: `PVEAuthCookie=${ticket}` })).resolves.toMatchObject({ userid: 'alice@pve' });
     clock = saved + 7200;
-    expect((await rejection(access.authenticate({ method: 'GET', cookie: `PVEAuthCookie=${ticket}` }))).message).toBe(
+    expect((await rejectedCvmError(access.authenticate({ method: 'GET', cookie: `PVEAuthCookie=${ticket}` }))).message).toBe(
       'Authentication failed!',
     );
     clock = saved;
@@ -120,9 +114,9 @@ describe('authenticate', () => {
     const rootLogin = await access.login({ username: 'root@pam', password: 'root-secret-1' });
     const cookie = `PVEAuthCookie=${alice.ticket}`;
     for (const method of ['POST', 'PUT', 'DELETE']) {
-      expect((await rejection(access.authenticate({ method, cookie }))).message).toBe('Permission denied - invalid csrf token');
+      expect((await rejectedCvmError(access.authenticate({ method, cookie }))).message).toBe('Permission denied - invalid csrf token');
       const other = access.authenticate({ method, cookie, csrfToken: rootLogin.CSRFPreventionToken });
-      expect((await rejection(other)).message).toBe('Permission denied - invalid csrf token');
+      expect((await rejectedCvmError(other)).message).toBe('Permission denied - invalid csrf token');
       await expect(access.authenticate({ method, cookie, csrfToken: alice.CSRFPreventionToken })).resolves.toMatchObject({
         userid: 'alice@pve',
       });
@@ -139,13 +133,13 @@ describe('authenticate', () => {
       `PVEAPIToken=alice@pve!ci`,
       `PVEAPIToken=alice@pve=${vmToken}`,
     ]) {
-      expect((await rejection(access.authenticate({ method: 'GET', authorization }))).message).toBe('Authentication failed!');
+      expect((await rejectedCvmError(access.authenticate({ method: 'GET', authorization }))).message).toBe('Authentication failed!');
     }
     const short = await addToken(access.state, 'alice@pve', 'short', { expire: clock + 10 });
     const authorization = `PVEAPIToken=alice@pve!short=${short.value}`;
     await expect(access.authenticate({ method: 'GET', authorization })).resolves.toMatchObject({ authid: 'alice@pve!short' });
     clock += 11;
-    expect((await rejection(access.authenticate({ method: 'GET', authorization }))).message).toBe('Authentication failed!');
+    expect((await rejectedCvmError(access.authenticate({ method: 'GET', authorization }))).message).toBe('Authentication failed!');
   });
 });
 
@@ -156,10 +150,10 @@ describe('check', () => {
 
   it('passes held privileges and names path and privilege when one is missing', async () => {
     await expect(access.check(alice, '/vms/100', ['VM.PowerMgmt', 'VM.Audit'])).resolves.toBeUndefined();
-    const err = await rejection(access.check(alice, '/vms/100', ['VM.Audit', 'VM.Allocate']));
+    const err = await rejectedCvmError(access.check(alice, '/vms/100', ['VM.Audit', 'VM.Allocate']));
     expect(err.code).toBe('PERMISSION_DENIED');
     expect(err.message).toBe('Permission check failed (/vms/100, VM.Allocate)');
-    expect((await rejection(access.check(alice, '/', ['Sys.Audit', 'VM.Allocate'], { any: true }))).message).toBe(
+    expect((await rejectedCvmError(access.check(alice, '/', ['Sys.Audit', 'VM.Allocate'], { any: true }))).message).toBe(
       'Permission check failed (/, Sys.Audit|VM.Allocate)',
     );
     await expect(access.check(alice, '/vms/100', ['VM.Allocate', 'VM.Console'], { any: true })).resolves.toBeUndefined();
@@ -168,7 +162,7 @@ describe('check', () => {
   it('gives a privsep token the intersection, a non-privsep token its user’s privileges', async () => {
     // token: PVEVMAdmin on /vms/100; user: PVEVMUser on /vms -> intersection is PVEVMUser
     expect(await access.privileges(ci, '/vms/100')).toEqual(await access.privileges(alice, '/vms/100'));
-    expect((await rejection(access.check(ci, '/vms/100', ['VM.Allocate']))).message).toBe(
+    expect((await rejectedCvmError(access.check(ci, '/vms/100', ['VM.Allocate']))).message).toBe(
       'Permission check failed (/vms/100, VM.Allocate)',
     );
     expect((await access.privileges(ci, '/vms/101')).size).toBe(0);
@@ -178,7 +172,7 @@ describe('check', () => {
   it('gives root@pam everything and refuses unknown privilege names loudly', async () => {
     const root = { userid: 'root@pam', authid: 'root@pam', via: 'ticket' } as const;
     await expect(access.check(root, '/nodes/x', ['Sys.Modify', 'Permissions.Modify', 'VM.Allocate'])).resolves.toBeUndefined();
-    expect((await rejection(access.check(root, '/', ['VM.Typo']))).code).toBe('INTERNAL');
+    expect((await rejectedCvmError(access.check(root, '/', ['VM.Typo']))).code).toBe('INTERNAL');
   });
 
   it('sees an ACL change made through another AccessControl (another process) on the next call', async () => {

@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CvmError } from '../errors.js';
+import { rejectedCvmError } from '../../test/helpers/cvm-error.js';
 import { accessPaths, loadOrCreateKey } from './files.js';
 import { addToken, addUser, setPassword } from './manage.js';
 import { hashPassword, hashTokenSecret, verifyPassword, verifyTokenSecret } from './secrets.js';
@@ -21,16 +21,6 @@ const fresh = (name: string): string => {
   return dir;
 };
 const mode = (path: string): number => statSync(path).mode & 0o777;
-
-async function rejection(promise: Promise<unknown>): Promise<CvmError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof CvmError) return err;
-    throw err;
-  }
-  throw new Error('expected a CvmError');
-}
 
 beforeAll(() => {
   base = mkdtempSync(join(tmpdir(), 'cvmctl-access-files-'));
@@ -78,8 +68,8 @@ describe('symlinks', () => {
     writeFileSync(target, 'user:mallory@pve:1:0::::::\n');
     symlinkSync(target, p.userCfg);
     const state = new AccessState(root);
-    expect((await rejection(state.snapshot())).message).toBe(`unable to access '${p.userCfg}' - refusing to read a symbolic link`);
-    expect((await rejection(addUser(state, { userid: 'bob@pve' }))).code).toBe('IO');
+    expect((await rejectedCvmError(state.snapshot())).message).toBe(`unable to access '${p.userCfg}' - refusing to read a symbolic link`);
+    expect((await rejectedCvmError(addUser(state, { userid: 'bob@pve' }))).code).toBe('IO');
     expect(readFileSync(target, 'utf8')).toBe('user:mallory@pve:1:0::::::\n');
   });
 
@@ -88,8 +78,8 @@ describe('symlinks', () => {
     const outside = fresh('outside-priv');
     symlinkSync(outside, accessPaths(root).privDir);
     const state = new AccessState(root);
-    expect((await rejection(setPassword(state, 'root@pam', 'password-1'))).message).toContain('refusing to use a symbolic link');
-    expect((await rejection(state.keys())).message).toContain('refusing to use a symbolic link');
+    expect((await rejectedCvmError(setPassword(state, 'root@pam', 'password-1'))).message).toContain('refusing to use a symbolic link');
+    expect((await rejectedCvmError(state.keys())).message).toContain('refusing to use a symbolic link');
     expect(existsSync(join(outside, 'shadow.cfg'))).toBe(false);
     expect(existsSync(join(outside, 'authkey.key'))).toBe(false);
   });

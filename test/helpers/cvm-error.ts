@@ -14,3 +14,14 @@ export function thrownCvmError(fn: () => unknown): CvmError {
   }
   throw new Error('expected a CvmError');
 }
+
+/** The CvmError a promise rejects with (fails when it resolves or rejects with something else). */
+export async function rejectedCvmError(promise: Promise<unknown>): Promise<CvmError> {
+  try {
+    await promise;
+  } catch (e) {
+    if (e instanceof CvmError) return e;
+    throw e;
+  }
+  throw new Error('expected a CvmError');
+}

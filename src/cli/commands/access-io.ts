@@ -94,14 +94,14 @@ export async function readNewPassword(
   return first;
 }
 
-/** An aligned text table; `columns` are [header, key] pairs, missing values print empty. */
-export function formatTable(rows: readonly object[], columns: readonly (readonly [string, string])[]): string {
-  const cells = rows.map((row) => columns.map(([, key]) => String((row as Record<string, unknown>)[key] ?? '')));
-  const widths = columns.map(([header], i) => Math.max(header.length, ...cells.map((c) => (c[i] as string).length)));
+/** An aligned text table with the keys as headers; missing values print empty. */
+export function formatTable(rows: readonly object[], columns: readonly string[]): string {
+  const cells = rows.map((row) => columns.map((key) => String((row as Record<string, unknown>)[key] ?? '')));
+  const widths = columns.map((header, i) => Math.max(header.length, ...cells.map((c) => (c[i] as string).length)));
   const line = (values: readonly string[]): string =>
     values
       .map((v, i) => v.padEnd(widths[i] as number))
       .join('  ')
       .trimEnd();
-  return `${[line(columns.map(([h]) => h)), ...cells.map(line)].join('\n')}\n`;
+  return `${[line(columns), ...cells.map(line)].join('\n')}\n`;
 }

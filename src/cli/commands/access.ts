@@ -10,6 +10,7 @@
 
 import type { Command } from 'commander';
 import type { AccessState } from '../../access/state.js';
+import type { UserConfig } from '../../access/user-cfg.js';
 import { printJson, printWarning } from '../output.js';
 
 async function accessState(cmd: Command): Promise<AccessState> {
@@ -35,6 +36,33 @@ async function list(text: string | undefined): Promise<string[] | undefined> {
   if (text === undefined) return undefined;
   const { splitList } = await import('../../access/user-cfg.js');
   return splitList(text);
+}
+
+/**
+ * A `list` subcommand: the rows as JSON with `--json`, else as a table of `columns` (`table`
+ * may flatten rows for it). `rows` gets the parsed user.cfg and the command's arguments.
+ */
+function listCommand<T extends object>(
+  parent: Command,
+  spec: {
+    description: string;
+    argument?: [string, string];
+    rows: (config: UserConfig, args: string[]) => T[] | Promise<T[]>;
+    columns: readonly string[];
+    table?: (rows: T[]) => object[];
+  },
+): void {
+  const list = parent.command('list').description(spec.description);
+  if (spec.argument) list.argument(...spec.argument);
+  list.option('--json', 'print a JSON array').action(async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    const opts = args[args.length - 2] as { json?: boolean };
+    const state = await accessState(cmd);
+    const rows = await spec.rows((await state.snapshot()).config, args.slice(0, -2) as string[]);
+    if (opts.json) return printJson(rows);
+    const { formatTable } = await import('./access-io.js');
+    process.stdout.write(formatTable(spec.table ? spec.table(rows) : rows, spec.columns));
+  });
 }
 
 function registerUser(program: Command): void {
@@ -100,28 +128,12 @@ function registerUser(program: Command): void {
       const { deleteUser } = await import('../../access/manage.js');
       await deleteUser(state, userid);
     });
-  user
-    .command('list')
-    .description('list users')
-    .option('--json', 'print a JSON array (with tokens)')
-    .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const state = await accessState(cmd);
-      const { listUsers } = await import('../../access/listing.js');
-      const users = listUsers((await state.snapshot()).config);
-      if (opts.json) return printJson(users);
-      const { formatTable } = await import('./access-io.js');
-      const rows = users.map((u) => ({ ...u, tokens: u.tokens.map((t) => t.tokenid).join(',') }));
-      const columns = [
-        ['userid', 'userid'],
-        ['enable', 'enable'],
-        ['expire', 'expire'],
-        ['email', 'email'],
-        ['groups', 'groups'],
-        ['tokens', 'tokens'],
-        ['comment', 'comment'],
-      ] as const;
-      process.stdout.write(formatTable(rows, columns));
-    });
+  listCommand(user, {
+    description: 'list users (with their tokens)',
+    rows: async (config) => (await import('../../access/listing.js')).listUsers(config),
+    columns: ['userid', 'enable', 'expire', 'email', 'groups', 'tokens', 'comment'],
+    table: (users) => users.map((u) => ({ ...u, tokens: u.tokens.map((t) => t.tokenid).join(',') })),
+  });
   registerToken(user);
 }
 
@@ -157,33 +169,20 @@ function registerToken(user: Command): void {
       const { removeToken } = await import('../../access/manage.js');
       await removeToken(state, userid, tokenid);
     });
-  token
-    .command('list')
-    .description("list a user's API tokens")
-    .argument('<userid>', 'user@realm')
-    .option('--json', 'print a JSON array')
-    .action(async (userid: string, opts: { json?: boolean }, cmd: Command) => {
-      const state = await accessState(cmd);
-      const { listTokens } = await import('../../access/listing.js');
+  listCommand(token, {
+    description: "list a user's API tokens",
+    argument: ['<userid>', 'user@realm'],
+    rows: async (config, [userid = '']) => {
       const { parseUserid } = await import('../../access/ids.js');
-      const { config } = await state.snapshot();
       parseUserid(userid);
       if (!config.users.has(userid)) {
         const { CvmError } = await import('../../errors.js');
         throw new CvmError('PARAM_INVALID', `no such user ('${userid}')`);
       }
-      const tokens = listTokens(config, userid);
-      if (opts.json) return printJson(tokens);
-      const { formatTable } = await import('./access-io.js');
-      process.stdout.write(
-        formatTable(tokens, [
-          ['tokenid', 'tokenid'],
-          ['privsep', 'privsep'],
-          ['expire', 'expire'],
-          ['comment', 'comment'],
-        ]),
-      );
-    });
+      return (await import('../../access/listing.js')).listTokens(config, userid);
+    },
+    columns: ['tokenid', 'privsep', 'expire', 'comment'],
+  });
 }
 
 function registerGroup(program: Command): void {
@@ -207,24 +206,11 @@ function registerGroup(program: Command): void {
       const { deleteGroup } = await import('../../access/manage.js');
       await deleteGroup(state, groupid);
     });
-  group
-    .command('list')
-    .description('list groups')
-    .option('--json', 'print a JSON array')
-    .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const state = await accessState(cmd);
-      const { listGroups } = await import('../../access/listing.js');
-      const groups = listGroups((await state.snapshot()).config);
-      if (opts.json) return printJson(groups);
-      const { formatTable } = await import('./access-io.js');
-      process.stdout.write(
-        formatTable(groups, [
-          ['groupid', 'groupid'],
-          ['users', 'users'],
-          ['comment', 'comment'],
-        ]),
-      );
-    });
+  listCommand(group, {
+    description: 'list groups',
+    rows: async (config) => (await import('../../access/listing.js')).listGroups(config),
+    columns: ['groupid', 'users', 'comment'],
+  });
 }
 
 function registerAcl(program: Command): void {
@@ -253,25 +239,11 @@ function registerAcl(program: Command): void {
         });
       });
   }
-  acl
-    .command('list')
-    .description('list ACL entries')
-    .option('--json', 'print a JSON array')
-    .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const state = await accessState(cmd);
-      const { listAcl } = await import('../../access/listing.js');
-      const entries = listAcl((await state.snapshot()).config);
-      if (opts.json) return printJson(entries);
-      const { formatTable } = await import('./access-io.js');
-      const columns = [
-        ['path', 'path'],
-        ['type', 'type'],
-        ['ugid', 'ugid'],
-        ['roleid', 'roleid'],
-        ['propagate', 'propagate'],
-      ] as const;
-      process.stdout.write(formatTable(entries, columns));
-    });
+  listCommand(acl, {
+    description: 'list ACL entries',
+    rows: async (config) => (await import('../../access/listing.js')).listAcl(config),
+    columns: ['path', 'type', 'ugid', 'roleid', 'propagate'],
+  });
 }
 
 export function register(program: Command): void {
@@ -298,24 +270,9 @@ export function register(program: Command): void {
   registerUser(program);
   registerGroup(program);
   registerAcl(program);
-  program
-    .command('role')
-    .description('roles and their privileges (like pveum role)')
-    .command('list')
-    .description('list roles')
-    .option('--json', 'print a JSON array')
-    .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const state = await accessState(cmd);
-      const { listRoles } = await import('../../access/listing.js');
-      const roles = listRoles((await state.snapshot()).config);
-      if (opts.json) return printJson(roles);
-      const { formatTable } = await import('./access-io.js');
-      process.stdout.write(
-        formatTable(roles, [
-          ['roleid', 'roleid'],
-          ['special', 'special'],
-          ['privs', 'privs'],
-        ]),
-      );
-    });
+  listCommand(program.command('role').description('roles and their privileges (like pveum role)'), {
+    description: 'list roles',
+    rows: async (config) => (await import('../../access/listing.js')).listRoles(config),
+    columns: ['roleid', 'special', 'privs'],
+  });
 }
