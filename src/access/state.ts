@@ -42,11 +42,11 @@ export class AccessState {
 
   /** The current users/tokens/ACLs (cached while the files are unchanged). */
   async snapshot(): Promise<AccessSnapshot> {
-    const version = `${await fileVersion(this.paths.userCfg)}|${await fileVersion(this.paths.tokenCfg)}`;
+    const version = `${fileVersion(this.paths.userCfg)}|${fileVersion(this.paths.tokenCfg)}`;
     if (this.cached?.version === version) return this.cached.snapshot;
     const snapshot = await this.readSnapshot();
     // a file replaced while it was read gets re-read next time (its version differs then)
-    const after = `${await fileVersion(this.paths.userCfg)}|${await fileVersion(this.paths.tokenCfg)}`;
+    const after = `${fileVersion(this.paths.userCfg)}|${fileVersion(this.paths.tokenCfg)}`;
     if (after === version) this.cached = { version, snapshot };
     return snapshot;
   }
