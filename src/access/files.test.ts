@@ -68,7 +68,9 @@ describe('symlinks', () => {
     writeFileSync(target, 'user:mallory@pve:1:0::::::\n');
     symlinkSync(target, p.userCfg);
     const state = new AccessState(root);
-    expect((await rejectedCvmError(state.snapshot())).message).toBe(`unable to access '${p.userCfg}' - refusing to read a symbolic link`);
+    expect((await rejectedCvmError(state.snapshot())).message).toBe(
+      `unable to read access file '${p.userCfg}' - it is a symbolic link, not a regular file`,
+    );
     expect((await rejectedCvmError(addUser(state, { userid: 'bob@pve' }))).code).toBe('IO');
     expect(readFileSync(target, 'utf8')).toBe('user:mallory@pve:1:0::::::\n');
   });

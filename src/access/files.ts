@@ -4,20 +4,22 @@
  * `access/user.cfg` (users, tokens, groups, roles, ACLs) and `priv/` with `shadow.cfg`
  * (password hashes), `token.cfg` (token secret digests), `authkey.key` (ticket signing key) and
  * `pve-www.key` (CSRF secret). Directories are 0700 and files 0600; files are replaced
- * atomically (util/fs writeFileAtomic) and read with O_NOFOLLOW, and a symlink in place of any
- * of them is refused, so nobody can redirect a secret elsewhere. Keys are created once,
- * race-free (written to a temporary file, then hard-linked into place). All writers share one
- * cross-process lock, `lock/access`, so a CLI command and the API server never lose updates.
+ * atomically (util/fs writeFileAtomic) and read as bounded regular files without following a
+ * symlink (util/read-file); a symlink in place of any of them is refused, so nobody can
+ * redirect a secret elsewhere. Keys are created once, race-free (written to a temporary file,
+ * then hard-linked into place). All writers share one cross-process lock, `lock/access`, so a
+ * CLI command and the API server never lose updates.
  */
 
 import { randomBytes } from 'node:crypto';
-import { constants, lstatSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { chmod, link, lstat, mkdir, open, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CvmError } from '../errors.js';
 import { stateLayout } from '../store/root.js';
 import { withFileLock, writeFileAtomic } from '../util/fs.js';
 import { makeDirs } from '../util/mkdirs.js';
+import { READ_LIMITS, readRegularFile } from '../util/read-file.js';
 
 export interface AccessPaths {
   accessDir: string;
@@ -92,32 +94,17 @@ export async function readPrivateFile(path: string, dir: string): Promise<string
 
 async function readPrivateBytes(path: string, dir: string): Promise<Buffer | undefined> {
   if (!(await refuseLinkedDir(dir))) return undefined;
-  let handle: Awaited<ReturnType<typeof open>>;
   try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    return await readRegularFile(path, { what: 'access file', maxBytes: READ_LIMITS.small, noFollow: true });
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return undefined;
-    if (errnoCode(err) === 'ELOOP') throw ioError(path, 'refusing to read a symbolic link');
-    throw ioError(path, '', err);
-  }
-  try {
-    const st = await handle.stat();
-    if (!st.isFile()) throw ioError(path, 'not a regular file');
-    return await handle.readFile();
-  } finally {
-    await handle.close();
+    throw err;
   }
 }
 
-/** Atomically replaces the file (0600) inside its private directory; refuses a symlink in its place. */
+/** Atomically replaces the file (0600) inside its private directory; a symlink in its place is refused (util/fs). */
 export async function writePrivateFile(path: string, dir: string, text: string): Promise<void> {
   await ensurePrivateDir(dir);
-  try {
-    if ((await lstat(path)).isSymbolicLink()) throw ioError(path, 'refusing to write through a symbolic link');
-  } catch (err) {
-    if (err instanceof CvmError) throw err;
-    if (errnoCode(err) !== 'ENOENT') throw ioError(path, '', err);
-  }
   await writeFileAtomic(path, text, FILE_MODE);
 }
 
