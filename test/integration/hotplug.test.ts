@@ -213,3 +213,77 @@ describe.skipIf(!ready)(`hotplug on a running VM${ready ? '' : ' (skipped: needs
     expect(await blockDevices()).toContain('ide1');
   }, 120_000);
 });
+
+describe.skipIf(!ready)(`memory hotplug on a running VM${ready ? '' : ' (skipped: needs qemu-system-x86_64 and npm run build)'}`, () => {
+  let r: TestRoot;
+  const MEM_VMID = 9432;
+  const query = async <T>(command: string): Promise<T> => {
+    const c = await QmpClient.connect(join(r.root, 'run', `${MEM_VMID}.qmp`));
+    try {
+      return await c.execute<T>(command);
+    } finally {
+      await c.close();
+    }
+  };
+  const dimms = async () =>
+    (await query<{ data: { id: string; size: number; node: number } }[]>('query-memory-devices')).map((d) => [
+      d.data.id,
+      d.data.size / 2 ** 20,
+      d.data.node,
+    ]);
+  const memoryLine = () => /^memory: (.*)$/m.exec(readFileSync(join(r.root, 'qemu-server', `${MEM_VMID}.conf`), 'utf8'))?.[1];
+
+  beforeAll(() => {
+    r = makeTestRoot('cvmctl-memhp-');
+    r.writeConfig(MEM_VMID, 'hotplug: memory\nkvm: 0\nmemory: 1024\nnuma: 1\nsockets: 1\nvga: none\n');
+    const start = cli(r.root, 'start', String(MEM_VMID), '--json');
+    expect(start.code, start.stderr).toBe(0);
+    r.track((JSON.parse(start.stdout) as { pid: number }).pid);
+  }, 120_000);
+
+  afterAll(() => {
+    if (r) {
+      cli(r.root, 'stop', String(MEM_VMID));
+      r.cleanup();
+    }
+  });
+
+  it('adds the DIMMs a start with the new size would have, and refuses sizes out of range', async () => {
+    expect(await dimms()).toEqual([]);
+    expect(cli(r.root, 'set', String(MEM_VMID), '--memory', '2048')).toMatchObject({ code: 0, stderr: '' });
+    expect(await dimms()).toEqual([
+      ['dimm0', 512, 0],
+      ['dimm1', 512, 0],
+    ]);
+    const summary = await query<{ 'base-memory': number; 'plugged-memory': number }>('query-memory-size-summary');
+    expect(summary).toEqual({ 'base-memory': 1024 * 2 ** 20, 'plugged-memory': 1024 * 2 ** 20 });
+    expect(memoryLine()).toBe('2048');
+
+    expect(cli(r.root, 'set', String(MEM_VMID), '--memory', '512')).toMatchObject({
+      code: 1,
+      stderr: "memory: hotplug problem - memory can't be lower than 1024 MB\n",
+    });
+    expect(cli(r.root, 'set', String(MEM_VMID), '--revert', 'memory').code).toBe(0);
+    const huge = cli(r.root, 'set', String(MEM_VMID), '--memory', String(64 * 1024 * 1024));
+    expect(huge.code).toBe(1);
+    expect(huge.stderr).toMatch(/^memory: hotplug problem - you cannot add more memory than max mem \d+ MB!\n$/);
+    expect(cli(r.root, 'set', String(MEM_VMID), '--revert', 'memory').code).toBe(0);
+    expect(memoryLine()).toBe('2048');
+  }, 120_000);
+
+  it('shrinking asks for the top DIMM; without a guest to release it, it fails after the retries and stays pending', async () => {
+    const t0 = Date.now();
+    expect(cli(r.root, 'set', String(MEM_VMID), '--memory', '1536')).toMatchObject({
+      code: 1,
+      stderr: 'memory: hotplug problem - dimm1: error unplug memory module\n',
+    });
+    // qemu-server: up to 7 device_del tries, 3 s apart
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(18_000);
+    expect(await dimms()).toEqual([
+      ['dimm0', 512, 0],
+      ['dimm1', 512, 0],
+    ]);
+    expect(memoryLine()).toBe('2048');
+    expect(readFileSync(join(r.root, 'qemu-server', `${MEM_VMID}.conf`), 'utf8')).toMatch(/\[PENDING\]\nmemory: 1536\n/);
+  }, 120_000);
+});

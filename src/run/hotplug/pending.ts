@@ -4,9 +4,9 @@
  * options took effect), deletions are tried first (sorted), then new values (sorted), each
  * per the `hotplug` option (default `network,disk,usb`): NICs and disks are (un)plugged, NIC
  * bridge/VLAN/firewall/rate/link changes are applied to the live tap, `vcpus` grows/shrinks
- * with `cpu` hotplug. What cannot change live stays in `[PENDING]` without a message, as in
+ * with `cpu` hotplug, `memory` adds/removes DIMMs with `memory` hotplug. What cannot change live stays in `[PENDING]` without a message, as in
  * qemu-server (efidisk/tpmstate/ide/sata disks, cd-rom media changes, disk option changes,
- * memory, everything else); a failure is recorded as `<key>: hotplug problem - <reason>` and
+ * everything else); a failure is recorded as `<key>: hotplug problem - <reason>` and
  * the key stays pending. The caller holds the config lock and writes the config afterwards.
  */
 
@@ -21,6 +21,7 @@ import type { LifecycleContext } from '../context.js';
 import { hostNetTools } from '../net-tools.js';
 import { tapPlanFor } from '../network.js';
 import { parseHotplugFeatures } from './features.js';
+import { hotplugMemory } from './memory.js';
 import { hotplugVcpus, type PlugEnv, plugDrive, plugNet, unplugDrive, unplugNet } from './plug.js';
 
 /** "skip\n" of qemu-server: not hotpluggable, stays pending, no error. */
@@ -80,6 +81,21 @@ export async function hotplugPending(cfg: VmConfig, env: HotplugEnv): Promise<Ho
       return false;
     }
   };
+  const memoryTo = async (value: string) => {
+    // maxmem from the running config's command line (`-m size=…,slots=255,maxmem=…M`)
+    const running = await argvWith({});
+    const maxMem = Number(/(?:^|,)maxmem=(\d+)M/.exec(running[running.indexOf('-m') + 1] ?? '')?.[1]);
+    await hotplugMemory(
+      env,
+      conf,
+      value,
+      maxMem,
+      () => argvWith({ memory: value }),
+      (m) => {
+        conf.memory = m;
+      },
+    );
+  };
   const checkBootdisk = (opt: string) => {
     if (bootDisks(conf).includes(opt)) throw new CvmError('QMP_ERROR', `can't unplug bootdisk '${opt}'`);
   };
@@ -97,6 +113,9 @@ export async function hotplugPending(cfg: VmConfig, env: HotplugEnv): Promise<Ho
       } else if (/^net\d+$/.test(opt)) {
         if (!features.has('network')) skip();
         await unplugNet(env, opt, conf[opt]);
+      } else if (opt === 'memory') {
+        if (!features.has('memory')) skip();
+        await memoryTo('512');
       } else if (isDriveKey(opt)) {
         if (!features.has('disk') || /(efidisk|ide|sata|tpmstate)\d+/.test(opt)) skip();
         checkBootdisk(opt);
@@ -127,6 +146,9 @@ export async function hotplugPending(cfg: VmConfig, env: HotplugEnv): Promise<Ho
         });
       } else if (/^net\d+$/.test(opt)) {
         await updateNet(env, conf, features.has('network'), opt, value, argvWith, net);
+      } else if (opt === 'memory') {
+        if (!features.has('memory')) skip();
+        await memoryTo(value);
       } else if (isDriveKey(opt)) {
         if (opt === 'efidisk0' || opt === 'tpmstate0') skip();
         await updateDisk(env, cfg, features.has('disk'), opt, value, argvWith, checkBootdisk);
