@@ -1,54 +1,71 @@
 /**
  * @module bench/measure
- * `cvmctl measure` speed: SNP digest of a 4 MiB synthetic firmware + 10 MiB kernel + 4 vCPUs
- * (kernel-hashes), compared with (a) virtee/sev-snp-measure on the same files, when the
- * Python tool is available (target ≥ 20× faster), and (b) Node's raw SHA-384 throughput over
- * the same 14 MiB (target: within 2×). Prints both ratios.
+ * `cvmctl measure` speed, issue 12 point 20: the SNP digest of a 2 MiB synthetic firmware +
+ * 1 MiB kernel (kernel-hashes) + 3 vCPUs, computed in-process by `measureFiles` (file reads
+ * included), next to (a) virtee/sev-snp-measure's own `calc_launch_digest` timed inside its
+ * Python process on the same files (target: faster), and (b) Node's raw SHA-384 over the same
+ * 3 MiB (target: within 1.5×). Medians of CPU time (this is a shared machine); the runs of all
+ * three alternate so they see the same load. sev-snp-measure is taken from a checkout (SEV_SNP_MEASURE_DIR, default
+ * /work/upstream/sev-snp-measure); without one, the 7 ms lower bound issue 12 recorded is the
+ * reference and the line says so.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { measureFiles } from '../src/measure/index.js';
 import { buildSyntheticOvmf, fillerBytes } from '../test/fixtures/measure/synthetic-ovmf.js';
 
 const MIB = 1024 * 1024;
+const TARGET_RAW_RATIO = 1.5;
+/** Issue 12: sev-snp-measure took 7–13 ms in-process for this digest; the lower bound is the bar. */
+const RECORDED_REFERENCE_MS = 7;
+const ROUNDS = 31;
+const VCPUS = 3;
+const VCPU_SIG = 0xa00f11;
+const APPEND = 'console=ttyS0';
 
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+  return s[Math.floor(s.length / 2)] as number;
 }
 
-async function timeIt(runs: number, fn: () => Promise<unknown> | unknown): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    await fn();
-    times.push(performance.now() - t);
-  }
-  return median(times);
+/**
+ * CPU milliseconds of one call (this process, all threads: libuv's file reads count too). The
+ * machine is shared, so wall time mostly measures the other processes.
+ */
+async function timeOnce(fn: () => Promise<unknown> | unknown): Promise<number> {
+  const t = process.cpuUsage();
+  await fn();
+  const used = process.cpuUsage(t);
+  return (used.user + used.system) / 1000;
 }
 
-function findReference(): string[] | null {
-  const explicit = process.env.SEV_SNP_MEASURE;
-  if (explicit) return explicit.endsWith('.py') ? ['python3', explicit] : [explicit];
-  const upstream = '/work/upstream/sev-snp-measure/sev-snp-measure.py';
-  if (existsSync(upstream)) return ['python3', upstream];
-  const which = spawnSync('sh', ['-c', 'command -v sev-snp-measure'], { encoding: 'utf8' });
-  return which.status === 0 && which.stdout.trim() ? [which.stdout.trim()] : null;
+function referenceCheckout(): string | undefined {
+  const dir = process.env.SEV_SNP_MEASURE_DIR ?? '/work/upstream/sev-snp-measure';
+  return existsSync(join(dir, 'sevsnpmeasure', 'guest.py')) ? dir : undefined;
+}
+
+/** sev-snp-measure's in-process median (ms) and digest, or undefined when it cannot run. */
+function runReference(checkout: string, ovmfPath: string, kernelPath: string): { ms: number; digest: string } | string {
+  const script = join(import.meta.dirname, 'sev-snp-measure-inprocess.py');
+  const args = [script, checkout, ovmfPath, kernelPath, APPEND, String(VCPUS), `0x${VCPU_SIG.toString(16)}`, '5'];
+  const r = spawnSync('python3', args, { encoding: 'utf8' });
+  if (r.status !== 0) return (r.stderr || r.error?.message || 'failed').trim().split('\n').pop() as string;
+  const [ms, digest] = r.stdout.trim().split(' ');
+  return { ms: Number(ms), digest: digest as string };
 }
 
 export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'cvmctl-bench-measure-'));
   try {
-    const ovmfPath = join(dir, 'OVMF_SEV_4M.fd');
+    const ovmfPath = join(dir, 'OVMF_SEV.fd');
     const kernelPath = join(dir, 'vmlinuz');
     writeFileSync(
       ovmfPath,
       buildSyntheticOvmf({
-        size: 4 * MIB,
+        size: 2 * MIB,
         seed: 0xbe7c4,
         resetEip: 0x80b004,
         hashTable: [0x810c00, 0x400],
@@ -63,33 +80,50 @@ export async function run(): Promise<void> {
         ],
       }),
     );
-    writeFileSync(kernelPath, fillerBytes(10 * MIB, 0x6b));
-    const spec = { mode: 'snp' as const, ovmfPath, kernelPath, append: 'console=ttyS0', vcpus: 4, vcpuSig: 0xa00f11, guestFeatures: 1 };
+    writeFileSync(kernelPath, fillerBytes(1 * MIB, 0x6b));
+    const spec = { mode: 'snp' as const, ovmfPath, kernelPath, append: APPEND, vcpus: VCPUS, vcpuSig: VCPU_SIG, guestFeatures: 1 };
+    const bytes = Buffer.concat([readFileSync(ovmfPath), readFileSync(kernelPath)]);
 
     const digest = (await measureFiles(spec)).toString('hex');
-    const ours = await timeIt(9, () => measureFiles(spec));
-
-    const bytes = Buffer.concat([readFileSync(ovmfPath), readFileSync(kernelPath)]);
-    const raw = await timeIt(9, () => createHash('sha384').update(bytes).digest());
-    const rawRatio = ours / raw;
-    console.log(`measure: snp, 4 MiB firmware + 10 MiB kernel, 4 vCPUs: ${ours.toFixed(1)} ms (digest ${digest.slice(0, 16)}…)`);
-    console.log(`measure: raw SHA-384 over the same ${(bytes.length / MIB).toFixed(0)} MiB: ${raw.toFixed(1)} ms → ratio ${rawRatio.toFixed(2)}× (target ≤ 2×) ${rawRatio <= 2 ? 'OK' : 'MISSED'}`);
-
-    const ref = findReference();
-    if (!ref) {
-      console.log('measure: sev-snp-measure not found (set SEV_SNP_MEASURE): reference comparison skipped');
-      return;
+    // warm up both (JIT, file cache) before anything is timed
+    for (let i = 0; i < 10; i++) {
+      await measureFiles(spec);
+      createHash('sha384').update(bytes).digest();
     }
-    const args = [...ref.slice(1), '--mode', 'snp', '--vcpus', '4', '--vcpu-type', 'EPYC-Milan', '--ovmf', ovmfPath, '--kernel', kernelPath, '--append', 'console=ttyS0'];
-    let refDigest = '';
-    const refTime = await timeIt(3, () => {
-      const r = spawnSync(ref[0]!, args, { encoding: 'utf8' });
-      refDigest = r.stdout.trim();
-    });
-    const refRatio = refTime / ours;
+    const checkout = referenceCheckout();
+    const ours: number[] = [];
+    const raw: number[] = [];
+    const refs: number[] = [];
+    let refNote = '';
+    for (let i = 0; i < ROUNDS; i++) {
+      ours.push(await timeOnce(() => measureFiles(spec)));
+      raw.push(await timeOnce(() => createHash('sha384').update(bytes).digest()));
+      // a Python process per round (5 timed calls each) keeps the three interleaved
+      if (checkout && i % 6 === 0) {
+        const ref = runReference(checkout, ovmfPath, kernelPath);
+        if (typeof ref === 'string') refNote = ref;
+        else {
+          refs.push(ref.ms);
+          if (ref.digest !== digest) refNote = `DIGEST DIFFERS: ${ref.digest}`;
+        }
+      }
+    }
+    const oursMs = median(ours);
+    const rawRatio = oursMs / median(raw);
+    console.log(`measure: snp, 2 MiB firmware + 1 MiB kernel, 3 vCPUs, in-process: ${oursMs.toFixed(2)} ms CPU (digest ${digest.slice(0, 16)}…, median of ${ROUNDS})`);
     console.log(
-      `measure: sev-snp-measure on the same files: ${refTime.toFixed(0)} ms (${refDigest === digest ? 'same digest' : `DIGEST DIFFERS: ${refDigest}`}) → cvmctl is ${refRatio.toFixed(0)}× faster (target ≥ 20×) ${refRatio >= 20 ? 'OK' : 'MISSED'}`,
+      `measure: raw SHA-384 over the same ${(bytes.length / MIB).toFixed(0)} MiB: ${median(raw).toFixed(2)} ms → ratio ${rawRatio.toFixed(2)}× (target ≤ ${TARGET_RAW_RATIO}×) ${rawRatio <= TARGET_RAW_RATIO ? 'OK' : 'MISSED'}`,
     );
+    if (refs.length > 0) {
+      const refMs = median(refs);
+      console.log(
+        `measure: sev-snp-measure calc_launch_digest in its Python process, same files: ${refMs.toFixed(2)} ms (${refNote || 'same digest'}) → cvmctl ${(refMs / oursMs).toFixed(1)}× faster (target > 1×) ${!refNote && oursMs < refMs ? 'OK' : 'MISSED'}`,
+      );
+    } else {
+      console.log(
+        `measure: sev-snp-measure ${checkout ? `failed (${refNote})` : 'checkout not found (set SEV_SNP_MEASURE_DIR)'}: compared with the ${RECORDED_REFERENCE_MS} ms lower bound issue 12 recorded instead → ${(RECORDED_REFERENCE_MS / oursMs).toFixed(1)}× (target > 1×) ${oursMs < RECORDED_REFERENCE_MS ? 'OK' : 'MISSED'}`,
+      );
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

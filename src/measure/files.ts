@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { CvmError } from '../errors.js';
-import { READ_LIMITS, readRegularFile, streamRegularFile } from '../util/read-file.js';
+import { READ_LIMITS, readRegularFile, streamRegularFile, withRegularFile } from '../util/read-file.js';
 import { calcLaunchDigest, type MeasureInput, type MeasureMode } from './digest.js';
 import { cmdlineHash, type SevHashes } from './sev-hashes.js';
 import type { VmmType } from './vmsa.js';
@@ -71,12 +71,14 @@ export async function sevHashesFromFiles(
   return { kernel: kernelHash, initrd: initrdHash, cmdline: cmdlineHash(append) };
 }
 
-/** Read every input named in `spec` and return the launch digest. */
+/**
+ * Read every input named in `spec` and return the launch digest. The kernel and initrd are
+ * hashed first, so the firmware can be read into a reused buffer and measured at once (see
+ * withRegularFile): fresh memory for a multi-MiB image cost more than reading it.
+ */
 export async function measureFiles(spec: MeasureFileInput): Promise<Buffer> {
-  const ovmf = await readWhole('OVMF firmware', spec.ovmfPath);
-  const input: MeasureInput = {
+  const input: Omit<MeasureInput, 'ovmf'> = {
     mode: spec.mode,
-    ovmf,
     vcpus: spec.vcpus,
     vcpuSig: spec.vcpuSig,
     vmmType: spec.vmmType,
@@ -98,5 +100,12 @@ export async function measureFiles(spec: MeasureFileInput): Promise<Buffer> {
       }
     } else input.varsSize = spec.varsSize;
   }
-  return calcLaunchDigest(input);
+  const what = 'OVMF firmware';
+  try {
+    // calcLaunchDigest keeps nothing of the image: the digest is a new buffer
+    return withRegularFile(spec.ovmfPath, { what, maxBytes: READ_LIMITS.firmware }, (ovmf) => calcLaunchDigest({ ...input, ovmf }));
+  } catch (err) {
+    if (err instanceof CvmError) throw err;
+    throw ioError(what, spec.ovmfPath, err);
+  }
 }

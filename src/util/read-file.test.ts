@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CvmError } from '../errors.js';
-import { readRegularFile, streamRegularFile } from './read-file.js';
+import { readRegularFile, streamRegularFile, withRegularFile } from './read-file.js';
 
 let dir: string;
 beforeEach(() => {
@@ -73,3 +74,43 @@ describe('streamRegularFile', () => {
     expect(await refusal(streamRegularFile('/dev/zero', { what: 'kernel', maxBytes: 10 }, () => undefined))).toMatch(/not a regular file$/);
   });
 });
+
+describe('withRegularFile (reused read buffer)', () => {
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+  it('lends exactly the file bytes, also after a larger file used the buffer', () => {
+    writeFileSync(join(dir, 'big'), Buffer.alloc(300 * 1024, 0xaa));
+    writeFileSync(join(dir, 'small'), Buffer.from('hello'));
+    expect(withRegularFile(join(dir, 'big'), opts4m, (b) => sha(b))).toBe(sha(Buffer.alloc(300 * 1024, 0xaa)));
+    expect(withRegularFile(join(dir, 'small'), opts4m, (b) => b.toString())).toBe('hello');
+    expect(withRegularFile('/dev/null', opts4m, (b) => b.length)).toBe(0);
+  });
+
+  it('refuses what readRegularFile refuses, and a throwing user leaves the next read intact', () => {
+    expect(() => withRegularFile('/dev/zero', opts4m, () => 0)).toThrow(/it is a device, not a regular file$/);
+    writeFileSync(join(dir, 'f'), Buffer.from('abc'));
+    expect(() =>
+      withRegularFile(join(dir, 'f'), opts4m, () => {
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(withRegularFile(join(dir, 'f'), opts4m, (b) => b.toString())).toBe('abc');
+  });
+
+  it('concurrent streams hash each file correctly (kernel and initrd are hashed together)', async () => {
+    const a = Buffer.alloc(2 * 1024 * 1024 + 3, 1);
+    const b = Buffer.alloc(3 * 1024 * 1024 + 7, 2);
+    writeFileSync(join(dir, 'a'), a);
+    writeFileSync(join(dir, 'b'), b);
+    // read a lent buffer first so the spare exists and one stream gets it
+    withRegularFile(join(dir, 'b'), opts4m, () => undefined);
+    const hashOf = async (path: string) => {
+      const h = createHash('sha256');
+      await streamRegularFile(path, opts4m, (chunk) => h.update(chunk));
+      return h.digest('hex');
+    };
+    expect(await Promise.all([hashOf(join(dir, 'a')), hashOf(join(dir, 'b'))])).toEqual([sha(a), sha(b)]);
+  });
+});
+
+const opts4m = { what: 'firmware', maxBytes: 4 * 1024 * 1024 };

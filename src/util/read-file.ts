@@ -7,10 +7,15 @@
  * on the command line may be symlinks to regular files, and may be /dev/null (the usual way to
  * say "empty", e.g. an empty kernel for measurement vectors). Large inputs (kernel, initrd) are
  * streamed through a callback instead of held in memory.
+ *
+ * The reads are synchronous system calls behind an async interface: every input is bounded
+ * and local, and a thread-pool round trip per open, fstat, read and close cost more than the
+ * read itself (a 2 MiB firmware: 0.55 ms of CPU async, 0.28 ms sync, which is a tenth of a
+ * launch measurement). Streaming a large file yields to the event loop between chunks.
  */
 
-import { constants } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { CvmError } from '../errors.js';
 import { fileKind } from './fs.js';
 
@@ -60,74 +65,137 @@ function isDevNull(st: { isCharacterDevice(): boolean; rdev: number }): boolean 
 }
 
 /**
- * Open `path` for reading after checking it is a regular file within the limit. ENOENT is
- * rethrown as is (callers have their own "does not exist" texts).
+ * Open `path` for reading after checking it is a regular file within the limit; returns the fd
+ * and the size fstat gave. ENOENT is rethrown as is (callers have their own "does not exist"
+ * texts).
  */
-async function openRegular(path: string, opts: ReadOptions): Promise<{ fh: FileHandle; size: number }> {
-  let fh: FileHandle;
+function openRegular(path: string, opts: ReadOptions): { fd: number; size: number } {
+  let fd: number;
   try {
     // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused right after
-    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | (opts.noFollow ? constants.O_NOFOLLOW : 0));
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | (opts.noFollow ? constants.O_NOFOLLOW : 0));
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') throw err;
     if (errnoCode(err) === 'ELOOP' && opts.noFollow) throw refuse(opts, path, 'it is a symbolic link, not a regular file', err);
     throw refuse(opts, path, (err as Error).message, err);
   }
   try {
-    const st = await fh.stat();
-    if (!opts.noFollow && isDevNull(st)) return { fh, size: 0 };
+    const st = fstatSync(fd);
+    if (!opts.noFollow && isDevNull(st)) return { fd, size: 0 };
     if (!st.isFile()) throw refuse(opts, path, `it is ${fileKind(st)}, not a regular file`);
     if (st.size > opts.maxBytes) throw refuse(opts, path, `${st.size} bytes is more than the ${opts.maxBytes} bytes allowed`);
-    return { fh, size: st.size };
+    return { fd, size: st.size };
   } catch (err) {
-    await fh.close();
+    closeSync(fd);
     throw err;
   }
 }
 
+/**
+ * The rest of a regular file of at most `maxBytes` from offset 0, starting with one read into
+ * `first` (sized from fstat, plus one byte to see the end); a file that grows meanwhile is read
+ * on up to the limit.
+ */
+function readAll(fd: number, first: Buffer, path: string, opts: ReadOptions): Buffer {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let buf = first;
+  for (;;) {
+    const bytesRead = readSync(fd, buf, 0, buf.length, total);
+    if (bytesRead === 0) break;
+    chunks.push(buf.subarray(0, bytesRead));
+    total += bytesRead;
+    if (total > opts.maxBytes) throw refuse(opts, path, `more than the ${opts.maxBytes} bytes allowed`);
+    // a regular file's read comes up short only at its end: no second read to learn that
+    if (bytesRead < buf.length) break;
+    buf = Buffer.allocUnsafe(64 * KiB);
+  }
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total);
+}
+
 /** Read a whole regular file of at most `maxBytes`. */
 export async function readRegularFile(path: string, opts: ReadOptions): Promise<Buffer> {
-  const { fh, size } = await openRegular(path, opts);
+  const { fd, size } = openRegular(path, opts);
   try {
-    // one read of the size fstat gave; a file that grows meanwhile is read on up to the limit
-    const chunks: Buffer[] = [];
-    let total = 0;
-    let want = Math.min(size, opts.maxBytes) + 1;
-    for (;;) {
-      const buf = Buffer.allocUnsafe(want);
-      const { bytesRead } = await fh.read(buf, 0, want, total);
-      if (bytesRead === 0) break;
-      chunks.push(buf.subarray(0, bytesRead));
-      total += bytesRead;
-      if (total > opts.maxBytes) throw refuse(opts, path, `more than the ${opts.maxBytes} bytes allowed`);
-      want = 64 * KiB;
-    }
-    return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total);
+    return readAll(fd, Buffer.allocUnsafe(Math.min(size, opts.maxBytes) + 1), path, opts);
   } catch (err) {
     if (err instanceof CvmError) throw err;
     throw refuse(opts, path, (err as Error).message, err);
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
-/** Stream a regular file of at most `maxBytes` through `onChunk` (1 MiB at a time). Returns the byte count. */
-export async function streamRegularFile(path: string, opts: ReadOptions, onChunk: (chunk: Buffer) => void): Promise<number> {
-  const { fh } = await openRegular(path, opts);
+/**
+ * One read buffer kept between reads (up to 16 MiB). Fresh memory costs a page fault per 4 KiB
+ * on first touch, which for a firmware image or kernel was more than copying the bytes; a
+ * buffer used before costs nothing. Taken while in use, so concurrent reads never share it.
+ */
+const KEEP_SPARE = 16 * MiB;
+let spare: Buffer | undefined;
+
+function takeBuffer(size: number): Buffer {
+  if (spare !== undefined && spare.length >= size) {
+    const buf = spare;
+    spare = undefined;
+    return buf;
+  }
+  return Buffer.allocUnsafe(size);
+}
+
+function giveBack(buf: Buffer): void {
+  if (buf.length <= KEEP_SPARE && (spare === undefined || spare.length < buf.length)) spare = buf;
+}
+
+/**
+ * Read a whole regular file of at most `maxBytes` into a reused buffer and hand its bytes to
+ * `use`, which must not keep them (or any view of them) after it returns: the buffer serves the
+ * next read. For inputs consumed at once, such as a firmware image that is hashed and dropped.
+ */
+export function withRegularFile<T>(path: string, opts: ReadOptions, use: (bytes: Buffer) => T): T {
+  const { fd, size } = openRegular(path, opts);
+  const first = takeBuffer(Math.min(size, opts.maxBytes) + 1);
+  let bytes: Buffer;
   try {
-    const buf = Buffer.allocUnsafe(MiB);
+    bytes = readAll(fd, first, path, opts);
+  } catch (err) {
+    giveBack(first);
+    if (err instanceof CvmError) throw err;
+    throw refuse(opts, path, (err as Error).message, err);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    return use(bytes);
+  } finally {
+    giveBack(first);
+  }
+}
+
+/** Largest read of streamRegularFile: one read for a typical kernel, bounded memory for a 2 GiB initrd. */
+const STREAM_CHUNK = 16 * MiB;
+
+/** Stream a regular file of at most `maxBytes` through `onChunk` (up to 16 MiB at a time). Returns the byte count. */
+export async function streamRegularFile(path: string, opts: ReadOptions, onChunk: (chunk: Buffer) => void): Promise<number> {
+  const { fd, size } = openRegular(path, opts);
+  const buf = takeBuffer(Math.min(Math.max(size + 1, 64 * KiB), STREAM_CHUNK));
+  try {
     let total = 0;
     for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, total);
+      const bytesRead = readSync(fd, buf, 0, buf.length, total);
       if (bytesRead === 0) return total;
       total += bytesRead;
       if (total > opts.maxBytes) throw refuse(opts, path, `more than the ${opts.maxBytes} bytes allowed`);
       onChunk(buf.subarray(0, bytesRead));
+      // a regular file's read comes up short only at its end: no extra read to learn that
+      if (bytesRead < buf.length) return total;
+      await yieldToEventLoop();
     }
   } catch (err) {
     if (err instanceof CvmError) throw err;
     throw refuse(opts, path, (err as Error).message, err);
   } finally {
-    await fh.close();
+    closeSync(fd);
+    giveBack(buf);
   }
 }
