@@ -10,7 +10,7 @@
  * file goes through the store, which raises its usual errors.
  */
 
-import { lstat } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
 import { parseVmConfig } from '../config/file/parse.js';
 import type { VmConfig } from '../config/types.js';
 import { FsConfigStore } from '../store/fs-store.js';
@@ -24,9 +24,13 @@ interface Entry {
 /** Most VMs whose parsed config is kept (a map in insertion order: the oldest goes first). */
 const MAX_ENTRIES = 1024;
 
-async function fileIdentity(path: string): Promise<string | undefined> {
+/**
+ * Synchronous on purpose: a metadata lookup of a small local file costs microseconds, far less
+ * than an async round trip through the thread pool, and it runs on every request.
+ */
+function fileIdentity(path: string): string | undefined {
   try {
-    const st = await lstat(path, { bigint: true });
+    const st = lstatSync(path, { bigint: true });
     if (!st.isFile()) return undefined;
     return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
   } catch {
@@ -44,7 +48,7 @@ export class ConfigCache {
 
   async read(vmid: number): Promise<VmConfig> {
     const path = this.store.configPath(vmid);
-    const before = await fileIdentity(path);
+    const before = fileIdentity(path);
     const hit = this.entries.get(vmid);
     if (before !== undefined && hit?.identity === before) return structuredClone(hit.config);
     this.entries.delete(vmid);
@@ -52,7 +56,7 @@ export class ConfigCache {
     const raw = await readRegularFile(path, { what: 'config file', maxBytes: READ_LIMITS.config, noFollow: true });
     const config = parseVmConfig(path, raw, { strict: false });
     // a file replaced while it was read is not cached: the next request reads it again
-    if ((await fileIdentity(path)) === before) {
+    if (fileIdentity(path) === before) {
       this.entries.set(vmid, { identity: before, config });
       if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as number);
     }
