@@ -1,0 +1,111 @@
+/**
+ * @module test/api/storage
+ * Storage endpoints on a temporary root whose `local` dir storage is the default: a VM created
+ * over the API with `scsi0: local:1` gets a real 1 GiB raw image (qemu-img), which the storage
+ * list, the content list and the volume details report (path, size, format); unknown storages
+ * and volume names that would leave the storage are PVE's "does not exist" 500s. Also the
+ * CLI and the server changing one VM at the same time without losing an update.
+ */
+
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QEMU_IMG } from '../integration/helpers.js';
+import { dataOf, NODE, startTestServer, type TestServer } from './helpers.js';
+
+const run = promisify(execFile);
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'cvmctl');
+let t: TestServer;
+
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+describe.skipIf(!QEMU_IMG)('storage', () => {
+  let volid: string;
+
+  beforeAll(async () => {
+    const r = await t.call('POST', `/nodes/${NODE}/qemu`, { form: { vmid: '200', scsi0: 'local:1' } });
+    expect((await t.waitTask(dataOf<string>(r))).exitstatus).toBe('OK');
+    volid = dataOf<{ scsi0: string }>(await t.call('GET', `/nodes/${NODE}/qemu/200/config`)).scsi0.split(',')[0] as string;
+    expect(volid).toBe('local:200/vm-200-disk-0.raw');
+  }, 60_000);
+
+  it('lists the local storage with its content types and sizes', async () => {
+    const list = dataOf<Record<string, unknown>[]>(await t.call('GET', `/nodes/${NODE}/storage`));
+    const local = list.find((s) => s.storage === 'local');
+    expect(local).toMatchObject({ type: 'dir', enabled: 1, active: 1, shared: 0 });
+    expect(String(local?.content).split(',')).toContain('images');
+    expect(local?.total as number).toBeGreaterThan(0);
+    const images = dataOf<unknown[]>(await t.call('GET', `/nodes/${NODE}/storage`, { query: { content: 'images' } }));
+    expect(images.length).toBeGreaterThanOrEqual(1);
+    expect(dataOf<unknown[]>(await t.call('GET', `/nodes/${NODE}/storage`, { query: { content: 'nosuch' } }))).toEqual([]);
+  });
+
+  it('lists the VM image and its details; raw and %2F-encoded volume ids both work', async () => {
+    const content = dataOf<Record<string, unknown>[]>(await t.call('GET', `/nodes/${NODE}/storage/local/content`));
+    expect(content).toContainEqual(expect.objectContaining({ volid, format: 'raw', vmid: 200, size: 1024 ** 3, content: 'images' }));
+    for (const path of [
+      `/nodes/${NODE}/storage/local/content/${volid}`,
+      `/nodes/${NODE}/storage/local/content/${encodeURIComponent(volid)}`,
+    ]) {
+      const vol = dataOf<{ path: string; size: number; format: string; used: number }>(await t.call('GET', path));
+      expect(vol).toMatchObject({ size: 1024 ** 3, format: 'raw' });
+      expect(existsSync(vol.path)).toBe(true);
+      expect(vol.path.startsWith(t.root)).toBe(true);
+    }
+  });
+
+  it('unknown storages and escaping volume names do not exist', async () => {
+    const none = await t.call('GET', `/nodes/${NODE}/storage/nosuch/content`);
+    expect([none.status, none.reason]).toEqual([500, "storage 'nosuch' does not exist"]);
+    for (const bad of ['local:200/../../../../etc/passwd', '../../etc/passwd', 'local:200/vm-200-disk-9.raw']) {
+      const r = await t.call('GET', `/nodes/${NODE}/storage/local/content/${encodeURIComponent(bad)}`);
+      expect(r.status, bad).toBe(500);
+      expect(r.reason, bad).toMatch(/^volume '.*' does not exist$/);
+    }
+  });
+
+  it('a user without datastore rights sees no storages', async () => {
+    await t.addUser('vmonly@pve', 'vmonly-secret', { '/vms': ['PVEVMUser'] });
+    const creds = await t.login('vmonly@pve', 'vmonly-secret');
+    expect(dataOf<unknown[]>(await t.call('GET', `/nodes/${NODE}/storage`, { as: creds }))).toEqual([]);
+    const r = await t.call('GET', `/nodes/${NODE}/storage/local/content`, { as: creds });
+    expect(r.status).toBe(403);
+  });
+});
+
+describe('CLI and server on one root', () => {
+  it('concurrent changes from cvmctl set and PUT …/config all survive', async () => {
+    const r = await t.call('POST', `/nodes/${NODE}/qemu`, { form: { vmid: '300' } });
+    expect((await t.waitTask(dataOf<string>(r))).exitstatus).toBe('OK');
+    const api = [{ cores: '3' }, { sockets: '2' }, { onboot: '1' }, { tablet: '0' }].map((form) =>
+      t.call('PUT', `/nodes/${NODE}/qemu/300/config`, { form }),
+    );
+    const cli = [
+      ['--name', 'from-cli'],
+      ['--memory', '768'],
+      ['--description', 'set by the CLI'],
+      ['--cpulimit', '2'],
+    ].map((args) => run(process.execPath, [BIN, '--root', t.root, 'set', '300', ...args]));
+    const replies = await Promise.all(api);
+    for (const reply of replies) expect(reply.status, reply.reason).toBe(200);
+    await Promise.all(cli);
+    const conf = dataOf<Record<string, unknown>>(await t.call('GET', `/nodes/${NODE}/qemu/300/config`));
+    expect(conf).toMatchObject({
+      cores: 3,
+      sockets: 2,
+      onboot: 1,
+      tablet: 0,
+      name: 'from-cli',
+      memory: '768',
+      description: 'set by the CLI',
+      cpulimit: '2',
+    });
+  }, 60_000);
+});
