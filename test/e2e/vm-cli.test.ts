@@ -7,11 +7,12 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseVmConfig } from '../../src/config/file/parse.js';
+import { fakeQemu } from '../helpers/fake-qemu.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const BIN = join(REPO, 'bin', 'cvmctl');
@@ -172,18 +173,18 @@ describe('cvmctl create / config / set / list / destroy', () => {
     expect(readConf(200)).not.toContain('lock:');
   });
 
-  it('keeps changes pending while the VM runs; config shows them, --current does not', () => {
-    mkdirSync(join(root, 'run'), { recursive: true });
-    writeFileSync(join(root, 'run', '200.pid'), `${process.pid}\n`);
+  it('keeps changes pending while the VM runs; config shows them, --current does not', async () => {
+    // a process that looks like the VM's QEMU (its command line names the pid file)
+    const qemu = await fakeQemu(join(root, 'run', '200.pid'));
     try {
       expect(cvmctl('set', '200', '--memory', '8192', '--delete', 'cores').code).toBe(0);
       expect(readConf(200)).toMatch(/\n\[PENDING\]\ndelete: cores\nmemory: 8192\n$/);
       expect(cvmctl('config', '200').stdout).toContain('memory: 8192\n');
       expect(cvmctl('config', '200').stdout).not.toContain('cores:');
       expect(cvmctl('config', '200', '--current').stdout).toContain('memory: 4096\n');
-      expect(cvmctl('list').stdout).toMatch(new RegExp(`\\n\\s+200 web\\s+running\\s+4096\\s+0\\.00 ${process.pid}\\s*\\n`));
+      expect(cvmctl('list').stdout).toMatch(new RegExp(`\\n\\s+200 web\\s+running\\s+4096\\s+0\\.00 ${qemu.pid}\\s*\\n`));
     } finally {
-      rmSync(join(root, 'run', '200.pid'));
+      qemu.stop();
     }
     // stopped again: the next change applies everything that was pending
     expect(cvmctl('set', '200', '--name', 'web2').code).toBe(0);
