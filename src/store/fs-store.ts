@@ -19,6 +19,13 @@ import { withFileLock, writeFileAtomic } from '../util/fs.js';
 import { READ_LIMITS, readRegularFile } from '../util/read-file.js';
 import { stateLayout, type StateLayout } from './root.js';
 
+/** The `lock` value of a config reserved by a create that has not finished (qemu-server's). */
+export const CREATE_LOCK = 'create';
+
+function emptyConfig(vmid: number): VmConfig {
+  return { vmid, digest: '', conf: {}, pending: {}, special: {}, snapshots: {} };
+}
+
 export const DIGEST_MISMATCH_MESSAGE = 'checksum mismatch (file change by other user?)';
 
 export interface StoredConfig {
@@ -137,14 +144,32 @@ export class FsConfigStore {
 
   /**
    * Write a new VM's config; VM_EXISTS if it already has one. `conf` may be a function that
-   * builds the config inside the lock (after the existence check), e.g. to allocate disks.
+   * builds the config inside the lock (after the existence check), e.g. to allocate disks:
+   * then, like qemu-server's create_and_lock_config, the config is reserved first as a file
+   * holding only `lock: create`, so a create that crashes while allocating stays visible (and
+   * `destroy` frees what it allocated). When the builder fails, `undo` runs (to free volumes)
+   * before the reservation is removed.
    */
-  async create(vmid: number, conf: VmConfig | (() => VmConfig | Promise<VmConfig>)): Promise<VmConfig> {
+  async create(
+    vmid: number,
+    conf: VmConfig | (() => VmConfig | Promise<VmConfig>),
+    opts: { undo?: () => Promise<void> } = {},
+  ): Promise<VmConfig> {
     return this.withLock(vmid, async () => {
       if (await this.exists(vmid)) {
         throw new CvmError('VM_EXISTS', `unable to create VM ${vmid}: config file already exists`);
       }
-      return this.replace(vmid, typeof conf === 'function' ? await conf() : conf);
+      if (typeof conf !== 'function') return this.replace(vmid, conf);
+      await writeFileAtomic(this.configPath(vmid), writeVmConfig({ ...emptyConfig(vmid), conf: { lock: CREATE_LOCK } }));
+      let built: VmConfig;
+      try {
+        built = await conf();
+      } catch (err) {
+        await opts.undo?.();
+        await unlink(this.configPath(vmid)).catch(() => undefined);
+        throw err;
+      }
+      return this.replace(vmid, built);
     });
   }
 

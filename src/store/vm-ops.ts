@@ -15,7 +15,7 @@ import { splitList } from '../config/file/views.js';
 import { perlTrue } from '../config/file/write.js';
 import { lookupConfigKey, validDriveNamesForBoot } from '../config/options/index.js';
 import type { ConfigSection, VmConfig } from '../config/types.js';
-import { FsConfigStore } from './fs-store.js';
+import { CREATE_LOCK, FsConfigStore } from './fs-store.js';
 import { currentMemoryMiB, vmStatus } from './status.js';
 import { applyFastPlug, applyPending, cleanupPending, type EditEffects, printBootOrder, stageChanges, storedCipassword } from './vm-pending.js';
 import { checkParams } from './vm-params.js';
@@ -133,8 +133,11 @@ export async function createVm(args: CreateVmArgs): Promise<VmConfig> {
     throw new CvmError('VM_EXISTS', `unable to create VM ${args.vmid}: config file already exists`);
   }
   let allocated: ConfigSection = {};
-  try {
-    return await store.create(args.vmid, async () => {
+  // the config is reserved (`lock: create`) before any volume exists; a failure frees the
+  // volumes and then drops the reservation, a crash leaves a config `destroy` cleans up
+  return store.create(
+    args.vmid,
+    async () => {
       const driveKeys = Object.keys(params).filter(isDriveKey);
       let conf: ConfigSection = { ...params };
       if (driveKeys.length > 0) {
@@ -145,11 +148,9 @@ export async function createVm(args: CreateVmArgs): Promise<VmConfig> {
       if (conf.cipassword !== undefined) conf.cipassword = storedCipassword(conf.cipassword, conf.ostype);
       applyCreateDefaults(conf, args.now ?? Date.now());
       return { vmid: args.vmid, digest: '', conf, pending: {}, special: {}, snapshots: {} };
-    });
-  } catch (err) {
-    await freeQuietly(args, allocated);
-    throw err;
-  }
+    },
+    { undo: () => freeQuietly(args, allocated) },
+  );
 }
 
 interface CheckedUpdate {
@@ -307,7 +308,9 @@ export async function destroyVm(args: DestroyVmArgs): Promise<void> {
     if ((await vmStatus(args.root, args.vmid)).status === 'running') {
       throw new CvmError('VM_RUNNING', `VM ${args.vmid} is running - destroy failed`);
     }
-    if (!args.skiplock && cfg.conf.lock !== 'suspended') checkLock(cfg.conf, false);
+    // `lock: create` seen here, under the config lock a create holds throughout, is a create
+    // that crashed: destroying it (and the volumes it allocated) is the way out
+    if (!args.skiplock && cfg.conf.lock !== 'suspended' && cfg.conf.lock !== CREATE_LOCK) checkLock(cfg.conf, false);
     await (await storage()).destroyVolumes({ root: args.root, vmid: args.vmid, conf: cfg.conf });
   });
 }

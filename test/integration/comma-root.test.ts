@@ -52,17 +52,28 @@ describe.skipIf(!QEMU_BINARY)(`a state root named r,wait=on${QEMU_BINARY ? '' : 
     const { writeFileSync } = await import('node:fs');
     writeFileSync(join(root, 'qemu-server', '9301.conf'), 'memory: 64\ncores: 1\nkvm: 0\nserial0: socket\nvga: std\n');
     // an older machine version gets a legacy -drive with file=<path below the root>
-    writeFileSync(join(root, 'qemu-server', '9302.conf'), 'memory: 64\nkvm: 0\nmachine: pc-i440fx-9.2\nscsi0: local:9302/vm-9302-disk-0.raw,size=1M\n');
+    writeFileSync(
+      join(root, 'qemu-server', '9302.conf'),
+      'memory: 64\nkvm: 0\nmachine: pc-i440fx-9.2\nscsi0: local:9302/vm-9302-disk-0.raw,size=1M\n',
+    );
     const ctx = await localLifecycleContext(root, { facts: await probeLocalHost(root), warn: () => undefined });
     const built = await ctx.buildCommand(await ctx.loadConfig(9301), ctx.facts);
     const runDir = join(root, 'run');
     const opt = (flag: string, pred: (parts: string[]) => boolean) =>
       built.argv.flatMap((a, i) => (built.argv[i - 1] === flag ? [splitOpts(a)] : [])).find(pred) as string[];
     expect(opt('-chardev', (p) => p.includes('id=qmp'))).toEqual(['socket', 'id=qmp', `path=${runDir}/9301.qmp`, 'server=on', 'wait=off']);
-    expect(opt('-chardev', (p) => p.includes('id=serial0'))).toEqual(['socket', 'id=serial0', `path=${runDir}/9301.serial0`, 'server=on', 'wait=off']);
+    expect(opt('-chardev', (p) => p.includes('id=serial0'))).toEqual([
+      'socket',
+      'id=serial0',
+      `path=${runDir}/9301.serial0`,
+      'server=on',
+      'wait=off',
+    ]);
     expect(opt('-vnc', () => true)).toEqual([`unix:${runDir}/9301.vnc`, 'password=on']);
     const legacy = await ctx.buildCommand(await ctx.loadConfig(9302), ctx.facts);
-    const drive = legacy.argv.flatMap((a, i) => (legacy.argv[i - 1] === '-drive' ? [splitOpts(a)] : [])).find((p) => p.includes('id=drive-scsi0'));
+    const drive = legacy.argv
+      .flatMap((a, i) => (legacy.argv[i - 1] === '-drive' ? [splitOpts(a)] : []))
+      .find((p) => p.includes('id=drive-scsi0'));
     expect(drive?.[0]).toBe(`file=${root}/images/9302/vm-9302-disk-0.raw`);
     // a plain file name for QEMU: not escaped
     expect(built.argv[built.argv.indexOf('-pidfile') + 1]).toBe(`${runDir}/9301.pid`);
