@@ -91,7 +91,7 @@ for _ in $(seq 1 150); do
   sleep 0.2
 done
 echo "--- cvmctl serve --listen 127.0.0.1:$port (first lines of its output) ---"
-head -n 4 "$server_log"
+head -n 3 "$server_log"
 json() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s).data;console.log(eval(process.argv[1]))})' "$1"; }
 echo "--- curl: POST $api/access/ticket as $demo_user ---"
 login=$(curl -sSk --fail --data-urlencode "username=$demo_user" --data-urlencode "password=$demo_pw" "$api/access/ticket")

@@ -3,6 +3,7 @@
 # QEMU >= 9.1 from bookworm-backports, qemu-utils, OVMF, the tools the integration tests drive
 # (proxmoxer, Ansible, swtpm, etcd, Chromium, qemu-guest-agent, bridges, LVM; curl and openssl for
 # the demo's API part and the API bench's certificate), the npm packages, then builds.
+# As root it also links /usr/local/bin/cvmctl to this checkout's bin/cvmctl (CVMCTL_NO_LINK=1: not).
 # Idempotent: a second run only re-checks. Set CVMCTL_SKIP_APT=1 to skip the Debian packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,4 +63,15 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 echo "setup: building ..."
 npm run build --silent
+
+# `cvmctl` on PATH, as the README's examples use it (as root; a real file there is left alone)
+if [ "$(id -u)" -eq 0 ] && [ "${CVMCTL_NO_LINK:-0}" != 1 ]; then
+  link=/usr/local/bin/cvmctl
+  if [ ! -e "$link" ] || [ -L "$link" ]; then
+    ln -sfn "$PWD/bin/cvmctl" "$link"
+    echo "setup: $link -> $PWD/bin/cvmctl"
+  else
+    echo "setup: $link exists and is not a link; left alone"
+  fi
+fi
 echo "setup: done"
