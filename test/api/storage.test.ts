@@ -84,9 +84,8 @@ describe('CLI and server on one root', () => {
   it('concurrent changes from cvmctl set and PUT …/config all survive', async () => {
     const r = await t.call('POST', `/nodes/${NODE}/qemu`, { form: { vmid: '300' } });
     expect((await t.waitTask(dataOf<string>(r))).exitstatus).toBe('OK');
-    const api = [{ cores: '3' }, { sockets: '2' }, { onboot: '1' }, { tablet: '0' }].map((form) =>
-      t.call('PUT', `/nodes/${NODE}/qemu/300/config`, { form }),
-    );
+    const changes: Record<string, string>[] = [{ cores: '3' }, { sockets: '2' }, { onboot: '1' }, { tablet: '0' }];
+    const api = changes.map((form) => t.call('PUT', `/nodes/${NODE}/qemu/300/config`, { form }));
     const cli = [
       ['--name', 'from-cli'],
       ['--memory', '768'],
