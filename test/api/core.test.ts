@@ -49,6 +49,13 @@ describe('envelope and routing', () => {
     expect(m.reason).toBe("Method 'PUT /version' not implemented");
   });
 
+  it('the reason phrase is printable ASCII; the body keeps the real text', async () => {
+    const r = await t.call('GET', '/api2/json/%C3%BCber');
+    expect(r.status).toBe(501);
+    expect(r.reason).toBe("Method 'GET /?ber' not implemented");
+    expect(r.body?.message).toBe("Method 'GET /über' not implemented\n");
+  });
+
   it('needs the json format under /api2', async () => {
     expect((await t.call('GET', '/api2/xml/version')).status).toBe(501);
     const r = await t.call('GET', '/index.html', { rawPath: true });

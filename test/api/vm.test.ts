@@ -167,6 +167,12 @@ describe('update', () => {
     expect(d.body).toEqual({ data: null });
   });
 
+  it('POST config with background_delay reports a failed task as failed to update', async () => {
+    const r = await t.call('POST', `/nodes/${NODE}/qemu/100/config`, { form: { scsi1: 'nosuchstore:1', background_delay: '10' } });
+    expect(r.status).toBe(500);
+    expect(r.reason).toMatch(/^failed to update VM 100: .*nosuchstore/);
+  });
+
   it('pending lists every key with its value and the digest', async () => {
     const rows = (await t.call('GET', `/nodes/${NODE}/qemu/100/pending`)).body?.data as Record<string, unknown>[];
     expect(rows).toContainEqual({ key: 'sockets', value: 2 });
