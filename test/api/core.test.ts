@@ -78,6 +78,27 @@ describe('envelope and routing', () => {
   });
 });
 
+describe('small endpoints', () => {
+  it('pools: an empty list, and no pool by name', async () => {
+    expect((await t.call('GET', '/pools')).body).toEqual({ data: [] });
+    expect((await t.call('GET', '/pools', { query: { poolid: 'prod' } })).body).toEqual({ data: [] });
+    const one = await t.call('GET', '/pools/prod');
+    expect([one.status, one.reason]).toEqual([500, "pool 'prod' does not exist"]);
+    const put = await t.call('PUT', '/pools', { form: { poolid: 'prod', vms: '100' } });
+    expect([put.status, put.reason]).toEqual([500, "pool 'prod' does not exist"]);
+    expect((await t.call('GET', '/pools', { query: { poolid: 'bad pool!' } })).status).toBe(400);
+  });
+
+  it('indexes and realms', async () => {
+    expect((await t.call('GET', '/access/domains', { anonymous: true })).body?.data).toEqual(
+      expect.arrayContaining([expect.objectContaining({ realm: 'pam' }), expect.objectContaining({ realm: 'pve' })]),
+    );
+    expect(dataOf<{ name: string }[]>(await t.call('GET', `/nodes/${NODE}`)).map((e) => e.name)).toContain('qemu');
+    expect(dataOf<{ name: string }[]>(await t.call('GET', '/cluster')).map((e) => e.name)).toEqual(['nextid', 'resources']);
+    expect(dataOf<{ name: string }[]>(await t.call('GET', `/nodes/${NODE}/capabilities/qemu`)).map((e) => e.name)).toContain('cvm');
+  });
+});
+
 describe('parameters', () => {
   it('unknown parameters are 400 with the schema text', async () => {
     const r = await t.call('GET', '/cluster/nextid', { query: { foo: '1' } });
