@@ -129,6 +129,17 @@ export interface HostFacts {
   spiceAddress?: string;
   /** RNG source devices that do not exist on this host (e.g. `/dev/hwrng`); others are assumed present. */
   missingRngSources?: string[];
+  /**
+   * The `flags` of the first CPU in /proc/cpuinfo, as read_cpuinfo keeps them; `nested-virt`
+   * resolves to the first ` svm ` or ` vmx ` in it. Undefined: resolved from `cpuVendor`
+   * (the pve-test profile, standing in for the harness's build host).
+   */
+  cpuFlags?: string;
+  /**
+   * Character devices under /dev (three levels deep, symlinks followed), for the `-c $path`
+   * test of serial/parallel device paths (`no such serial device`). Undefined: not checked.
+   */
+  charDevices?: string[];
   /** Directory mappings for virtio-fs (`mapping/directory.cfg`): id → `node=…,path=…` entries. */
   dirMappings?: Record<string, { map: string[] }>;
 }

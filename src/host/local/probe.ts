@@ -21,6 +21,7 @@ import { discoverFirmwareDescriptors } from '../../firmware/index.js';
 import { parseStorageCfg } from '../../storage/index.js';
 import { nodeArchToQemu, parseCpuInfo } from './parse.js';
 import { findQemuBinary, qemuBinaryFacts } from './qemu-binary.js';
+import { cpuFlagsFromCpuinfo, probeCharDevices } from './devices.js';
 
 export interface LocalProbeOptions {
   env?: NodeJS.ProcessEnv;
@@ -108,7 +109,7 @@ export async function probeLocalHost(root: string, opts: LocalProbeOptions = {})
   }
   const cpuText = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
   const cpu = parseCpuInfo(cpuText);
-  const [qemu, kvm, vhostNet, hugepages, bridges, hw, firmware, storage] = await Promise.all([
+  const [qemu, kvm, vhostNet, hugepages, bridges, hw, firmware, storage, charDevices] = await Promise.all([
     qemuBinaryFacts(binary, join(root, 'cache')),
     kvmUsable(opts.kvmDevice),
     access('/dev/vhost-net', constants.R_OK).then(
@@ -123,6 +124,7 @@ export async function probeLocalHost(root: string, opts: LocalProbeOptions = {})
     probeCapabilities(cpu.vendor),
     discoverFirmwareDescriptors(),
     loadLocalStorage(root),
+    probeCharDevices(),
   ]);
   return {
     profile: 'local',
@@ -130,7 +132,9 @@ export async function probeLocalHost(root: string, opts: LocalProbeOptions = {})
     nodename: hostname().split('.')[0] ?? 'localhost',
     arch,
     cpuVendor: cpu.vendor,
+    cpuFlags: cpuFlagsFromCpuinfo(cpuText) ?? '',
     cpuCount: cpu.count || 1,
+    charDevices,
     physAddrBits: cpu.physAddrBits,
     qemuInstalledVersion: qemu.version,
     qemuVersion: qemu.version,

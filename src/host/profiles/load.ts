@@ -4,9 +4,11 @@
  * or a JSON profile file. A file is an object with an optional `base` (a built-in profile
  * name, default `pve`) and any HostFacts fields, which replace the base's values; `paths`
  * and `firmware` are merged key by key. The format is documented in docs/host-profiles.md.
- * `local` is probed on this machine by src/host/local (needs the state root).
+ * `local` is probed on this machine by src/host/local (needs the state root); `pve` takes its
+ * capability file and config_to_command's own host lookups (CPU, devices, KVM) from this machine.
  */
 
+import { readFile } from 'node:fs/promises';
 import { CvmError } from '../../errors.js';
 import { READ_LIMITS, readRegularFile } from '../../util/read-file.js';
 import type { HostFacts } from '../facts.js';
@@ -71,8 +73,27 @@ export async function loadHostProfile(nameOrPath: string, opts: { root?: string 
   if (nameOrPath === 'pve') {
     // a real Proxmox host: its capabilities are what query-machine-capabilities wrote at boot
     // (or qemu-server's missing-file error, raised only when a CVM needs them)
-    const { readHwCapabilities } = await import('../capabilities/index.js');
-    return { ...pveProfile(), hwCapabilities: await readHwCapabilities() };
+    // and what config_to_command itself looks up on the host: read_cpuinfo (vendor, CPU count,
+    // the flags nested-virt resolves from), `-c` of serial/parallel paths and /dev/vhost-net,
+    // and kvm_version (/dev/kvm)
+    const [{ readHwCapabilities }, devices, local] = await Promise.all([
+      import('../capabilities/index.js'),
+      import('../local/devices.js'),
+      import('../local/index.js'),
+    ]);
+    const [hwCapabilities, charDevices, cpuText, kvmAvailable] = await Promise.all([
+      readHwCapabilities(),
+      devices.probeCharDevices(),
+      readFile('/proc/cpuinfo', 'utf8').catch(() => ''),
+      local.kvmUsable(),
+    ]);
+    const facts: HostFacts = { ...pveProfile(), hwCapabilities, charDevices, kvmAvailable };
+    facts.kernelHasVhostNet = charDevices.includes('/dev/vhost-net');
+    facts.cpuFlags = devices.cpuFlagsFromCpuinfo(cpuText) ?? '';
+    const cpu = local.parseCpuInfo(cpuText);
+    if (cpu.vendor) facts.cpuVendor = cpu.vendor;
+    if (cpu.count > 0) facts.cpuCount = cpu.count;
+    return facts;
   }
   const builtin = builtinProfile(nameOrPath);
   if (builtin) return builtin;

@@ -111,6 +111,15 @@ function printFlag(name: string, flag: CpuFlag): string {
   return s;
 }
 
+/**
+ * What `nested-virt` stands for on this host: qemu-server takes the first ` svm ` or ` vmx ` in
+ * the host's /proc/cpuinfo flags; a profile without probed flags (pve-test) goes by the vendor.
+ */
+function nestedVirtFlag(host: Cfg2CmdContext['host']): string | undefined {
+  if (host.cpuFlags !== undefined) return /\s(svm|vmx)\s/.exec(host.cpuFlags)?.[1];
+  return host.cpuVendor === 'AuthenticAMD' ? 'svm' : host.cpuVendor === 'GenuineIntel' ? 'vmx' : undefined;
+}
+
 function resolveFlags(ctx: Cfg2CmdContext, layers: FlagSet[]): FlagSet {
   const flags: FlagSet = new Map();
   let nested: string | undefined | null = null;
@@ -118,7 +127,7 @@ function resolveFlags(ctx: Cfg2CmdContext, layers: FlagSet[]): FlagSet {
     for (let [name, flag] of layer) {
       if (name === 'nested-virt') {
         if (nested === null) {
-          nested = ctx.host.cpuVendor === 'AuthenticAMD' ? 'svm' : ctx.host.cpuVendor === 'GenuineIntel' ? 'vmx' : undefined;
+          nested = nestedVirtFlag(ctx.host);
           if (!nested) ctx.warnings.push("ignoring 'nested-virt' CPU flag - unable to resolve from host CPU flags");
         }
         if (!nested) continue;

@@ -5,6 +5,7 @@
  * vmgenid and virtio-fs. Each pushes to `$devices` in the order the orchestrator calls them.
  */
 
+import { posix } from 'node:path';
 import { optValue } from './opt-value.js';
 import { CvmError } from '../../errors.js';
 import type { Cfg2CmdContext } from './context.js';
@@ -23,6 +24,16 @@ const die = (msg: string): never => {
   throw new CvmError('GENERATE', msg);
 };
 
+/**
+ * `die "no such serial device" if !-c $path`: the host's character devices are facts probed at
+ * the edge (HostFacts.charDevices); without them (pve-test) every path counts as present.
+ */
+function assertCharDevice(ctx: Cfg2CmdContext, path: string, kind: 'serial' | 'parallel'): void {
+  const known = ctx.host.charDevices;
+  if (known === undefined) return;
+  if (!known.includes(posix.normalize(path))) die(`no such ${kind} device`);
+}
+
 export function emitSerial(ctx: Cfg2CmdContext, devices: string[]): void {
   for (let i = 0; i < MAX_SERIAL_PORTS; i++) {
     const path = ctx.conf[SERIAL_KEYS[i] as string];
@@ -35,6 +46,7 @@ export function emitSerial(ctx: Cfg2CmdContext, devices: string[]): void {
       if (ctx.arch === 'aarch64' && i === 0) devices.push('-serial', `chardev:serial${i}`);
       else devices.push('-device', `isa-serial,chardev=serial${i}`);
     } else {
+      assertCharDevice(ctx, path, 'serial');
       devices.push('-chardev', `serial,id=serial${i},path=${optValue(path)}`);
       devices.push('-device', `isa-serial,chardev=serial${i}`);
     }
@@ -45,6 +57,7 @@ export function emitParallel(ctx: Cfg2CmdContext, devices: string[]): void {
   for (let i = 0; i < MAX_PARALLEL_PORTS; i++) {
     const path = ctx.conf[PARALLEL_KEYS[i] as string];
     if (!path) continue;
+    assertCharDevice(ctx, path, 'parallel');
     const type = path.startsWith('/dev/usb/lp') ? 'serial' : 'parallel';
     devices.push('-chardev', `${type},id=parallel${i},path=${optValue(path)}`);
     devices.push('-device', `isa-parallel,chardev=parallel${i}`);
