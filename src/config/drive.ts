@@ -64,6 +64,16 @@ function formatFor(key: string, interfaceName: string, withAlloc: boolean): Form
   return extended;
 }
 
+/**
+ * The API's drive schema "with alloc" ($drivedesc_hash_with_alloc): the config schema of a
+ * drive key whose format also accepts `import-from` (create/set input, never a stored config).
+ */
+export function driveSchemaWithAlloc<S extends { format?: unknown }>(key: string, schema: S): S {
+  const [interfaceName] = parseDriveInterface(key);
+  if (interfaceName === 'unused' || typeof schema.format !== 'object') return schema;
+  return { ...schema, format: formatFor(key, interfaceName, true) };
+}
+
 /** Perl truthiness of a parsed value (`0`, `''` and absent are false). */
 function truthy(value: string | number | undefined): boolean {
   return value !== undefined && value !== '' && value !== 0 && value !== '0';

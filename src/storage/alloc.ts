@@ -13,7 +13,7 @@
 
 import { execFile } from 'node:child_process';
 import { readdir, rm, rmdir, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { promisify } from 'node:util';
 import { CvmError } from '../errors.js';
 import type { ConfigSection } from '../config/types.js';
@@ -21,7 +21,9 @@ import { assertEfidiskAllowed, efivarsTemplate, type FirmwareCvmType, type Firmw
 import type { PropertyValues } from '../schema/types.js';
 import { getCvmType } from '../sev/index.js';
 import type { StorageConfig, StorageDef } from './types.js';
-import { parseVolname, parseVolumeId, storageConfig } from './volume.js';
+import { qemuImgConvert, untrustedImageInfo } from './convert.js';
+import { volumePath } from './path.js';
+import { checkedVolumeFormat, parseVolname, parseVolumeId, storageConfig } from './volume.js';
 import { makeDirs } from '../util/mkdirs.js';
 
 const run = promisify(execFile);
@@ -132,15 +134,74 @@ export function allocFactsFromConf(conf: ConfigSection): Pick<AllocContext, 'cvm
   };
 }
 
+/**
+ * vdisk_alloc on a file storage: the next free `vm-<vmid>-disk-N.<format>` in the VM's image
+ * dir, created with `qemu-img create` (preallocation as the storage says). The path goes into
+ * `created` before the file exists, so a caller can undo a failed call.
+ */
+export async function allocateVolume(
+  args: { storage: StorageConfig; storeid: string; vmid: number; format: string; sizeKiB: number },
+  created: string[] = [],
+): Promise<{ volid: string; path: string }> {
+  const def = storageDef(args.storage, args.storeid);
+  if (!['raw', 'qcow2', 'vmdk'].includes(args.format)) {
+    throw new CvmError('STORAGE', `unsupported format '${args.format}' for storage '${args.storeid}'`);
+  }
+  const imageDir = join(def.path as string, 'images', String(args.vmid));
+  await makeDirs(imageDir);
+  const name = await freeDiskName(imageDir, args.vmid, args.format);
+  const path = join(imageDir, name);
+  const prealloc = preallocation(def, args.format);
+  created.push(path);
+  await qemuImg(
+    ['create', ...(prealloc ? ['-o', `preallocation=${prealloc}`] : []), '-f', args.format, path, `${args.sizeKiB}K`],
+    'unable to create image',
+  );
+  return { volid: `${args.storeid}:${args.vmid}/${name}`, path };
+}
+
+/**
+ * The image an `import-from=` names: a storage volume (images or import content; cloud-init
+ * drives and OVA members refused) or an absolute path, probed as untrusted (no backing file).
+ */
+async function importSource(storage: StorageConfig, source: string): Promise<{ path: string; format: string; size: number }> {
+  if (parseVolumeId(source)) {
+    const { vtype } = parseVolname(storage, source);
+    if (/[:/](?:vm-\d+-)?cloudinit(?:\.\w+)?$/.test(source)) throw new CvmError('STORAGE', 'cannot import from cloudinit disk');
+    if (vtype !== 'images' && vtype !== 'import')
+      throw new CvmError('STORAGE', `cannot import from '${source}' - content type '${vtype}' is not an image`);
+    const format = checkedVolumeFormat(storage, source);
+    if (format.startsWith('ova+'))
+      throw new CvmError('STORAGE', `cannot import from '${source}' - extracting disks from an OVA is not supported by cvmctl`);
+    const path = volumePath(storage, source);
+    const info = await untrustedImageInfo(path);
+    if (info.format !== format && vtype === 'import')
+      throw new CvmError('STORAGE', `cannot import from '${source}' - file format '${info.format}' does not match its name ('${format}')`);
+    return { path, format, size: info.virtualSize };
+  }
+  if (!isAbsolute(source)) throw new CvmError('STORAGE', `cannot import from '${source}' - not a volume ID or an absolute path`);
+  const info = await untrustedImageInfo(source);
+  return { path: source, format: info.format, size: info.virtualSize };
+}
+
 /** Allocate one drive value; returns the new value, or undefined when it is not an allocation. */
-async function allocateOne(ctx: AllocContext, vmid: number, key: string, value: string, created: string[]): Promise<string | undefined> {
+async function allocateOne(
+  ctx: AllocContext,
+  vmid: number,
+  key: string,
+  value: string,
+  created: string[],
+  log: (line: string) => void,
+): Promise<string | undefined> {
   const { file, opts } = splitDrive(value);
   const m = NEW_DISK_RE.exec(file);
   if (!m) return undefined;
   const storeid = m[2];
   if (!storeid) throw new CvmError('STORAGE', `${key}: no storage ID specified (and no default storage)`);
   const optMap = new Map(opts);
-  if (optMap.has('import-from')) throw new CvmError('STORAGE', `${key}: import-from is not supported by cvmctl yet`);
+  const importFrom = optMap.get('import-from');
+  optMap.delete('import-from');
+  const source = importFrom !== undefined ? await importSource(ctx.storage, importFrom) : undefined;
   if (key === 'efidisk0') assertEfidiskAllowed(ctx.cvmType);
   const def = storageDef(ctx.storage, storeid);
   const fmt = optMap.get('format') || (typeof def.format === 'string' ? def.format : '') || 'raw';
@@ -149,7 +210,8 @@ async function allocateOne(ctx: AllocContext, vmid: number, key: string, value: 
 
   let sizeKiB: number;
   let template: { path: string; size: number } | undefined;
-  if (key === 'efidisk0') {
+  if (source) sizeKiB = convertSize(source.size, 0, 1);
+  else if (key === 'efidisk0') {
     const efidisk: PropertyValues = Object.fromEntries(optMap);
     template = efivarsTemplate(ctx.firmware, ctx.arch, efidisk, ctx.q35, ctx.cvmType, ctx.machine);
     if (!template) throw new CvmError('FIRMWARE_MISSING', `${key}: the selected firmware has no EFI vars template`);
@@ -157,18 +219,13 @@ async function allocateOne(ctx: AllocContext, vmid: number, key: string, value: 
   } else if (key === 'tpmstate0') sizeKiB = convertSize(TPMSTATE_DISK_SIZE, 0, 1);
   else sizeKiB = convertSize(Number(m[3]), 3, 1);
 
-  const imageDir = join(def.path as string, 'images', String(vmid));
-  await makeDirs(imageDir);
-  const name = await freeDiskName(imageDir, vmid, fmt);
-  const path = join(imageDir, name);
-  const prealloc = preallocation(def, fmt);
-  created.push(path);
-  await qemuImg(
-    ['create', ...(prealloc ? ['-o', `preallocation=${prealloc}`] : []), '-f', fmt, path, `${sizeKiB}K`],
-    'unable to create image',
-  );
+  const { volid, path } = await allocateVolume({ storage: ctx.storage, storeid, vmid, format: fmt, sizeKiB }, created);
   let sizeBytes = sizeKiB * 1024;
-  if (template) {
+  if (source) {
+    log(`importing '${importFrom}' (${source.format}) to '${volid}'`);
+    await qemuImgConvert({ src: source.path, srcFormat: source.format, dst: path, dstFormat: fmt, size: source.size, log });
+    sizeBytes = source.size;
+  } else if (template) {
     await qemuImg(['convert', '-n', '-f', 'raw', '-O', fmt, template.path, path], `unable to copy EFI vars template '${template.path}'`);
     sizeBytes = await volumeVirtualSize(path, fmt);
   }
@@ -176,7 +233,7 @@ async function allocateOne(ctx: AllocContext, vmid: number, key: string, value: 
   optMap.delete('size');
   optMap.set('size', formatSize(sizeBytes));
   const rest = [...optMap.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`);
-  return [`${storeid}:${vmid}/${name}`, ...rest].join(',');
+  return [volid, ...rest].join(',');
 }
 
 async function volumeVirtualSize(path: string, fmt: string): Promise<number> {
@@ -203,6 +260,8 @@ export async function allocateDriveVolumes(args: {
   keys: string[];
   /** Facts to use instead of the root's storage.cfg and the host's firmware (tests). */
   context?: AllocContext;
+  /** Progress lines of imports (default: stderr). */
+  log?: (line: string) => void;
 }): Promise<ConfigSection> {
   const todo = args.keys.filter((k) => {
     const v = args.conf[k];
@@ -214,7 +273,14 @@ export async function allocateDriveVolumes(args: {
   const created: string[] = [];
   try {
     for (const key of todo) {
-      const value = await allocateOne(ctx, args.vmid, key, args.conf[key] as string, created);
+      const value = await allocateOne(
+        ctx,
+        args.vmid,
+        key,
+        args.conf[key] as string,
+        created,
+        args.log ?? ((l) => process.stderr.write(`${l}\n`)),
+      );
       if (value !== undefined) out[key] = value;
     }
   } catch (err) {
@@ -256,6 +322,18 @@ export async function checkDriveVolumes(args: {
           details: { key, value },
         },
       );
+    }
+    const importFrom = opts.find(([k]) => k === 'import-from');
+    if (importFrom) {
+      const reject = (reason: string): never => {
+        throw new CvmError('PARAM_INVALID', `${key}: ${reason}`, { details: { key, value } });
+      };
+      if (!alloc || Number(alloc[3]) !== 0) reject("'import-from' requires special syntax - use <storage ID>:0,import-from=<source>");
+      const has = (k: string) => opts.some(([o]) => o === k);
+      if (key === 'efidisk0')
+        for (const required of ['efitype', 'pre-enrolled-keys'])
+          if (!has(required)) reject(`need to specify '${required}' when using 'import-from'`);
+      if (key === 'tpmstate0' && !has('version')) reject("need to specify 'version' when using 'import-from'");
     }
     if (alloc) {
       // the storage of a new disk is checked here too, so the error names the key before anything is locked

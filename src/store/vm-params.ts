@@ -10,7 +10,7 @@
 
 import { randomBytes, randomUUID } from 'node:crypto';
 import { CvmError } from '../errors.js';
-import { isValidDriveName, parseDrive } from '../config/drive.js';
+import { driveSchemaWithAlloc, isValidDriveName, parseDrive } from '../config/drive.js';
 import { parseNet, printNet, randomEtherAddr } from '../config/net.js';
 import { lookupConfigKey } from '../config/options/index.js';
 import { isSplittableArgs } from '../qemu/cfg2cmd/split-args.js';
@@ -118,7 +118,9 @@ function checkStoredValue(key: string, stored: string): void {
 
 /** Check one input value; returns what is stored (booleans as 1/0 …). */
 export function checkParam(key: string, value: string): string {
-  const schema = isSettableKey(key) ? lookupConfigKey(key) : undefined;
+  const stored = isSettableKey(key) ? lookupConfigKey(key) : undefined;
+  // create/set input: drives may say import-from= (qemu-server's $drivedesc_hash_with_alloc)
+  const schema = stored && isValidDriveName(key) ? driveSchemaWithAlloc(key, stored) : stored;
   if (!schema) {
     throw new CvmError('PARAM_INVALID', `${key}: property is not defined in schema and the schema does not allow additional properties`, {
       details: { key, value },

@@ -15,5 +15,6 @@ import * as access from './access.js';
 import * as agent from './agent.js';
 import * as serve from './serve.js';
 import * as snapshot from './snapshot.js';
+import * as disk from './disk.js';
 
-export const commandModules: CommandModule[] = [vm, showcmd, lifecycle, agent, snapshot, policy, host, lint, measure, attest, serve, access];
+export const commandModules: CommandModule[] = [vm, showcmd, lifecycle, agent, snapshot, disk, policy, host, lint, measure, attest, serve, access];

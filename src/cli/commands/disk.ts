@@ -1,0 +1,58 @@
+/**
+ * @module cli/commands/disk
+ * `cvmctl disk resize VMID DISK SIZE` and `cvmctl disk move VMID DISK STORAGE` like `qm disk
+ * resize|move`. The work lives in src/storage (resize.ts, move.ts); progress lines go to stdout
+ * as in qm's task output.
+ */
+import type { Command } from 'commander';
+import { parseVmid as parseVmidText } from '../../store/vmid.js';
+import { printWarning } from '../output.js';
+
+const parseVmid = (text: string): number => parseVmidText(text);
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+async function context(cmd: Command) {
+  const [{ resolveRoot }, { localLifecycleContext }] = await Promise.all([
+    import('../../store/root.js'),
+    import('../../run/local-context.js'),
+  ]);
+  return localLifecycleContext(resolveRoot(cmd.optsWithGlobals().root as string | undefined), { warn: printWarning });
+}
+
+export function register(program: Command): void {
+  const disk = program.command('disk').description('disk operations: resize, move');
+  disk
+    .command('resize')
+    .description('grow a disk: SIZE is absolute or +N (K/M/G/T); shrinking is refused; online through QMP block_resize')
+    .argument('<vmid>', 'VM ID', parseVmid)
+    .argument('<disk>', 'the disk (scsi0, virtio1, efidisk0, …)')
+    .argument('<size>', 'new size, e.g. 10G, or +1G to add to the current size')
+    .option('--digest <sha1>', 'only if the config still has this SHA-1')
+    .option('--skiplock', "ignore the config's lock")
+    .action(async (vmid: number, name: string, size: string, opts: { digest?: string; skiplock?: boolean }, cmd: Command) => {
+      const ctx = await context(cmd);
+      const { diskResize } = await import('../../storage/resize.js');
+      await diskResize(ctx, vmid, name, size, { log, skiplock: opts.skiplock === true, ...(opts.digest ? { digest: opts.digest } : {}) });
+    });
+  disk
+    .command('move')
+    .description('copy a disk of a stopped VM to another storage (qemu-img convert); the source stays as unusedN unless --delete')
+    .argument('<vmid>', 'VM ID', parseVmid)
+    .argument('<disk>', 'the disk (scsi0, virtio1, efidisk0, tpmstate0, …)')
+    .argument('<storage>', 'target storage')
+    .option('--format <raw|qcow2|vmdk>', 'target format (default: the source format)')
+    .option('--delete', 'free the source volume after a successful copy')
+    .option('--digest <sha1>', 'only if the config still has this SHA-1')
+    .action(
+      async (vmid: number, name: string, storage: string, opts: { format?: string; delete?: boolean; digest?: string }, cmd: Command) => {
+        const ctx = await context(cmd);
+        const { diskMove } = await import('../../storage/move.js');
+        await diskMove(ctx, vmid, name, storage, {
+          log,
+          delete: opts.delete === true,
+          ...(opts.format ? { format: opts.format } : {}),
+          ...(opts.digest ? { digest: opts.digest } : {}),
+        });
+      },
+    );
+}
