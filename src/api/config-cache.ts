@@ -12,7 +12,7 @@
 
 import { lstatSync } from 'node:fs';
 import { parseVmConfig } from '../config/file/parse.js';
-import type { VmConfig } from '../config/types.js';
+import type { ConfigSection, VmConfig } from '../config/types.js';
 import { FsConfigStore } from '../store/fs-store.js';
 import { READ_LIMITS, readRegularFile } from '../util/read-file.js';
 
@@ -38,6 +38,20 @@ function fileIdentity(path: string): string | undefined {
   }
 }
 
+const copySections = (sections: Record<string, ConfigSection>): Record<string, ConfigSection> =>
+  Object.fromEntries(Object.entries(sections).map(([name, section]) => [name, { ...section }]));
+
+/** A full copy: every section is a flat map of strings, so copying the maps copies everything. */
+function copyConfig(cfg: VmConfig): VmConfig {
+  return {
+    ...cfg,
+    conf: { ...cfg.conf },
+    pending: { ...cfg.pending },
+    special: copySections(cfg.special),
+    snapshots: copySections(cfg.snapshots),
+  };
+}
+
 export class ConfigCache {
   private readonly entries = new Map<number, Entry>();
   private readonly store: FsConfigStore;
@@ -50,7 +64,7 @@ export class ConfigCache {
     const path = this.store.configPath(vmid);
     const before = fileIdentity(path);
     const hit = this.entries.get(vmid);
-    if (before !== undefined && hit?.identity === before) return structuredClone(hit.config);
+    if (before !== undefined && hit?.identity === before) return copyConfig(hit.config);
     this.entries.delete(vmid);
     if (before === undefined) return (await this.store.read(vmid)).config; // the store's "does not exist" / IO error
     const raw = await readRegularFile(path, { what: 'config file', maxBytes: READ_LIMITS.config, noFollow: true });
@@ -60,6 +74,6 @@ export class ConfigCache {
       this.entries.set(vmid, { identity: before, config });
       if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as number);
     }
-    return structuredClone(config);
+    return copyConfig(config);
   }
 }
