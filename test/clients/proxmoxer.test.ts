@@ -3,7 +3,7 @@
  * Debian's python3-proxmoxer 1.2.0 (under /usr/bin/python3) drives the real `cvmctl serve`
  * unchanged, once with ticket auth (password login, cookie + CSRF) and once with an API token:
  * create, config get/set with digest (a stale digest fails with PVE's text), errors as
- * proxmoxer shows them (the HTTP reason phrase), start/stop of a `kvm: 0` VM under TCG, task
+ * proxmoxer shows them (the HTTP reason phrase), start/suspend/resume/reset/stop of a `kvm: 0` VM under TCG, task
  * wait by polling tasks/{upid}/status, destroy. The Python script only records what proxmoxer
  * returned or raised; the expectations here come from the PVE wire contract
  * (docs/api.md, shared spec pve-api.md) and from the server's state root.
@@ -203,7 +203,7 @@ for (const [auth, vmid] of [
       expect(list.find((r) => r.vmid === vmid)).toMatchObject({ vmid, name: `px-${auth}`, status: 'stopped' });
     });
 
-    it('starts the VM under TCG, refuses a second start in the task, stops it', () => {
+    it('starts the VM under TCG, refuses a second start in the task, suspends, resumes, resets and stops it', () => {
       const upid = expectUpid(ok(flow, 'start'), server.node, 'qmstart', vmid, authid());
       expectTaskOk(ok<TaskWait>(flow, 'start_wait'), upid, 'qmstart', vmid, authid());
       const running = ok<Record<string, unknown>>(flow, 'status_running');
@@ -217,6 +217,33 @@ for (const [auth, vmid] of [
       expect(againWait.status.status).toBe('stopped');
       expect(againWait.status.exitstatus).toBe(`VM ${vmid} already running`);
       expect(againWait.log.at(-1)?.t).toBe(`TASK ERROR: VM ${vmid} already running`);
+
+      for (const [action, type] of [
+        ['suspend', 'qmpause'],
+        ['resume', 'qmresume'],
+        ['reset', 'qmreset'],
+      ] as const) {
+        const u = expectUpid(ok(flow, action), server.node, type, vmid, authid());
+        expectTaskOk(ok<TaskWait>(flow, `${action}_wait`), u, type, vmid, authid());
+      }
+      expect(ok<Record<string, unknown>>(flow, 'status_paused')).toMatchObject({
+        vmid,
+        status: 'running',
+        qmpstatus: 'paused',
+        pid: running.pid,
+      });
+      expect(ok<Record<string, unknown>>(flow, 'status_resumed')).toMatchObject({
+        vmid,
+        status: 'running',
+        qmpstatus: 'running',
+        pid: running.pid,
+      });
+      expect(ok<Record<string, unknown>>(flow, 'status_reset')).toMatchObject({
+        vmid,
+        status: 'running',
+        qmpstatus: 'running',
+        pid: running.pid,
+      });
 
       expectResourceError(failed(flow, 'destroy_running'), 500, `VM ${vmid} is running - destroy failed`);
 

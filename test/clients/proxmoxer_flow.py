@@ -123,7 +123,7 @@ step("error_unknown_node", lambda: api.nodes("nosuchnode").qemu.get())
 step("resources", lambda: api.cluster.resources.get(type="vm"))
 step("list", lambda: qemu.get())
 
-# power: start under TCG, status, start again (task fails), stop
+# power: start under TCG, status, start again (task fails), suspend/resume/reset, stop
 upid = step("start", lambda: qemu(vmid).status.start.post())
 if upid:
     step("start_wait", lambda: wait_task(api, node, upid))
@@ -131,6 +131,11 @@ step("status_running", lambda: qemu(vmid).status.current.get())
 upid = step("start_again", lambda: qemu(vmid).status.start.post())
 if upid:
     step("start_again_wait", lambda: wait_task(api, node, upid))
+for action, label in (("suspend", "paused"), ("resume", "resumed"), ("reset", "reset")):
+    upid = step(action, lambda action=action: getattr(qemu(vmid).status, action).post())
+    if upid:
+        step(action + "_wait", lambda upid=upid: wait_task(api, node, upid))
+    step("status_" + label, lambda: qemu(vmid).status.current.get())
 step("destroy_running", lambda: qemu(vmid).delete())
 upid = step("stop", lambda: qemu(vmid).status.stop.post())
 if upid:
