@@ -7,7 +7,7 @@
  * (guest-sync-delimited, 0xFF framing, base64 exec output) from the CLI to qemu-ga.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -77,6 +77,17 @@ describe.skipIf(!ready)(`cvmctl agent${ready ? '' : ' (skipped: needs qemu-syste
     const bad = await cli(r.root, ['agent', String(VMID), 'reboot']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^command: value 'reboot' does not have a value in the enumeration 'fsfreeze-freeze, .*ping.*'\n$/);
+  }, 60_000);
+
+  it('changes fstrim_cloned_disks live; other agent options wait for the next start', async () => {
+    const conf = () => readFileSync(join(r.root, 'qemu-server', `${VMID}.conf`), 'utf8');
+    expect(await cli(r.root, ['set', String(VMID), '--agent', 'enabled=1,fstrim_cloned_disks=1'])).toMatchObject({ code: 0, stderr: '' });
+    expect(conf()).toMatch(/^agent: enabled=1,fstrim_cloned_disks=1$/m);
+    expect(conf()).not.toContain('[PENDING]');
+    expect(await cli(r.root, ['set', String(VMID), '--agent', 'enabled=1,type=isa'])).toMatchObject({ code: 0, stderr: '' });
+    expect(conf()).toMatch(/\[PENDING\]\nagent: enabled=1,type=isa\n/);
+    expect(await cli(r.root, ['set', String(VMID), '--revert', 'agent'])).toMatchObject({ code: 0 });
+    expect(conf()).not.toContain('[PENDING]');
   }, 60_000);
 
   describe('with qemu-ga answering on the VM channel', () => {

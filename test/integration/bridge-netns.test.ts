@@ -229,6 +229,53 @@ describe.skipIf(Boolean(skipReason))(`bridged tap NICs in a network namespace${s
     expect(ours(links())).toEqual([]);
   }, 120_000);
 
+  it('hotplugs a bridged NIC: tap and firewall bridge first, live bridge/firewall changes, removal cleans up', async () => {
+    r.writeConfig(9428, 'memory: 64\nkvm: 0\nvga: none\n');
+    const start = cli(r.root, 'start', '9428', '--json');
+    expect(start.code, start.stderr).toBe(0);
+    r.track((JSON.parse(start.stdout) as { pid: number }).pid);
+
+    expect(cli(r.root, 'set', '9428', '--net1', 'virtio=BC:24:11:00:00:72,bridge=vmbr1,firewall=1')).toMatchObject({ code: 0, stderr: '' });
+    let l = links();
+    expect(l.get('tap9428i1')?.master).toBe('fwbr9428i1');
+    expect(l.get('fwpr9428p1')?.master).toBe('vmbr1');
+
+    // bridge change on a live NIC: the same tap is re-plugged (firewall bridge now on vmbr0)
+    expect(cli(r.root, 'set', '9428', '--net1', 'virtio=BC:24:11:00:00:72,bridge=vmbr0,firewall=1')).toMatchObject({ code: 0, stderr: '' });
+    l = links();
+    expect(l.get('fwpr9428p1')?.master).toBe('vmbr0');
+    // firewall off: the tap goes straight onto the bridge, the firewall devices go away
+    expect(cli(r.root, 'set', '9428', '--net1', 'virtio=BC:24:11:00:00:72,bridge=vmbr0')).toMatchObject({ code: 0, stderr: '' });
+    l = links();
+    expect(l.get('tap9428i1')?.master).toBe('vmbr0');
+    expect(ours(l)).toEqual(['tap9428i1']);
+
+    // no guest OS acknowledges the PCI unplug: paused it times out (tap kept, deletion pending);
+    // QEMU completes the request at a reset, and the retried deletion removes the tap
+    expect(cli(r.root, 'suspend', '9428').code).toBe(0);
+    expect(cli(r.root, 'set', '9428', '--delete', 'net1')).toMatchObject({
+      code: 1,
+      stderr: "net1: hotplug problem - error on hot-unplugging device 'net1' - still busy in guest?\n",
+    });
+    expect(ours(links())).toEqual(['tap9428i1']);
+    expect(cli(r.root, 'resume', '9428').code).toBe(0);
+    expect(cli(r.root, 'reset', '9428').code).toBe(0);
+    const net1Gone = async () => {
+      const c = await QmpClient.connect(join(r.root, 'run', '9428.qmp'));
+      try {
+        const buses = await c.execute<{ devices: { qdev_id: string }[] }[]>('query-pci');
+        return buses.some((bus) => bus.devices.some((d) => d.qdev_id === 'net1')) ? undefined : true;
+      } finally {
+        await c.close();
+      }
+    };
+    expect(await waitFor(net1Gone, 20_000)).toBe(true);
+    expect(cli(r.root, 'set', '9428', '--delete', 'net1')).toMatchObject({ code: 0, stderr: '' });
+    expect(ours(links())).toEqual([]);
+    expect(cli(r.root, 'stop', '9428').code).toBe(0);
+    expect(ours(links())).toEqual([]);
+  }, 180_000);
+
   it('cleans the devices of a QEMU killed with SIGKILL on the next stop and on the next start', async () => {
     r.writeConfig(9423, 'memory: 64\nkvm: 0\nvga: none\nnet0: virtio=BC:24:11:00:00:11,bridge=vmbr0,firewall=1\n');
     const first = cli(r.root, 'start', '9423', '--json');

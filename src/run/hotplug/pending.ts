@@ -12,6 +12,9 @@
 
 import { CvmError } from '../../errors.js';
 import { parseNet } from '../../config/net.js';
+import { perlTrue } from '../../config/file/write.js';
+import { agentFormat } from '../../config/options/system-formats.js';
+import { parsePropertyString } from '../../schema/index.js';
 import type { VmConfig } from '../../config/types.js';
 import { driveFile, isDriveKey } from '../../config/file/drives.js';
 import { parsePendingDelete } from '../../config/file/views.js';
@@ -146,6 +149,8 @@ export async function hotplugPending(cfg: VmConfig, env: HotplugEnv): Promise<Ho
         });
       } else if (/^net\d+$/.test(opt)) {
         await updateNet(env, conf, features.has('network'), opt, value, argvWith, net);
+      } else if (opt === 'agent') {
+        updateAgent(conf.agent, value);
       } else if (opt === 'memory') {
         if (!features.has('memory')) skip();
         await memoryTo(value);
@@ -160,6 +165,22 @@ export async function hotplugPending(cfg: VmConfig, env: HotplugEnv): Promise<Ho
     }
   }
   return outcome;
+}
+
+/** parse_guest_agent: `{}` when disabled (other properties are then ignored). */
+function parseAgent(value: string): Record<string, unknown> {
+  const parsed = parsePropertyString(agentFormat, value) as Record<string, unknown>;
+  return perlTrue(String(parsed.enabled ?? '0')) ? parsed : {};
+}
+
+/** vmconfig_update_agent: only `fstrim_cloned_disks` changes live, and only with an agent configured. */
+function updateAgent(current: string | undefined, value: string): void {
+  if (!current) skip();
+  const before = parseAgent(current as string);
+  const after = parseAgent(value);
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    if (key !== 'fstrim_cloned_disks' && String(before[key] ?? '') !== String(after[key] ?? '')) skip();
+  }
 }
 
 /** vmconfig_update_net. */

@@ -185,8 +185,11 @@ export async function unplugNet(env: PlugEnv, key: string, oldValue: string | un
   if ((await devicesList(env.qmp)).has(key)) {
     await deviceDel(env.qmp, key);
     await deviceDelVerify(env.qmp, key, 5, env.pollMs);
-    await env.qmp.execute('netdev_del', { id: key });
   }
+  // also when an earlier, timed-out unplug completed later (at a reset): its netdev is still there
+  await env.qmp.execute('netdev_del', { id: key }).catch((err: Error) => {
+    if (!/not found/i.test(err.message)) throw err;
+  });
   const tap = oldValue ? tapPlanFor(env.vmid, key, oldValue) : undefined;
   if (tap) await removeTaps([tap], env.net);
 }
