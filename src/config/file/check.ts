@@ -4,7 +4,10 @@
  * every `key: value` line. It resolves the key's schema (unknown keys fail with
  * `unknown setting '<key>'`), rejects embedded line breaks, and hands the value to the schema
  * engine, which normalises booleans to 1/0, checks integers/numbers, validates property
- * strings and strips surrounding quotes of plain strings. Errors carry qemu-server's text
+ * strings and strips surrounding quotes of plain strings. Unlike qemu-server it also applies the
+ * option table's constraints (enum, pattern, length, range): a hand-edited value outside them
+ * (`scsihw: lsi,rombar=0,multifunction=on`) would otherwise reach a QEMU argument verbatim.
+ * Errors carry qemu-server's text
  * without any "vm N - " prefix; callers add their own context.
  */
 
@@ -101,7 +104,7 @@ export function checkType(key: string, value: string, lookup: SchemaLookup): str
   const schema = OBJECT_PROTOTYPE_KEYS.has(key) ? undefined : lookup(key);
   if (!schema) throw new CvmError('PARAM_INVALID', `unknown setting '${key}'`);
   if (hasLineBreak(value)) throw new CvmError('PARAM_INVALID', 'property contains a line feed');
-  const stored = checkConfigValue(key, schema, value);
+  const stored = checkConfigValue(key, schema, value, { full: true });
   remember(lookup, key, value, stored);
   return stored;
 }
