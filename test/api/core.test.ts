@@ -8,6 +8,8 @@
 
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseMachineHelp } from '../../src/api/routes/capabilities.js';
+import { QEMU_BINARY } from '../integration/helpers.js';
 import { dataOf, NODE, ROOT_PASSWORD, startTestServer, type TestServer } from './helpers.js';
 
 let t: TestServer;
@@ -96,6 +98,34 @@ describe('small endpoints', () => {
     expect(dataOf<{ name: string }[]>(await t.call('GET', `/nodes/${NODE}`)).map((e) => e.name)).toContain('qemu');
     expect(dataOf<{ name: string }[]>(await t.call('GET', '/cluster')).map((e) => e.name)).toEqual(['nextid', 'resources']);
     expect(dataOf<{ name: string }[]>(await t.call('GET', `/nodes/${NODE}/capabilities/qemu`)).map((e) => e.name)).toContain('cvm');
+  });
+});
+
+describe('capabilities/qemu/machines', () => {
+  it("parses QEMU's -machine help: versioned q35 and i440fx types, newest first", () => {
+    const help = [
+      'Supported machines are:',
+      'microvm              microvm (i386)',
+      'pc-i440fx-9.2        Standard PC (i440FX + PIIX, 1996)',
+      'pc-i440fx-10.0       Standard PC (i440FX + PIIX, 1996) (default)',
+      'pc                   Standard PC (i440FX + PIIX, 1996) (alias of pc-i440fx-10.0)',
+      'pc-q35-10.0          Standard PC (Q35 + ICH9, 2009)',
+      'pc-q35-9.2           Standard PC (Q35 + ICH9, 2009)',
+      'q35                  Standard PC (Q35 + ICH9, 2009) (alias of pc-q35-10.0)',
+    ].join('\n');
+    expect(parseMachineHelp(help)).toEqual([
+      { id: 'pc-q35-10.0', type: 'q35', version: '10.0' },
+      { id: 'pc-i440fx-10.0', type: 'i440fx', version: '10.0' },
+      { id: 'pc-q35-9.2', type: 'q35', version: '9.2' },
+      { id: 'pc-i440fx-9.2', type: 'i440fx', version: '9.2' },
+    ]);
+  });
+
+  it.skipIf(!QEMU_BINARY)("lists this node's QEMU machine types", async () => {
+    const list = dataOf<{ id: string; type: string; version: string }[]>(await t.call('GET', `/nodes/${NODE}/capabilities/qemu/machines`));
+    expect(list.length).toBeGreaterThan(2);
+    expect(list[0]?.id).toMatch(/^pc-(q35|i440fx)-\d+\.\d+$/);
+    expect(list.some((m) => m.type === 'q35')).toBe(true);
   });
 });
 
