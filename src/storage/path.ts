@@ -7,7 +7,6 @@
  * ZFS-over-iSCSI LUN, snapshot chains) are facts passed in, never probed here.
  */
 
-import { isIPv6 } from 'node:net';
 import { CvmError } from '../errors.js';
 import type { StorageConfig, StorageDef } from './types.js';
 import { parsePluginVolname, parseVolumeIdStrict, storageConfig } from './volume.js';
@@ -90,6 +89,14 @@ function parseHostAndPort(text: string): {
   m = /^([^:]+)(?::(\d+))?$/.exec(text);
   if (m) return { host: m[1] as string, port: m[2] };
   return { host: text, port: undefined };
+}
+
+/**
+ * node:net's isIPv6, loaded on first use: node:net pulls in the stream modules, a cost every
+ * `cvmctl showcmd` paid at start-up although only Ceph monitor lists need it.
+ */
+function isIPv6(text: string): boolean {
+  return process.getBuiltinModule('node:net').isIPv6(text);
 }
 
 /** CephConfig's `$get_host`: `host[:port]`, IPv6 addresses in brackets, unparsable → ''. */
