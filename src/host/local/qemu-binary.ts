@@ -8,12 +8,13 @@
 
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFile, stat, writeFile, access, constants } from 'node:fs/promises';
+import { stat, access, constants } from 'node:fs/promises';
 import { join, delimiter } from 'node:path';
 import { promisify } from 'node:util';
 import { CvmError } from '../../errors.js';
 import { parseMachineHelp, parseQemuVersion } from './parse.js';
-import { makeDirs } from '../../util/mkdirs.js';
+import { writeFileAtomic } from '../../util/fs.js';
+import { READ_LIMITS, readRegularFile } from '../../util/read-file.js';
 
 const run = promisify(execFile);
 
@@ -52,7 +53,9 @@ export async function qemuBinaryFacts(binary: string, cacheDir: string | undefin
   const cacheFile = cacheDir ? join(cacheDir, `qemu-${key}.json`) : undefined;
   if (cacheFile) {
     try {
-      const cached = JSON.parse(await readFile(cacheFile, 'utf8')) as QemuBinaryFacts;
+      // a state-root file: regular, small, never through a symlink
+      const text = await readRegularFile(cacheFile, { what: 'QEMU facts cache', maxBytes: READ_LIMITS.small, noFollow: true });
+      const cached = JSON.parse(text.toString('utf8')) as QemuBinaryFacts;
       if (cached.path === binary && cached.version && Array.isArray(cached.machines)) return cached;
     } catch {
       // no cache yet
@@ -73,8 +76,7 @@ export async function qemuBinaryFacts(binary: string, cacheDir: string | undefin
   const facts: QemuBinaryFacts = { path: binary, version, machines: parseMachineHelp(machineOut) };
   if (cacheFile && cacheDir) {
     try {
-      await makeDirs(cacheDir);
-      await writeFile(cacheFile, `${JSON.stringify(facts)}\n`);
+      await writeFileAtomic(cacheFile, `${JSON.stringify(facts)}\n`, 0o644);
     } catch {
       // a read-only root only costs speed
     }
