@@ -128,6 +128,19 @@ describe.skipIf(!ready)(`hotplug on a running VM${ready ? '' : ' (skipped: needs
     expect(configSections(r.root).pending).toEqual({});
   }, 60_000);
 
+  it("changes a disk's throttling live; a cache change waits for the next start", async () => {
+    const disk = 'local:9431/vm-9431-disk-0.qcow2,size=16M';
+    expect(cli(r.root, 'set', String(VMID), '--scsi0', `${disk},iops=200,mbps=10`)).toMatchObject({ code: 0, stderr: '' });
+    expect(configSections(r.root)).toMatchObject({ main: { scsi0: `${disk},iops=200,mbps=10` }, pending: {} });
+    const limits = await qmp.execute<Record<string, number>>('qom-get', { path: 'throttle-drive-scsi0', property: 'limits' });
+    expect(limits).toMatchObject({ 'bps-total': 10 * 1024 * 1024, 'iops-total': 200, 'bps-read': 0, 'iops-total-max-length': 1 });
+
+    expect(cli(r.root, 'set', String(VMID), '--scsi0', `${disk},cache=writeback,iops=200,mbps=10`)).toMatchObject({ code: 0, stderr: '' });
+    expect(configSections(r.root).pending).toEqual({ scsi0: `${disk},cache=writeback,iops=200,mbps=10` });
+    expect(cli(r.root, 'set', String(VMID), '--revert', 'scsi0').code).toBe(0);
+    expect(configSections(r.root).pending).toEqual({});
+  }, 60_000);
+
   it('adds a virtio disk on its PCI slot', async () => {
     expect(cli(r.root, 'set', String(VMID), '--virtio2', 'local:0.01,format=qcow2')).toMatchObject({ code: 0, stderr: '' });
     expect(configSections(r.root).main.virtio2).toMatch(/^local:9431\/vm-9431-disk-\d\.qcow2/);

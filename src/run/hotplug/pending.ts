@@ -5,8 +5,8 @@
  * per the `hotplug` option (default `network,disk,usb`): NICs and disks are (un)plugged, NIC
  * bridge/VLAN/firewall/rate/link changes are applied to the live tap, `vcpus` grows/shrinks
  * with `cpu` hotplug, `memory` adds/removes DIMMs with `memory` hotplug. What cannot change live stays in `[PENDING]` without a message, as in
- * qemu-server (efidisk/tpmstate/ide/sata disks, cd-rom media changes, disk option changes,
- * everything else); a failure is recorded as `<key>: hotplug problem - <reason>` and
+ * qemu-server (efidisk/tpmstate/ide/sata disks, cd-rom media changes, disk cache/aio/… changes,
+ * everything else); disk throttling changes go to the drive's throttle group; a failure is recorded as `<key>: hotplug problem - <reason>` and
  * the key stays pending. The caller holds the config lock and writes the config afterwards.
  */
 
@@ -51,6 +51,57 @@ function bootDisks(conf: Record<string, string>): string[] {
 }
 
 const DISK_OPTIONS_NOT_LIVE = ['aio', 'discard', 'iothread', 'queues', 'product', 'cache', 'ssd', 'vendor', 'ro'];
+
+const THROTTLE_RATES = [
+  'mbps',
+  'mbps_rd',
+  'mbps_wr',
+  'iops',
+  'iops_rd',
+  'iops_wr',
+  'mbps_max',
+  'mbps_rd_max',
+  'mbps_wr_max',
+  'iops_max',
+  'iops_rd_max',
+  'iops_wr_max',
+];
+const THROTTLE_LENGTHS = [
+  'bps_max_length',
+  'bps_rd_max_length',
+  'bps_wr_max_length',
+  'iops_max_length',
+  'iops_rd_max_length',
+  'iops_wr_max_length',
+];
+const THROTTLE_OPTIONS = [...THROTTLE_RATES, ...THROTTLE_LENGTHS];
+
+/** Blockdev::set_io_throttle's limits: MB/s as bytes/s, unset rates 0, unset burst lengths 1. */
+export function throttleLimits(drive: Record<string, string>): Record<string, number> {
+  const n = (k: string) => Number(drive[k] ?? 0) || 0;
+  const mb = (k: string) => Math.trunc(n(k) * 1024 * 1024);
+  const len = (k: string) => Math.trunc(n(k)) || 1;
+  return {
+    'bps-total': mb('mbps'),
+    'bps-read': mb('mbps_rd'),
+    'bps-write': mb('mbps_wr'),
+    'iops-total': Math.trunc(n('iops')),
+    'iops-read': Math.trunc(n('iops_rd')),
+    'iops-write': Math.trunc(n('iops_wr')),
+    'bps-total-max': mb('mbps_max'),
+    'bps-read-max': mb('mbps_rd_max'),
+    'bps-write-max': mb('mbps_wr_max'),
+    'iops-total-max': Math.trunc(n('iops_max')),
+    'iops-read-max': Math.trunc(n('iops_rd_max')),
+    'iops-write-max': Math.trunc(n('iops_wr_max')),
+    'bps-total-max-length': len('bps_max_length'),
+    'bps-read-max-length': len('bps_rd_max_length'),
+    'bps-write-max-length': len('bps_wr_max_length'),
+    'iops-total-max-length': len('iops_max_length'),
+    'iops-read-max-length': len('iops_rd_max_length'),
+    'iops-write-max-length': len('iops_wr_max_length'),
+  };
+}
 
 function driveProps(value: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -244,9 +295,10 @@ async function updateDisk(
       const a = driveProps(oldValue as string);
       const b = driveProps(value);
       if (DISK_OPTIONS_NOT_LIVE.some((k) => a[k] !== b[k])) skip();
-      // throttle changes (block_set_io_throttle) are not applied live by cvmctl yet
-      const same = Object.keys({ ...a, ...b }).every((k) => a[k] === b[k]);
-      if (!same) skip();
+      if (THROTTLE_OPTIONS.some((k) => Number(a[k] ?? 0) !== Number(b[k] ?? 0))) {
+        await env.qmp.execute('qom-set', { path: `throttle-drive-${opt}`, property: 'limits', value: throttleLimits(b) });
+      }
+      // anything else (size, backup, replicate, …) needs nothing from QEMU
       return;
     }
     if (!hotplug) skip();
