@@ -77,3 +77,59 @@ describe('host profiles', () => {
     await expect(loadHostProfile('/nonexistent/profile.json')).rejects.toThrow(/not a built-in profile/);
   });
 });
+
+describe('JSON profile fields (issue 12, point 13)', () => {
+  const message = (json: Record<string, unknown>) => {
+    try {
+      profileFromJson(json, 'lab.json');
+    } catch (err) {
+      expect((err as { code?: string }).code).toBe('PARAM_INVALID');
+      return (err as Error).message;
+    }
+    throw new Error('accepted');
+  };
+
+  it('rejects an unknown field, naming it', () => {
+    expect(message({ base: 'pve', cpuCnt: 8 })).toMatch(/^host profile 'lab\.json': unknown field 'cpuCnt' \(allowed: base, /);
+    expect(message({ paths: { runDir: '/run/x', rundir: '/run/y' } })).toMatch(
+      /^host profile 'lab\.json': unknown field 'paths\.rundir' \(allowed: /,
+    );
+  });
+
+  it('rejects a blockDevicePattern that is no regex, naming the field', () => {
+    expect(message({ blockDevicePattern: '^/dev/(' })).toMatch(
+      /^host profile 'lab\.json': blockDevicePattern: invalid value '\^\/dev\/\(' \(expected a regular expression that compiles \(.+\)\)$/,
+    );
+  });
+
+  it('rejects values of the wrong JSON type, naming the field', () => {
+    expect(message({ kvmAvailable: 'yes' })).toBe("host profile 'lab.json': kvmAvailable: invalid value 'yes' (expected true or false)");
+    expect(message({ cpuCount: 1.5 })).toBe("host profile 'lab.json': cpuCount: invalid value 1.5 (expected a positive integer)");
+    expect(message({ charDevices: ['/dev/ttyS0', 1] })).toBe(
+      'host profile \'lab.json\': charDevices: invalid value ["/dev/ttyS0",1] (expected an array of strings)',
+    );
+    expect(message({ paths: { bootSplash: 3 } })).toBe(
+      "host profile 'lab.json': paths.bootSplash: invalid value 3 (expected a string or null)",
+    );
+  });
+
+  it('accepts every field a profile can set', () => {
+    const facts = profileFromJson(
+      {
+        base: 'pve',
+        $comment: 'lab',
+        cpuCount: 8,
+        blockDevicePattern: '^/dev/(sd|nvme)',
+        paths: { bootSplash: null },
+        cpuFlags: 'fpu vmx sse',
+      },
+      'lab.json',
+    );
+    expect([facts.cpuCount, facts.blockDevicePattern, facts.paths.bootSplash, facts.paths.runDir]).toEqual([
+      8,
+      '^/dev/(sd|nvme)',
+      null,
+      '/var/run/qemu-server',
+    ]);
+  });
+});

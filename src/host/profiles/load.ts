@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { CvmError } from '../../errors.js';
 import { READ_LIMITS, readRegularFile } from '../../util/read-file.js';
 import type { HostFacts } from '../facts.js';
+import { checkProfileJson } from './check.js';
 import { pveProfile } from './pve.js';
 import { pveTestProfile } from './pve-test.js';
 
@@ -32,6 +33,7 @@ export function profileFromJson(json: unknown, source: string): HostFacts {
     throw new CvmError('PARAM_INVALID', `host profile '${source}': expected a JSON object`);
   }
   const obj = json as Record<string, unknown>;
+  checkProfileJson(obj, source);
   const baseName = obj.base === undefined ? 'pve' : String(obj.base);
   const base = builtinProfile(baseName);
   if (!base) {
