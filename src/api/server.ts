@@ -83,7 +83,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const authDelay = opts.authFailureDelayMs ?? 3000;
   const tasks = new TaskRunner(opts.root, opts.node);
-  let facts: Promise<HostFacts> | undefined = opts.facts ? Promise.resolve(opts.facts) : undefined;
+  let facts: Promise<HostFacts> | undefined;
   const context: ServerContext = {
     root: opts.root,
     node: opts.node,
@@ -91,9 +91,16 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     tasks,
     fingerprint: opts.tls.fingerprint,
     configs: new ConfigCache(opts.root),
-    facts(): Promise<HostFacts> {
+    async facts(): Promise<HostFacts> {
+      if (opts.facts) return opts.facts;
       facts ??= import('../host/local/index.js').then((m) => m.probeLocalHost(opts.root));
-      return facts;
+      facts.catch(() => {
+        facts = undefined; // a failed probe is tried again by the next request
+      });
+      // the host is probed once; storage.cfg is the root's and may change while the server runs
+      const { loadLocalStorage } = await import('../host/local/probe.js');
+      const [base, storage] = await Promise.all([facts, loadLocalStorage(opts.root)]);
+      return { ...base, storage };
     },
     async lifecycle(warn?: (m: string) => void): Promise<LifecycleContext> {
       const { localLifecycleContext } = await import('../run/local-context.js');

@@ -71,6 +71,43 @@ describe.skipIf(!QEMU_IMG)('storage', () => {
     }
   });
 
+  it('resize grows a disk in a resize task; bad sizes and disks are 400s, shrinking fails the task', async () => {
+    const r = await t.call('PUT', `/nodes/${NODE}/qemu/200/resize`, { form: { disk: 'scsi0', size: '+1G' } });
+    expect(r.status, r.reason).toBe(200);
+    const upid = dataOf<string>(r);
+    expect(upid.split(':')[5]).toBe('resize');
+    expect((await t.waitTask(upid)).exitstatus).toBe('OK');
+    const vol = dataOf<{ size: number }>(await t.call('GET', `/nodes/${NODE}/storage/local/content/${volid}`));
+    expect(vol.size).toBe(2 * 1024 ** 3);
+    expect(dataOf<{ scsi0: string }>(await t.call('GET', `/nodes/${NODE}/qemu/200/config`)).scsi0).toMatch(/,size=2G(,|$)/);
+    const shrink = await t.call('PUT', `/nodes/${NODE}/qemu/200/resize`, { form: { disk: 'scsi0', size: '1G' } });
+    expect((await t.waitTask(dataOf<string>(shrink))).exitstatus).toMatch(/shrink/i);
+    for (const form of [
+      { disk: 'scsi0', size: '1X' },
+      { disk: 'scsi99', size: '+1G' },
+    ]) {
+      expect((await t.call('PUT', `/nodes/${NODE}/qemu/200/resize`, { form })).status).toBe(400);
+    }
+  }, 60_000);
+
+  it('move_disk copies to a storage added to storage.cfg while the server runs', async () => {
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    mkdirSync(join(t.root, 'other'));
+    writeFileSync(
+      join(t.root, 'storage.cfg'),
+      `dir: local\n\tpath ${t.root}\n\tcontent images,iso\n\ndir: other\n\tpath ${join(t.root, 'other')}\n\tcontent images\n`,
+    );
+    const r = await t.call('POST', `/nodes/${NODE}/qemu/200/move_disk`, { form: { disk: 'scsi0', storage: 'other', format: 'qcow2' } });
+    expect(r.status, r.reason).toBe(200);
+    expect(dataOf<string>(r).split(':')[5]).toBe('qmmove');
+    expect((await t.waitTask(dataOf<string>(r), 120_000)).exitstatus).toBe('OK');
+    const conf = dataOf<Record<string, string>>(await t.call('GET', `/nodes/${NODE}/qemu/200/config`));
+    expect(conf.scsi0).toMatch(/^other:200\/vm-200-disk-0\.qcow2,/);
+    expect(conf.unused0).toBe(volid);
+    const unknown = await t.call('POST', `/nodes/${NODE}/qemu/200/move_disk`, { form: { disk: 'scsi0', storage: 'nosuch' } });
+    expect((await t.waitTask(dataOf<string>(unknown))).exitstatus).toMatch(/nosuch/);
+  }, 120_000);
+
   it('a user without datastore rights sees no storages', async () => {
     await t.addUser('vmonly@pve', 'vmonly-secret', { '/vms': ['PVEVMUser'] });
     const creds = await t.login('vmonly@pve', 'vmonly-secret');

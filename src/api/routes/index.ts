@@ -12,6 +12,7 @@ import { nodeRoutes } from './nodes.js';
 import { poolRoutes } from './pools.js';
 import { qemuRoutes } from './qemu.js';
 import { qemuConfigRoutes } from './qemu-config.js';
+import { qemuDiskRoutes } from './qemu-disk.js';
 import { qemuStatusRoutes } from './qemu-status.js';
 import { storageRoutes } from './storage.js';
 import { taskRoutes } from './tasks.js';
@@ -26,6 +27,7 @@ export const allRoutes: readonly RouteDef[] = [
   ...qemuRoutes,
   ...qemuConfigRoutes,
   ...qemuStatusRoutes,
+  ...qemuDiskRoutes,
   ...taskRoutes,
   ...storageRoutes,
   ...capabilityRoutes,
