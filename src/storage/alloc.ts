@@ -1,19 +1,21 @@
 /**
  * @module storage/alloc
- * Volume allocation for `cvmctl create`/`set` and removal for `destroy`, on file-backed
- * storages (dir, nfs, cifs, btrfs with a path), the way qemu-server's API and PVE::Storage
- * do it: a drive value `STORAGE:SIZE[,opts]` (size in GiB) becomes
- * `STORAGE:<vmid>/vm-<vmid>-disk-N.<fmt>` with a real `qemu-img create` (format: the drive's
- * `format=`, else the storage's `format`, else raw as for PVE dir storages; preallocation
- * `off` for raw and `metadata` for qcow2 unless the storage says otherwise) and `size=`
- * recorded. `efidisk0` gets a copy of the matching OVMF VARS template (`qemu-img convert`),
- * sized like the template (528K for a 4M one), chosen by the firmware package's
- * `efivarsTemplate`; SEV-SNP refuses an EFI disk (`assertEfidiskAllowed`, qemu-server's text). `tpmstate0` gets a 4 MiB raw volume.
+ * Volume allocation for `cvmctl create`/`set` and removal for `destroy`, the way qemu-server's
+ * API and PVE::Storage do it: a drive value `STORAGE:SIZE[,opts]` (size in GiB) becomes, on a
+ * file storage (dir, nfs, cifs, btrfs with a path), `STORAGE:<vmid>/vm-<vmid>-disk-N.<fmt>` with
+ * a real `qemu-img create` (format: the drive's `format=`, else the storage's `format`, else raw
+ * as for PVE dir storages; preallocation `off` for raw and `metadata` for qcow2 unless the
+ * storage says otherwise), on LVM-thin/ZFS pools a raw `STORAGE:vm-<vmid>-disk-N` (block-alloc),
+ * and `size=` is recorded. `efidisk0` gets a copy of the matching OVMF VARS template (`qemu-img
+ * convert`), sized like the template (528K for a 4M one); SEV-SNP refuses an EFI disk
+ * (`assertEfidiskAllowed`, qemu-server's text). `tpmstate0` gets a 4 MiB raw volume.
+ * `import-from=` fills the new volume from an image (convert.ts). A failed call undoes what it
+ * created.
  */
 
 import { execFile } from 'node:child_process';
 import { readdir, rm, rmdir, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { promisify } from 'node:util';
 import { CvmError } from '../errors.js';
 import type { ConfigSection } from '../config/types.js';
@@ -21,6 +23,7 @@ import { assertEfidiskAllowed, efivarsTemplate, type FirmwareCvmType, type Firmw
 import type { PropertyValues } from '../schema/types.js';
 import { getCvmType } from '../sev/index.js';
 import type { StorageConfig, StorageDef } from './types.js';
+import { allocateBlockVolume, BLOCK_STORAGE_TYPES, type CommandRunner, freeBlockVolume } from './block-alloc.js';
 import { qemuImgConvert, untrustedImageInfo } from './convert.js';
 import { volumePath } from './path.js';
 import { checkedVolumeFormat, parseVolname, parseVolumeId, storageConfig } from './volume.js';
@@ -83,10 +86,10 @@ async function qemuImg(args: string[], what: string): Promise<void> {
 function storageDef(storage: StorageConfig, storeid: string): StorageDef {
   const def = storage[storeid];
   if (!def) throw new CvmError('STORAGE', `storage '${storeid}' does not exist`);
-  if (!FILE_STORAGE_TYPES.has(def.type) || !def.path) {
+  if (!BLOCK_STORAGE_TYPES.has(def.type) && (!FILE_STORAGE_TYPES.has(def.type) || !def.path)) {
     throw new CvmError(
       'STORAGE',
-      `storage '${storeid}': allocating volumes on '${def.type}' storage is not supported by cvmctl (file storages only)`,
+      `storage '${storeid}': allocating volumes on '${def.type}' storage is not supported by cvmctl (file storages, lvmthin and zfspool only)`,
     );
   }
   if (!def.content.includes('images')) throw new CvmError('STORAGE', `storage '${storeid}' does not support vm images`);
@@ -118,6 +121,8 @@ export interface AllocContext {
   firmware: FirmwareFacts;
   cvmType: FirmwareCvmType;
   arch: string;
+  /** Runs lvs/lvcreate/zfs for block storages (tests replace it). */
+  run?: CommandRunner;
   /** Machine type contains q35 (qemu-server passes it as `smm`). */
   q35: boolean;
   machine?: string;
@@ -134,16 +139,34 @@ export function allocFactsFromConf(conf: ConfigSection): Pick<AllocContext, 'cvm
   };
 }
 
+/** Undo steps of an allocation, run in reverse order when a later step fails. */
+export type UndoList = (() => Promise<void>)[];
+
+export async function runUndo(undo: UndoList): Promise<void> {
+  for (const step of [...undo].reverse()) await step().catch(() => undefined);
+  undo.length = 0;
+}
+
 /**
- * vdisk_alloc on a file storage: the next free `vm-<vmid>-disk-N.<format>` in the VM's image
- * dir, created with `qemu-img create` (preallocation as the storage says). The path goes into
- * `created` before the file exists, so a caller can undo a failed call.
+ * vdisk_alloc: on a file storage the next free `vm-<vmid>-disk-N.<format>` in the VM's image
+ * dir, created with `qemu-img create` (preallocation as the storage says); on LVM-thin and ZFS
+ * pools a raw volume through storage/block-alloc. Each creation registers its undo step in
+ * `undo` before it starts, so a caller can roll a failed call back.
  */
 export async function allocateVolume(
-  args: { storage: StorageConfig; storeid: string; vmid: number; format: string; sizeKiB: number },
-  created: string[] = [],
+  args: { storage: StorageConfig; storeid: string; vmid: number; format: string; sizeKiB: number; run?: CommandRunner },
+  undo: UndoList = [],
 ): Promise<{ volid: string; path: string }> {
   const def = storageDef(args.storage, args.storeid);
+  if (BLOCK_STORAGE_TYPES.has(def.type)) {
+    const made = await allocateBlockVolume(
+      { def, storeid: args.storeid, vmid: args.vmid, format: args.format, sizeKiB: args.sizeKiB },
+      args.run,
+    );
+    const name = made.volid.slice(args.storeid.length + 1);
+    undo.push(() => freeBlockVolume(def, args.storeid, name, args.run));
+    return made;
+  }
   if (!['raw', 'qcow2', 'vmdk'].includes(args.format)) {
     throw new CvmError('STORAGE', `unsupported format '${args.format}' for storage '${args.storeid}'`);
   }
@@ -152,7 +175,11 @@ export async function allocateVolume(
   const name = await freeDiskName(imageDir, args.vmid, args.format);
   const path = join(imageDir, name);
   const prealloc = preallocation(def, args.format);
-  created.push(path);
+  // an image dir made for this call and left empty goes too (rmdir fails on a non-empty one)
+  undo.push(async () => {
+    await rm(path, { force: true });
+    await rmdir(imageDir).catch(() => undefined);
+  });
   await qemuImg(
     ['create', ...(prealloc ? ['-o', `preallocation=${prealloc}`] : []), '-f', args.format, path, `${args.sizeKiB}K`],
     'unable to create image',
@@ -190,7 +217,7 @@ async function allocateOne(
   vmid: number,
   key: string,
   value: string,
-  created: string[],
+  undo: UndoList,
   log: (line: string) => void,
 ): Promise<string | undefined> {
   const { file, opts } = splitDrive(value);
@@ -219,7 +246,11 @@ async function allocateOne(
   } else if (key === 'tpmstate0') sizeKiB = convertSize(TPMSTATE_DISK_SIZE, 0, 1);
   else sizeKiB = convertSize(Number(m[3]), 3, 1);
 
-  const { volid, path } = await allocateVolume({ storage: ctx.storage, storeid, vmid, format: fmt, sizeKiB }, created);
+  const block = BLOCK_STORAGE_TYPES.has(def.type);
+  const { volid, path } = await allocateVolume(
+    { storage: ctx.storage, storeid, vmid, format: fmt, sizeKiB, ...(ctx.run ? { run: ctx.run } : {}) },
+    undo,
+  );
   let sizeBytes = sizeKiB * 1024;
   if (source) {
     log(`importing '${importFrom}' (${source.format}) to '${volid}'`);
@@ -227,7 +258,8 @@ async function allocateOne(
     sizeBytes = source.size;
   } else if (template) {
     await qemuImg(['convert', '-n', '-f', 'raw', '-O', fmt, template.path, path], `unable to copy EFI vars template '${template.path}'`);
-    sizeBytes = await volumeVirtualSize(path, fmt);
+    // a block device's stat size says nothing; the LV/zvol holds the template's bytes
+    sizeBytes = block ? template.size : await volumeVirtualSize(path, fmt);
   }
   optMap.delete('format');
   optMap.delete('size');
@@ -270,7 +302,7 @@ export async function allocateDriveVolumes(args: {
   if (todo.length === 0) return args.conf;
   const ctx = args.context ?? (await allocContextFor(args.root, args.conf));
   const out: ConfigSection = { ...args.conf };
-  const created: string[] = [];
+  const undo: UndoList = [];
   try {
     for (const key of todo) {
       const value = await allocateOne(
@@ -278,15 +310,13 @@ export async function allocateDriveVolumes(args: {
         args.vmid,
         key,
         args.conf[key] as string,
-        created,
+        undo,
         args.log ?? ((l) => process.stderr.write(`${l}\n`)),
       );
       if (value !== undefined) out[key] = value;
     }
   } catch (err) {
-    for (const p of created) await rm(p, { force: true });
-    // an image dir made for this call and left empty goes too (rmdir fails on a non-empty one)
-    for (const dir of new Set(created.map((p) => dirname(p)))) await rmdir(dir).catch(() => undefined);
+    await runUndo(undo);
     throw err;
   }
   return out;
@@ -378,11 +408,18 @@ export async function checkDriveVolumes(args: {
 const DRIVE_KEY_RE = /^(ide|sata|scsi|virtio|unused)\d+$|^(efidisk0|tpmstate0)$/;
 
 /** Remove exactly the VM-owned file volumes the drive values of `conf` name; returns their image dirs. */
-async function removeNamedVolumes(storage: StorageConfig, vmid: number, conf: ConfigSection): Promise<Set<string>> {
+async function removeNamedVolumes(storage: StorageConfig, vmid: number, conf: ConfigSection, run?: CommandRunner): Promise<Set<string>> {
   const dirs = new Set<string>();
   for (const [key, value] of Object.entries(conf)) {
     if (!DRIVE_KEY_RE.test(key)) continue;
-    const m = /^([^/:\s]+):(\d+)\/([^/]+)$/.exec(splitDrive(value).file);
+    const file = splitDrive(value).file;
+    const block = /^([^/:\s]+):((?:vm|base)-(\d+)-[^/\s]+)$/.exec(file);
+    const blockDef = block && Object.hasOwn(storage, block[1] as string) ? storage[block[1] as string] : undefined;
+    if (block && blockDef && BLOCK_STORAGE_TYPES.has(blockDef.type) && Number(block[3]) === vmid) {
+      await freeBlockVolume(blockDef, block[1] as string, block[2] as string, run);
+      continue;
+    }
+    const m = /^([^/:\s]+):(\d+)\/([^/]+)$/.exec(file);
     if (!m || Number(m[2]) !== vmid) continue;
     const def = Object.hasOwn(storage, m[1] as string) ? storage[m[1] as string] : undefined;
     if (!def?.path || !FILE_STORAGE_TYPES.has(def.type)) continue;
@@ -400,13 +437,13 @@ async function removeNamedVolumes(storage: StorageConfig, vmid: number, conf: Co
  */
 export async function freeVolumes(args: { root: string; vmid: number; conf: ConfigSection; context?: AllocContext }): Promise<void> {
   const storage = args.context?.storage ?? (await (await import('../host/local/probe.js')).loadLocalStorage(args.root));
-  await removeNamedVolumes(storage, args.vmid, args.conf);
+  await removeNamedVolumes(storage, args.vmid, args.conf, args.context?.run);
 }
 
 /** destroy_vm: free the VM's volumes, then every image it owns on file storages, referenced or not. */
 export async function destroyVolumes(args: { root: string; vmid: number; conf: ConfigSection; context?: AllocContext }): Promise<void> {
   const storage = args.context?.storage ?? (await (await import('../host/local/probe.js')).loadLocalStorage(args.root));
-  const dirs = await removeNamedVolumes(storage, args.vmid, args.conf);
+  const dirs = await removeNamedVolumes(storage, args.vmid, args.conf, args.context?.run);
   // like destroy_vm: every image the VM owns on file storages goes, referenced or not
   for (const def of Object.values(storage)) {
     if (def.path && FILE_STORAGE_TYPES.has(def.type) && def.content.includes('images'))
@@ -432,7 +469,12 @@ export async function allocateNamedVolume(args: {
   sizeKiB: number;
 }): Promise<string> {
   const def = storageDef(args.storage, args.storeid);
-  const imageDir = join(def.path as string, 'images', String(args.vmid));
+  if (!def.path)
+    throw new CvmError(
+      'STORAGE',
+      `storage '${args.storeid}': a '${args.name}' volume on '${def.type}' storage is not supported by cvmctl (file storages only)`,
+    );
+  const imageDir = join(def.path, 'images', String(args.vmid));
   await makeDirs(imageDir);
   const path = join(imageDir, args.name);
   const taken = await stat(path).then(

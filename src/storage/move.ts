@@ -10,7 +10,6 @@
  * failed copy frees the new volume. A running VM is refused: moving it needs drive-mirror.
  */
 
-import { rm } from 'node:fs/promises';
 import { driveIsCdrom, parseDrive, printDrive } from '../config/drive.js';
 import { CvmError } from '../errors.js';
 import { type LifecycleContext, pathsFor } from '../run/context.js';
@@ -18,7 +17,7 @@ import { assertNotLocked } from '../run/lock.js';
 import { runningPid } from '../run/runtime-files.js';
 import { DIGEST_MISMATCH_MESSAGE, FsConfigStore } from '../store/fs-store.js';
 import { addUnusedVolume } from '../store/vm-pending.js';
-import { allocateVolume, freeVolumeIds } from './alloc.js';
+import { allocateVolume, freeVolumeIds, runUndo, type UndoList } from './alloc.js';
 import { qemuImgConvert } from './convert.js';
 import { volumeFile, volumeSize } from './resize.js';
 import { parseVolumeId, parseVolname, storageConfig } from './volume.js';
@@ -43,7 +42,7 @@ export async function diskMove(
   const store = new FsConfigStore(ctx.root, ctx.warn ? { warn: ctx.warn } : {});
   let oldVolid = '';
   let newVolid = '';
-  const created: string[] = [];
+  const undo: UndoList = [];
   try {
     await store.update(vmid, async (cfg) => {
       const conf = cfg.conf;
@@ -81,11 +80,11 @@ export async function diskMove(
       const size = await volumeSize(src.path, src.format);
       const format = opts.format ?? (['raw', 'qcow2', 'vmdk'].includes(src.format) ? src.format : 'raw');
       try {
-        const dst = await allocateVolume({ storage, storeid, vmid, format, sizeKiB: Math.ceil(size / 1024) }, created);
+        const dst = await allocateVolume({ storage, storeid, vmid, format, sizeKiB: Math.ceil(size / 1024) }, undo);
         newVolid = dst.volid;
         await qemuImgConvert({ src: src.path, srcFormat: src.format, dst: dst.path, dstFormat: format, size, log });
       } catch (err) {
-        for (const p of created) await rm(p, { force: true });
+        await runUndo(undo);
         throw new CvmError('STORAGE', `storage migration failed: ${(err as Error).message}`, { cause: err });
       }
       drive.file = newVolid;
@@ -100,7 +99,7 @@ export async function diskMove(
     });
   } catch (err) {
     // the copy is of no use if the config does not point to it
-    for (const p of created) await rm(p, { force: true });
+    await runUndo(undo);
     throw err;
   }
   if (opts.delete) {
