@@ -141,6 +141,17 @@ describe('authenticate', () => {
     clock += 11;
     expect((await rejectedCvmError(access.authenticate({ method: 'GET', authorization }))).message).toBe('Authentication failed!');
   });
+  it('invalidates every ticket when the signing key file is deleted', async () => {
+    const { ticket } = await access.login({ username: 'alice@pve', password: 'alice-pass-1' });
+    const cookie = `PVEAuthCookie=${ticket}`;
+    await expect(access.authenticate({ method: 'GET', cookie })).resolves.toMatchObject({ userid: 'alice@pve' });
+    rmSync(join(root, 'priv', 'authkey.key'));
+    expect((await rejectedCvmError(access.authenticate({ method: 'GET', cookie }))).message).toBe('Authentication failed!');
+    const fresh = await access.login({ username: 'alice@pve', password: 'alice-pass-1' });
+    await expect(access.authenticate({ method: 'GET', cookie: `PVEAuthCookie=${fresh.ticket}` })).resolves.toMatchObject({
+      userid: 'alice@pve',
+    });
+  });
 });
 
 describe('check', () => {

@@ -34,7 +34,7 @@ export interface Keys {
 export class AccessState {
   readonly paths: AccessPaths;
   private cached: { version: string; snapshot: AccessSnapshot } | undefined;
-  private keysPromise: Promise<Keys> | undefined;
+  private cachedKeys: { version: string; keys: Promise<Keys> } | undefined;
 
   constructor(readonly root: string) {
     this.paths = accessPaths(root);
@@ -63,17 +63,24 @@ export class AccessState {
     return parseShadow((await readPrivateFile(this.paths.shadowCfg, this.paths.privDir)) ?? '');
   }
 
-  /** The ticket signing key and CSRF secret, created on first use. */
+  /**
+   * The ticket signing key and CSRF secret, created on first use. Re-read when a key file
+   * changes, so deleting `priv/authkey.key` invalidates every ticket at once, server included.
+   */
   keys(): Promise<Keys> {
-    this.keysPromise ??= Promise.all([
+    const version = `${fileVersion(this.paths.authKey)}|${fileVersion(this.paths.csrfKey)}`;
+    if (this.cachedKeys?.version === version) return this.cachedKeys.keys;
+    const keys = Promise.all([
       loadOrCreateKey(this.paths.authKey, this.paths.privDir),
       loadOrCreateKey(this.paths.csrfKey, this.paths.privDir),
     ]).then(([ticket, csrf]) => ({ ticket, csrf }));
+    // cache only keys that existed when looked at; new ones are cached on the next call
+    if (!version.includes('undefined')) this.cachedKeys = { version, keys };
     // a failure (e.g. unwritable root) is reported now and retried next time
-    this.keysPromise.catch(() => {
-      this.keysPromise = undefined;
+    keys.catch(() => {
+      if (this.cachedKeys?.keys === keys) this.cachedKeys = undefined;
     });
-    return this.keysPromise;
+    return keys;
   }
 
   /** Read-change-write under the lock; `change` sets `draft.changed` for what it modified. */
