@@ -143,10 +143,10 @@ export function withAccessLock<T>(paths: AccessPaths, fn: () => Promise<T>): Pro
  */
 export function fileVersion(path: string): string | undefined {
   try {
-    const st = lstatSync(path, { bigint: true });
-    return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    // an absent file is common (no tokens yet): not an exception, which would cost more than the lstat
+    const st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+    return st && `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return undefined;
     throw ioError(path, '', err);
   }
 }
