@@ -8,7 +8,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alive, QEMU_BINARY, SKIP_REASON } from '../integration/helpers.js';
-import { NODE, startTestServer, type TestServer } from './helpers.js';
+import { dataOf, NODE, startTestServer, type TestServer } from './helpers.js';
 
 if (!QEMU_BINARY) console.warn(`test/api/lifecycle skipped: ${SKIP_REASON}`);
 
@@ -29,6 +29,10 @@ describe.skipIf(!QEMU_BINARY)('VM power actions under TCG', () => {
   });
 
   const post = (action: string, form: Record<string, string> = {}) => t.call('POST', `/nodes/${NODE}/qemu/700/status/${action}`, { form });
+  const logOf = async (upid: string) =>
+    dataOf<{ t: string }[]>(await t.call('GET', `/nodes/${NODE}/tasks/${upid}/log`))
+      .map((l) => l.t)
+      .join('\n');
   const current = async () => (await t.call('GET', `/nodes/${NODE}/qemu/700/status/current`)).body?.data as Record<string, unknown>;
 
   it('a stopped VM: reset and reboot are refused at once', async () => {
@@ -45,7 +49,7 @@ describe.skipIf(!QEMU_BINARY)('VM power actions under TCG', () => {
     const upid = r.body?.data as string;
     expect(upid.split(':')[5]).toBe('qmstart');
     const st = await t.waitTask(upid, 120_000);
-    expect(st.exitstatus).toBe('OK');
+    expect(st.exitstatus, await logOf(upid)).toBe('OK');
     const cur = await current();
     expect(cur).toMatchObject({ status: 'running', qmpstatus: 'running' });
     pid = cur.pid as number;
