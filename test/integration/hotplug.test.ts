@@ -7,7 +7,7 @@
  * (query-block, query-named-block-nodes, query-pci, query-cpus-fast, the objects list).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QmpClient } from '../../src/qemu/qmp/index.js';
@@ -75,6 +75,7 @@ describe.skipIf(!ready)(`hotplug on a running VM${ready ? '' : ' (skipped: needs
         'boot: order=scsi0',
         'cores: 1',
         'hotplug: network,disk,cpu',
+        'ide2: none,media=cdrom',
         'kvm: 0',
         'memory: 128',
         'scsi0: local:9431/vm-9431-disk-0.qcow2,size=16M',
@@ -139,6 +140,33 @@ describe.skipIf(!ready)(`hotplug on a running VM${ready ? '' : ' (skipped: needs
     expect(configSections(r.root).pending).toEqual({ scsi0: `${disk},cache=writeback,iops=200,mbps=10` });
     expect(cli(r.root, 'set', String(VMID), '--revert', 'scsi0').code).toBe(0);
     expect(configSections(r.root).pending).toEqual({});
+  }, 60_000);
+
+  it('swaps the cd-rom medium live: insert an ISO, eject it', async () => {
+    const isoDir = join(r.root, 'template', 'iso');
+    mkdirSync(isoDir, { recursive: true });
+    writeFileSync(join(isoDir, 'tools.iso'), Buffer.alloc(2 * 1024 * 1024));
+    const cdrom = async () =>
+      (await qmp.execute<{ qdev?: string; tray_open?: boolean; inserted?: { file: string } }[]>('query-block')).find(
+        (b) => b.qdev === 'ide2',
+      );
+    expect((await cdrom())?.inserted).toBeUndefined();
+    expect(cli(r.root, 'set', String(VMID), '--ide2', 'local:iso/tools.iso,media=cdrom')).toMatchObject({ code: 0, stderr: '' });
+    // like update_vm, a cd-rom not in the boot order is appended to it - a pending change of its own
+    expect(configSections(r.root)).toMatchObject({
+      main: { ide2: 'local:iso/tools.iso,media=cdrom' },
+      pending: { boot: 'order=scsi0;ide2' },
+    });
+    expect(cli(r.root, 'set', String(VMID), '--revert', 'boot').code).toBe(0);
+    const inserted = await cdrom();
+    expect(inserted?.inserted?.file).toContain(join(isoDir, 'tools.iso'));
+    expect(inserted?.tray_open).toBe(false);
+    expect(cli(r.root, 'set', String(VMID), '--ide2', 'none,media=cdrom')).toMatchObject({ code: 0, stderr: '' });
+    expect(configSections(r.root).main.ide2).toBe('none,media=cdrom');
+    expect(cli(r.root, 'set', String(VMID), '--revert', 'boot').code).toBe(0);
+    expect(configSections(r.root).pending).toEqual({});
+    expect((await cdrom())?.inserted).toBeUndefined();
+    expect(await nodeNames()).not.toContain('drive-ide2');
   }, 60_000);
 
   it('adds a virtio disk on its PCI slot', async () => {

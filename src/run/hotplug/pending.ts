@@ -5,8 +5,8 @@
  * per the `hotplug` option (default `network,disk,usb`): NICs and disks are (un)plugged, NIC
  * bridge/VLAN/firewall/rate/link changes are applied to the live tap, `vcpus` grows/shrinks
  * with `cpu` hotplug, `memory` adds/removes DIMMs with `memory` hotplug. What cannot change live stays in `[PENDING]` without a message, as in
- * qemu-server (efidisk/tpmstate/ide/sata disks, cd-rom media changes, disk cache/aio/… changes,
- * everything else); disk throttling changes go to the drive's throttle group; a failure is recorded as `<key>: hotplug problem - <reason>` and
+ * qemu-server (efidisk/tpmstate/ide/sata disks, disk cache/aio/… changes,
+ * everything else); disk throttling changes go to the drive's throttle group, cd-rom media are swapped; a failure is recorded as `<key>: hotplug problem - <reason>` and
  * the key stays pending. The caller holds the config lock and writes the config afterwards.
  */
 
@@ -24,7 +24,9 @@ import type { LifecycleContext } from '../context.js';
 import { hostNetTools } from '../net-tools.js';
 import { tapPlanFor } from '../network.js';
 import { parseHotplugFeatures } from './features.js';
+import { blockdevArg, objectArg } from './argv-parts.js';
 import { hotplugMemory } from './memory.js';
+import { attachBlockdev, detachBlockdev } from './qmp-devices.js';
 import { hotplugVcpus, type PlugEnv, plugDrive, plugNet, unplugDrive, unplugNet } from './plug.js';
 
 /** "skip\n" of qemu-server: not hotpluggable, stays pending, no error. */
@@ -273,6 +275,20 @@ async function updateNet(
   await plugNet(env, await argvWith({ [opt]: value }), opt, value);
 }
 
+/** Blockdev::change_medium: open the tray (forced), drop the old medium, insert the new one. */
+async function changeMedium(env: HotplugEnv, id: string, file: string, argvFor: () => Promise<string[]>): Promise<void> {
+  await env.qmp.execute('blockdev-open-tray', { force: true, id });
+  await env.qmp.execute('blockdev-remove-medium', { id });
+  await detachBlockdev(env.qmp, id);
+  if (file === 'none') return;
+  const argv = await argvFor();
+  const blockdev = blockdevArg(argv, `drive-${id}`);
+  if (!blockdev) throw new CvmError('QMP_ERROR', `no medium for '${id}' in the command line`);
+  await attachBlockdev(env.qmp, objectArg(argv, `throttle-drive-${id}`), blockdev);
+  await env.qmp.execute('blockdev-insert-medium', { id, 'node-name': `drive-${id}` });
+  await env.qmp.execute('blockdev-close-tray', { id });
+}
+
 /** vmconfig_update_disk. */
 async function updateDisk(
   env: HotplugEnv,
@@ -289,8 +305,16 @@ async function updateDisk(
   const old = oldValue ? driveFile(opt, oldValue) : undefined;
   if (old && drive) {
     if ((drive.media || 'disk') !== (old.media || 'disk')) throw new CvmError('PARAM_INVALID', 'unable to change media type');
-    // a cd-rom medium change (blockdev-change-medium) is not done live by cvmctl yet
-    if (old.media === 'cdrom') skip();
+    if (old.media === 'cdrom') {
+      let failure: unknown;
+      await changeMedium(env, opt, drive.file, () => argvWith({ [opt]: value })).catch((err: unknown) => {
+        failure = err;
+      });
+      // an ejected cloud-init image stays known as unusedN
+      if (drive.file === 'none' && /[:/](?:vm-\d+-)?cloudinit/.test(old.file)) registerUnusedDrive(cfg, opt, oldValue);
+      if (failure) throw failure;
+      return;
+    }
     if (drive.file === old.file) {
       const a = driveProps(oldValue as string);
       const b = driveProps(value);
