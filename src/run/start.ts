@@ -17,6 +17,7 @@ import { prepareTempEfivars } from './efivars.js';
 import { runAfterExitHooks, runBeforeSpawnHooks } from './hooks.js';
 import { assertNotLocked, withVmRunLock } from './lock.js';
 import { createTaps, linkDownNics, planTaps, removeTaps } from './network.js';
+import { assertCanCreateTaps, assertRootWritable } from './preflight.js';
 import { ensureRunDir, removeRuntimeFiles, runningPid } from './runtime-files.js';
 import { spawnDaemonizing, spawnDetached, waitForQmp } from './spawn.js';
 import { processAlive } from './runtime-files.js';
@@ -47,6 +48,8 @@ export interface StartResult {
 export async function startVm(ctx: LifecycleContext, vmid: number, opts: StartOptions = {}): Promise<StartResult> {
   // like qemu-server's vm_start, the config lock is held across the whole start: a `set` waits
   // and then sees the VM running (its change goes to [PENDING]); a `destroy` waits and refuses
+  // a user who may not run VMs here hears so at once, not from a lock file's EACCES
+  await assertRootWritable(ctx.root);
   const work = () => withVmConfigLock(ctx.root, vmid, () => startLocked(ctx, vmid, opts));
   return opts.skipLock ? work() : withVmRunLock(ctx.root, vmid, work);
 }
@@ -67,6 +70,7 @@ async function startLocked(ctx: LifecycleContext, vmid: number, opts: StartOptio
   if (stale.length > 0) warn(`removed stale runtime files of VM ${vmid}: ${stale.sort().join(', ')}`);
 
   const taps = planTaps(vmid, conf, ctx.facts.bridgeMtu);
+  await assertCanCreateTaps(taps);
   const generated = await ctx.buildCommand(config, ctx.facts);
   const built = opts.extraArgs ? { ...generated, argv: [...generated.argv, ...opts.extraArgs] } : generated;
   for (const w of built.warnings) warn(w);
