@@ -4,16 +4,23 @@
  * type check, then named format, pattern, maxLength, minLength, maximum, minimum and enum, in
  * exactly that order, each stopping at the first failure with PVE's message text. Errors of a whole
  * object are collected per key (PVE `add_error`) so the caller can raise one "format error".
+ *
+ * Also the two that recurse into it: check_format (a key's `format` may be a property-string
+ * format, checked by parsing) and parse_property_string (schema/reader's reader, then
+ * check_object). They live here because they call each other: split over modules they made an
+ * import circle (check ↔ format-check ↔ property-string). Printing is in schema/property-string.
  */
-import { checkFormat, dieText } from './format-check.js';
-import { byteLength, isPerlInteger, isPerlNumber, parseBoolean } from './perl.js';
+import { CvmError, isCvmError } from '../errors.js';
 import { type CompiledFormat, type CompiledKey, compiledFormat, compiledKey } from './compiled-format.js';
-import type { FormatSchema, PropertySchema } from './types.js';
+import { failureOutcome, memoFor, memoise, memoKey, replay } from './parse-memo.js';
+import { byteLength, isPerlInteger, isPerlNumber, parseBoolean, perlTruthy, splitList } from './perl.js';
+import { collectProperties, NO_SKIP, type RawValue } from './reader.js';
+import { type FormatValidator, getFormat, getFormatValidator, splitFormatName } from './registry.js';
+import type { FormatSchema, PropertySchema, PropertyValues } from './types.js';
 
 export type CheckResult = { value: string | number } | { error: string };
 
-/** A raw (still textual, booleans possibly already 0/1) value collected by the parser. */
-export type RawValue = string | number;
+export type { RawValue } from './reader.js';
 
 function typeError(type: string, value: string): string {
   return `type check ('${type}') failed - got '${value}'`;
@@ -222,4 +229,128 @@ function keysToVisit(format: CompiledFormat, values: Map<string, RawValue>): str
     keys[j + 1] = key;
   }
   return keys;
+}
+
+function die(message: string, details?: Record<string, unknown>): never {
+  throw new CvmError('FORMAT_ERROR', message, details ? { details } : {});
+}
+
+/** "format error\n" followed by "<key>: <msg>\n" per key, sorted by key for determinism. */
+export function formatErrorMessage(errors: Readonly<Record<string, string>>): string {
+  const lines = Object.keys(errors)
+    .sort()
+    .map((key) => `${key}: ${errors[key]}\n`);
+  return `format error\n${lines.join('')}`;
+}
+
+export function raiseFormatError(errors: Map<string, string>): never {
+  const record = Object.fromEntries(errors);
+  die(formatErrorMessage(record), { errors: record });
+}
+
+function resolveForParse(format: FormatSchema | string): { schema: FormatSchema; validator?: FormatValidator } {
+  if (typeof format !== 'string') return { schema: format };
+  const registered = getFormat(format);
+  if (registered === undefined) die(`unknown format: ${format}`);
+  if (typeof registered === 'function') die('parse_property_string only accepts hash based named formats');
+  const validator = getFormatValidator(format);
+  return validator ? { schema: registered, validator } : { schema: registered };
+}
+
+
+/**
+ * Parse a property string. Returns booleans as 0/1, integers/numbers as numbers, strings verbatim;
+ * absent keys stay absent (no defaults). Throws CvmError('FORMAT_ERROR').
+ */
+export function parsePropertyString(format: FormatSchema | string, value: string, opts: { skip?: readonly string[] } = {}): PropertyValues {
+  const { schema, validator } = resolveForParse(format);
+  const compiled = compiledFormat(schema);
+  const memo = memoFor(compiled);
+  const key = memoKey(value, opts.skip);
+  let outcome = memo.get(key);
+  if (outcome === undefined) {
+    try {
+      outcome = { values: parseUncached(compiled, value, opts.skip) };
+    } catch (err) {
+      const failure = failureOutcome(err);
+      if (failure !== undefined) memoise(memo, key, failure);
+      throw err;
+    }
+    memoise(memo, key, outcome);
+  }
+  const result = replay(outcome);
+  return validator ? validator(result) : result;
+}
+
+/** parse_property_string without the validator: read, then check_object. */
+function parseUncached(format: CompiledFormat, value: string, skipKeys: readonly string[] | undefined): PropertyValues {
+  const skip = skipKeys === undefined || skipKeys.length === 0 ? NO_SKIP : new Set(skipKeys);
+  const raw = collectProperties(format, value, skip);
+  const result: PropertyValues = {};
+  const errors = checkObjectInto(format, raw, false, (key, val) => {
+    result[key] = val;
+  });
+  if (errors !== undefined) raiseFormatError(errors);
+  return result;
+}
+
+/** Format names seen so far, split once (the set of names is small and fixed by the schemas). */
+const splitNames = new Map<string, ReturnType<typeof splitFormatName>>();
+const SPLIT_NAMES_LIMIT = 1024;
+
+function splitName(format: string): ReturnType<typeof splitFormatName> {
+  let split = splitNames.get(format);
+  if (split === undefined) {
+    split = splitFormatName(format);
+    if (splitNames.size >= SPLIT_NAMES_LIMIT) splitNames.clear();
+    splitNames.set(format, split);
+  }
+  return split;
+}
+
+function fail(message: string, value: string): never {
+  throw new CvmError('FORMAT_ERROR', message, { details: { value } });
+}
+
+/** Validate `value` against a format; throws CvmError('FORMAT_ERROR') with PVE's text. */
+export function checkFormat(format: string | FormatSchema, value: string): void {
+  if (typeof format !== 'string') {
+    parsePropertyString(format, value);
+    return;
+  }
+  if (format === 'regex') return;
+
+  const { base, mode } = splitName(format);
+  const registered = getFormat(base);
+  if (registered === undefined) fail(`undefined format '${format}'`, value);
+  if (mode !== 'none' && typeof registered !== 'function') {
+    fail(`'-${mode}' format must have code ref, not hash`, value);
+  }
+
+  if (typeof registered !== 'function') {
+    // Named object formats are parsed by name so an attached validator runs too.
+    parsePropertyString(base, value);
+    return;
+  }
+  if (mode === 'list') {
+    for (const item of splitList(value)) {
+      const error = registered(item);
+      if (error !== undefined) fail(error, value);
+    }
+    return;
+  }
+  if (mode === 'opt' && !perlTruthy(value)) return;
+  const error = registered(value);
+  if (error !== undefined) fail(error, value);
+}
+
+/**
+ * The text a Perl `die` would carry for this error, as PVE interpolates `$@`. Our messages are die
+ * texts minus the final newline, except "format error" messages (PVE exception objects), which
+ * already end with their per-key lines.
+ */
+export function dieText(err: unknown): string {
+  if (isCvmError(err)) return err.details?.errors !== undefined ? err.message : `${err.message}\n`;
+  const message = err instanceof Error ? err.message : String(err);
+  return `${message}\n`;
 }

@@ -8,8 +8,7 @@
  * stored verbatim. `opts.full` adds the API-level constraint checks for command-line input.
  */
 import { CvmError, isCvmError } from '../errors.js';
-import { checkConstraints } from './check.js';
-import { checkFormat } from './format-check.js';
+import { checkConstraints, checkFormat } from './check.js';
 import { perlIntegerString } from './perl.js';
 import type { PropertySchema } from './types.js';
 

@@ -22,7 +22,7 @@ export {
 } from './property-string.js';
 export { checkValue, checkConstraints, type CheckResult } from './check.js';
 export { clearParseMemo } from './parse-memo.js';
-export { checkFormat } from './format-check.js';
+export { checkFormat } from './check.js';
 export { checkConfigValue, type CheckConfigValueOptions } from './config-value.js';
 export { typetext, generateTypetext, schemaTypeText, describeAllowed } from './typetext.js';
 export { parseSize, formatSize } from './size.js';
