@@ -91,12 +91,25 @@ describe('small endpoints', () => {
     expect((await t.call('GET', '/pools', { query: { poolid: 'bad pool!' } })).status).toBe(400);
   });
 
+  it('node status and cluster status describe this one node', async () => {
+    const st = dataOf<{ memory: { total: number; used: number }; cpuinfo: { cpus: number }; loadavg: string[]; uptime: number }>(
+      await t.call('GET', `/nodes/${NODE}/status`),
+    );
+    const os = await import('node:os');
+    expect(st.memory.total).toBe(os.totalmem());
+    expect(st.cpuinfo.cpus).toBe(os.cpus().length);
+    expect(st.loadavg).toHaveLength(3);
+    expect(dataOf(await t.call('GET', '/cluster/status'))).toEqual([
+      expect.objectContaining({ type: 'node', name: NODE, online: 1, local: 1 }),
+    ]);
+  });
+
   it('indexes and realms', async () => {
     expect((await t.call('GET', '/access/domains', { anonymous: true })).body?.data).toEqual(
       expect.arrayContaining([expect.objectContaining({ realm: 'pam' }), expect.objectContaining({ realm: 'pve' })]),
     );
     expect(dataOf<{ name: string }[]>(await t.call('GET', `/nodes/${NODE}`)).map((e) => e.name)).toContain('qemu');
-    expect(dataOf<{ name: string }[]>(await t.call('GET', '/cluster')).map((e) => e.name)).toEqual(['nextid', 'resources']);
+    expect(dataOf<{ name: string }[]>(await t.call('GET', '/cluster')).map((e) => e.name)).toEqual(['nextid', 'resources', 'status']);
     expect(dataOf<{ name: string }[]>(await t.call('GET', `/nodes/${NODE}/capabilities/qemu`)).map((e) => e.name)).toContain('cvm');
   });
 });

@@ -60,7 +60,7 @@ export const clusterRoutes: RouteDef[] = [
   {
     method: 'GET',
     path: '/cluster',
-    handler: async () => [{ name: 'nextid' }, { name: 'resources' }],
+    handler: async () => [{ name: 'nextid' }, { name: 'resources' }, { name: 'status' }],
   },
   {
     method: 'GET',

@@ -1,13 +1,17 @@
 /**
  * @module api/routes/nodes
  * `GET /nodes` (this one node, online, with load and memory numbers of the host and the TLS
- * fingerprint) and the node index `GET /nodes/{node}`. cvmctl is a single-node system: any
- * other node name is refused by the server core with `no such cluster node`.
+ * fingerprint), the node index `GET /nodes/{node}`, the node's `status` (CPU, memory, load,
+ * kernel, as pve-manager's node status has them) and `GET /cluster/status` (a standalone
+ * node). cvmctl is a single-node system: any other node name is refused by the server core
+ * with `no such cluster node`.
  */
 
-import { availableParallelism, freemem, loadavg, totalmem, uptime } from 'node:os';
+import { availableParallelism, cpus, freemem, loadavg, release, totalmem, type, uptime, version as osVersion } from 'node:os';
+import { nodeAcl, requirePrivs } from '../permissions.js';
 import { node } from '../schemas.js';
 import type { RouteDef, ServerContext } from '../types.js';
+import { cvmctlVersion } from './version.js';
 
 export function nodeEntry(ctx: ServerContext): Record<string, string | number> {
   const maxcpu = availableParallelism();
@@ -28,12 +32,42 @@ export function nodeEntry(ctx: ServerContext): Record<string, string | number> {
   };
 }
 
+function nodeStatus(ctx: ServerContext, cvmctl: string): Record<string, unknown> {
+  const all = cpus();
+  const total = totalmem();
+  const free = freemem();
+  return {
+    uptime: Math.floor(uptime()),
+    loadavg: loadavg().map((l) => l.toFixed(2)),
+    cpu: Math.min(1, (loadavg()[0] ?? 0) / availableParallelism()),
+    cpuinfo: { cpus: all.length, model: all[0]?.model ?? 'unknown', mhz: String(all[0]?.speed ?? 0) },
+    memory: { total, used: total - free, free },
+    kversion: `${type()} ${release()} ${osVersion()}`,
+    pveversion: `cvmctl/${cvmctl}`,
+    node: ctx.node,
+  };
+}
+
 export const nodeRoutes: RouteDef[] = [
   { method: 'GET', path: '/nodes', handler: async (req) => [nodeEntry(req.server)] },
   {
     method: 'GET',
     path: '/nodes/{node}',
     params: { node },
-    handler: async () => [{ name: 'qemu' }, { name: 'storage' }, { name: 'tasks' }, { name: 'capabilities' }],
+    handler: async () => [{ name: 'qemu' }, { name: 'storage' }, { name: 'tasks' }, { name: 'capabilities' }, { name: 'status' }],
+  },
+  {
+    method: 'GET',
+    path: '/nodes/{node}/status',
+    params: { node },
+    permissions: requirePrivs(nodeAcl, ['Sys.Audit']),
+    handler: async (req) => nodeStatus(req.server, cvmctlVersion()),
+  },
+  {
+    method: 'GET',
+    path: '/cluster/status',
+    handler: async (req) => [
+      { type: 'node', id: `node/${req.server.node}`, name: req.server.node, nodeid: 0, online: 1, local: 1, level: '' },
+    ],
   },
 ];

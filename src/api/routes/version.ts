@@ -14,7 +14,7 @@ export const PVE_API_VERSION = '9.2.11';
 
 let ownVersion: string | undefined;
 /** cvmctl's package version: the nearest package.json above this module (bundled or not). */
-function cvmctlVersion(): string {
+export function cvmctlVersion(): string {
   if (ownVersion !== undefined) return ownVersion;
   ownVersion = 'unknown';
   let dir = import.meta.dirname;
