@@ -50,14 +50,19 @@ const lazyBuiltins = {
   setup(b) {
     b.onResolve({ filter: /^node:/ }, (args) => {
       // the wrapper's own require() is the real one
-      if (args.namespace === 'lazy-builtin') return { path: args.path, external: true };
+      if (args.namespace === 'lazy-builtin' || args.namespace === 'lazy-builtin-proxy') return { path: args.path, external: true };
+      // esbuild keeps one module per (namespace, path): the proxy variant needs its own
+      // namespace, or an ES import (which reads named exports at once, and a proxy has none)
+      // gets the proxy whenever a require() of the same built-in was resolved first
       const onFirstUse = args.kind === 'require-call' && LOADED_ON_FIRST_USE.has(args.path);
-      return { path: args.path, namespace: 'lazy-builtin', pluginData: { onFirstUse } };
+      return { path: args.path, namespace: onFirstUse ? 'lazy-builtin-proxy' : 'lazy-builtin' };
     });
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin-proxy' }, (args) => ({
+      contents: `let m; module.exports = new Proxy({}, { get: (_, key) => (m ??= require(${JSON.stringify(args.path)}))[key] });`,
+      loader: 'js',
+    }));
     b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
-      contents: args.pluginData?.onFirstUse
-        ? `let m; module.exports = new Proxy({}, { get: (_, key) => (m ??= require(${JSON.stringify(args.path)}))[key] });`
-        : `module.exports = require(${JSON.stringify(args.path)});`,
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
       loader: 'js',
     }));
   },
