@@ -72,10 +72,6 @@ export class Router {
     }
     return undefined;
   }
-
-  routes(): RouteDef[] {
-    return [...this.byMethod.values()].flat().map((r) => r.def);
-  }
 }
 
 function literalScore(r: CompiledRoute): number {

@@ -202,8 +202,14 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     return user;
   }
 
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const t0 = performance.now();
+    inFlight++;
+    res.on('close', () => {
+      if (--inFlight === 0) drained?.();
+    });
     handle(req, res).then(
       (user) => {
         const ms = (performance.now() - t0).toFixed(1);
@@ -258,7 +264,17 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       const closed = new Promise<void>((resolve) => front.close(() => resolve()));
       https.closeIdleConnections();
       await tasks.shutdown(graceMs);
-      // connections still open after the tasks ended (keep-alive clients) are cut
+      // requests being answered (a synchronous PUT) get a few seconds; idle keep-alive
+      // connections and whatever is left then are cut
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(graceMs, 5000));
+          drained = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
       for (const s of sockets) s.destroy();
       await closed;
     },
