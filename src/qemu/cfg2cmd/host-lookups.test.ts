@@ -28,8 +28,9 @@ describe('serial and parallel device paths', () => {
   });
 
   it('accepts the host devices, also written with // or ..', () => {
+    // (a parallel path must match the option table's pattern since issue 12 point 8, so `..` is tried on a serial port)
     const argv = generate(
-      'serial0: /dev/ttyS0\nserial1: /dev//ttyS0\nparallel0: /dev/usb/../parport0\nparallel1: /dev/usb/lp0\n',
+      'serial0: /dev/ttyS0\nserial1: /dev//ttyS0\nserial2: /dev/usb/../ttyS0\nparallel0: /dev/parport0\nparallel1: /dev/usb/lp0\n',
       withDevices,
     ).argv;
     expect(argv).toContain('serial,id=serial0,path=/dev/ttyS0');
