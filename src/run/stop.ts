@@ -10,6 +10,7 @@
 
 import { rm } from 'node:fs/promises';
 import { CvmError } from '../errors.js';
+import { parseStartupOrder } from '../schema/formats/ids.js';
 import { tempEfivarsPath } from './efivars.js';
 import { QmpClient, queryStatus, systemPowerdown } from '../qemu/qmp/index.js';
 import { type LifecycleContext, pathsFor, warnFn } from './context.js';
@@ -109,7 +110,7 @@ export async function stopVm(ctx: LifecycleContext, vmid: number, opts: StopOpti
 }
 
 export interface ShutdownOptions {
-  /** Seconds to wait for the guest (default 60). */
+  /** Seconds to wait for the guest (default: the config's `startup: down=N`, else 60). */
   timeoutSec?: number;
   /** On timeout, stop the VM the hard way instead of failing. */
   forceStop?: boolean;
@@ -118,16 +119,37 @@ export interface ShutdownOptions {
   ignoreConfigLock?: boolean;
 }
 
+/** qemu-server's default shutdown wait: the config's `startup: down=N`, else 60 s (_do_vm_stop). */
+function shutdownTimeoutSec(conf: Record<string, string | undefined>, requested: number | undefined): number {
+  if (requested !== undefined) return requested;
+  const down = conf.startup ? parseStartupOrder(conf.startup)?.down : undefined;
+  return down ? down : 60;
+}
+
 async function shutdownLocked(ctx: LifecycleContext, vmid: number, opts: ShutdownOptions): Promise<StopResult> {
   const paths = pathsFor(ctx, vmid);
   const config = await ctx.loadConfig(vmid);
   const pid = await runningPid(paths);
-  if (!pid) throw new CvmError('VM_NOT_RUNNING', `VM ${vmid} not running`);
+  // like _do_vm_stop: shutting down a VM that does not run is done, not an error
+  if (!pid) {
+    await cleanupAfterExit(ctx, vmid);
+    return { vmid, wasRunning: false };
+  }
   assertNotLocked(config.conf, { skiplock: opts.ignoreConfigLock });
-  const deadline = Date.now() + (opts.timeoutSec ?? 60) * 1000;
+  const timeoutSec = shutdownTimeoutSec(config.conf, opts.timeoutSec);
+  const deadline = Date.now() + timeoutSec * 1000;
   const qmp = await QmpClient.connect(paths.qmp);
   let guestOff = false;
   try {
+    // a paused guest cannot see the power button; it would power off the moment it resumes (vm_shutdown API)
+    if ((await queryStatus(qmp).catch(() => undefined))?.status === 'paused') {
+      if (!opts.forceStop) throw new CvmError('VM_RUNNING', 'VM is paused - cannot shutdown');
+      warnFn(ctx)('VM is paused - stop instead of shutdown');
+      qmp.destroy();
+      const method = await stopLadder(ctx, vmid, pid, { timeoutSec, termWaitSec: 10 });
+      await cleanupAfterExit(ctx, vmid);
+      return { vmid, wasRunning: true, method };
+    }
     await systemPowerdown(qmp);
     while (Date.now() < deadline) {
       if (!(await waitForExit(pid, 0))) {
@@ -150,7 +172,7 @@ async function shutdownLocked(ctx: LifecycleContext, vmid: number, opts: Shutdow
     return { vmid, wasRunning: true, method: 'powerdown' };
   }
   if (!opts.forceStop) throw new CvmError('QMP_TIMEOUT', 'VM quit/powerdown failed - got timeout');
-  warnFn(ctx)(`guest did not power off within ${opts.timeoutSec ?? 60} s - stopping VM ${vmid}`);
+  warnFn(ctx)(`guest did not power off within ${timeoutSec} s - stopping VM ${vmid}`);
   const method = await stopLadder(ctx, vmid, pid, { timeoutSec: 0, termWaitSec: 10 });
   await cleanupAfterExit(ctx, vmid);
   return { vmid, wasRunning: true, method };
@@ -168,6 +190,9 @@ export async function rebootVm(
   opts: ShutdownOptions & { startTimeoutSec?: number } = {},
 ): Promise<StartResult> {
   return withVmRunLock(ctx.root, vmid, async () => {
+    // unlike shutdown, a reboot of a VM that does not run is an error (vm_reboot)
+    await ctx.loadConfig(vmid);
+    if (!(await runningPid(pathsFor(ctx, vmid)))) throw new CvmError('VM_NOT_RUNNING', `VM ${vmid} not running`);
     await shutdownLocked(ctx, vmid, { ...opts, skipLock: true });
     return startVm(ctx, vmid, {
       skipLock: true,

@@ -133,6 +133,32 @@ describe.skipIf(!QEMU_BINARY)(`real QEMU boots${QEMU_BINARY ? '' : ` (skipped: $
     expect(runFiles(r)).toEqual([]);
   }, 120_000);
 
+  it('shutdown follows vm_shutdown/_do_vm_stop: stopped VM is done, paused VM stops with forceStop, startup down=N is the wait', async () => {
+    const r = newRoot();
+    r.writeConfig(9108, 'memory: 64\nkvm: 0\nvga: none\nstartup: down=2\n');
+    const warnings: string[] = [];
+    const ctx = { ...(await r.context()), warn: (m: string) => warnings.push(m) };
+    // not running: nothing to do, no error (reboot still refuses)
+    expect(await shutdownVm(ctx, 9108)).toEqual({ vmid: 9108, wasRunning: false });
+    await expect(rebootVm(ctx, 9108)).rejects.toMatchObject({ message: 'VM 9108 not running' });
+
+    const started = await startVm(ctx, 9108, { timeoutSec: 60 });
+    r.track(started.pid);
+    // no guest OS answers the power button: the config's down=2 bounds the wait, not the default 60 s
+    const t0 = Date.now();
+    await expect(shutdownVm(ctx, 9108)).rejects.toMatchObject({ message: 'VM quit/powerdown failed - got timeout' });
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(alive(started.pid)).toBe(true);
+
+    await suspendVm(ctx, 9108);
+    await expect(shutdownVm(ctx, 9108, { timeoutSec: 1 })).rejects.toMatchObject({ message: 'VM is paused - cannot shutdown' });
+    const res = await shutdownVm(ctx, 9108, { timeoutSec: 30, forceStop: true });
+    expect(res).toMatchObject({ wasRunning: true, method: 'quit' });
+    expect(warnings).toContain('VM is paused - stop instead of shutdown');
+    expect(alive(started.pid)).toBe(false);
+    expect(runFiles(r)).toEqual([]);
+  }, 120_000);
+
   it('clears stale runtime files of a dead QEMU before starting', async () => {
     const r = newRoot();
     r.writeConfig(9103, 'memory: 64\nkvm: 0\nvga: none\n');

@@ -91,7 +91,7 @@ export function register(program: Command): void {
     .command('shutdown')
     .description('ask the guest to power off (ACPI) and wait; --force-stop stops it after the timeout')
     .argument('<vmid>', 'VM ID', parseVmid)
-    .option('--timeout <s>', `seconds to wait for the guest, 0 - ${MAX_TIMEOUT_SEC} (default: 60)`, parseSeconds('timeout'))
+    .option('--timeout <s>', `seconds to wait for the guest, 0 - ${MAX_TIMEOUT_SEC} (default: the config's startup down=N, else 60)`, parseSeconds('timeout'))
     .addOption(new Option('--force-stop', 'stop the VM if the guest has not powered off in time'))
     .option('--skiplock', SKIPLOCK_HELP)
     .action(async (vmid: number, opts: { timeout?: number; forceStop?: boolean; skiplock?: boolean }, cmd: Command) => {
@@ -102,7 +102,8 @@ export function register(program: Command): void {
         forceStop: Boolean(opts.forceStop),
         ignoreConfigLock: opts.skiplock === true,
       });
-      out(`VM ${vmid} ${res.method === 'powerdown' ? 'shut down' : `stopped (${res.method})`}\n`);
+      if (!res.wasRunning) out(`VM ${vmid} was not running\n`);
+      else out(`VM ${vmid} ${res.method === 'powerdown' ? 'shut down' : `stopped (${res.method})`}\n`);
     });
 
   program
