@@ -17,6 +17,17 @@ const mappingKey: PropertySchema = {
   description: "The ID of a cluster wide mapping. Either this or the default-key 'host' must be set.",
 };
 
+/**
+ * One entry of a cluster resource mapping's `map` list (PVE::Mapping::PCI / USB / Dir, e.g.
+ * `node=pve1,path=0000:01:00.0,id=10de:2231`), as the generator reads host facts: the keys it
+ * looks at; other keys are kept as read.
+ */
+export const mappingEntryFormat: FormatSchema = {
+  node: { type: 'string', format: 'pve-node', description: 'The cluster node name.' },
+  path: { type: 'string', optional: true, description: 'The path of the device or directory on this node.' },
+  id: { type: 'string', optional: true, description: 'The vendor and device ID.' },
+};
+
 export const MAX_HOSTPCI_DEVICES = 16;
 export const MAX_USB_DEVICES = 14;
 export const MAX_SERIAL_PORTS = 4;

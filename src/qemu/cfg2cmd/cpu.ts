@@ -18,8 +18,10 @@ import {
   cpuModelVendor,
   DEPRECATED_CPU_MAP,
 } from './cpu-models.js';
-import { parseProps, propBool } from './props.js';
+import { propBool } from './props.js';
 import { binaryAtLeast } from './version.js';
+import { cpuFormat } from '../../config/options/cpu-memory.js';
+import { readPropertyString } from '../../schema/reader.js';
 
 interface CpuFlag {
   op: string;
@@ -37,7 +39,7 @@ export function defaultCpuType(arch: string, kvm: boolean): string {
 export function parseVmCpu(ctx: Pick<Cfg2CmdContext, 'conf' | 'host' | 'arch' | 'hostArch'>): Record<string, string> {
   const raw = ctx.conf.cpu;
   if (!raw) return {};
-  const cpu = parseProps(raw, 'cputype');
+  const cpu = readPropertyString(cpuFormat, raw);
   const cputype = cpu.cputype;
   if (!cputype) throw new CvmError('GENERATE', 'CPU is missing cputype');
   if (cputype.startsWith('custom-')) {

@@ -10,8 +10,12 @@ import { optValue } from './opt-value.js';
 import { CvmError } from '../../errors.js';
 import type { Cfg2CmdContext } from './context.js';
 import { pciAddr } from './pci.js';
-import { parseProps, perlTrue, propBool } from './props.js';
+import { perlTrue, propBool } from './props.js';
 import { indexedKeys } from './indexed-keys.js';
+import { mappingEntryFormat, rngFormat, virtiofsFormat } from '../../config/options/devices.js';
+import { audioFormat } from '../../config/options/display-audio.js';
+import { agentFormat, watchdogFormat } from '../../config/options/system-formats.js';
+import { readPropertyString } from '../../schema/reader.js';
 
 const MAX_SERIAL_PORTS = 4;
 const MAX_PARALLEL_PORTS = 3;
@@ -68,7 +72,7 @@ export function emitParallel(ctx: Cfg2CmdContext, devices: string[]): void {
 export function emitAudio(ctx: Cfg2CmdContext, devices: string[]): void {
   const value = ctx.conf.audio0;
   if (value === undefined) return;
-  const props = parseProps(value);
+  const props = readPropertyString(audioFormat, value);
   const dev = props.device ?? '';
   const backend = props.driver ?? 'spice';
   const id = 'audiodev0';
@@ -98,10 +102,7 @@ export function emitTpm(ctx: Cfg2CmdContext, devices: string[]): void {
 export function emitAgent(ctx: Cfg2CmdContext, devices: string[]): void {
   const value = ctx.conf.agent;
   if (value === undefined) return;
-  const agent = parseProps(value, 'enabled', {
-    'freeze-fs-on-backup': 'freeze-fs',
-    'guest-fsfreeze': 'freeze-fs',
-  });
+  const agent = readPropertyString(agentFormat, value);
   if (!propBool(agent.enabled)) return;
   devices.push('-chardev', `socket,path=${optValue(`${ctx.host.paths.runDir}/${ctx.vmid}.qga`)},server=on,wait=off,id=qga0`);
   const type = agent.type;
@@ -116,7 +117,7 @@ export function emitAgent(ctx: Cfg2CmdContext, devices: string[]): void {
 /** VirtIO RNG, only with machine ≥ 4.1+pve2 (a version guard). */
 export function emitRng(ctx: Cfg2CmdContext, devices: string[]): void {
   if (!ctx.conf.rng0) return;
-  const rng = parseProps(ctx.conf.rng0, 'source');
+  const rng = readPropertyString(rngFormat, ctx.conf.rng0);
   if (!ctx.versionGuard(4, 1, 2)) return;
   const source = rng.source as string;
   const missing = ctx.host.missingRngSources ?? [];
@@ -138,7 +139,7 @@ export function emitBalloon(ctx: Cfg2CmdContext, devices: string[]): void {
 
 export function emitWatchdog(ctx: Cfg2CmdContext, devices: string[]): void {
   if (!ctx.conf.watchdog) return;
-  const wd = parseProps(ctx.conf.watchdog, 'model');
+  const wd = readPropertyString(watchdogFormat, ctx.conf.watchdog);
   devices.push('-device', `${wd.model || 'i6300esb'}${pciAddr(ctx, 'watchdog')}`);
   if (wd.action) devices.push('-watchdog-action', wd.action);
 }
@@ -153,7 +154,7 @@ function dirMappingOnNode(ctx: Cfg2CmdContext, dirid: string): Record<string, st
   const node = ctx.host.nodename;
   const entry = ctx.host.dirMappings?.[dirid];
   if (!entry) return die(`Directory ID ${dirid} does not exist.`);
-  const onNode = entry.map.map((m) => parseProps(m)).filter((m) => m.node === node);
+  const onNode = entry.map.map((m) => readPropertyString(mappingEntryFormat, m)).filter((m) => m.node === node);
   if (onNode.length > 1) die(`More than than one directory mapping for node ${node}.`);
   if (onNode.length === 0) die(`No directory mapping for node ${node}.`);
   return onNode[0] as Record<string, string>;
@@ -164,7 +165,7 @@ export function emitVirtiofs(ctx: Cfg2CmdContext, devices: string[]): void {
   for (let i = 0; i < MAX_VIRTIOFS; i++) {
     const value = ctx.conf[VIRTIOFS_KEYS[i] as string];
     if (!value) continue;
-    const fs = parseProps(value, 'dirid');
+    const fs = readPropertyString(virtiofsFormat, value);
     dirMappingOnNode(ctx, fs.dirid as string);
     if (propBool(fs['expose-acl']) && ctx.winVersion) {
       die('Please disable ACLs for virtiofs on Windows VMs, otherwise the virtiofs shared directory cannot be mounted.');

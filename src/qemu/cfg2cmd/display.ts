@@ -9,7 +9,9 @@ import { optValue } from './opt-value.js';
 import { CvmError } from '../../errors.js';
 import type { Cfg2CmdContext } from './context.js';
 import { pciAddr, printPcieAddr } from './pci.js';
-import { parseProps, propBool } from './props.js';
+import { propBool } from './props.js';
+import { spiceEnhancementsFormat, vgaFormat } from '../../config/options/display-audio.js';
+import { readPropertyString } from '../../schema/reader.js';
 
 export interface VgaProps {
   type: string;
@@ -32,7 +34,7 @@ const VGA_MAP_AARCH64: Record<string, string> = {
 
 /** vga_conf_has_spice: number of QXL heads (0 if no QXL). */
 export function qxlHeads(vga: string | undefined): number {
-  const type = parseProps(vga, 'type').type;
+  const type = readPropertyString(vgaFormat, vga).type;
   if (!type) return 0;
   const m = /^qxl([234])?$/.exec(type);
   if (!m) return 0;
@@ -44,7 +46,7 @@ export function vgaProperties(ctx: Cfg2CmdContext): {
   vga: VgaProps;
   qxlnum: number;
 } {
-  const p = parseProps(ctx.conf.vga, 'type');
+  const p = readPropertyString(vgaFormat, ctx.conf.vga);
   const qxlnum = qxlHeads(ctx.conf.vga);
   let type = p.type ?? '';
   if (qxlnum) type = 'qxl';
@@ -127,7 +129,7 @@ export function emitSpice(ctx: Cfg2CmdContext, vga: VgaProps, qxlnum: number, cm
   if (!isSpice) return undefined;
   const port = ctx.host.spicePort ?? 61000;
   const addr = ctx.host.spiceAddress ?? '127.0.0.1';
-  const enh = parseProps(ctx.conf.spice_enhancements);
+  const enh = readPropertyString(spiceEnhancementsFormat, ctx.conf.spice_enhancements);
   if (propBool(enh.foldersharing)) {
     devices.push('-chardev', 'spiceport,id=foldershare,name=org.spice-space.webdav.0');
     devices.push('-device', 'virtserialport,chardev=foldershare,name=org.spice-space.webdav.0');

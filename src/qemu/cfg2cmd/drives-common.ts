@@ -47,19 +47,6 @@ export function truthy(value: unknown): boolean {
   return value !== undefined && value !== null && value !== false && value !== 0 && value !== '' && value !== '0';
 }
 
-/**
- * parse_property_string's boolean conversion: on/yes/true → '1', off/no/false → '0' (other
- * values unchanged), applied to the boolean keys of a format.
- */
-export function normalizeBooleans(values: Record<string, unknown>, keys: readonly string[]): void {
-  for (const key of keys) {
-    const v = values[key];
-    if (typeof v !== 'string') continue;
-    if (/^(1|on|yes|true)$/i.test(v)) values[key] = '1';
-    else if (/^(0|off|no|false)$/i.test(v)) values[key] = '0';
-  }
-}
-
 /** The value as a string, or undefined when unset. */
 export function str(value: unknown): string | undefined {
   return value === undefined || value === null ? undefined : String(value);

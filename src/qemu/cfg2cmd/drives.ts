@@ -22,13 +22,15 @@
  *   deviceBootorder(conf): BootOrder                                     (./bootorder.js)
  */
 
+import { allDriveFormat } from '../../config/options/drives.js';
 import type { ConfigSection } from '../../config/types.js';
+import { readPropertyString } from '../../schema/reader.js';
 import { checkedVolumeFormat, checkVolumeStorageType, parseVolumeId } from '../../storage/volume.js';
 import { type Blockdev, blockdevChain, throttleGroupObject } from './blockdev.js';
 import { canonicalJson } from './blockdev-json.js';
 import type { Cfg2CmdContext } from './context.js';
 import { configDriveNames } from './drive-names.js';
-import { type DriveLike, driveId, generateError, normalizeBooleans, str, truthy } from './drives-common.js';
+import { type DriveLike, driveId, generateError, str, truthy } from './drives-common.js';
 import { MAX_SATA_DISKS, printDriveDevice, scsihwInfos } from './drives-device.js';
 import { printDriveCommandline } from './drives-legacy.js';
 import { pciAddr } from './pci.js';
@@ -38,18 +40,6 @@ export type { DriveLike } from './drives-common.js';
 export { printDriveDevice, scsihwInfos } from './drives-device.js';
 export { legacyEfidiskDrive, printDriveCommandline } from './drives-legacy.js';
 
-const DRIVE_BOOLEAN_KEYS = [
-  'snapshot',
-  'ro',
-  'iothread',
-  'ssd',
-  'scsiblock',
-  'detect_zeroes',
-  'backup',
-  'replicate',
-  'shared',
-  'pre-enrolled-keys',
-];
 
 /**
  * parse_drive for the generator: `<interface><index>` from the key, the default key `file`
@@ -88,20 +78,11 @@ const parsedDrives = new Map<string, Map<string, DriveLike | null>>();
 function parseDriveUncached(key: string, value: string): DriveLike | undefined {
   const m = /^([^\d]+)(\d+)$/.exec(key);
   if (!m) return undefined;
-  const drive: Record<string, unknown> = {
+  // the schema's reader: default key `file` (alias `volume`), aliases, booleans as '0'/'1'
+  const drive: Record<string, unknown> = Object.assign(readPropertyString(allDriveFormat, value), {
     interface: m[1],
     index: Number(m[2]),
-  };
-  for (const part of value.split(',')) {
-    if (part === '') continue;
-    const eq = part.indexOf('=');
-    if (eq < 0) {
-      drive['file'] = part;
-      continue;
-    }
-    const k = part.slice(0, eq);
-    drive[k === 'volume' ? 'file' : k] = part.slice(eq + 1);
-  }
+  });
   for (const opt of ['bps', 'bps_rd', 'bps_wr']) {
     if (drive[opt] !== undefined) {
       // parse_drive converts `defined(delete $res->{bps})`, i.e. 1, not the value: any legacy
@@ -112,7 +93,6 @@ function parseDriveUncached(key: string, value: string): DriveLike | undefined {
     }
   }
   if (typeof drive['file'] !== 'string') return undefined;
-  normalizeBooleans(drive, DRIVE_BOOLEAN_KEYS);
   return drive as unknown as DriveLike;
 }
 

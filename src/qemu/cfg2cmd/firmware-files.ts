@@ -9,7 +9,8 @@ import { getOvmfFiles } from '../../firmware/select.js';
 import type { OvmfFiles } from '../../firmware/ovmf-table.js';
 import type { PropertyValues } from '../../schema/types.js';
 import type { Cfg2CmdContext } from './context.js';
-import { parseProps } from './props.js';
+import { machineFormat } from '../../config/options/cpu-memory.js';
+import { readPropertyString } from '../../schema/reader.js';
 
 export type { OvmfFiles };
 
@@ -20,7 +21,7 @@ export function ovmfFiles(
   smm: boolean,
   cvmType: string | undefined,
 ): OvmfFiles {
-  const machine = parseProps(ctx.conf.machine, 'type').type;
+  const machine = readPropertyString(machineFormat, ctx.conf.machine).type;
   const files = getOvmfFiles(
     ctx.host.firmware,
     ctx.arch,

@@ -49,7 +49,7 @@ import { emitMemory } from './memory.js';
 import { emitNetworks } from './net.js';
 import { emitOvmf } from './ovmf.js';
 import { emitPciBridges, pciAddr, printPcieAddr } from './pci.js';
-import { parseProps, perlTrue } from './props.js';
+import { perlTrue } from './props.js';
 import { q35InlineDevices } from './q35-inline.js';
 import { customArgs } from './split-args.js';
 import { timerFlags } from './timer.js';
@@ -65,6 +65,9 @@ import {
   versionCmp,
   windowsVersion,
 } from './version.js';
+import { machineFormat } from '../../config/options/cpu-memory.js';
+import { ivshmemFormat } from '../../config/options/devices.js';
+import { readPropertyString } from '../../schema/reader.js';
 
 export type { ConfigToCommandOptions } from './config-section.js';
 
@@ -114,7 +117,7 @@ export function configToCommand(config: VmConfig, host: HostFacts, opts: ConfigT
 
   const ostype = conf.ostype;
   const winVersion = windowsVersion(ostype);
-  const machineConf = parseProps(conf.machine, 'type');
+  const machineConf = readPropertyString(machineFormat, conf.machine);
   let machineType = getVmMachine(
     { machine: conf.machine, ostype, meta: conf.meta, arch },
     force.forceMachine,
@@ -303,7 +306,7 @@ export function configToCommand(config: VmConfig, host: HostFacts, opts: ConfigT
   emitNetworks(ctx, devices, netsHostMtu(force.netsHostMtu));
 
   if (conf.ivshmem !== undefined && perlTrue(conf.ivshmem)) {
-    const iv = parseProps(conf.ivshmem);
+    const iv = readPropertyString(ivshmemFormat, conf.ivshmem);
     const bus = ctx.q35 ? printPcieAddr('ivshmem') : pciAddr(ctx, 'ivshmem');
     devices.push('-device', `ivshmem-plain,memdev=ivshmem${bus},`);
     devices.push('-object', `memory-backend-file,id=ivshmem,share=on,mem-path=/dev/shm/pve-shm-${iv.name ?? vmid},size=${iv.size}M`);

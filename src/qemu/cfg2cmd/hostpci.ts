@@ -8,10 +8,11 @@
 
 import type { PciDeviceFact } from '../../host/facts.js';
 import type { Cfg2CmdContext } from './context.js';
-import { generateError, normalizeBooleans, truthy } from './drives-common.js';
-import { parseProps } from './props.js';
+import { generateError, truthy } from './drives-common.js';
 import { pciAddr, printPcieAddr, printPcieRootPort } from './pci.js';
 import { indexedKeys } from './indexed-keys.js';
+import { hostpciFormat } from '../../config/options/devices.js';
+import { readPropertyString } from '../../schema/reader.js';
 
 export const MAX_HOSTPCI_DEVICES = 16;
 const HOSTPCI_KEYS = indexedKeys('hostpci', MAX_HOSTPCI_DEVICES);
@@ -35,11 +36,9 @@ export interface ParsedHostpci {
   liveMigrationCapable: boolean;
 }
 
-/** A hostpciN value: the bare value is `host`; booleans normalised to 1/0. */
+/** A hostpciN value: the bare value is `host`; booleans normalised to 1/0 by the schema's reader. */
 function hostpciOptions(value: string): Record<string, string> {
-  const out = parseProps(value, 'host');
-  normalizeBooleans(out, ['pcie', 'rombar', 'x-vga', 'legacy-igd']);
-  return out;
+  return readPropertyString(hostpciFormat, value);
 }
 
 /** SysFSTools::lspci with a prefix filter (a missing domain matches 0000). */

@@ -8,8 +8,11 @@
 import type { ConfigSection } from '../../config/types.js';
 import { CvmError } from '../../errors.js';
 import type { Cfg2CmdContext } from './context.js';
-import { parseProps, perlTrue, propBool } from './props.js';
+import { perlTrue, propBool } from './props.js';
 import { extractVersion, minVersion } from './version.js';
+import { machineFormat } from '../../config/options/cpu-memory.js';
+import { metaInfoFormat, smbios1Format } from '../../config/options/system-formats.js';
+import { readPropertyString } from '../../schema/reader.js';
 
 const die = (msg: string): never => {
   throw new CvmError('GENERATE', msg);
@@ -27,7 +30,7 @@ export function netsHostMtu(value: string | undefined): Record<string, number> {
 
 /** `-smbios type=1,…`: sorted keys, base64 values decoded, commas doubled, empty values skipped. */
 export function smbiosString(value: string): string {
-  const props = parseProps(value, undefined);
+  const props = readPropertyString(smbios1Format, value);
   const base64 = propBool(props.base64) === true;
   delete props.base64;
   let out = 'type=1';
@@ -43,9 +46,9 @@ export function smbiosString(value: string): string {
 /** qemu_created_version_fixups. */
 export function createdVersionFixups(ctx: Cfg2CmdContext, forceMachine: string | undefined): string[] | undefined {
   const conf = ctx.conf;
-  const meta = parseProps(conf.meta);
+  const meta = readPropertyString(metaInfoFormat, conf.meta);
   const forced = forceMachine ? extractVersion(forceMachine) : undefined;
-  const type = parseProps(conf.machine, 'type').type;
+  const type = readPropertyString(machineFormat, conf.machine).type;
   const creation = meta['creation-qemu'];
   if (
     (type === undefined || /^(?:pc|q35|virt)$/.test(type)) &&

@@ -8,7 +8,9 @@
 
 import { CvmError } from '../../errors.js';
 import type { Cfg2CmdContext } from './context.js';
-import { parseProps, perlNumber, perlTrue } from './props.js';
+import { perlNumber, perlTrue } from './props.js';
+import { cpuFormat, memoryFormat, numaFormat } from '../../config/options/cpu-memory.js';
+import { readPropertyString } from '../../schema/reader.js';
 
 const MAX_NUMA = 8;
 const STATIC_MEM = 1024;
@@ -20,7 +22,7 @@ const die = (msg: string): never => {
 /** get_current_memory: `memory` is a property string with default key `current` (default 512). */
 export function currentMemory(value: string | undefined): number {
   if (value === undefined) return 512;
-  const current = parseProps(value, 'current').current;
+  const current = readPropertyString(memoryFormat, value).current;
   return current === undefined ? 512 : Number(current);
 }
 
@@ -36,7 +38,7 @@ function parseNumberSets(set: string): [number, number | undefined][] {
 }
 
 function maxMem(ctx: Cfg2CmdContext): number {
-  const cpu = ctx.conf.cpu ? parseProps(ctx.conf.cpu, 'cputype') : {};
+  const cpu = ctx.conf.cpu ? readPropertyString(cpuFormat, ctx.conf.cpu) : {};
   let bits: number | undefined;
   const phys = cpu['phys-bits'];
   if (phys) {
@@ -119,7 +121,7 @@ export function emitMemory(
     for (let i = 0; i < MAX_NUMA; i++) {
       const entry = conf[`numa${i}`];
       if (!entry) continue;
-      const numa = parseProps(entry, 'cpus');
+      const numa = readPropertyString(numaFormat, entry);
       if (!numa.memory || Number(numa.memory) === 0) die(`missing NUMA node${i} memory value`);
       const numaMemory = Number(numa.memory);
       total += numaMemory;

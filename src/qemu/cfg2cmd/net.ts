@@ -7,30 +7,16 @@
  */
 
 import { optValue } from './opt-value.js';
+import { netFormat } from '../../config/options/network.js';
+import { readPropertyString } from '../../schema/reader.js';
 import type { Cfg2CmdContext } from './context.js';
-import { generateError, normalizeBooleans, truthy } from './drives-common.js';
+import { generateError, truthy } from './drives-common.js';
 import { pciAddr } from './pci.js';
 import { indexedKeys } from './indexed-keys.js';
 
 export const MAX_NETS = 32;
 const NET_KEYS = indexedKeys('net', MAX_NETS);
 
-const NIC_MODELS = new Set([
-  'rtl8139',
-  'ne2k_pci',
-  'e1000',
-  'pcnet',
-  'virtio',
-  'ne2k_isa',
-  'i82551',
-  'i82557b',
-  'i82559er',
-  'vmxnet3',
-  'e1000-82540em',
-  'e1000-82544gc',
-  'e1000-82545em',
-  'e1000e',
-]);
 
 /** A parsed NIC (parse_net): `model`, `macaddr`, `bridge`, `queues`, `mtu`, `host-tunnel`, … */
 export type NetLike = Record<string, string | undefined> & {
@@ -38,27 +24,10 @@ export type NetLike = Record<string, string | undefined> & {
   macaddr?: string;
 };
 
-/** parse_net for valid values: `<model>=<mac>` sets both, a bare model is the default key. */
+/** parse_net for valid values (the schema's reader: `<model>=<mac>` sets both, a bare value is the model). */
 export function parseNetValue(value: string): NetLike | undefined {
-  const net: Record<string, string> = {};
-  for (const part of value.split(',')) {
-    if (part === '') continue;
-    const eq = part.indexOf('=');
-    if (eq < 0) {
-      net['model'] = part;
-      continue;
-    }
-    const key = part.slice(0, eq);
-    const val = part.slice(eq + 1);
-    if (NIC_MODELS.has(key)) {
-      net['model'] = key;
-      net['macaddr'] = val;
-    } else {
-      net[key] = val;
-    }
-  }
+  const net = readPropertyString(netFormat, value);
   if (net['model'] === undefined) return undefined;
-  normalizeBooleans(net, ['firewall', 'link_down', 'host-tunnel']);
   // parse_net invents a MAC when none is configured (Proxmox OUI BC:24:11, random rest)
   if (net['macaddr'] === undefined) net['macaddr'] = randomMac();
   return net as NetLike;

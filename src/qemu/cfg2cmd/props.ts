@@ -1,43 +1,12 @@
 /**
  * @module qemu/cfg2cmd/props
- * Reading property-string values inside the generator. Config values reaching the generator
- * were already validated by the config parser (invalid keys are dropped there with qemu-server's
- * "unable to parse value" warning), so the generator only needs to split `k=v,k=v` strings,
- * resolve the default key and normalise booleans; this small reader keeps the hot path free of
- * schema lookups. Validation, typetext and printing live in src/schema and src/config.
+ * Perl value semantics the generator tests config values with: parse_boolean, truthiness and
+ * number stringification. Property strings themselves are read with the schema's one reader
+ * (schema/reader: readPropertyString with the key's format from the option table).
  */
 
 const TRUE_WORDS = new Set(['1', 'on', 'yes', 'true']);
 const FALSE_WORDS = new Set(['0', 'off', 'no', 'false']);
-
-/** Parsed property string: key → raw string value. */
-export type Props = Record<string, string>;
-
-/**
- * Split a property string like PVE::JSONSchema::parse_property_string does for valid input:
- * `key=value` pairs separated by commas, a bare value is the default key's, aliases mapped.
- */
-export function parseProps(value: string | undefined, defaultKey?: string, aliases?: Record<string, string>): Props {
-  const out: Props = {};
-  if (value === undefined || value === '') return out;
-  for (const part of value.split(',')) {
-    if (part === '') continue;
-    const eq = part.indexOf('=');
-    let key: string;
-    let val: string;
-    if (eq < 0) {
-      if (defaultKey === undefined) continue;
-      key = defaultKey;
-      val = part;
-    } else {
-      key = part.slice(0, eq);
-      val = part.slice(eq + 1);
-    }
-    const target = aliases?.[key] ?? key;
-    out[target] = val;
-  }
-  return out;
-}
 
 /** PVE parse_boolean: 1/on/yes/true → true, 0/off/no/false → false, anything else undefined. */
 export function propBool(value: string | undefined): boolean | undefined {

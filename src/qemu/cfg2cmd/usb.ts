@@ -9,9 +9,11 @@
 import { CvmError } from '../../errors.js';
 import type { Cfg2CmdContext } from './context.js';
 import { pciAddr } from './pci.js';
-import { parseProps, propBool } from './props.js';
+import { propBool } from './props.js';
 import { windowsVersion } from './version.js';
 import { indexedKeys } from './indexed-keys.js';
+import { mappingEntryFormat, usbFormat } from '../../config/options/devices.js';
+import { readPropertyString } from '../../schema/reader.js';
 
 const OLD_MAX_USB = 5;
 export const MAX_USB_DEVICES = 14;
@@ -45,7 +47,7 @@ export function usbControllers(ctx: Cfg2CmdContext, devices: string[]): void {
     const value = ctx.conf[USB_KEYS[i] as string];
     if (!value) continue;
     assertUsable(i, xhci);
-    const d = parseProps(value, 'host');
+    const d = readPropertyString(usbFormat, value);
     any = true;
     if (propBool(d.usb3)) usb3 = true;
     else usb2 = true;
@@ -68,7 +70,7 @@ function parseUsbHost(ctx: Cfg2CmdContext, host: string | undefined, mapping: st
     return /^spice$/i.test(host) ? { spice: '1' } : {};
   }
   if (mapping !== undefined) {
-    const entries = (ctx.host.usbMappings[mapping]?.map ?? []).map((e) => parseProps(e)).filter((e) => e.node === ctx.host.nodename);
+    const entries = (ctx.host.usbMappings[mapping]?.map ?? []).map((e) => readPropertyString(mappingEntryFormat, e)).filter((e) => e.node === ctx.host.nodename);
     if (!entries.length) throw new CvmError('GENERATE', `USB device mapping not found for '${mapping}'`);
     if (entries.length > 1) throw new CvmError('GENERATE', 'More than one USB mapping per host not supported');
     const dev = entries[0] as Record<string, string>;
@@ -85,7 +87,7 @@ export function usbDevices(ctx: Cfg2CmdContext, devices: string[], spiceUsb3: bo
     const value = ctx.conf[name];
     if (!value) continue;
     assertUsable(i, xhci);
-    const d = parseProps(value, 'host');
+    const d = readPropertyString(usbFormat, value);
     const port = xhci ? i + 1 : undefined;
     const isUsb3 = propBool(d.usb3) === true;
     if (d.host && d.host === 'spice') {

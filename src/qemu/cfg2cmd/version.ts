@@ -7,7 +7,9 @@
  */
 
 import { CvmError } from '../../errors.js';
-import { parseProps } from './props.js';
+import { machineFormat } from '../../config/options/cpu-memory.js';
+import { metaInfoFormat } from '../../config/options/system-formats.js';
+import { readPropertyString } from '../../schema/reader.js';
 
 /** `$PVE_MACHINE_VERSION`: highest `+pveN` per upstream machine major.minor. */
 export const PVE_MACHINE_REVISIONS: Readonly<Record<string, number>> = {
@@ -120,12 +122,12 @@ export function getVmMachine(
   installedVersion: string,
   warn: (msg: string) => void,
 ): string {
-  let machine = forceMachine || parseProps(input.machine, 'type').type || '';
+  let machine = forceMachine || readPropertyString(machineFormat, input.machine).type || '';
   if (!machine || /^(?:pc|q35|virt)$/.test(machine)) {
     machine ||= defaultMachineForArch(input.arch);
     if (windowsVersion(input.ostype)) {
       let base = '5.1';
-      const creation = parseProps(input.meta)['creation-qemu'];
+      const creation = readPropertyString(metaInfoFormat, input.meta)['creation-qemu'];
       if (creation !== undefined && /^\d+(\.\d+)+$/.test(creation) && minVersion(creation, 9, 1)) {
         base = (/^(\d+.\d+)/.exec(creation) as RegExpExecArray)[1] as string;
       }
