@@ -49,6 +49,18 @@ describe('file modes', () => {
     expect(readFileSync(p.tokenCfg, 'utf8')).toMatch(/^alice@pve!ci sha256:[0-9a-f]{64}\n$/);
   });
 
+  it('creates a missing state root with the usual mode, only access/ and priv/ private', async () => {
+    const root = join(base, 'new-root', 'state');
+    const old = process.umask(0o022);
+    try {
+      await setPassword(new AccessState(root), 'root@pam', 'password-1');
+    } finally {
+      process.umask(old);
+    }
+    expect(mode(root)).toBe(0o755);
+    expect(mode(accessPaths(root).privDir)).toBe(0o700);
+  });
+
   it('tightens a priv/ directory that was left group/world readable', async () => {
     const root = fresh('loose');
     const p = accessPaths(root);

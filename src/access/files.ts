@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstatSync } from 'node:fs';
 import { chmod, link, lstat, mkdir, open, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CvmError } from '../errors.js';
 import { stateLayout } from '../store/root.js';
 import { withFileLock, writeFileAtomic } from '../util/fs.js';
@@ -63,7 +63,11 @@ export async function ensurePrivateDir(dir: string): Promise<void> {
     await mkdir(dir, { mode: DIR_MODE });
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') {
-      await makeDirs(dir, DIR_MODE);
+      // a missing state root gets the usual mode; only our own directory is private
+      await makeDirs(dirname(dir));
+      await mkdir(dir, { mode: DIR_MODE }).catch((e: unknown) => {
+        if (errnoCode(e) !== 'EEXIST') throw ioError(dir, '', e);
+      });
     } else if (errnoCode(err) !== 'EEXIST') {
       throw ioError(dir, '', err);
     }

@@ -217,6 +217,33 @@ describe('cvmctl user / token / acl / role', () => {
     expect(ok(cvmctl(['role', 'list']))).toMatch(/^roleid\s+special\s+privs\n/);
   });
 
+  it('modifies users: a disabled user cannot log in, an empty text clears a field', async () => {
+    ok(cvmctl(['user', 'modify', 'alice@pve', '--enable', '0', '--comment', '']));
+    const alice = JSON.parse(ok(cvmctl(['user', 'list', '--json']))).find((u: { userid: string }) => u.userid === 'alice@pve');
+    expect(alice.enable).toBe(0);
+    expect(alice.comment).toBeUndefined();
+    expect(alice.email).toBe('alice@example.com');
+    const access = openAccessControl(root);
+    await expect(access.login({ username: 'alice@pve', password: 'alice-pass-1' })).rejects.toThrow('authentication failure');
+    ok(cvmctl(['user', 'modify', 'alice@pve', '--enable', '1']));
+    await expect(access.login({ username: 'alice@pve', password: 'alice-pass-1' })).resolves.toMatchObject({ username: 'alice@pve' });
+    expectRejected(cvmctl(['user', 'modify', 'ghost@pve', '--enable', '1']), 2, "no such user ('ghost@pve')");
+  });
+
+  it('lists and deletes groups, with their ACL entries', () => {
+    ok(cvmctl(['group', 'add', 'audit', '--comment', 'read only']));
+    ok(cvmctl(['user', 'add', 'carol@pve', '--groups', 'audit']));
+    ok(cvmctl(['acl', 'modify', '/storage', '--roles', 'PVEAuditor', '--groups', 'audit']));
+    expect(JSON.parse(ok(cvmctl(['group', 'list', '--json'])))).toEqual(
+      expect.arrayContaining([{ groupid: 'audit', users: 'carol@pve', comment: 'read only' }]),
+    );
+    expectRejected(cvmctl(['group', 'add', 'audit']), 2, "group 'audit' already exists");
+    ok(cvmctl(['group', 'delete', 'audit']));
+    expect(ok(cvmctl(['acl', 'list']))).not.toContain('audit');
+    expectRejected(cvmctl(['group', 'delete', 'audit']), 2, "group 'audit' does not exist");
+    expectRejected(cvmctl(['user', 'add', 'dave@pve', '--groups', 'audit']), 2, "no such group 'audit'");
+  });
+
   it('deletes a user with its tokens, password and ACL entries', async () => {
     ok(cvmctl(['user', 'delete', 'alice@pve']));
     expect(readFileSync(join(root, 'access', 'user.cfg'), 'utf8')).not.toContain('alice@pve');
