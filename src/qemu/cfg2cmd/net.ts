@@ -51,7 +51,7 @@ export function printNetdev(ctx: Cfg2CmdContext, net: NetLike, netid: string, ho
   const ifname = `tap${ctx.vmid}i${i}`;
   if (ifname.length >= 16) generateError(`interface name '${ifname}' is too long (max 15 character)`);
   const vhost = isNativeArch(ctx) && ctx.host.kernelHasVhostNet && net.model === 'virtio' ? ',vhost=on' : '';
-  const vmname = ctx.conf['name'] || `vm${ctx.vmid}`;
+  const vmname = truthy(ctx.conf['name']) ? ctx.conf['name'] : `vm${ctx.vmid}`;
   let netdev: string;
   const paths = ctx.host.paths;
   if (truthy(net['bridge']) && paths.bridgeScript === null) {

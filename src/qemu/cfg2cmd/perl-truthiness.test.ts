@@ -27,9 +27,10 @@ describe('values qemu-server tests for truth, not presence', () => {
     expect(generate('affinity: 1\n').argv.slice(0, 5)).toEqual(['/usr/bin/taskset', '--cpu-list', '--all-tasks', '1', '/usr/bin/kvm']);
   });
 
-  it('name: 0 names the process vm<vmid>', () => {
-    const argv = generate('name: 0\n').argv;
+  it('name: 0 names the process and a user-networking NIC vm<vmid>', () => {
+    const argv = generate('name: 0\nnet0: virtio=BC:24:11:00:00:01\n').argv;
     expect(argv[argv.indexOf('-name') + 1]).toBe('vm8006');
+    expect(argv.join(' ')).toContain('type=user,id=net0,hostname=vm8006');
   });
 
   it('vmgenid: 0 adds no vmgenid device', () => {
