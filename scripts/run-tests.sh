@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Sets everything up (scripts/setup.sh) and runs the whole test suite with vitest, then
-# prints the closing line `N passed, M failed` that CI reads. Type-check and lint run first.
+# Sets everything up (scripts/setup.sh) and runs the whole test suite with vitest, then the web
+# UI's end-to-end tests with Playwright in Debian's Chromium (playwright.config.ts), and prints
+# the closing line `N passed, M failed` that CI reads, both runners' counts added. Type-check and
+# lint run first. Arguments go to vitest only.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
@@ -13,8 +15,13 @@ fi
 rm -f .vitest.json
 npx vitest run --reporter=default --reporter=json --outputFile.json=.vitest.json "$@"
 rc=$?
+rm -f .playwright.json
+PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npx playwright test || rc=1
 if [ -f .vitest.json ]; then
-  node -e 'const j=require("./.vitest.json");const f=j.numFailedTests+(j.numFailedTestSuites||0);console.log(`${j.numPassedTests} passed, ${f} failed`+(j.numPendingTests?`, ${j.numPendingTests} skipped`:""))'
+  # Playwright's JSON report: expected = passed, unexpected = failed (a missing report counts as one failure)
+  node -e 'const fs=require("fs");const j=require("./.vitest.json");let p=j.numPassedTests,f=j.numFailedTests+(j.numFailedTestSuites||0),s=j.numPendingTests||0;
+if(fs.existsSync("./.playwright.json")){const u=require("./.playwright.json").stats;p+=u.expected+(u.flaky||0);f+=u.unexpected;s+=u.skipped||0}else f+=1;
+console.log(`${p} passed, ${f} failed`+(s?`, ${s} skipped`:""))'
 else
   echo "0 passed, 1 failed"
   rc=1

@@ -59,7 +59,8 @@ fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci ..."
-  npm ci --no-audit --no-fund --loglevel=error
+  # the UI's end-to-end tests drive Debian's /usr/bin/chromium: Playwright downloads no browser
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 fi
 echo "setup: building ..."
 npm run build --silent

@@ -24,6 +24,7 @@ import { errorAnswer, notImplemented, reasonPhrase } from './errors.js';
 import { checkParams, type RawParams } from './params.js';
 import { decodeBody, decodeForm, hasBody, mergeParams, readBody } from './request.js';
 import { Router } from './router.js';
+import { defaultUiRoot, serveUi } from './static.js';
 import { allRoutes } from './routes/index.js';
 import { type ApiRequest, Envelope, type HttpMethod, type RouteDef, type ServerContext } from './types.js';
 
@@ -40,6 +41,8 @@ export interface ApiServerOptions {
   facts?: HostFacts;
   /** Extra routes (tests, extensions). */
   routes?: readonly RouteDef[];
+  /** The built web UI served at `/` (default: dist/ui of this package). */
+  uiRoot?: string;
 }
 
 export interface ApiServer {
@@ -107,6 +110,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       return localLifecycleContext(opts.root, { facts: await context.facts(), warn: warn ?? ((m) => log(`WARN: ${m}`)) });
     },
   };
+  const uiRoot = opts.uiRoot ?? defaultUiRoot();
   const router = new Router([...allRoutes, ...(opts.routes ?? [])]);
 
   async function authenticate(req: IncomingMessage, method: string): Promise<Identity> {
@@ -128,6 +132,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const q = url.indexOf('?');
     const rawPath = q === -1 ? url : url.slice(0, q);
     const m = API_PATH.exec(rawPath);
+    if (!m && (await serveUi(req, res, rawPath, uiRoot))) return '-';
     if (!m) {
       sendError(res, 501, 'no such uri');
       return '-';

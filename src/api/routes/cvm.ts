@@ -33,7 +33,7 @@ async function command(cfg: VmConfig, facts: HostFacts) {
 }
 
 /** The policy word and its bits for an `amd-sev` VM. */
-async function policyOf(conf: Record<string, string>) {
+export async function policyOf(conf: Record<string, string>) {
   if (!conf['amd-sev']) return { policy: null, severity: null, bits: [] as unknown[] };
   const { computeSevPolicy, explainPolicy, formatPolicyHex, parseAmdSev } = await import('../../sev/index.js');
   const sev = parseAmdSev(conf['amd-sev']);

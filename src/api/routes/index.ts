@@ -8,6 +8,7 @@ import { accessRoutes } from './access.js';
 import { capabilityRoutes } from './capabilities.js';
 import { clusterRoutes } from './cluster.js';
 import { cvmRoutes } from './cvm.js';
+import { cvmNodeRoutes } from './cvm-node.js';
 import { nodeRoutes } from './nodes.js';
 import { poolRoutes } from './pools.js';
 import { qemuRoutes } from './qemu.js';
@@ -32,4 +33,5 @@ export const allRoutes: readonly RouteDef[] = [
   ...storageRoutes,
   ...capabilityRoutes,
   ...cvmRoutes,
+  ...cvmNodeRoutes,
 ];
