@@ -60,7 +60,8 @@ describe('envelope and routing', () => {
 
   it('needs the json format under /api2', async () => {
     expect((await t.call('GET', '/api2/xml/version')).status).toBe(501);
-    const r = await t.call('GET', '/index.html', { rawPath: true });
+    // outside /api2 and not a file of the web UI
+    const r = await t.call('GET', '/missing.html', { rawPath: true });
     expect(r.status).toBe(501);
     expect(r.reason).toBe('no such uri');
   });
