@@ -43,6 +43,10 @@ export const ERROR_CODES = {
   AUTH_FAILED: 1, // no/invalid ticket, token, password or CSRF token (HTTP 401)
   PERMISSION_DENIED: 1, // an ACL check failed (HTTP 403 "Permission check failed (...)")
   NOT_IMPLEMENTED: 1, // unknown API path or method (HTTP 501)
+  // cluster (etcd); exit 1 on the CLI, HTTP 500
+  CLUSTER_NOT_QUORATE: 1, // etcd has no quorum: writes (and linearizable reads) cannot commit
+  CLUSTER_UNREACHABLE: 1, // no etcd member answers, or one answers with an error
+  CLUSTER_CONFIG: 1, // <root>/cluster.json missing, unreadable or inconsistent with the command
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -13,7 +13,9 @@
 import { lstatSync } from 'node:fs';
 import { parseVmConfig } from '../config/file/parse.js';
 import type { ConfigSection, VmConfig } from '../config/types.js';
+import type { ConfigStore } from '../store/config-store.js';
 import { FsConfigStore } from '../store/fs-store.js';
+import { openConfigStore } from '../store/open.js';
 import { READ_LIMITS, readRegularFile } from '../util/read-file.js';
 
 interface Entry {
@@ -54,13 +56,15 @@ function copyConfig(cfg: VmConfig): VmConfig {
 
 export class ConfigCache {
   private readonly entries = new Map<number, Entry>();
-  private readonly store: FsConfigStore;
+  private readonly store: ConfigStore;
 
   constructor(root: string) {
-    this.store = new FsConfigStore(root);
+    this.store = openConfigStore(root);
   }
 
   async read(vmid: number): Promise<VmConfig> {
+    // a cluster's configs live in etcd: no file identity to validate a cache entry by
+    if (!(this.store instanceof FsConfigStore)) return (await this.store.read(vmid)).config;
     const path = this.store.configPath(vmid);
     const before = fileIdentity(path);
     const hit = this.entries.get(vmid);

@@ -1,7 +1,7 @@
 /**
  * @module measure/vm-load
  * The I/O edge for `cvmctl measure <vmid>` and `cvmctl attest verify --vmid`: reads the VM
- * config from the store (FsConfigStore), gets host facts (a named profile via
+ * config from the store (openConfigStore), gets host facts (a named profile via
  * `loadHostProfile`, else `probeLocalHost(root)`), generates the QEMU argv with
  * `configToCommand(config, host)` and turns it into a measurement plan. The collaborating
  * modules are imported lazily: `cvmctl measure --mode …` (flags only) never loads them.
@@ -13,8 +13,8 @@ import { measureFiles } from './files.js';
 import { planFromVm, type VmMeasurePlan } from './vm-inputs.js';
 
 export async function readVmConfig(root: string, vmid: number): Promise<VmConfig> {
-  const { FsConfigStore } = await import('../store/fs-store.js');
-  return (await new FsConfigStore(root).read(vmid)).config;
+  const { openConfigStore } = await import('../store/open.js');
+  return (await openConfigStore(root).read(vmid)).config;
 }
 
 export async function hostFactsFor(root: string, profile: string | undefined): Promise<HostFacts> {

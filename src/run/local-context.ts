@@ -17,11 +17,11 @@ export interface LocalContextOptions {
 
 export async function localLifecycleContext(rootArg: string, opts: LocalContextOptions = {}): Promise<LifecycleContext> {
   const root = resolve(rootArg);
-  const [{ FsConfigStore }, facts] = await Promise.all([
-    import('../store/fs-store.js'),
+  const [{ openConfigStore }, facts] = await Promise.all([
+    import('../store/open.js'),
     opts.facts ? Promise.resolve(opts.facts) : import('../host/local/index.js').then((m) => m.probeLocalHost(root)),
   ]);
-  const store = new FsConfigStore(root, opts.warn ? { warn: opts.warn } : {});
+  const store = openConfigStore(root, opts.warn ? { warn: opts.warn } : {});
   return {
     root,
     facts,

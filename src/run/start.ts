@@ -11,7 +11,7 @@
 
 import { join } from 'node:path';
 import { CvmError } from '../errors.js';
-import { withVmConfigLock } from '../store/fs-store.js';
+import { withVmConfigLock } from '../store/open.js';
 import { type LifecycleContext, pathsFor, startTimeoutSec, warnFn } from './context.js';
 import { prepareTempEfivars } from './efivars.js';
 import { runAfterExitHooks, runBeforeSpawnHooks } from './hooks.js';

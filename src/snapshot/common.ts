@@ -12,7 +12,8 @@ import type { LifecycleContext } from '../run/context.js';
 import { pathsFor } from '../run/context.js';
 import { runningPid } from '../run/runtime-files.js';
 import { verifyConfigId } from '../schema/formats/ids.js';
-import { FsConfigStore } from '../store/fs-store.js';
+import type { ConfigStore } from '../store/config-store.js';
+import { openConfigStore } from '../store/open.js';
 
 export interface SnapshotOptions {
   /** Progress lines (qm prints them in the task log); default: none. */
@@ -27,8 +28,8 @@ export function checkSnapshotName(name: string): void {
   if (err) throw new CvmError('PARAM_INVALID', `snapname: invalid format - ${err}`, { details: { key: 'snapname', value: name } });
 }
 
-export function storeOf(ctx: LifecycleContext): FsConfigStore {
-  return new FsConfigStore(ctx.root, ctx.warn ? { warn: ctx.warn } : {});
+export function storeOf(ctx: LifecycleContext): ConfigStore {
+  return openConfigStore(ctx.root, ctx.warn ? { warn: ctx.warn } : {});
 }
 
 export async function isRunning(ctx: LifecycleContext, vmid: number): Promise<boolean> {

@@ -15,7 +15,8 @@ import { CvmError } from '../errors.js';
 import { type LifecycleContext, pathsFor } from '../run/context.js';
 import { assertNotLocked } from '../run/lock.js';
 import { runningPid } from '../run/runtime-files.js';
-import { DIGEST_MISMATCH_MESSAGE, FsConfigStore } from '../store/fs-store.js';
+import { DIGEST_MISMATCH_MESSAGE } from '../store/fs-store.js';
+import { openConfigStore } from '../store/open.js';
 import { addUnusedVolume } from '../store/vm-pending.js';
 import { allocateVolume, freeVolumeIds, runUndo, type UndoList } from './alloc.js';
 import { qemuImgConvert } from './convert.js';
@@ -39,7 +40,7 @@ export async function diskMove(
 ): Promise<{ volid: string }> {
   const log = opts.log ?? (() => {});
   const storage = ctx.facts.storage;
-  const store = new FsConfigStore(ctx.root, ctx.warn ? { warn: ctx.warn } : {});
+  const store = openConfigStore(ctx.root, ctx.warn ? { warn: ctx.warn } : {});
   let oldVolid = '';
   let newVolid = '';
   const undo: UndoList = [];

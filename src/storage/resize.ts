@@ -18,7 +18,8 @@ import { QmpClient } from '../qemu/qmp/index.js';
 import { type LifecycleContext, pathsFor } from '../run/context.js';
 import { assertNotLocked } from '../run/lock.js';
 import { runningPid } from '../run/runtime-files.js';
-import { DIGEST_MISMATCH_MESSAGE, FsConfigStore } from '../store/fs-store.js';
+import { DIGEST_MISMATCH_MESSAGE } from '../store/fs-store.js';
+import { openConfigStore } from '../store/open.js';
 import { volumePath } from './path.js';
 import type { StorageConfig } from './types.js';
 import { checkedVolumeFormat, parseVolumeId } from './volume.js';
@@ -80,7 +81,7 @@ export async function diskResize(
     });
   }
   newDiskSize(sizeText, 0); // parameter check before anything is locked
-  const store = new FsConfigStore(ctx.root, ctx.warn ? { warn: ctx.warn } : {});
+  const store = openConfigStore(ctx.root, ctx.warn ? { warn: ctx.warn } : {});
   let result = { oldSize: 0, newSize: 0 };
   await store.update(vmid, async (cfg) => {
     if (opts.digest && opts.digest !== cfg.digest) throw new CvmError('DIGEST_MISMATCH', DIGEST_MISMATCH_MESSAGE);

@@ -17,6 +17,7 @@ import { writeVmConfig } from '../config/file/write.js';
 import type { VmConfig } from '../config/types.js';
 import { withFileLock, writeFileAtomic } from '../util/fs.js';
 import { READ_LIMITS, readRegularFile } from '../util/read-file.js';
+import type { ConfigStore } from './config-store.js';
 import { stateLayout, type StateLayout } from './root.js';
 
 /** The `lock` value of a config reserved by a create that has not finished (qemu-server's). */
@@ -55,7 +56,7 @@ function isNotFound(err: unknown): boolean {
   return (err as NodeJS.ErrnoException)?.code === 'ENOENT';
 }
 
-export class FsConfigStore {
+export class FsConfigStore implements ConfigStore {
   readonly layout: StateLayout;
   private readonly warn: ((msg: string) => void) | undefined;
   private readonly lockTimeoutMs: number;
@@ -212,10 +213,3 @@ export class FsConfigStore {
   }
 }
 
-/**
- * Run `fn` holding VM `vmid`'s config lock: what `start` does across the whole start, so config
- * changes are either before it (and in the command line) or after it (and pending).
- */
-export function withVmConfigLock<T>(root: string, vmid: number, fn: () => Promise<T>): Promise<T> {
-  return new FsConfigStore(root).withLock(vmid, fn);
-}

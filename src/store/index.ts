@@ -8,13 +8,14 @@
 export { resolveRoot, stateLayout, type StateLayout } from './root.js';
 export {
   FsConfigStore,
-  withVmConfigLock,
   DIGEST_MISMATCH_MESSAGE,
   type ListedVm,
   type StoredConfig,
   type StoreOptions,
   type UpdateOptions,
 } from './fs-store.js';
+export { openConfigStore, withVmConfigLock } from './open.js';
+export type { ConfigStore } from './config-store.js';
 export {
   createVm,
   updateVm,

@@ -15,7 +15,8 @@ import { splitList } from '../config/file/views.js';
 import { perlTrue } from '../config/file/write.js';
 import { lookupConfigKey, validDriveNamesForBoot } from '../config/options/index.js';
 import type { ConfigSection, VmConfig } from '../config/types.js';
-import { CREATE_LOCK, FsConfigStore } from './fs-store.js';
+import { CREATE_LOCK } from './fs-store.js';
+import { openConfigStore } from './open.js';
 import { currentMemoryMiB, vmStatus } from './status.js';
 import { applyFastPlug, applyPending, cleanupPending, type EditEffects, printBootOrder, stageChanges, storedCipassword } from './vm-pending.js';
 import { checkParams } from './vm-params.js';
@@ -128,7 +129,7 @@ async function freeQuietly(ctx: VmOpContext, conf: ConfigSection): Promise<void>
 export async function createVm(args: CreateVmArgs): Promise<VmConfig> {
   const params = checkParams(args.params);
   await checkVolumes(args.root, params);
-  const store = new FsConfigStore(args.root, { warn: args.warn });
+  const store = openConfigStore(args.root, { warn: args.warn });
   if (await store.exists(args.vmid)) {
     throw new CvmError('VM_EXISTS', `unable to create VM ${args.vmid}: config file already exists`);
   }
@@ -200,7 +201,7 @@ function checkBalloon(cfg: VmConfig, params: Record<string, string>): void {
 export async function updateVm(args: UpdateVmArgs): Promise<UpdateVmResult> {
   const request = checkUpdateRequest(args);
   await checkVolumes(args.root, request.params);
-  const store = new FsConfigStore(args.root, { warn: args.warn });
+  const store = openConfigStore(args.root, { warn: args.warn });
   let running = false;
   let hotplugErrors: Record<string, string> = {};
   let allocated: ConfigSection = {};
@@ -278,7 +279,7 @@ async function hotplug(args: UpdateVmArgs, cfg: VmConfig, effects: EditEffects[]
  * written; a VM without pending changes is left untouched.
  */
 export async function applyPendingChanges(args: VmOpContext): Promise<VmConfig> {
-  const store = new FsConfigStore(args.root, { warn: args.warn });
+  const store = openConfigStore(args.root, { warn: args.warn });
   const current = (await store.read(args.vmid)).config;
   if (Object.keys(current.pending).length === 0) return current;
   let effects: EditEffects = { freeVolumes: [], warnings: [] };
@@ -300,7 +301,7 @@ export interface DestroyVmArgs extends VmOpContext {
 }
 
 export async function destroyVm(args: DestroyVmArgs): Promise<void> {
-  const store = new FsConfigStore(args.root, { warn: args.warn });
+  const store = openConfigStore(args.root, { warn: args.warn });
   await store.destroy(args.vmid, async (cfg) => {
     if (perlTrue(cfg.conf.protection)) {
       throw new CvmError('PARAM_INVALID', `can't remove VM ${args.vmid} - protection mode enabled`);

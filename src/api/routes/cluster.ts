@@ -8,7 +8,8 @@
  */
 
 import { readdir } from 'node:fs/promises';
-import { FsConfigStore } from '../../store/fs-store.js';
+import { EtcdConfigStore } from '../../cluster/etcd-store.js';
+import { openConfigStore } from '../../store/open.js';
 import { stateLayout } from '../../store/root.js';
 import { VMID_MAX, VMID_MIN } from '../../store/vmid.js';
 import { paramError } from '../params.js';
@@ -21,6 +22,8 @@ import { storageEntries } from './storage.js';
 
 /** VM ids with a config file under the root. */
 export async function usedVmids(root: string): Promise<Set<number>> {
+  const store = openConfigStore(root);
+  if (store instanceof EtcdConfigStore) return new Set((await store.clusterVmids()).keys()); // ids of every node
   try {
     const names = await readdir(stateLayout(root).configDir);
     return new Set(
@@ -39,15 +42,18 @@ export async function usedVmids(root: string): Promise<Set<number>> {
 export async function vmResources(req: ApiRequest): Promise<Record<string, string | number>[]> {
   const identity = identityOf(req);
   const { root, node } = req.server;
-  const vms = await new FsConfigStore(root).list();
+  const store = openConfigStore(root);
+  // a cluster member lists every node's VMs; running state is known here only for its own
+  const vms = store instanceof EtcdConfigStore ? await store.listAll() : (await store.list()).map((vm) => ({ ...vm, node }));
   const out: Record<string, string | number>[] = [];
   for (const vm of vms) {
     if (!(await canSee(req, identity, `/vms/${vm.vmid}`, ['VM.Audit']))) continue;
     const st = await vmStatusObject(root, vm.config);
+    if (vm.node !== node) st.status = 'unknown';
     out.push({
       id: `qemu/${vm.vmid}`,
       type: 'qemu',
-      node,
+      node: vm.node,
       ...st,
       maxcpu: st.cpus as number,
       template: st.template ?? 0,

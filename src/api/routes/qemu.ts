@@ -10,7 +10,7 @@
 import { CvmError } from '../../errors.js';
 import { createVm, destroyVm } from '../../store/vm-ops.js';
 import { startVm } from '../../run/start.js';
-import { FsConfigStore } from '../../store/fs-store.js';
+import { openConfigStore } from '../../store/open.js';
 import { vmStatus } from '../../store/status.js';
 import { checkConfigChangePerms } from '../config-perms.js';
 import { flag } from '../params.js';
@@ -28,7 +28,7 @@ export const qemuRoutes: RouteDef[] = [
     handler: async (req) => {
       const identity = identityOf(req);
       const out: Record<string, string | number>[] = [];
-      for (const vm of await new FsConfigStore(req.server.root).list()) {
+      for (const vm of await openConfigStore(req.server.root).list()) {
         if (await canSee(req, identity, `/vms/${vm.vmid}`, ['VM.Audit'])) out.push(await vmStatusObject(req.server.root, vm.config));
       }
       return out;
@@ -44,7 +44,7 @@ export const qemuRoutes: RouteDef[] = [
     ),
     handler: async (req) => {
       const id = vmidOf(req);
-      if (await new FsConfigStore(req.server.root).exists(id)) {
+      if (await openConfigStore(req.server.root).exists(id)) {
         throw new CvmError('VM_EXISTS', `unable to create VM ${id} - VM ${id} already exists on node '${req.server.node}'`);
       }
       const params = req.configParams;

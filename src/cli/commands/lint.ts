@@ -24,10 +24,10 @@ export function register(program: Command): void {
       const { parseVmid } = await import('../../store/vmid.js');
       const vmid = parseVmid(vmidText);
       const { resolveRoot } = await import('../../store/root.js');
-      const { FsConfigStore } = await import('../../store/fs-store.js');
+      const { openConfigStore } = await import('../../store/open.js');
       const { lintConfig, atLeast } = await import('../../lint/index.js');
       const root = resolveRoot(cmd.optsWithGlobals().root as string | undefined);
-      const { config } = await new FsConfigStore(root, { warn: (m) => printWarning(m) }).read(vmid);
+      const { config } = await openConfigStore(root, { warn: (m) => printWarning(m) }).read(vmid);
       let host: Parameters<typeof lintConfig>[1];
       if (opts.host) {
         const { currentHwCapabilities } = await import('../../host/capabilities/index.js');

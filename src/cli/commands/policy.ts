@@ -53,13 +53,13 @@ export function register(program: Command): void {
       const { parseVmid } = await import('../../store/vmid.js');
       const vmid = parseVmid(vmidText);
       const { resolveRoot } = await import('../../store/root.js');
-      const { FsConfigStore } = await import('../../store/fs-store.js');
+      const { openConfigStore } = await import('../../store/open.js');
       const { computeSevPolicy, amdSevObject, intelTdxObject, parseAmdSev, formatPolicyHex, explainPolicy } = await import(
         '../../sev/index.js'
       );
       const { currentHwCapabilities, readHwCapabilities } = await import('../../host/capabilities/index.js');
       const root = resolveRoot(cmd.optsWithGlobals().root as string | undefined);
-      const { config } = await new FsConfigStore(root, { warn: (m) => printWarning(m) }).read(vmid);
+      const { config } = await openConfigStore(root, { warn: (m) => printWarning(m) }).read(vmid);
       const conf = config.conf;
       // an explicit --caps file is read strictly, like qemu-server reads its file; otherwise probe if absent
       const current = opts.caps ? { caps: await readHwCapabilities(opts.caps), source: 'file' as const } : await currentHwCapabilities();

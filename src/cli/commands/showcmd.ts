@@ -50,8 +50,8 @@ async function loadConfig(vmidArg: string | undefined, opts: ShowcmdOptions, roo
   }
   if (vmidArg === undefined) throw new CvmError('USAGE', 'missing <vmid> (or --file <path.conf>)');
   const vmid = await parseVmid(vmidArg, 'vmid');
-  const { FsConfigStore } = await import('../../store/fs-store.js');
-  return (await new FsConfigStore(root, { warn }).read(vmid)).config;
+  const { openConfigStore } = await import('../../store/open.js');
+  return (await openConfigStore(root, { warn }).read(vmid)).config;
 }
 
 async function run(vmidArg: string | undefined, opts: ShowcmdOptions, cmd: Command): Promise<void> {

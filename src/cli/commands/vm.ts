@@ -163,15 +163,15 @@ export function register(program: Command): void {
     .option('--json', 'print a JSON object (typed values, digest included)')
     .action(async (vmidText: string, opts: { current?: boolean; snapshot?: string; json?: boolean }, cmd: Command) => {
       const vmid = await vmidOf(vmidText);
-      const [{ CvmError }, { FsConfigStore }, file] = await Promise.all([
+      const [{ CvmError }, { openConfigStore }, file] = await Promise.all([
         import('../../errors.js'),
-        import('../../store/fs-store.js'),
+        import('../../store/open.js'),
         import('../../config/file/index.js'),
       ]);
       if (opts.snapshot && opts.current) {
         throw new CvmError('PARAM_INVALID', "snapshot: cannot use 'snapshot' parameter with 'current'");
       }
-      const { config } = await new FsConfigStore(rootOf(cmd), { warn: printWarning }).read(vmid);
+      const { config } = await openConfigStore(rootOf(cmd), { warn: printWarning }).read(vmid);
       const conf = opts.snapshot ? file.snapshotConfig(config, opts.snapshot) : file.currentConfig(config, opts.current === true);
       if (conf.cipassword) conf.cipassword = '**********';
       if (opts.json) {
@@ -191,8 +191,8 @@ export function register(program: Command): void {
     .option('--json', 'print a JSON array')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const root = rootOf(cmd);
-      const [{ FsConfigStore }, { vmListRow }] = await Promise.all([import('../../store/fs-store.js'), import('../../store/status.js')]);
-      const vms = await new FsConfigStore(root, { warn: printWarning }).list();
+      const [{ openConfigStore }, { vmListRow }] = await Promise.all([import('../../store/open.js'), import('../../store/status.js')]);
+      const vms = await openConfigStore(root, { warn: printWarning }).list();
       const rows = await Promise.all(vms.map((vm) => vmListRow(root, vm.config)));
       if (opts.json) {
         printJson(rows.map((r) => ({ ...r, maxmem: r.maxmem * 1024 * 1024 })));
