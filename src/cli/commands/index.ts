@@ -16,5 +16,6 @@ import * as agent from './agent.js';
 import * as serve from './serve.js';
 import * as snapshot from './snapshot.js';
 import * as disk from './disk.js';
+import * as cluster from './cluster.js';
 
-export const commandModules: CommandModule[] = [vm, showcmd, lifecycle, agent, snapshot, disk, policy, host, lint, measure, attest, serve, access];
+export const commandModules: CommandModule[] = [vm, showcmd, lifecycle, agent, snapshot, disk, policy, host, lint, measure, attest, serve, access, cluster];

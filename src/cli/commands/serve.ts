@@ -53,7 +53,13 @@ export function register(program: Command): void {
     .action(async (opts: { listen?: string; node?: string; cert?: string; key?: string; authFailureDelay?: number }, cmd: Command) => {
       const root = resolveRoot(cmd.optsWithGlobals().root as string | undefined);
       const listen = parseListen(opts.listen ?? '0.0.0.0:8006');
-      const node = opts.node ?? shortHostname();
+      // a cluster member serves under its cluster node name (paths, UPIDs and the etcd keys must agree)
+      const { isClusterRoot, readClusterFile } = await import('../../cluster/cluster-file.js');
+      const clusterNode = isClusterRoot(root) ? readClusterFile(root).node : undefined;
+      if (clusterNode !== undefined && opts.node !== undefined && opts.node !== clusterNode) {
+        throw new CvmError('PARAM_INVALID', `node: invalid value ${quotedValue(opts.node)} - this root is cluster node '${clusterNode}' (allowed: ${clusterNode})`);
+      }
+      const node = opts.node ?? clusterNode ?? shortHostname();
       const [{ checkFormat }, { createApiServer, loadTls }, { openAccessControl }] = await Promise.all([
         import('../../schema/index.js'),
         import('../../api/index.js'),
