@@ -15,6 +15,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { AccessControl, Identity } from '../access/types.js';
+import { isClusterRoot } from '../cluster/cluster-file.js';
 import { CvmError, isCvmError } from '../errors.js';
 import type { HostFacts } from '../host/facts.js';
 import type { LifecycleContext } from '../run/context.js';
@@ -254,18 +255,26 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     });
   });
 
+  let registration: { stop(): Promise<void> } | undefined;
   return {
     context,
-    listen(host, port) {
-      return new Promise((resolve, reject) => {
+    async listen(host, port) {
+      const bound = await new Promise<number>((resolve, reject) => {
         front.once('error', reject);
         front.listen(port, host, () => {
           front.off('error', reject);
           resolve((front.address() as AddressInfo).port);
         });
       });
+      // a cluster member announces itself (URL, fingerprint, running VMs) while it serves
+      if (isClusterRoot(opts.root)) {
+        const { startClusterMembership } = await import('../cluster/serve-hook.js');
+        registration = await startClusterMembership({ root: opts.root, node: opts.node, host, port: bound, fingerprint: opts.tls.fingerprint, warn: log });
+      }
+      return bound;
     },
     async close(graceMs = 30_000) {
+      await registration?.stop();
       const closed = new Promise<void>((resolve) => front.close(() => resolve()));
       https.closeIdleConnections();
       await tasks.shutdown(graceMs);

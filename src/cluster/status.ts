@@ -7,7 +7,7 @@
  */
 
 import type { EtcdClient } from './etcd-client.js';
-import { clusterKeys } from './etcd-store.js';
+import { clusterNodes } from './membership.js';
 
 export interface ClusterStatus {
   name: string;
@@ -45,23 +45,13 @@ export async function clusterStatus(client: EtcdClient, name: string, node: stri
     members: [],
   };
   if (!quorate && healthy.length === 0) return out;
-  const keys = clusterKeys(name);
-  // serializable: the membership is still shown (possibly stale) when quorum is lost
-  const [members, online] = await Promise.all([
-    client.range(keys.members, { prefix: true, serializable: true }),
-    client.range(keys.online, { prefix: true, serializable: true }),
-  ]);
-  const onlineByNode = new Map(online.kvs.map((kv) => [kv.key.slice(keys.online.length), kv.value]));
-  for (const kv of members.kvs) {
-    const member = kv.key.slice(keys.members.length);
-    const reg = onlineByNode.get(member);
-    const info = reg ? (JSON.parse(reg) as { url?: string; fingerprint?: string }) : undefined;
+  for (const m of await clusterNodes(client, name)) {
     out.members.push({
-      node: member,
-      online: reg !== undefined,
-      local: member === node,
-      ...(info?.url ? { url: info.url } : {}),
-      ...(info?.fingerprint ? { fingerprint: info.fingerprint } : {}),
+      node: m.node,
+      online: m.online,
+      local: m.node === node,
+      ...(m.record?.url ? { url: m.record.url } : {}),
+      ...(m.record?.fingerprint ? { fingerprint: m.record.fingerprint } : {}),
     });
   }
   return out;

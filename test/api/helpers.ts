@@ -79,8 +79,11 @@ export const NODE = 'testnode';
 export const ROOT_PASSWORD = 'rootpw-secret';
 export const AUDIT_PASSWORD = 'auditpw-secret';
 
-export async function startTestServer(opts: { facts?: Parameters<typeof createApiServer>[0]['facts'] } = {}): Promise<TestServer> {
-  const root = mkdtempSync(join(tmpdir(), 'cvmctl-api-'));
+export async function startTestServer(
+  opts: { facts?: Parameters<typeof createApiServer>[0]['facts']; root?: string; node?: string } = {},
+): Promise<TestServer> {
+  const root = opts.root ?? mkdtempSync(join(tmpdir(), 'cvmctl-api-'));
+  const node = opts.node ?? NODE;
   let offset = 0;
   const access = openAccessControl(root, { now: () => Math.floor(Date.now() / 1000) + offset });
   await setPassword(access.state, 'root@pam', ROOT_PASSWORD);
@@ -93,11 +96,11 @@ export async function startTestServer(opts: { facts?: Parameters<typeof createAp
   };
   await newUser('audit@pve', AUDIT_PASSWORD, { '/': ['PVEAuditor'] });
   const rootToken = `root@pam!ci=${(await addToken(access.state, 'root@pam', 'ci', { privsep: false })).value}`;
-  const tls = await loadTls({ root, node: NODE });
+  const tls = await loadTls({ root, node });
   const logs: string[] = [];
   const server = createApiServer({
     root,
-    node: NODE,
+    node,
     access,
     tls,
     authFailureDelayMs: 50,

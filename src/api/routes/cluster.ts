@@ -8,6 +8,7 @@
  */
 
 import { readdir } from 'node:fs/promises';
+import { clusterMembers, remoteNodeEntry, remoteVmStatus } from '../../cluster/api-view.js';
 import { EtcdConfigStore } from '../../cluster/etcd-store.js';
 import { openConfigStore } from '../../store/open.js';
 import { stateLayout } from '../../store/root.js';
@@ -43,13 +44,14 @@ export async function vmResources(req: ApiRequest): Promise<Record<string, strin
   const identity = identityOf(req);
   const { root, node } = req.server;
   const store = openConfigStore(root);
-  // a cluster member lists every node's VMs; running state is known here only for its own
+  const members = await clusterMembers(root);
+  // a cluster member lists every node's VMs; the others' running state comes from their registrations
   const vms = store instanceof EtcdConfigStore ? await store.listAll() : (await store.list()).map((vm) => ({ ...vm, node }));
   const out: Record<string, string | number>[] = [];
   for (const vm of vms) {
     if (!(await canSee(req, identity, `/vms/${vm.vmid}`, ['VM.Audit']))) continue;
     const st = await vmStatusObject(root, vm.config);
-    if (vm.node !== node) st.status = 'unknown';
+    if (vm.node !== node) st.status = members ? remoteVmStatus(members, vm.node, vm.vmid) : 'unknown';
     out.push({
       id: `qemu/${vm.vmid}`,
       type: 'qemu',
@@ -93,6 +95,9 @@ export const clusterRoutes: RouteDef[] = [
       if (type === undefined || type === 'vm') out.push(...(await vmResources(req)));
       if (type === undefined || type === 'node') {
         if (await canSee(req, identityOf(req), `/nodes/${req.server.node}`, ['Sys.Audit'])) out.push(nodeEntry(req.server));
+        for (const m of (await clusterMembers(req.server.root)) ?? []) {
+          if (m.node !== req.server.node && (await canSee(req, identityOf(req), `/nodes/${m.node}`, ['Sys.Audit']))) out.push(remoteNodeEntry(m));
+        }
       }
       if (type === undefined || type === 'storage') {
         for (const s of await storageEntries(req)) {

@@ -8,6 +8,7 @@
  */
 
 import { availableParallelism, cpus, freemem, loadavg, release, totalmem, type, uptime, version as osVersion } from 'node:os';
+import { clusterMembers, clusterQuorum, remoteNodeEntry } from '../../cluster/api-view.js';
 import { nodeAcl, requirePrivs } from '../permissions.js';
 import { node } from '../schemas.js';
 import type { RouteDef, ServerContext } from '../types.js';
@@ -49,7 +50,15 @@ function nodeStatus(ctx: ServerContext, cvmctl: string): Record<string, unknown>
 }
 
 export const nodeRoutes: RouteDef[] = [
-  { method: 'GET', path: '/nodes', handler: async (req) => [nodeEntry(req.server)] },
+  {
+    method: 'GET',
+    path: '/nodes',
+    handler: async (req) => {
+      const members = await clusterMembers(req.server.root);
+      if (!members) return [nodeEntry(req.server)];
+      return members.map((m) => (m.node === req.server.node ? nodeEntry(req.server) : remoteNodeEntry(m)));
+    },
+  },
   {
     method: 'GET',
     path: '/nodes/{node}',
@@ -66,8 +75,23 @@ export const nodeRoutes: RouteDef[] = [
   {
     method: 'GET',
     path: '/cluster/status',
-    handler: async (req) => [
-      { type: 'node', id: `node/${req.server.node}`, name: req.server.node, nodeid: 0, online: 1, local: 1, level: '' },
-    ],
+    handler: async (req) => {
+      const members = await clusterMembers(req.server.root);
+      if (!members) return [{ type: 'node', id: `node/${req.server.node}`, name: req.server.node, nodeid: 0, online: 1, local: 1, level: '' }];
+      const { name, quorate } = await clusterQuorum(req.server.root);
+      return [
+        { type: 'cluster', id: 'cluster', name, nodes: members.length, quorate: quorate ? 1 : 0, version: 1 },
+        ...members.map((m, i) => ({
+          type: 'node',
+          id: `node/${m.node}`,
+          name: m.node,
+          nodeid: i + 1,
+          online: m.online || m.node === req.server.node ? 1 : 0,
+          local: m.node === req.server.node ? 1 : 0,
+          level: '',
+          ...(m.record?.url ? { ip: new URL(m.record.url).hostname } : {}),
+        })),
+      ];
+    },
   },
 ];

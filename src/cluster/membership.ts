@@ -1,0 +1,104 @@
+/**
+ * @module cluster/membership
+ * Liveness of cluster nodes, the way pmxcfs's status broadcast works but on etcd: a node's
+ * `cvmctl serve` puts `<prefix>online/<node>` under a lease of ONLINE_TTL_SECONDS and keeps it
+ * alive; the value carries the API URL, the TLS certificate's SHA-256 fingerprint (which other
+ * nodes pin when they forward) and the ids of the VMs running there, refreshed on every
+ * keep-alive. A node that dies or is cut off stops refreshing, its key expires and every other
+ * node sees it offline (and its VMs `unknown`) within the TTL. When the lease is lost (etcd
+ * unreachable longer than the TTL) registration starts over with a fresh lease.
+ */
+
+import type { EtcdClient } from './etcd-client.js';
+import { clusterKeys } from './etcd-store.js';
+
+export const ONLINE_TTL_SECONDS = 10;
+
+export interface OnlineRecord {
+  url: string;
+  fingerprint: string;
+  /** VM ids running on the node at the last refresh. */
+  running: number[];
+  updated: string;
+}
+
+export interface RegistrationOptions {
+  client: EtcdClient;
+  cluster: string;
+  node: string;
+  url: string;
+  fingerprint: string;
+  /** Ids of the VMs running on this node now. */
+  running: () => Promise<number[]>;
+  ttlSeconds?: number;
+  warn?: (msg: string) => void;
+}
+
+export class NodeRegistration {
+  private lease: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly key: string;
+  private readonly ttl: number;
+
+  constructor(private readonly opts: RegistrationOptions) {
+    this.key = clusterKeys(opts.cluster).onlineNode(opts.node);
+    this.ttl = opts.ttlSeconds ?? ONLINE_TTL_SECONDS;
+  }
+
+  private async record(): Promise<string> {
+    const rec: OnlineRecord = { url: this.opts.url, fingerprint: this.opts.fingerprint, running: await this.opts.running(), updated: new Date().toISOString() };
+    return JSON.stringify(rec);
+  }
+
+  /** Register now (errors propagate: a server that cannot register says so at start). */
+  async start(): Promise<void> {
+    await this.refresh();
+    this.timer = setInterval(() => {
+      this.refresh().catch((err: Error) => this.opts.warn?.(`cluster: unable to refresh node registration - ${err.message}`));
+    }, Math.max(300, (this.ttl * 1000) / 3));
+    this.timer.unref();
+  }
+
+  private async refresh(): Promise<void> {
+    if (this.stopped) return;
+    const { client } = this.opts;
+    if (this.lease === undefined || !(await client.leaseKeepAlive(this.lease))) {
+      this.lease = await client.leaseGrant(this.ttl);
+    }
+    await client.put(this.key, await this.record(), this.lease);
+  }
+
+  /** Deregister: the node shows offline at once instead of after the TTL. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.lease !== undefined) await this.opts.client.leaseRevoke(this.lease).catch(() => undefined);
+  }
+}
+
+export interface ClusterNode {
+  node: string;
+  online: boolean;
+  record: OnlineRecord | undefined;
+}
+
+/** Every member with its online record (serializable reads: shown, maybe stale, without quorum). */
+export async function clusterNodes(client: EtcdClient, cluster: string): Promise<ClusterNode[]> {
+  const keys = clusterKeys(cluster);
+  const [members, online] = await Promise.all([
+    client.range(keys.members, { prefix: true, serializable: true }),
+    client.range(keys.online, { prefix: true, serializable: true }),
+  ]);
+  const records = new Map<string, OnlineRecord>();
+  for (const kv of online.kvs) {
+    try {
+      records.set(kv.key.slice(keys.online.length), JSON.parse(kv.value) as OnlineRecord);
+    } catch {
+      // a foreign value under online/ is no registration
+    }
+  }
+  return members.kvs
+    .map((kv) => kv.key.slice(keys.members.length))
+    .map((node) => ({ node, online: records.has(node), record: records.get(node) }));
+}

@@ -1,0 +1,103 @@
+/**
+ * Membership through the API of real `serve` servers on three cluster roots over a real 3-member
+ * etcd: each running server registers itself (URL + certificate fingerprint) under a lease;
+ * /nodes and /cluster/status show members online/offline; /cluster/resources lists every
+ * node's VMs (stopped from an online node, unknown from an offline one); nextid skips ids used
+ * on any node; a server that shuts down shows offline at once.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterInit, clusterJoin } from '../../src/cluster/setup.js';
+import { openConfigStore } from '../../src/store/open.js';
+import { dataOf, startTestServer, type TestServer } from '../api/helpers.js';
+import { EtcdCluster } from './etcd-harness.js';
+
+describe('cluster membership through the API', () => {
+  let etcd: EtcdCluster;
+  let base: string;
+  let sa: TestServer;
+  let sb: TestServer | undefined;
+  const roots: Record<string, string> = {};
+
+  beforeAll(async () => {
+    etcd = await EtcdCluster.start(3);
+    base = mkdtempSync(join(tmpdir(), 'cvmctl-members-'));
+    for (const n of ['a', 'b', 'c']) {
+      roots[n] = join(base, n);
+      mkdirSync(join(roots[n] as string, 'qemu-server'), { recursive: true });
+    }
+    writeFileSync(join(roots.a as string, 'qemu-server', '100.conf'), 'memory: 512\nname: on-a\n');
+    writeFileSync(join(roots.c as string, 'qemu-server', '300.conf'), 'cores: 2\nname: on-c\n');
+    await clusterInit({ root: roots.a as string, etcd: etcd.endpoints, node: 'node-a', name: 'lab' });
+    await clusterJoin({ root: roots.b as string, etcd: etcd.endpoints, node: 'node-b' });
+    await clusterJoin({ root: roots.c as string, etcd: etcd.endpoints, node: 'node-c' });
+    await openConfigStore(roots.b as string).create(101, { vmid: 101, digest: '', conf: { name: 'on-b' }, pending: {}, special: {}, snapshots: {} });
+    sa = await startTestServer({ root: roots.a as string, node: 'node-a' });
+    sb = await startTestServer({ root: roots.b as string, node: 'node-b' });
+  });
+  afterAll(async () => {
+    await sa?.close();
+    await sb?.close();
+    await etcd?.stop();
+    rmSync(base, { recursive: true, force: true });
+  });
+
+  it('GET /nodes shows the members online and offline, with the fingerprints they registered', async () => {
+    const nodes = dataOf<Record<string, unknown>[]>(await sa.call('GET', '/nodes'));
+    expect(nodes.map((n) => [n.node, n.status])).toEqual([
+      ['node-a', 'online'],
+      ['node-b', 'online'],
+      ['node-c', 'offline'],
+    ]);
+    expect(nodes[0]?.ssl_fingerprint).toBe(sa.server.context.fingerprint);
+    expect(nodes[1]?.ssl_fingerprint).toBe(sb?.server.context.fingerprint);
+    expect(nodes[2]?.ssl_fingerprint).toBeUndefined();
+    // the same from the other node's API
+    const fromB = dataOf<Record<string, unknown>[]>(await (sb as TestServer).call('GET', '/nodes'));
+    expect(fromB.map((n) => [n.node, n.status])).toEqual(nodes.map((n) => [n.node, n.status]));
+  });
+
+  it('GET /cluster/status names the cluster, its quorum and each node', async () => {
+    const st = dataOf<Record<string, unknown>[]>(await sa.call('GET', '/cluster/status'));
+    expect(st[0]).toMatchObject({ type: 'cluster', name: 'lab', nodes: 3, quorate: 1 });
+    expect(st.slice(1).map((n) => [n.name, n.online, n.local])).toEqual([
+      ['node-a', 1, 1],
+      ['node-b', 1, 0],
+      ['node-c', 0, 0],
+    ]);
+    expect(st[2]?.ip).toBe('127.0.0.1');
+  });
+
+  it('GET /cluster/resources lists every node VM: stopped from online nodes, unknown from offline ones', async () => {
+    const vms = dataOf<Record<string, unknown>[]>(await sa.call('GET', '/cluster/resources', { query: { type: 'vm' } }));
+    expect(vms.map((v) => [v.vmid, v.node, v.name, v.status])).toEqual([
+      [100, 'node-a', 'on-a', 'stopped'],
+      [101, 'node-b', 'on-b', 'stopped'],
+      [300, 'node-c', 'on-c', 'unknown'],
+    ]);
+    const nodes = dataOf<Record<string, unknown>[]>(await sa.call('GET', '/cluster/resources', { query: { type: 'node' } }));
+    expect(nodes.map((n) => [n.node, n.status])).toEqual([
+      ['node-a', 'online'],
+      ['node-b', 'online'],
+      ['node-c', 'offline'],
+    ]);
+  });
+
+  it('GET /cluster/nextid skips ids used on any node', async () => {
+    expect(dataOf<string>(await sa.call('GET', '/cluster/nextid'))).toBe('102');
+    const taken = await sa.call('GET', '/cluster/nextid', { query: { vmid: '300' } });
+    expect(taken.status).toBe(400);
+    expect(taken.body?.errors?.vmid).toBe('VM 300 already exists');
+  });
+
+  it('a node whose server stops shows offline, and its VMs unknown', async () => {
+    await sb?.close();
+    sb = undefined;
+    const nodes = dataOf<Record<string, unknown>[]>(await sa.call('GET', '/nodes'));
+    expect(nodes.map((n) => n.status)).toEqual(['online', 'offline', 'offline']);
+    const vms = dataOf<Record<string, unknown>[]>(await sa.call('GET', '/cluster/resources', { query: { type: 'vm' } }));
+    expect(vms.find((v) => v.vmid === 101)?.status).toBe('unknown');
+  });
+});
