@@ -13,6 +13,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 /**
@@ -42,12 +43,38 @@ export function baselineDir(commit = BASELINE_COMMIT): string | undefined {
   return dir;
 }
 
+/** Packages the baseline's bundle left in node_modules. */
+const EXTERNAL_PACKAGES = ['proper-lockfile', 'write-file-atomic'];
+
 /** The baseline's CLI bundled into <dir>/dist/cli/main.js (built once). */
 export async function baselineCli(dir: string): Promise<string> {
   const outfile = join(dir, 'dist', 'cli', 'main.js');
   if (existsSync(outfile)) return outfile;
   const { build } = await import('esbuild');
+  const require = createRequire(join(root, 'package.json'));
+  const gone = EXTERNAL_PACKAGES.filter((name) => {
+    try {
+      require.resolve(name);
+      return false;
+    } catch {
+      return true;
+    }
+  });
   await build({
+    // packages the baseline loaded from node_modules but today's checkout no longer installs
+    // become stubs that fail only if used (showcmd uses neither)
+    plugins: [
+      {
+        name: 'gone-packages',
+        setup(b) {
+          b.onResolve({ filter: /.*/ }, (args) => (gone.includes(args.path) ? { path: args.path, namespace: 'gone' } : undefined));
+          b.onLoad({ filter: /.*/, namespace: 'gone' }, (args) => ({
+            contents: `module.exports = new Proxy({}, { get(_, key) { throw new Error(${JSON.stringify(`${args.path} is not installed`)} + ': ' + String(key)); } });`,
+            loader: 'js',
+          }));
+        },
+      },
+    ],
     absWorkingDir: dir,
     entryPoints: ['src/cli/main.ts'],
     outfile,
@@ -58,7 +85,7 @@ export async function baselineCli(dir: string): Promise<string> {
     banner: {
       js: "import { createRequire as __cvmctlCreateRequire } from 'node:module';\nconst require = __cvmctlCreateRequire(import.meta.url);",
     },
-    external: ['proper-lockfile', 'write-file-atomic'],
+    external: EXTERNAL_PACKAGES.filter((name) => !gone.includes(name)),
     logLevel: 'warning',
   });
   return outfile;
