@@ -5,6 +5,8 @@
  * config key; booleans are strict (`1`/`0`, or JSON true/false), integers and numbers must look
  * like them, then the schema's constraints apply in PVE's order. VM config keys go through the
  * same `checkParam` as `cvmctl create/set`, so API and CLI share the option table and its texts.
+ * Array parameters (`command` of `…/agent/exec`) are declared separately by the schema of
+ * their items: a repeated form key or a JSON array gives the list, a single value a list of one.
  * All problems are collected per key and raised together as
  * `400 Parameter verification failed.` with an `errors` map.
  */
@@ -52,6 +54,21 @@ export function checkApiValue(schema: PropertySchema, value: string): { value: s
 export interface CheckedParams {
   params: Record<string, string>;
   configParams: Record<string, string>;
+  /** Array parameters, each item checked by the item schema. */
+  lists: Record<string, string[]>;
+}
+
+/** An array parameter: every item checked with the item schema. */
+function checkList(key: string, raw: string | string[], items: PropertySchema, errors: Record<string, string>): string[] | undefined {
+  const values = Array.isArray(raw) ? raw : [raw];
+  for (const item of values) {
+    const res = checkApiValue(items, item);
+    if ('error' in res) {
+      errors[key] = res.error;
+      return undefined;
+    }
+  }
+  return values;
 }
 
 function scalar(
@@ -83,13 +100,26 @@ function checkConfigParam(key: string, value: string): { value: string } | { err
 
 /**
  * Validate the merged parameters of a request against a route's declared parameters (path
- * parameters included) and, with `configKeys`, the VM config keys.
+ * parameters included), its array parameters (by item schema) and, with `configKeys`, the VM
+ * config keys.
  */
-export function checkParams(raw: RawParams, declared: Readonly<Record<string, PropertySchema>>, configKeys: boolean): CheckedParams {
+export function checkParams(
+  raw: RawParams,
+  declared: Readonly<Record<string, PropertySchema>>,
+  configKeys: boolean,
+  declaredLists: Readonly<Record<string, PropertySchema>> = {},
+): CheckedParams {
   const errors: Record<string, string> = {};
   const params: Record<string, string> = {};
   const configParams: Record<string, string> = {};
+  const lists: Record<string, string[]> = {};
   for (const key of Object.keys(raw)) {
+    const items = Object.hasOwn(declaredLists, key) ? declaredLists[key] : undefined;
+    if (items) {
+      const list = checkList(key, raw[key] as string | string[], items, errors);
+      if (list) lists[key] = list;
+      continue;
+    }
     const schema = Object.hasOwn(declared, key) ? declared[key] : undefined;
     const isConfigKey = !schema && configKeys && isSettableKey(key);
     if (!schema && !isConfigKey) {
@@ -103,11 +133,11 @@ export function checkParams(raw: RawParams, declared: Readonly<Record<string, Pr
     else if (schema) params[key] = res.value;
     else configParams[key] = res.value;
   }
-  for (const [key, schema] of Object.entries(declared)) {
+  for (const [key, schema] of [...Object.entries(declared), ...Object.entries(declaredLists)]) {
     if (!schema.optional && raw[key] === undefined && errors[key] === undefined) errors[key] = MISSING;
   }
   if (Object.keys(errors).length > 0) throw paramError(errors);
-  return { params, configParams };
+  return { params, configParams, lists };
 }
 
 /** `1` for a set boolean parameter. */

@@ -178,7 +178,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       }
       raw = mergeParams(body, query, pathParams);
       paramNames = new Set(Object.keys(raw));
-      const checked = checkParams(raw, { ...route.params }, route.configKeys === true);
+      const checked = checkParams(raw, { ...route.params }, route.configKeys === true, { ...route.lists });
       // a single-node system: any other node name is unknown
       if (checked.params.node !== undefined && checked.params.node !== opts.node) {
         throw new CvmError('VM_NOT_FOUND', `no such cluster node '${checked.params.node}'`);
@@ -188,6 +188,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         identity,
         params: checked.params,
         configParams: checked.configParams,
+        lists: checked.lists,
         method: method as HttpMethod,
         headers: req.headers,
       };

@@ -40,6 +40,8 @@ export interface ApiRequest {
   params: Record<string, string>;
   /** Config keys given (routes with `configKeys`), validated. */
   configParams: Record<string, string>;
+  /** Array parameters (route `lists`), validated item by item. */
+  lists?: Record<string, string[]>;
   method: HttpMethod;
   /** Raw request headers (lower-case names). */
   headers: Record<string, string | string[] | undefined>;
@@ -59,6 +61,8 @@ export interface RouteDef {
   path: string;
   /** Parameters besides the path's; absent means none accepted. */
   params?: Readonly<Record<string, PropertySchema>>;
+  /** Array parameters (PVE `type => 'array'`) by the schema of their items. */
+  lists?: Readonly<Record<string, PropertySchema>>;
   /** Accept every settable VM config key too (create / update). */
   configKeys?: boolean;
   /** No authentication (PVE: /access/ticket, /access/domains). */

@@ -12,6 +12,7 @@ import { cvmNodeRoutes } from './cvm-node.js';
 import { nodeRoutes } from './nodes.js';
 import { poolRoutes } from './pools.js';
 import { qemuRoutes } from './qemu.js';
+import { qemuAgentRoutes } from './qemu-agent.js';
 import { qemuConfigRoutes } from './qemu-config.js';
 import { qemuDiskRoutes } from './qemu-disk.js';
 import { qemuStatusRoutes } from './qemu-status.js';
@@ -29,6 +30,7 @@ export const allRoutes: readonly RouteDef[] = [
   ...qemuConfigRoutes,
   ...qemuStatusRoutes,
   ...qemuDiskRoutes,
+  ...qemuAgentRoutes,
   ...taskRoutes,
   ...storageRoutes,
   ...capabilityRoutes,
