@@ -9,6 +9,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { currentSession, logout, type Session, setExpiredHandler } from './api';
 import { LoginForm, ReloginDialog } from './login';
 import { Overview } from './overview';
+import { VmPage } from './vm-page';
 
 function useHash(): string {
   const [hash, setHash] = useState(location.hash);
@@ -66,7 +67,7 @@ export function App() {
           Log out
         </button>
       </header>
-      <main id="content">{vmMatch ? <p>VM {vmMatch[1]}: the VM page is not built yet.</p> : <Overview />}</main>
+      <main id="content">{vmMatch ? <VmPage key={vmMatch[1]} vmid={vmMatch[1] as string} /> : <Overview />}</main>
       {relogin && (
         <ReloginDialog
           user={session.username}

@@ -1,0 +1,137 @@
+/**
+ * @module ui/vm-page
+ * One VM: the summary (status, uptime, CPUs, memory, PID, QMP status; polled), the actions
+ * (start, shutdown, stop, reboot, reset, suspend, resume) each starting a PVE task whose
+ * progress and log are shown, the confidential-computing panel, and hardware and options with
+ * pending changes.
+ */
+
+import { useState } from 'preact/hooks';
+import { api } from './api';
+import { CvmPanel, type HostCaps } from './cvm-panel';
+import { bytes, duration } from './format';
+import { useLoad, usePoll } from './hooks';
+import { nodeName } from './node';
+import { TaskLog } from './task';
+import { ConfigTable, type PendingRow } from './vm-config';
+
+interface Current {
+  vmid: number;
+  name: string;
+  status: string;
+  qmpstatus?: string;
+  uptime: number;
+  cpus: number;
+  maxmem: number;
+  pid?: number;
+  lock?: string;
+}
+
+const ACTIONS: { name: string; label: string; when: (c: Current) => boolean }[] = [
+  { name: 'start', label: 'Start', when: (c) => c.status === 'stopped' },
+  { name: 'shutdown', label: 'Shutdown', when: (c) => c.status === 'running' },
+  { name: 'stop', label: 'Stop', when: (c) => c.status === 'running' },
+  { name: 'reboot', label: 'Reboot', when: (c) => c.status === 'running' && c.qmpstatus !== 'paused' },
+  { name: 'reset', label: 'Reset', when: (c) => c.status === 'running' },
+  { name: 'suspend', label: 'Suspend', when: (c) => c.status === 'running' && c.qmpstatus !== 'paused' },
+  { name: 'resume', label: 'Resume', when: (c) => c.status === 'running' && c.qmpstatus === 'paused' },
+];
+
+export function VmPage(props: { vmid: string }) {
+  const { vmid } = props;
+  const [task, setTask] = useState<string | null>(null);
+  const [actionError, setActionError] = useState('');
+  const [version, setVersion] = useState(0);
+  const [notice, setNotice] = useState('');
+  const node = useLoad(nodeName);
+  const current = usePoll(async () => api.get<Current>(`/nodes/${await nodeName()}/qemu/${vmid}/status/current`), 3000, vmid);
+  const pending = usePoll(async () => api.get<PendingRow[]>(`/nodes/${await nodeName()}/qemu/${vmid}/pending`), 5000, `${vmid}/${version}`);
+  const config = useLoad(async () => api.get<Record<string, string | number>>(`/nodes/${await nodeName()}/qemu/${vmid}/config`), `${vmid}/${version}`);
+  const caps = useLoad(async () =>
+    api.get<HostCaps>(`/nodes/${await nodeName()}/capabilities/qemu/cvm`).catch((err: Error): HostCaps => ({ error: err.message })),
+  );
+  const reload = () => {
+    setVersion((v) => v + 1);
+    current.reload();
+  };
+
+  const act = async (action: string) => {
+    setActionError('');
+    try {
+      setTask(await api.post<string>(`/nodes/${node.data}/qemu/${vmid}/status/${action}`));
+    } catch (err) {
+      setActionError((err as Error).message);
+    }
+  };
+
+  const c = current.data;
+  if (current.error && !c) return <p class="error">VM {vmid}: {current.error}</p>;
+  if (!c || !node.data) return <p aria-busy="true">Loading VM {vmid}…</p>;
+  return (
+    <>
+      <h1>
+        VM {c.vmid}: {c.name}
+      </h1>
+      <section class="card" aria-labelledby="summary-title">
+        <div class="card-head">
+          <h2 id="summary-title">Summary</h2>
+          <div class="actions">
+            {ACTIONS.map((a) => (
+              <button type="button" key={a.name} disabled={!a.when(c) || Boolean(c.lock)} onClick={() => act(a.name)}>
+                {a.label}
+              </button>
+            ))}
+          </div>
+        </div>
+        <dl class="facts">
+          <dt>Status</dt>
+          <dd>
+            <span class={`status ${c.status}`} data-testid="vm-status">
+              {c.status}
+            </span>
+            {c.qmpstatus && c.qmpstatus !== c.status ? ` (QMP: ${c.qmpstatus})` : ''}
+            {c.lock ? ` — locked: ${c.lock}` : ''}
+          </dd>
+          <dt>Uptime</dt>
+          <dd>{duration(c.uptime)}</dd>
+          <dt>CPUs</dt>
+          <dd>{c.cpus}</dd>
+          <dt>Memory</dt>
+          <dd>{bytes(c.maxmem)}</dd>
+          <dt>PID</dt>
+          <dd>{c.pid ?? '-'}</dd>
+        </dl>
+        {actionError && (
+          <p class="error" role="alert">
+            {actionError}
+          </p>
+        )}
+        {task && (
+          <TaskLog
+            key={task}
+            node={node.data}
+            upid={task}
+            onDone={() => {
+              current.reload();
+            }}
+          />
+        )}
+      </section>
+      {config.data && (
+        <CvmPanel
+          key={String(config.data.digest)}
+          node={node.data}
+          vmid={vmid}
+          conf={config.data}
+          digest={String(config.data.digest ?? '')}
+          caps={caps.data}
+          onSaved={reload}
+          notice={notice}
+          setNotice={setNotice}
+        />
+      )}
+      {config.error && <p class="error">Config: {config.error}</p>}
+      {pending.data && <ConfigTable node={node.data} vmid={vmid} rows={pending.data} onChange={reload} />}
+    </>
+  );
+}
