@@ -92,6 +92,7 @@ export class EtcdConfigStore implements ConfigStore {
     return parseVmConfig(`nodes/${node}/qemu-server/${vmid}.conf`, text, { strict: false, warn: this.warn });
   }
 
+  /** Linearizable: what a change is based on must be the latest text (the CAS checks it anyway). */
   private async readKv(vmid: number): Promise<KeyValue> {
     const kv = await this.client.get(this.keys.config(this.node, vmid));
     if (!kv) throw this.notFound(vmid);
@@ -99,11 +100,13 @@ export class EtcdConfigStore implements ConfigStore {
   }
 
   async exists(vmid: number): Promise<boolean> {
-    return (await this.client.get(this.keys.config(this.node, vmid))) !== undefined;
+    return (await this.client.get(this.keys.config(this.node, vmid), { serializable: true })) !== undefined;
   }
 
+  /** Serializable (the member's own copy): reading works without quorum, like pmxcfs's local copy. */
   async read(vmid: number): Promise<StoredConfig> {
-    const kv = await this.readKv(vmid);
+    const kv = await this.client.get(this.keys.config(this.node, vmid), { serializable: true });
+    if (!kv) throw this.notFound(vmid);
     return { raw: kv.value, config: this.parse(vmid, kv.value) };
   }
 
@@ -113,13 +116,13 @@ export class EtcdConfigStore implements ConfigStore {
 
   /** The VMs of one node, by ascending vmid; unparsable configs are skipped with a warning. */
   async listNode(node: string): Promise<(ListedVm & { node: string })[]> {
-    const { kvs } = await this.client.range(this.keys.nodeConfigDir(node), { prefix: true });
+    const { kvs } = await this.client.range(this.keys.nodeConfigDir(node), { prefix: true, serializable: true });
     return this.parseListing(kvs);
   }
 
   /** Every VM of every node, by ascending vmid. */
   async listAll(): Promise<(ListedVm & { node: string })[]> {
-    const { kvs } = await this.client.range(this.keys.nodesPrefix, { prefix: true });
+    const { kvs } = await this.client.range(this.keys.nodesPrefix, { prefix: true, serializable: true });
     return this.parseListing(kvs);
   }
 
