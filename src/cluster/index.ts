@@ -11,3 +11,4 @@ export { EtcdConfigStore, clusterKeys, LOCK_TTL_SECONDS } from './etcd-store.js'
 export { clusterInit, clusterJoin, clusterLeave, clusterNames, BACKUP_DIR } from './setup.js';
 export { clusterStatus, formatClusterStatus, type ClusterStatus } from './status.js';
 export { NodeRegistration, clusterNodes, ONLINE_TTL_SECONDS, type ClusterNode, type OnlineRecord } from './membership.js';
+export { clusterFence } from './fence.js';

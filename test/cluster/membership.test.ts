@@ -3,13 +3,18 @@
  * etcd: each running server registers itself (URL + certificate fingerprint) under a lease;
  * /nodes and /cluster/status show members online/offline; /cluster/resources lists every
  * node's VMs (stopped from an online node, unknown from an offline one); nextid skips ids used
- * on any node; a server that shuts down shows offline at once.
+ * on any node; a server that shuts down shows offline at once; `cluster fence` takes over a dead
+ * node's VMs only (never an online node's, never a locked VM).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EtcdClient } from '../../src/cluster/etcd-client.js';
+import { clusterKeys } from '../../src/cluster/etcd-store.js';
+import { clusterFence } from '../../src/cluster/fence.js';
 import { clusterInit, clusterJoin } from '../../src/cluster/setup.js';
+import { CvmError } from '../../src/errors.js';
 import { openConfigStore } from '../../src/store/open.js';
 import { dataOf, startTestServer, type TestServer } from '../api/helpers.js';
 import { EtcdCluster } from './etcd-harness.js';
@@ -92,6 +97,13 @@ describe('cluster membership through the API', () => {
     expect(taken.body?.errors?.vmid).toBe('VM 300 already exists');
   });
 
+  it('fence refuses an online node', async () => {
+    const err = await clusterFence(roots.a as string, new EtcdClient(etcd.endpoints), 'node-b').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CvmError);
+    expect((err as CvmError).message).toBe("node 'node-b' is online - only a dead node can be fenced (its registration expires 10 s after it stops)");
+    expect(await openConfigStore(roots.b as string).exists(101)).toBe(true);
+  });
+
   it('a node whose server stops shows offline, and its VMs unknown', async () => {
     await sb?.close();
     sb = undefined;
@@ -99,5 +111,23 @@ describe('cluster membership through the API', () => {
     expect(nodes.map((n) => n.status)).toEqual(['online', 'offline', 'offline']);
     const vms = dataOf<Record<string, unknown>[]>(await sa.call('GET', '/cluster/resources', { query: { type: 'vm' } }));
     expect(vms.find((v) => v.vmid === 101)?.status).toBe('unknown');
+  });
+
+  it('fence takes over a dead node VMs in one transaction each, but not while a VM lock is held', async () => {
+    const client = new EtcdClient(etcd.endpoints);
+    const lease = await client.leaseGrant(30); // node-b "died" holding the lock of VM 101
+    await client.put(clusterKeys('lab').lock(101), 'node-b:1', lease);
+    const err = await clusterFence(roots.a as string, client, 'node-b').catch((e: unknown) => e);
+    expect((err as CvmError).code).toBe('VM_LOCKED');
+    expect(await client.get(clusterKeys('lab').config('node-b', 101))).toBeDefined(); // (root b was removed with its server)
+    await client.leaseRevoke(lease); // the lease expired
+    const lines: string[] = [];
+    expect(await clusterFence(roots.a as string, client, 'node-b', (l) => lines.push(l))).toEqual([101]);
+    expect(lines).toEqual(["VM 101 taken over from node 'node-b'", "node 'node-b' fenced: 1 VM now on node 'node-a'"]);
+    expect(await client.get(clusterKeys('lab').config('node-b', 101))).toBeUndefined();
+    expect((await openConfigStore(roots.a as string).read(101)).config.conf.name).toBe('on-b');
+    expect((await client.get(clusterKeys('lab').vmid(101)))?.value).toBe('node-a');
+    const vms = dataOf<Record<string, unknown>[]>(await sa.call('GET', '/cluster/resources', { query: { type: 'vm' } }));
+    expect(vms.find((v) => v.vmid === 101)).toMatchObject({ node: 'node-a', status: 'stopped' });
   });
 });

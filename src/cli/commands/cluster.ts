@@ -1,6 +1,6 @@
 /**
  * @module cli/commands/cluster
- * `cvmctl cluster init|join|status|leave` (pvecm create/add/status/delnode for one state root):
+ * `cvmctl cluster init|join|status|fence|leave` (pvecm create/add/status/delnode for one state root):
  * init and join make the root a member of a cluster on etcd and import its VM configs; from then
  * on every command on the root uses the cluster store. The work lives in src/cluster.
  */
@@ -82,6 +82,20 @@ export function register(program: Command): void {
       if (opts.json) printJson(st);
       else process.stdout.write(formatClusterStatus(st));
       if (!st.quorate) process.exitCode = 1;
+    });
+
+  cluster
+    .command('fence')
+    .description("take over a dead node's VMs (refused while the node is online)")
+    .argument('<node>', 'the dead node')
+    .action(async (target: string, _opts: unknown, cmd: Command) => {
+      const [{ resolveRoot }, { clusterClient }, { clusterFence }] = await Promise.all([
+        import('../../store/root.js'),
+        import('../../store/open.js'),
+        import('../../cluster/fence.js'),
+      ]);
+      const root = resolveRoot(cmd.optsWithGlobals().root as string | undefined);
+      await clusterFence(root, clusterClient(root).client, target, (line) => process.stdout.write(`${line}\n`));
     });
 
   cluster
