@@ -10,6 +10,7 @@ import { currentSession, logout, type Session, setExpiredHandler } from './api';
 import { LoginForm, ReloginDialog } from './login';
 import { Overview } from './overview';
 import { VmPage } from './vm-page';
+import { Wizard } from './wizard';
 
 function useHash(): string {
   const [hash, setHash] = useState(location.hash);
@@ -44,6 +45,7 @@ export function App() {
   }
 
   const vmMatch = /^#\/vm\/(\d+)/.exec(hash);
+  const creating = hash.startsWith('#/create');
   return (
     <>
       <header class="topbar">
@@ -51,8 +53,11 @@ export function App() {
           cvmctl
         </a>
         <nav aria-label="Main">
-          <a href="#/" aria-current={vmMatch ? undefined : 'page'}>
+          <a href="#/" aria-current={vmMatch || creating ? undefined : 'page'}>
             Overview
+          </a>
+          <a href="#/create" aria-current={creating ? 'page' : undefined}>
+            Create VM
           </a>
         </nav>
         <span class="spacer" />
@@ -67,7 +72,7 @@ export function App() {
           Log out
         </button>
       </header>
-      <main id="content">{vmMatch ? <VmPage key={vmMatch[1]} vmid={vmMatch[1] as string} /> : <Overview />}</main>
+      <main id="content">{vmMatch ? <VmPage key={vmMatch[1]} vmid={vmMatch[1] as string} /> : creating ? <Wizard /> : <Overview />}</main>
       {relogin && (
         <ReloginDialog
           user={session.username}
