@@ -24,6 +24,8 @@ test.beforeAll(async () => {
   const pending = served.cvmctl('create', '302', '--name', 'pending', '--memory', '1024');
   expect(pending.status, pending.stderr).toBe(0);
   writeFileSync(conf(302), `${readFileSync(conf(302), 'utf8')}\n[PENDING]\nmemory: 2048\n`);
+  const snp = served.cvmctl('create', '303', '--name', 'snp-attest', '--memory', '1024', '--bios', 'ovmf', '--amd-sev', 'type=snp,no-debug=1');
+  expect(snp.status, snp.stderr).toBe(0);
   const tcg = served.cvmctl('create', '301', '--name', 'tcg', '--memory', '64', '--cores', '1', '--kvm', '0', '--vga', 'none');
   expect(tcg.status, tcg.stderr).toBe(0);
 });
@@ -92,6 +94,30 @@ test('a pending change is highlighted and reverted', async ({ page }) => {
   await expect(row.locator('td').nth(0)).toHaveText('1024');
   await expect(row.locator('td').nth(1)).toHaveText('');
   expect(readFileSync(conf(302), 'utf8')).not.toContain('[PENDING]');
+  expect(errors).toEqual([]);
+});
+
+test('attestation: a report checked by the server, each step with its result', async ({ page }) => {
+  const errors = watchConsole(page);
+  await logIn(page, served.url);
+  await page.goto(`${served.url}/#/vm/303`);
+  const panel = page.locator('section', { has: page.getByRole('heading', { name: 'Measurement and attestation' }) });
+  await panel.getByRole('button', { name: 'Compute expected measurement' }).click();
+  // this host has no SNP firmware descriptor: the server's reason is shown; with one, the digest
+  await expect(panel.getByTestId('measurement').or(panel.locator('p.error'))).toBeVisible();
+  // AMD's Milan sample report: genuine, but not this VM's launch
+  const report = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'attest', 'report_milan.hex'), 'utf8');
+  await panel.getByLabel('Attestation report (hex or base64)').fill(report);
+  await panel.getByRole('button', { name: 'Verify report' }).click();
+  await expect(panel.getByRole('status')).toContainText('Report refused');
+  const rows = panel.locator('table.checks tbody tr');
+  await expect(rows.first()).toBeVisible();
+  const results = await rows.locator('td:nth-child(2)').allInnerTexts();
+  expect(results.length).toBeGreaterThan(2);
+  expect(results).toContain('fail');
+  expect(results.every((r) => ['pass', 'fail', 'skip'].includes(r))).toBe(true);
+  await expectAccessible(page, 'attestation result');
+  await panel.screenshot({ path: join(SHOTS, 'attestation.png') });
   expect(errors).toEqual([]);
 });
 
