@@ -25,6 +25,7 @@ import { errorAnswer, notImplemented, reasonPhrase } from './errors.js';
 import { checkParams, type RawParams } from './params.js';
 import { decodeBody, decodeForm, hasBody, mergeParams, readBody } from './request.js';
 import { Router } from './router.js';
+import { attachSerialConsole } from './serial-console.js';
 import { defaultUiRoot, serveUi } from './static.js';
 import { allRoutes } from './routes/index.js';
 import { type ApiRequest, Envelope, type HttpMethod, type RouteDef, type ServerContext } from './types.js';
@@ -234,6 +235,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     { cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3', keepAliveTimeout: 30_000 },
     onRequest,
   );
+  attachSerialConsole(https, context, log);
   // plain HTTP on the TLS port: PVE redirects (301 for GET/HEAD, 308 otherwise) and disconnects
   const plain = createHttpServer((req, res) => {
     const host = req.headers.host ?? `${opts.node}:8006`;

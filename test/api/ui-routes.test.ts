@@ -99,6 +99,34 @@ describe('the web UI files at /', () => {
     expect(css.body.toString()).toBe('body{}');
   });
 
+  it('refuses a serial-console WebSocket without a ticket, from another origin, or for another node', async () => {
+    const upgrade = (path: string, headers: Record<string, string> = {}) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({
+          host: '127.0.0.1',
+          port,
+          path,
+          rejectUnauthorized: false,
+          headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', ...headers },
+        });
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('upgrade', (res, socket) => {
+          socket.destroy();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const ws = `/api2/json/nodes/${NODE}/qemu/100/serial/ws?serial=0`;
+    expect(await upgrade(ws)).toBe(401);
+    expect(await upgrade(ws, { Cookie: 'PVEAuthCookie=PVE:root@pam:00000000::forged' })).toBe(401);
+    expect(await upgrade(ws, { Origin: 'https://evil.example' })).toBe(403);
+    expect(await upgrade(`/api2/json/nodes/othernode/qemu/100/serial/ws`)).toBe(404);
+  });
+
   it('refuses paths outside the UI folder and leaves the API alone', async () => {
     for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/assets/..%2f..%2fsecret.txt', '/assets/missing.js']) {
       const r = await fetchRaw(path);

@@ -31,6 +31,7 @@ test.beforeAll(async () => {
 });
 test.afterAll(async () => {
   served.cvmctl('stop', '301');
+  served.cvmctl('stop', '304');
   await served.stop();
 });
 
@@ -118,6 +119,26 @@ test('attestation: a report checked by the server, each step with its result', a
   expect(results.every((r) => ['pass', 'fail', 'skip'].includes(r))).toBe(true);
   await expectAccessible(page, 'attestation result');
   await panel.screenshot({ path: join(SHOTS, 'attestation.png') });
+  expect(errors).toEqual([]);
+});
+
+test('the serial console shows SeaBIOS booting', async ({ page }) => {
+  const errors = watchConsole(page);
+  // vga: none with a serial port: qemu-server's -nographic, so SeaBIOS prints to the serial port
+  const r = served.cvmctl('create', '304', '--name', 'console', '--memory', '64', '--cores', '1', '--kvm', '0', '--vga', 'none', '--serial0', 'socket');
+  expect(r.status, r.stderr).toBe(0);
+  await logIn(page, served.url);
+  await page.goto(`${served.url}/#/vm/304`);
+  await page.getByRole('button', { name: 'Start' }).click();
+  const consoleLog = page.getByTestId('console');
+  await expect(consoleLog).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByRole('status').filter({ hasText: /^connected|^closed|^connection/ })).toHaveText('connected');
+  // the boot may have printed before the console connected: reset the VM to see it from the start
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await expect(consoleLog).toContainText(/SeaBIOS \(version [^)]+\)/, { timeout: 60_000 });
+  await expectAccessible(page, 'serial console');
+  await page.screenshot({ path: join(SHOTS, 'serial-console.png'), fullPage: true });
+  expect(served.cvmctl('stop', '304').status).toBe(0);
   expect(errors).toEqual([]);
 });
 

@@ -361,7 +361,7 @@ export function CvmPanel(props: {
               {saving ? 'Saving…' : 'Save'}
             </button>
             <button type="button" disabled={!changed || saving} onClick={() => setForm(initial)}>
-              Reset
+              Discard changes
             </button>
             {message && <span role="status">{message}</span>}
           </div>

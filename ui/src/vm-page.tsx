@@ -9,6 +9,7 @@
 import { useState } from 'preact/hooks';
 import { api } from './api';
 import { AttestPanel } from './attest';
+import { SerialConsole } from './console';
 import { CvmPanel, type HostCaps } from './cvm-panel';
 import { bytes, duration } from './format';
 import { useLoad, usePoll } from './hooks';
@@ -132,6 +133,7 @@ export function VmPage(props: { vmid: string }) {
         />
       )}
       {config.error && <p class="error">Config: {config.error}</p>}
+      {c.status === 'running' && config.data?.serial0 === 'socket' && <SerialConsole node={node.data} vmid={vmid} serial={0} />}
       {config.data?.['amd-sev'] !== undefined && String(config.data['amd-sev']).includes('snp') && <AttestPanel node={node.data} vmid={vmid} />}
       {pending.data && <ConfigTable node={node.data} vmid={vmid} rows={pending.data} onChange={reload} />}
     </>
