@@ -11,3 +11,4 @@ export { snapshotDelete, type SnapshotDeleteOptions } from './delete.js';
 export { snapshotRollback, type SnapshotRollbackOptions } from './rollback.js';
 export { snapshotList, formatSnapshotTree, type SnapshotListItem } from './list.js';
 export { checkSnapshotName } from './common.js';
+export { snapshotSetDescription } from './describe.js';

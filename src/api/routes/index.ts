@@ -15,6 +15,7 @@ import { qemuRoutes } from './qemu.js';
 import { qemuAgentRoutes } from './qemu-agent.js';
 import { qemuConfigRoutes } from './qemu-config.js';
 import { qemuDiskRoutes } from './qemu-disk.js';
+import { qemuSnapshotRoutes } from './qemu-snapshot.js';
 import { qemuStatusRoutes } from './qemu-status.js';
 import { storageRoutes } from './storage.js';
 import { taskRoutes } from './tasks.js';
@@ -31,6 +32,7 @@ export const allRoutes: readonly RouteDef[] = [
   ...qemuStatusRoutes,
   ...qemuDiskRoutes,
   ...qemuAgentRoutes,
+  ...qemuSnapshotRoutes,
   ...taskRoutes,
   ...storageRoutes,
   ...capabilityRoutes,
