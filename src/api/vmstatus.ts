@@ -12,7 +12,7 @@ import { availableParallelism } from 'node:os';
 import { currentConfig } from '../config/file/views.js';
 import type { VmConfig } from '../config/types.js';
 import { processUptime } from '../run/runtime-files.js';
-import { vmListRow } from '../store/status.js';
+import { type VmStatus, vmListRow } from '../store/status.js';
 
 export type VmStatusObject = Record<string, string | number>;
 
@@ -26,8 +26,8 @@ export function cpuCount(conf: Readonly<Record<string, string>>): number {
   return cpus;
 }
 
-export async function vmStatusObject(root: string, cfg: VmConfig): Promise<VmStatusObject> {
-  const row = await vmListRow(root, cfg);
+export async function vmStatusObject(root: string, cfg: VmConfig, known?: VmStatus): Promise<VmStatusObject> {
+  const row = await vmListRow(root, cfg, known);
   const conf = currentConfig(cfg, true);
   const out: VmStatusObject = {
     vmid: cfg.vmid,

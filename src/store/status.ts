@@ -88,9 +88,10 @@ export interface VmListRow {
   template?: number;
 }
 
-export async function vmListRow(root: string, cfg: VmConfig): Promise<VmListRow> {
+/** `known`: the status when the caller has it already (a cluster VM on another node has no pid file here). */
+export async function vmListRow(root: string, cfg: VmConfig, known?: VmStatus): Promise<VmListRow> {
   const conf = currentConfig(cfg, true);
-  const { status, pid } = await vmStatus(root, cfg.vmid);
+  const { status, pid } = known ?? (await vmStatus(root, cfg.vmid));
   const row: VmListRow = {
     vmid: cfg.vmid,
     name: conf.name || `VM ${cfg.vmid}`,

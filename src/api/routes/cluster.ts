@@ -50,8 +50,10 @@ export async function vmResources(req: ApiRequest): Promise<Record<string, strin
   const out: Record<string, string | number>[] = [];
   for (const vm of vms) {
     if (!(await canSee(req, identity, `/vms/${vm.vmid}`, ['VM.Audit']))) continue;
-    const st = await vmStatusObject(root, vm.config);
-    if (vm.node !== node) st.status = members ? remoteVmStatus(members, vm.node, vm.vmid) : 'unknown';
+    const local = vm.node === node;
+    // another node's VM has no pid file here: its state comes from that node's registration
+    const st = await vmStatusObject(root, vm.config, local ? undefined : { status: 'stopped' });
+    if (!local) st.status = members ? remoteVmStatus(members, vm.node, vm.vmid) : 'unknown';
     out.push({
       id: `qemu/${vm.vmid}`,
       type: 'qemu',

@@ -1,0 +1,115 @@
+/**
+ * @module bench/cluster
+ * The cluster line (issue 11, point 8): 10,000 VM configs (the 30-line one) across 32 registered
+ * (simulated) nodes in a real 3-member etcd on loopback; `GET /cluster/resources?type=vm` through
+ * a real API server on one member (target ≤ 300 ms at 10,000 VMs) and config write (`update`:
+ * lock + linearizable read + CAS) and read p50/p99 through etcd (write target p50 ≤ 10 ms), next
+ * to the single-node file store doing the same operations in the same run.
+ */
+
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EtcdClient } from '../src/cluster/etcd-client.js';
+import { clusterKeys, EtcdConfigStore } from '../src/cluster/etcd-store.js';
+import { clusterInit } from '../src/cluster/setup.js';
+import type { ConfigStore } from '../src/store/config-store.js';
+import { FsConfigStore } from '../src/store/fs-store.js';
+import { startTestServer } from '../test/api/helpers.js';
+import { EtcdCluster } from '../test/cluster/etcd-harness.js';
+import { CONFIG_30_LINES } from './config.js';
+
+const VMS = 10_000;
+const NODES = 32;
+const OPS = 200;
+const RESOURCES_ROUNDS = 7;
+const RESOURCES_TARGET_MS = 300;
+const WRITE_P50_TARGET_MS = 10;
+
+function pct(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))] as number;
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+async function opTimes(store: ConfigStore, vmid: number): Promise<{ write: number[]; read: number[] }> {
+  const write: number[] = [];
+  const read: number[] = [];
+  for (let i = 0; i < OPS; i++) {
+    write.push(await timed(() => store.update(vmid, (c) => ({ ...c, conf: { ...c.conf, description: `round ${i}` } }))));
+    read.push(await timed(() => store.read(vmid)));
+  }
+  return { write, read };
+}
+
+const line = (what: string, measured: string, target: string, ok: boolean | undefined) =>
+  console.log(`${what.padEnd(44)} ${measured.padStart(12)}   ${target ? `target ${target.padEnd(10)} ${ok ? 'OK' : 'OVER'}` : ''}`);
+
+export async function run(): Promise<void> {
+  console.log(`== cluster on etcd (3-member etcd on loopback, ${VMS} VMs on ${NODES} nodes)`);
+  const etcd = await EtcdCluster.start(3);
+  const base = mkdtempSync(join(tmpdir(), 'cvmctl-bench-cluster-'));
+  try {
+    const root = join(base, 'node-0');
+    mkdirSync(root);
+    await clusterInit({ root, etcd: etcd.endpoints, node: 'node-0', name: 'bench' });
+    const client = new EtcdClient(etcd.endpoints);
+    const keys = clusterKeys('bench');
+    // 31 more members registered online (simulated nodes), then the configs, 50 VMs per transaction
+    for (let n = 1; n < NODES; n++) {
+      await client.put(keys.member(`node-${n}`), JSON.stringify({ node: `node-${n}` }));
+      const lease = await client.leaseGrant(600);
+      await client.put(keys.onlineNode(`node-${n}`), JSON.stringify({ url: `https://127.0.0.${n}:8006`, fingerprint: 'AA', running: [], updated: '' }), lease);
+    }
+    const text = CONFIG_30_LINES;
+    for (let first = 0; first < VMS; first += 50) {
+      const ops = [];
+      for (let i = first; i < Math.min(VMS, first + 50); i++) {
+        const vmid = 1000 + i;
+        const node = `node-${i % NODES}`;
+        ops.push({ put: { key: keys.config(node, vmid), value: text } }, { put: { key: keys.vmid(vmid), value: node } });
+      }
+      await client.txn([], ops);
+    }
+    const server = await startTestServer({ root, node: 'node-0' });
+    try {
+      const times: number[] = [];
+      let count = 0;
+      for (let r = 0; r < RESOURCES_ROUNDS + 1; r++) {
+        const t = await timed(async () => {
+          const reply = await server.call('GET', '/cluster/resources', { query: { type: 'vm' } });
+          count = ((reply.body?.data as unknown[] | undefined) ?? []).length;
+        });
+        if (r > 0) times.push(t); // the first request warms caches and JIT
+      }
+      if (count !== VMS) throw new Error(`/cluster/resources listed ${count} VMs, expected ${VMS}`);
+      const p50 = pct(times, 50);
+      line(`/cluster/resources (${VMS} VMs, median of ${RESOURCES_ROUNDS})`, `${p50.toFixed(0)} ms`, `≤ ${RESOURCES_TARGET_MS} ms`, p50 <= RESOURCES_TARGET_MS);
+    } finally {
+      await server.close(); // removes the root
+    }
+
+    const etcdStore = new EtcdConfigStore(client, { cluster: 'bench', node: 'node-0', root: join(base, 'ops') });
+    const etcdOps = await opTimes(etcdStore, 1000);
+    const fsRoot = join(base, 'fs');
+    const fsStore = new FsConfigStore(fsRoot);
+    await fsStore.create(1000, { vmid: 1000, digest: '', conf: {}, pending: {}, special: {}, snapshots: {} });
+    await fsStore.update(1000, () => etcdStore.read(1000).then((r) => r.config));
+    const fsOps = await opTimes(fsStore, 1000);
+    const w50 = pct(etcdOps.write, 50);
+    line('config write via etcd p50 / p99', `${w50.toFixed(2)} / ${pct(etcdOps.write, 99).toFixed(2)} ms`, `p50 ≤ ${WRITE_P50_TARGET_MS} ms`, w50 <= WRITE_P50_TARGET_MS);
+    line('config write, file store p50 / p99', `${pct(fsOps.write, 50).toFixed(2)} / ${pct(fsOps.write, 99).toFixed(2)} ms`, '', undefined);
+    line('config read via etcd p50 / p99', `${pct(etcdOps.read, 50).toFixed(2)} / ${pct(etcdOps.read, 99).toFixed(2)} ms`, '', undefined);
+    line('config read, file store p50 / p99', `${pct(fsOps.read, 50).toFixed(2)} / ${pct(fsOps.read, 99).toFixed(2)} ms`, '', undefined);
+  } finally {
+    await etcd.stop();
+    rmSync(base, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run();
