@@ -109,6 +109,9 @@ api = ProxmoxAPI("127.0.0.1", port=int(sys.argv[1]), user=sys.argv[2], password=
 for vm in sorted(api.cluster.resources.get(type="vm"), key=lambda v: v["vmid"]):
     print(vm["vmid"], vm["node"], vm["status"], vm["name"])
 PY
+echo "--- web UI: GET https://127.0.0.1:$port/ ---"
+curl -sSk --fail "https://127.0.0.1:$port/" | grep -o '<title>[^<]*</title>'
+echo "web UI: open https://127.0.0.1:$port/ while this server runs; after the demo: cvmctl serve, then https://$(hostname -s):8006/ (docs/ui.md)"
 stop_server
 echo "--- the server's log: one line per request (time, user, method, path, status, duration) ---"
 tail -n +4 "$server_log"

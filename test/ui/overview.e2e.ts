@@ -110,3 +110,29 @@ test('an ended session brings the login dialog; what was typed stays', async ({ 
   await expect(page.locator('table.vms tbody tr')).toHaveCount(1);
   expect(errors).toEqual([]);
 });
+
+test('keyboard only, in the dark theme: log in, sort, open a VM', async ({ page }) => {
+  const errors = watchConsole(page);
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.goto(served.url);
+  // the password field has the focus; the user name is filled in
+  await expect(page.getByLabel('Password')).toBeFocused();
+  await page.keyboard.type(PASSWORD);
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('button', { name: 'Log out' })).toBeVisible();
+  const bg = await page.evaluate('getComputedStyle(document.body).backgroundColor');
+  expect(bg).toBe('rgb(15, 20, 25)'); // the dark theme's background, from prefers-color-scheme
+  await expect(page.locator('table.vms tbody tr').nth(COUNT - 1)).toBeAttached(); // all rows (the first test adds one more)
+  await expectAccessible(page, 'overview, dark theme');
+  await page.screenshot({ path: join(SHOTS, 'overview-dark.png') });
+  // Tab to the ID column's sort button and press it
+  const sortId = page.getByRole('button', { name: 'ID' });
+  for (let i = 0; i < 10 && !(await sortId.evaluate((el) => el === el.ownerDocument.activeElement)); i++) await page.keyboard.press('Tab');
+  await expect(sortId).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('columnheader', { name: 'ID' })).toHaveAttribute('aria-sort', 'descending');
+  await page.getByRole('link', { name: 'vm-1999' }).focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('heading', { name: 'VM 1999: vm-1999' })).toBeVisible();
+  expect(errors).toEqual([]);
+});
