@@ -6,6 +6,8 @@
  * a VM config may set. Kept apart from the option logic so the tables can be read at a glance.
  */
 
+import { supportedVmCpuFlags } from '../../config/cpu.js';
+
 const INTEL = 'GenuineIntel';
 const AMD = 'AuthenticAMD';
 
@@ -161,22 +163,8 @@ export const DEPRECATED_CPU_MAP: Readonly<Record<string, string>> = {
 
 export const CPUTYPES_32BIT = new Set(['486', 'pentium', 'pentium2', 'pentium3', 'coreduo', 'athlon', 'kvm32', 'qemu32']);
 
-/** CPU flags a VM config may set (`flags=` in `cpu`), sorted as CPUFlags.pm sorts them. */
-export const VM_SPECIFIC_CPU_FLAGS = [
-  'aes',
-  'amd-no-ssb',
-  'amd-ssbd',
-  'hv-evmcs',
-  'hv-tlbflush',
-  'ibpb',
-  'md-clear',
-  'nested-virt',
-  'pcid',
-  'pdpe1gb',
-  'spec-ctrl',
-  'ssbd',
-  'virt-ssbd',
-];
+/** CPU flags a VM config may set (`flags=` in `cpu`): the option table's list (CPUFlags.pm order). */
+const VM_SPECIFIC_CPU_FLAGS = supportedVmCpuFlags;
 
 export const CPU_FLAG_ANY_RE = /^([+-])([a-zA-Z0-9\-_.]+)$/;
 export const CPU_FLAG_SUPPORTED_RE = new RegExp(`^([+-])(${VM_SPECIFIC_CPU_FLAGS.join('|')})$`);
