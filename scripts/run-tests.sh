@@ -18,8 +18,9 @@ rc=$?
 rm -f .playwright.json
 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npx playwright test || rc=1
 if [ -f .vitest.json ]; then
-  # Playwright's JSON report: expected = passed, unexpected = failed (a missing report counts as one failure)
-  node -e 'const fs=require("fs");const j=require("./.vitest.json");let p=j.numPassedTests,f=j.numFailedTests+(j.numFailedTestSuites||0),s=j.numPendingTests||0;
+  # a vitest file that failed without a failing test (it did not load) counts as one failure; Playwright's JSON
+  # report: expected = passed, unexpected = failed (a missing report counts as one failure)
+  node -e 'const fs=require("fs");const j=require("./.vitest.json");let p=j.numPassedTests,f=j.numFailedTests+j.testResults.filter((r)=>r.status==="failed"&&!r.assertionResults.some((a)=>a.status==="failed")).length,s=j.numPendingTests||0;
 if(fs.existsSync("./.playwright.json")){const u=require("./.playwright.json").stats;p+=u.expected+(u.flaky||0);f+=u.unexpected;s+=u.skipped||0}else f+=1;
 console.log(`${p} passed, ${f} failed`+(s?`, ${s} skipped`:""))'
 else
