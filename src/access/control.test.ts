@@ -192,4 +192,15 @@ describe('check', () => {
     await updateAcl(other.state, { path: '/storage', roles: ['PVEDatastoreUser'], users: ['alice@pve'] });
     await expect(access.check(alice, '/storage/local', ['Datastore.Audit', 'Datastore.AllocateSpace'])).resolves.toBeUndefined();
   });
+
+  it('checks a request against the ACLs it was authenticated with; the next request sees a change', async () => {
+    const request = { method: 'GET', authorization: `PVEAPIToken=alice@pve!full=${fullToken}` };
+    const during = await access.authenticate(request);
+    await access.check(during, '/vms/300', ['VM.PowerMgmt']);
+    await updateAcl(openAccessControl(root).state, { path: '/vms/300', roles: ['NoAccess'], users: ['alice@pve'] });
+    // the request that was already authenticated keeps one consistent view
+    await expect(access.check(during, '/vms/300', ['VM.PowerMgmt'])).resolves.toBeUndefined();
+    const after = await access.authenticate(request);
+    await expect(access.check(after, '/vms/300', ['VM.PowerMgmt'])).rejects.toThrow('Permission check failed (/vms/300, VM.PowerMgmt)');
+  });
 });

@@ -42,6 +42,12 @@ export class AccessControlImpl implements AccessControl {
   private readonly now: () => number;
   private readonly scrypt: ScryptParams;
   private readonly memo = new WeakMap<UserConfig, Map<string, Set<string>>>();
+  /**
+   * The users/tokens/ACLs an identity was authenticated against: a request's permission checks
+   * use the same snapshot as its authentication (one consistent view per request, and no second
+   * look at the files' versions on the hot path). Identities built elsewhere read the files.
+   */
+  private readonly snapshotOf = new WeakMap<Identity, AccessSnapshot>();
 
   constructor(root: string, options: AccessControlOptions = {}) {
     this.state = new AccessState(root);
@@ -93,6 +99,7 @@ export class AccessControlImpl implements AccessControl {
     if (credential.kind === 'token') {
       const identity = this.tokenIdentity(snapshot, credential.value, now);
       if (!identity) throw authFailure('Authentication failed!');
+      this.snapshotOf.set(identity, snapshot);
       return identity;
     }
     const keys = await this.state.keys();
@@ -103,7 +110,9 @@ export class AccessControlImpl implements AccessControl {
     if (request.method.toUpperCase() !== 'GET' && !verifyCsrfToken(keys.csrf, userid, request.csrfToken ?? '', now)) {
       throw authFailure('Permission denied - invalid csrf token');
     }
-    return { userid, authid: userid, via: 'ticket' };
+    const identity: Identity = { userid, authid: userid, via: 'ticket' };
+    this.snapshotOf.set(identity, snapshot);
+    return identity;
   }
 
   private tokenIdentity(snapshot: AccessSnapshot, value: string, now: number): Identity | undefined {
@@ -123,7 +132,7 @@ export class AccessControlImpl implements AccessControl {
   private async held(identity: Identity, path: string): Promise<ReadonlySet<string>> {
     const normalized = normalizeAclPath(path);
     if (normalized === undefined) return new Set();
-    const { config } = await this.state.snapshot();
+    const { config } = this.snapshotOf.get(identity) ?? (await this.state.snapshot());
     const memo = entryOf(this.memo, config, () => new Map<string, Set<string>>());
     return entryOf(memo, `${identity.authid}\0${normalized}`, () => privilegesOn(config, identity.authid, normalized));
   }

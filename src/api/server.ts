@@ -84,8 +84,27 @@ function sendError(res: ServerResponse, status: number, message: string, errors?
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Lines to stderr, written together once per event-loop turn: under load one write(2) carries
+ * many request lines instead of one each (stderr to a file or pipe is a synchronous write).
+ * Whatever is pending when the process exits is written then.
+ */
+function stderrLineWriter(): (line: string) => void {
+  let pending: string[] = [];
+  const flush = () => {
+    if (pending.length === 0) return;
+    const text = pending.join('');
+    pending = [];
+    process.stderr.write(text);
+  };
+  process.once('exit', flush);
+  return (line) => {
+    if (pending.push(`${line}\n`) === 1) setImmediate(flush);
+  };
+}
+
 export function createApiServer(opts: ApiServerOptions): ApiServer {
-  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = opts.log ?? stderrLineWriter();
   const authDelay = opts.authFailureDelayMs ?? 3000;
   const tasks = new TaskRunner(opts.root, opts.node);
   let facts: Promise<HostFacts> | undefined;
