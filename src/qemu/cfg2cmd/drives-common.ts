@@ -146,7 +146,7 @@ export function drivePathAndFormat(
  * Every throttle option with its QMP limit name, in qemu-server's order, and whether the value
  * is in MB/s (QMP wants bytes). Built once: the option names are needed for every drive.
  */
-const THROTTLE_OPTIONS: ReadonlyArray<{ option: string; limit: string; megabytes: boolean }> = [
+export const THROTTLE_OPTIONS: ReadonlyArray<{ option: string; limit: string; megabytes: boolean }> = [
   ['', '-total'],
   ['_rd', '-read'],
   ['_wr', '-write'],
@@ -167,6 +167,19 @@ export function throttleLimits(drive: DriveLike): Array<[string, number]> {
     const value = values[option];
     if (!truthy(value)) continue;
     limits.push([limit, Math.trunc(megabytes ? Number(value) * 1024 * 1024 : Number(value))]);
+  }
+  return limits;
+}
+
+/**
+ * Blockdev::set_io_throttle's limits for a live change: every limit, an unset rate as 0 and an
+ * unset burst length as 1 (QEMU keeps a limit that is left out).
+ */
+export function ioThrottleLimits(drive: Readonly<Record<string, string | undefined>>): Record<string, number> {
+  const limits: Record<string, number> = {};
+  for (const { option, limit, megabytes } of THROTTLE_OPTIONS) {
+    const value = Number(drive[option] ?? 0) || 0;
+    limits[limit] = option.endsWith('_length') ? Math.trunc(value) || 1 : Math.trunc(megabytes ? value * 1024 * 1024 : value);
   }
   return limits;
 }

@@ -15,6 +15,9 @@ import { parseNet } from '../../config/net.js';
 import { perlTrue } from '../../config/file/write.js';
 import { agentFormat } from '../../config/options/system-formats.js';
 import { parsePropertyString } from '../../schema/index.js';
+import { readPropertyString } from '../../schema/reader.js';
+import { allDriveFormat } from '../../config/options/drives.js';
+import { ioThrottleLimits, THROTTLE_OPTIONS } from '../../qemu/cfg2cmd/drives-common.js';
 import type { VmConfig } from '../../config/types.js';
 import { driveFile, isDriveKey } from '../../config/file/drives.js';
 import { parsePendingDelete } from '../../config/file/views.js';
@@ -54,65 +57,6 @@ function bootDisks(conf: Record<string, string>): string[] {
 
 const DISK_OPTIONS_NOT_LIVE = ['aio', 'discard', 'iothread', 'queues', 'product', 'cache', 'ssd', 'vendor', 'ro'];
 
-const THROTTLE_RATES = [
-  'mbps',
-  'mbps_rd',
-  'mbps_wr',
-  'iops',
-  'iops_rd',
-  'iops_wr',
-  'mbps_max',
-  'mbps_rd_max',
-  'mbps_wr_max',
-  'iops_max',
-  'iops_rd_max',
-  'iops_wr_max',
-];
-const THROTTLE_LENGTHS = [
-  'bps_max_length',
-  'bps_rd_max_length',
-  'bps_wr_max_length',
-  'iops_max_length',
-  'iops_rd_max_length',
-  'iops_wr_max_length',
-];
-const THROTTLE_OPTIONS = [...THROTTLE_RATES, ...THROTTLE_LENGTHS];
-
-/** Blockdev::set_io_throttle's limits: MB/s as bytes/s, unset rates 0, unset burst lengths 1. */
-export function throttleLimits(drive: Record<string, string>): Record<string, number> {
-  const n = (k: string) => Number(drive[k] ?? 0) || 0;
-  const mb = (k: string) => Math.trunc(n(k) * 1024 * 1024);
-  const len = (k: string) => Math.trunc(n(k)) || 1;
-  return {
-    'bps-total': mb('mbps'),
-    'bps-read': mb('mbps_rd'),
-    'bps-write': mb('mbps_wr'),
-    'iops-total': Math.trunc(n('iops')),
-    'iops-read': Math.trunc(n('iops_rd')),
-    'iops-write': Math.trunc(n('iops_wr')),
-    'bps-total-max': mb('mbps_max'),
-    'bps-read-max': mb('mbps_rd_max'),
-    'bps-write-max': mb('mbps_wr_max'),
-    'iops-total-max': Math.trunc(n('iops_max')),
-    'iops-read-max': Math.trunc(n('iops_rd_max')),
-    'iops-write-max': Math.trunc(n('iops_wr_max')),
-    'bps-total-max-length': len('bps_max_length'),
-    'bps-read-max-length': len('bps_rd_max_length'),
-    'bps-write-max-length': len('bps_wr_max_length'),
-    'iops-total-max-length': len('iops_max_length'),
-    'iops-read-max-length': len('iops_rd_max_length'),
-    'iops-write-max-length': len('iops_wr_max_length'),
-  };
-}
-
-function driveProps(value: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of value.split(',')) {
-    const eq = part.indexOf('=');
-    if (eq > 0) out[part.slice(0, eq)] = part.slice(eq + 1);
-  }
-  return out;
-}
 
 export async function hotplugPending(cfg: VmConfig, env: HotplugEnv): Promise<HotplugOutcome> {
   const outcome: HotplugOutcome = { errors: {}, freeVolumes: [] };
@@ -316,11 +260,11 @@ async function updateDisk(
       return;
     }
     if (drive.file === old.file) {
-      const a = driveProps(oldValue as string);
-      const b = driveProps(value);
+      const a = readPropertyString(allDriveFormat, oldValue);
+      const b = readPropertyString(allDriveFormat, value);
       if (DISK_OPTIONS_NOT_LIVE.some((k) => a[k] !== b[k])) skip();
-      if (THROTTLE_OPTIONS.some((k) => Number(a[k] ?? 0) !== Number(b[k] ?? 0))) {
-        await env.qmp.execute('qom-set', { path: `throttle-drive-${opt}`, property: 'limits', value: throttleLimits(b) });
+      if (THROTTLE_OPTIONS.some(({ option: k }) => Number(a[k] ?? 0) !== Number(b[k] ?? 0))) {
+        await env.qmp.execute('qom-set', { path: `throttle-drive-${opt}`, property: 'limits', value: ioThrottleLimits(b) });
       }
       // anything else (size, backup, replicate, …) needs nothing from QEMU
       return;
