@@ -40,11 +40,22 @@ describe('VM config operations', () => {
   });
 
   it('creates with cdrom alias, normalised booleans and the create defaults', async () => {
-    await createVm({ root, vmid: 100, params: { cdrom: 'none', numa: 'on', vmgenid: '1' }, now: 1_700_000_000_123 });
+    await createVm({ root, vmid: 100, params: { cdrom: 'none', numa: 'on', vmgenid: '1' }, now: 1_700_000_000_123, creationQemu: '10.0.2' });
     const text = conf(100);
     expect(text).toMatch(
-      /^boot: order=ide2\nide2: none,media=cdrom\nmeta: ctime=1700000000\nnuma: 1\nsmbios1: uuid=[0-9a-f-]{36}\nvmgenid: [0-9a-f-]{36}\n$/,
+      /^boot: order=ide2\nide2: none,media=cdrom\nmeta: creation-qemu=10.0.2,ctime=1700000000\nnuma: 1\nsmbios1: uuid=[0-9a-f-]{36}\nvmgenid: [0-9a-f-]{36}\n$/,
     );
+  });
+
+  it('records the installed QEMU as creation-qemu, and leaves it out when asked', async () => {
+    const { findQemuBinary, qemuBinaryFacts } = await import('../host/local/qemu-binary.js');
+    const binary = await findQemuBinary(process.arch === 'arm64' ? 'aarch64' : 'x86_64');
+    await createVm({ root, vmid: 110, params: {}, now: 1_700_000_000_000 });
+    // the version QEMU itself prints, e.g. `QEMU emulator version 10.0.2 (Debian …)`
+    const expected = binary ? `creation-qemu=${(await qemuBinaryFacts(binary, undefined)).version},` : '';
+    expect(conf(110)).toContain(`meta: ${expected}ctime=1700000000\n`);
+    await createVm({ root, vmid: 111, params: {}, now: 1_700_000_000_000, creationQemu: false });
+    expect(conf(111)).toContain('meta: ctime=1700000000\n');
   });
 
   it('refuses a balloon larger than the memory', async () => {

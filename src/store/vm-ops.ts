@@ -9,6 +9,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { CvmError } from '../errors.js';
 import { driveFile, isDriveKey } from '../config/file/drives.js';
 import { splitList } from '../config/file/views.js';
@@ -34,6 +35,11 @@ export interface CreateVmArgs extends VmOpContext {
   params: Record<string, string>;
   /** Clock for `meta: ctime=…` (ms since epoch). */
   now?: number;
+  /**
+   * `meta: creation-qemu=…`: the host's QEMU version (qemu-server's kvm_user_version). Looked up
+   * from the installed `qemu-system-<host arch>` when absent; `false` leaves it out.
+   */
+  creationQemu?: string | false;
 }
 
 export interface UpdateVmArgs extends VmOpContext {
@@ -99,9 +105,30 @@ export function defaultBootDevices(conf: ConfigSection): string[] {
   return devices;
 }
 
-/** What create_vm adds to a new config: meta, boot order, SMBIOS UUID, vmgenid. */
-export function applyCreateDefaults(conf: ConfigSection, nowMs: number): void {
-  conf.meta = `ctime=${Math.floor(nowMs / 1000)}`;
+/**
+ * The QEMU version new configs record (kvm_user_version), or undefined without a runnable QEMU:
+ * qemu-server cannot create a VM then (its version fails the meta format), but cvmctl also
+ * writes configs on machines that only validate and preview them, so the key is left out.
+ */
+async function hostQemuVersion(root: string): Promise<string | undefined> {
+  const { findQemuBinary, qemuBinaryFacts } = await import('../host/local/qemu-binary.js');
+  const { nodeArchToQemu } = await import('../host/local/parse.js');
+  const binary = await findQemuBinary(nodeArchToQemu(process.arch));
+  if (!binary) return undefined;
+  try {
+    return (await qemuBinaryFacts(binary, join(root, 'cache'))).version;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What create_vm adds to a new config: meta (new_meta_info_string: `creation-qemu` then `ctime`,
+ * print_property_string's sorted order), boot order, SMBIOS UUID, vmgenid.
+ */
+export function applyCreateDefaults(conf: ConfigSection, nowMs: number, creationQemu?: string): void {
+  const ctime = `ctime=${Math.floor(nowMs / 1000)}`;
+  conf.meta = creationQemu ? `creation-qemu=${creationQemu},${ctime}` : ctime;
   if (!conf.boot) {
     const devices = defaultBootDevices(conf);
     if (devices.length > 0) conf.boot = printBootOrder(devices);
@@ -133,6 +160,7 @@ export async function createVm(args: CreateVmArgs): Promise<VmConfig> {
   if (await store.exists(args.vmid)) {
     throw new CvmError('VM_EXISTS', `unable to create VM ${args.vmid}: config file already exists`);
   }
+  const creationQemu = args.creationQemu === false ? undefined : (args.creationQemu ?? (await hostQemuVersion(args.root)));
   let allocated: ConfigSection = {};
   // the config is reserved (`lock: create`) before any volume exists; a failure frees the
   // volumes and then drops the reservation, a crash leaves a config `destroy` cleans up
@@ -147,7 +175,7 @@ export async function createVm(args: CreateVmArgs): Promise<VmConfig> {
       }
       // qemu-server's create_vm keeps it in clear (only update_vm hashes); never store a password in clear
       if (conf.cipassword !== undefined) conf.cipassword = storedCipassword(conf.cipassword, conf.ostype);
-      applyCreateDefaults(conf, args.now ?? Date.now());
+      applyCreateDefaults(conf, args.now ?? Date.now(), creationQemu);
       return { vmid: args.vmid, digest: '', conf, pending: {}, special: {}, snapshots: {} };
     },
     { undo: () => freeQuietly(args, allocated) },

@@ -94,7 +94,7 @@ describe('cvmctl cluster on a real etcd', () => {
     expectOneLineError(await cvmctl(a, 'create', '300'), "VM 300 already exists on node 'node-c'");
     expect((await cvmctl(b, 'set', '101', '--cores', '3')).code).toBe(0);
     const stored = (await new EtcdClient(etcd.endpoints).get('/cvmctl/lab/nodes/node-b/qemu-server/101.conf'))?.value ?? '';
-    expect(stored).toMatch(/^cores: 3\nmemory: 1024\nmeta: ctime=\d+\nname: vm-b\nsmbios1: uuid=[-0-9a-f]{36}\nvmgenid: [-0-9a-f]{36}\n$/);
+    expect(stored).toMatch(/^cores: 3\nmemory: 1024\nmeta: creation-qemu=\d+\.\d+\.\d+,ctime=\d+\nname: vm-b\nsmbios1: uuid=[-0-9a-f]{36}\nvmgenid: [-0-9a-f]{36}\n$/);
     expect((await cvmctl(b, 'config', '101')).stdout).toBe(stored);
     const list = JSON.parse((await cvmctl(b, 'list', '--json')).stdout) as { vmid: number }[];
     expect(list.map((v) => v.vmid)).toEqual([101]);

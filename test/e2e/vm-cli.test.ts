@@ -84,7 +84,7 @@ describe('cvmctl create / config / set / list / destroy', () => {
     expect(conf.net0).toMatch(/^virtio=BC:24:11(:[0-9A-F]{2}){3},bridge=vmbr0$/);
     expect(conf.smbios1).toMatch(/^uuid=[0-9a-f-]{36}$/);
     expect(conf.vmgenid).toMatch(/^[0-9a-f-]{36}$/);
-    expect(conf.meta).toMatch(/^ctime=\d+$/);
+    expect(conf.meta).toMatch(/^creation-qemu=\d+\.\d+\.\d+,ctime=\d+$/);
   });
 
   it('prints the config as sorted key: value lines and as JSON with the file digest', () => {
