@@ -3,28 +3,32 @@
  * qemu-server's `vmstatus` object for one VM, as `GET /nodes/{node}/qemu`,
  * `…/status/current` and `/cluster/resources` return it: JSON numbers for `vmid`, `cpus`,
  * `maxmem` (bytes), `maxdisk`, `uptime` and the counters, `status` running or stopped from the
- * state root's pid file, `name` defaulting to `VM <vmid>`. Numbers cvmctl does not measure
- * (cpu load, guest memory use, network and disk counters) are 0, as PVE reports for a
- * stopped VM.
+ * state root's pid file, `name` defaulting to `VM <vmid>`. For a running VM `cpu`, `mem`/`memhost`,
+ * `netin`/`netout` and `uptime` come from /proc as in qemu-server (run/proc-usage); the disk
+ * counters, which qemu-server fills only from QMP for `status/current`, stay 0.
  */
 
 import { availableParallelism } from 'node:os';
 import { currentConfig } from '../config/file/views.js';
 import type { VmConfig } from '../config/types.js';
+import { CpuLoadSampler, type NetBytes, readPidStat, readTapTraffic, readVmRss } from '../run/proc-usage.js';
 import { processUptime } from '../run/runtime-files.js';
 import { type VmStatus, vmListRow } from '../store/status.js';
 
 export type VmStatusObject = Record<string, string | number>;
 
-/** sockets × cores, or vcpus, capped at the host's CPU count (qemu-server's `cpus`). */
-export function cpuCount(conf: Readonly<Record<string, string>>): number {
+/** qemu-server's `cpus`: sockets × cores capped at the host's CPU count; a `vcpus` value wins uncapped. */
+export function cpuCount(conf: Readonly<Record<string, string>>, hostCpus = availableParallelism()): number {
   const sockets = Number(conf.sockets ?? 1) || 1;
   const cores = Number(conf.cores ?? 1) || 1;
-  let cpus = conf.vcpus ? Number(conf.vcpus) : sockets * cores;
-  const host = availableParallelism();
-  if (cpus > host) cpus = host;
+  let cpus = sockets * cores;
+  if (cpus > hostCpus) cpus = hostCpus;
+  if (conf.vcpus && Number(conf.vcpus)) cpus = Number(conf.vcpus);
   return cpus;
 }
+
+/** One sampler per process: its previous samples are what makes a load out of tick counters. */
+const cpuLoad = new CpuLoadSampler(availableParallelism());
 
 export async function vmStatusObject(root: string, cfg: VmConfig, known?: VmStatus): Promise<VmStatusObject> {
   const row = await vmListRow(root, cfg, known);
@@ -38,6 +42,7 @@ export async function vmStatusObject(root: string, cfg: VmConfig, known?: VmStat
     maxdisk: row.maxdisk,
     disk: 0,
     mem: 0,
+    memhost: 0,
     cpu: 0,
     uptime: 0,
     netin: 0,
@@ -45,13 +50,39 @@ export async function vmStatusObject(root: string, cfg: VmConfig, known?: VmStat
     diskread: 0,
     diskwrite: 0,
   };
-  if (row.status === 'running' && row.pid) {
-    out.pid = row.pid;
-    out.uptime = (await processUptime(row.pid)) ?? 0;
+  if (conf.balloon && Number(conf.balloon)) {
+    out.balloon_min = Number(conf.balloon) * 1024 * 1024;
+    out.shares = Number(conf.shares ?? 1000);
   }
+  if (row.status === 'running' && row.pid) await addUsage(out, cfg.vmid, row.pid);
   if (row.template) out.template = 1;
   if (row.lock) out.lock = row.lock;
   if (conf.tags) out.tags = conf.tags;
   if (conf.serial0 || conf.serial1 || conf.serial2 || conf.serial3) out.serial = 1;
   return out;
+}
+
+let taps: { at: number; traffic: Promise<Map<number, NetBytes>> } | undefined;
+
+/** /proc/net/dev read at most once a second: a VM list asks for every running VM in one go. */
+function tapTraffic(): Promise<Map<number, NetBytes>> {
+  const now = Date.now();
+  if (!taps || now - taps.at > 1000) taps = { at: now, traffic: readTapTraffic() };
+  return taps.traffic;
+}
+
+async function addUsage(out: VmStatusObject, vmid: number, pid: number): Promise<void> {
+  out.pid = pid;
+  const [uptime, stat, rss, taps] = await Promise.all([processUptime(pid), readPidStat(pid), readVmRss(pid), tapTraffic()]);
+  out.uptime = uptime ?? 0;
+  if (rss !== undefined) {
+    out.memhost = rss;
+    out.mem = rss;
+  }
+  if (stat) out.cpu = cpuLoad.sample(pid, stat.used, out.cpus as number, Date.now() / 1000);
+  const net = taps.get(vmid);
+  if (net) {
+    out.netin = net.netin;
+    out.netout = net.netout;
+  }
 }

@@ -1,11 +1,13 @@
 /**
  * @module test/api/lifecycle
  * Power actions through the API against real QEMU under TCG (`kvm: 0`, `vga: none`, 64 MiB):
- * start as a qmstart task, status/current running with qmpstatus from QMP, a second start
+ * start as a qmstart task, status/current running with qmpstatus from QMP and the process's
+ * memory and CPU load from /proc, a second start
  * whose task fails with `VM <id> already running`, suspend/resume, the synchronous refusals
  * (destroy while running, reset/reboot of a stopped VM), and stop.
  */
 
+import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alive, QEMU_BINARY, SKIP_REASON } from '../integration/helpers.js';
 import { dataOf, NODE, startTestServer, type TestServer } from './helpers.js';
@@ -56,6 +58,20 @@ describe.skipIf(!QEMU_BINARY)('VM power actions under TCG', () => {
     expect(alive(pid)).toBe(true);
     expect(typeof cur.uptime).toBe('number');
   }, 180_000);
+
+  it('reports the running QEMU process: memory from its resident set, CPU load between two samples', async () => {
+    const first = await current();
+    expect(first.mem as number).toBeGreaterThan(4 * 1024 * 1024);
+    expect(first.memhost).toBe(first.mem);
+    // qemu-server recomputes the load only after more than 1000 host-cpu ticks (5 s on 2 cpus)
+    await new Promise((r) => setTimeout(r, 1000 / availableParallelism() / 100 * 1000 + 800));
+    const later = await current();
+    // a TCG guest with no bootable disk keeps SeaBIOS busy: the load is above zero and at most all its cpus
+    expect(later.cpu as number).toBeGreaterThan(0);
+    expect(later.cpu as number).toBeLessThanOrEqual(1.5);
+    const list = dataOf<Record<string, unknown>[]>(await t.call('GET', `/nodes/${NODE}/qemu`));
+    expect(list.find((v) => v.vmid === 700)?.mem as number).toBeGreaterThan(4 * 1024 * 1024);
+  }, 60_000);
 
   it('starting it again gives a UPID whose task fails with VM 700 already running', async () => {
     const r = await post('start');
