@@ -15,7 +15,8 @@ import { computeCap, privilegesOn } from './permissions.js';
 import { entryOf } from './maps.js';
 import { isPrivilege } from './privileges.js';
 import { DEFAULT_SCRYPT, type ScryptParams, verifyPassword, verifyTokenSecret } from './secrets.js';
-import { AccessState, type AccessSnapshot } from './state.js';
+import type { AccessSnapshot } from './state.js';
+import { type AccessStore, openAccessStore } from './store.js';
 import { assembleCsrfToken, assembleTicket, verifyCsrfToken, verifyTicket } from './tickets.js';
 import type { AccessControl, AuthenticateRequest, Identity, LoginRequest, LoginResult } from './types.js';
 import { ROOT_USER, type UserConfig } from './user-cfg.js';
@@ -38,7 +39,7 @@ export function userEnabled(cfg: UserConfig, userid: string, now: number): boole
 }
 
 export class AccessControlImpl implements AccessControl {
-  readonly state: AccessState;
+  readonly state: AccessStore;
   private readonly now: () => number;
   private readonly scrypt: ScryptParams;
   private readonly memo = new WeakMap<UserConfig, Map<string, Set<string>>>();
@@ -50,7 +51,7 @@ export class AccessControlImpl implements AccessControl {
   private readonly snapshotOf = new WeakMap<Identity, AccessSnapshot>();
 
   constructor(root: string, options: AccessControlOptions = {}) {
-    this.state = new AccessState(root);
+    this.state = openAccessStore(root);
     this.now = options.now ?? systemNow;
     this.scrypt = options.scrypt ?? DEFAULT_SCRYPT;
   }

@@ -11,6 +11,7 @@ import { AccessControlImpl, type AccessControlOptions } from './control.js';
 export type { AccessControl, AuthenticateRequest, Identity, LoginRequest, LoginResult } from './types.js';
 export { AccessControlImpl, type AccessControlOptions, userEnabled } from './control.js';
 export { AccessState } from './state.js';
+export { type AccessStore, openAccessStore } from './store.js';
 export { accessPaths, type AccessPaths } from './files.js';
 export { addGroup, addToken, addUser, deleteGroup, deleteUser, modifyUser, removeToken, setPassword, updateAcl } from './manage.js';
 export type { AclChange, NewToken, NewUser, TokenOptions, UserChanges } from './manage.js';

@@ -13,7 +13,7 @@ import { quotedValue } from '../store/quote.js';
 import { isGroupName, normalizeAclPath, parseAclPath, parseLocalUserid, parseTokenName, parseTokenid, parseUserid } from './ids.js';
 import { entryOf } from './maps.js';
 import { hashPassword, hashTokenSecret, newTokenSecret } from './secrets.js';
-import type { AccessState } from './state.js';
+import type { AccessStore } from './store.js';
 import { emptyAclEntries, ROOT_USER, roleExists, type TokenEntry, type UserConfig, type UserEntry } from './user-cfg.js';
 
 function paramError(key: string, value: string, reason: string, allowed: string): CvmError {
@@ -52,7 +52,7 @@ function existingUser(cfg: UserConfig, userid: string): UserEntry {
   return user;
 }
 
-export async function setPassword(state: AccessState, userid: string, password: string): Promise<void> {
+export async function setPassword(state: AccessStore, userid: string, password: string): Promise<void> {
   parseLocalUserid(userid);
   checkPassword(password);
   const hash = await hashPassword(password);
@@ -75,7 +75,7 @@ export interface NewUser {
   password?: string;
 }
 
-export async function addUser(state: AccessState, user: NewUser): Promise<void> {
+export async function addUser(state: AccessStore, user: NewUser): Promise<void> {
   parseLocalUserid(user.userid);
   checkUserFields(user);
   if (user.password !== undefined) checkPassword(user.password);
@@ -115,7 +115,7 @@ function checkUserFields(user: UserChanges): void {
 }
 
 /** pveum user modify: given fields replace the stored ones (an empty text clears it). */
-export async function modifyUser(state: AccessState, userid: string, changes: UserChanges): Promise<void> {
+export async function modifyUser(state: AccessStore, userid: string, changes: UserChanges): Promise<void> {
   parseUserid(userid);
   checkUserFields(changes);
   await state.update((draft) => {
@@ -134,7 +134,7 @@ function dropAclMember(cfg: UserConfig, kind: 'users' | 'groups' | 'tokens', mat
   for (const node of cfg.acl.values()) for (const id of [...node[kind].keys()]) if (match(id)) node[kind].delete(id);
 }
 
-export async function deleteUser(state: AccessState, userid: string): Promise<void> {
+export async function deleteUser(state: AccessStore, userid: string): Promise<void> {
   parseUserid(userid);
   if (userid === ROOT_USER)
     throw new CvmError('PARAM_INVALID', `userid: invalid value '${ROOT_USER}' - ${ROOT_USER} cannot be deleted (allowed: any other user)`);
@@ -164,7 +164,7 @@ export interface NewToken {
   value: string;
 }
 
-export async function addToken(state: AccessState, userid: string, tokenName: string, options: TokenOptions = {}): Promise<NewToken> {
+export async function addToken(state: AccessStore, userid: string, tokenName: string, options: TokenOptions = {}): Promise<NewToken> {
   parseUserid(userid);
   parseTokenName(tokenName);
   checkText('comment', options.comment, 2048);
@@ -189,7 +189,7 @@ export async function addToken(state: AccessState, userid: string, tokenName: st
 const noSuchToken = (userid: string, tokenName: string): CvmError =>
   new CvmError('PARAM_INVALID', `no such token '${tokenName}' for user '${userid}'`, { details: { key: 'tokenid', value: tokenName } });
 
-export async function removeToken(state: AccessState, userid: string, tokenName: string): Promise<void> {
+export async function removeToken(state: AccessStore, userid: string, tokenName: string): Promise<void> {
   parseUserid(userid);
   await state.update((draft) => {
     const user = existingUser(draft.config, userid);
@@ -202,7 +202,7 @@ export async function removeToken(state: AccessState, userid: string, tokenName:
   });
 }
 
-export async function addGroup(state: AccessState, group: string, comment?: string): Promise<void> {
+export async function addGroup(state: AccessStore, group: string, comment?: string): Promise<void> {
   if (!isGroupName(group))
     throw paramError('groupid', group, 'group name contains invalid characters', 'letters, digits, ".", "-" and "_"');
   checkText('comment', comment, 2048);
@@ -214,7 +214,7 @@ export async function addGroup(state: AccessState, group: string, comment?: stri
   });
 }
 
-export async function deleteGroup(state: AccessState, group: string): Promise<void> {
+export async function deleteGroup(state: AccessStore, group: string): Promise<void> {
   await state.update((draft) => {
     if (!draft.config.groups.delete(group))
       throw new CvmError('PARAM_INVALID', `group '${group}' does not exist`, { details: { key: 'groupid', value: group } });
@@ -236,7 +236,7 @@ export interface AclChange {
 }
 
 /** pveum acl modify / acl delete (PVE's update_acl, run as root@pam). */
-export async function updateAcl(state: AccessState, change: AclChange): Promise<void> {
+export async function updateAcl(state: AccessStore, change: AclChange): Promise<void> {
   const users = change.users ?? [];
   const groups = change.groups ?? [];
   const tokens = change.tokens ?? [];

@@ -3,11 +3,14 @@
  * `cluster init`, `join` and `leave`, like pvecm's create/add/delnode for one root. init
  * creates the cluster's record in etcd, join adds this node under a free node name; both then
  * import the root's VM configs into `nodes/<node>/qemu-server/` (refusing, before anything is
- * written, when an id is already used anywhere in the cluster), move the local config files
- * aside to `qemu-server.before-cluster/` (kept as a backup, never read again) and finally write
- * `cluster.json`, which switches the root to the etcd store. leave does the reverse: it writes
- * the node's configs back to `qemu-server/`, removes them, their ids and the member from etcd,
- * and deletes `cluster.json`. Nothing of a VM is ever in neither place.
+ * written, when an id is already used anywhere in the cluster), merge the root's users,
+ * tokens, ACLs and keys into the cluster's (access-sync.ts; refused when an entry differs),
+ * move the local config and access files aside to `qemu-server.before-cluster/` and
+ * `access.before-cluster/` (backups, never read again) and finally write `cluster.json`, which
+ * switches the root to the etcd stores. leave does the reverse: it writes the node's configs
+ * back to `qemu-server/` and the cluster's users/permissions to `access/` and `priv/`, removes
+ * the configs, their ids and the member from etcd, and deletes `cluster.json`. Nothing of a VM
+ * is ever in neither place.
  */
 
 import { existsSync } from 'node:fs';
@@ -20,6 +23,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { type ClusterFile, checkName, clusterFilePath, isClusterRoot, readClusterFile, writeClusterFile } from './cluster-file.js';
 import { EtcdClient, type EtcdClientOptions } from './etcd-client.js';
 import { clusterKeys } from './etcd-store.js';
+import { ACCESS_BACKUP_DIR, exportAccess, importAccess, moveAccessAside } from './access-sync.js';
 
 export const BACKUP_DIR = 'qemu-server.before-cluster';
 
@@ -67,8 +71,10 @@ function refuseIfMember(root: string): void {
     const file = readClusterFile(root);
     throw new CvmError('CLUSTER_CONFIG', `this node is already a member of cluster '${file.name}' as '${file.node}' ('${clusterFilePath(root)}')`);
   }
-  if (existsSync(join(root, BACKUP_DIR))) {
-    throw new CvmError('CLUSTER_CONFIG', `'${join(root, BACKUP_DIR)}' exists (left from an earlier membership); move it away first`);
+  for (const dir of [BACKUP_DIR, ACCESS_BACKUP_DIR]) {
+    if (existsSync(join(root, dir))) {
+      throw new CvmError('CLUSTER_CONFIG', `'${join(root, dir)}' exists (left from an earlier membership); move it away first`);
+    }
   }
 }
 
@@ -126,12 +132,15 @@ async function finish(args: SetupArgs, client: EtcdClient, name: string): Promis
   const keys = clusterKeys(name);
   let imported: number;
   try {
+    // users/permissions first: a clash refuses the join before any VM moves (the merge only adds, so a retry is harmless)
+    await importAccess(client, name, args.root, log);
     imported = await importConfigs(client, name, args.node, args.root, log);
   } catch (err) {
     await client.delete(keys.member(args.node)).catch(() => undefined);
     throw err;
   }
   await moveLocalConfigsAside(args.root);
+  await moveAccessAside(args.root);
   const file: ClusterFile = { name, node: args.node, etcd: args.etcd, ...(args.tls ? { tls: args.tls } : {}) };
   await writeClusterFile(args.root, file);
   log(`node '${args.node}' is a member of cluster '${name}' (${imported} VM config${imported === 1 ? '' : 's'} imported)`);
@@ -218,6 +227,8 @@ export async function clusterLeave(root: string, client: EtcdClient, log: (l: st
     }
     log(`exported VM ${vm.vmid}`);
   }
+  // the node keeps the cluster's users, tokens, ACLs and keys as its own files
+  await exportAccess(client, file.name, root);
   await client.delete(keys.member(file.node));
   await client.delete(keys.onlineNode(file.node));
   await rm(clusterFilePath(root));

@@ -80,13 +80,20 @@ export const ROOT_PASSWORD = 'rootpw-secret';
 export const AUDIT_PASSWORD = 'auditpw-secret';
 
 export async function startTestServer(
-  opts: { facts?: Parameters<typeof createApiServer>[0]['facts']; root?: string; node?: string } = {},
+  opts: {
+    facts?: Parameters<typeof createApiServer>[0]['facts'];
+    root?: string;
+    node?: string;
+    /** false: the root's users exist already (a cluster member sharing another node's); no `root@pam!ci` token. */
+    seedAccess?: boolean;
+  } = {},
 ): Promise<TestServer> {
   const root = opts.root ?? mkdtempSync(join(tmpdir(), 'cvmctl-api-'));
   const node = opts.node ?? NODE;
   let offset = 0;
   const access = openAccessControl(root, { now: () => Math.floor(Date.now() / 1000) + offset });
-  await setPassword(access.state, 'root@pam', ROOT_PASSWORD);
+  const seed = opts.seedAccess ?? true;
+  if (seed) await setPassword(access.state, 'root@pam', ROOT_PASSWORD);
   const grant = async (acl: Record<string, string[]>, who: { users?: string[]; tokens?: string[] }) => {
     for (const [path, roles] of Object.entries(acl)) await updateAcl(access.state, { path, roles, ...who });
   };
@@ -94,8 +101,8 @@ export async function startTestServer(
     await addUser(access.state, { userid, password });
     await grant(acl, { users: [userid] });
   };
-  await newUser('audit@pve', AUDIT_PASSWORD, { '/': ['PVEAuditor'] });
-  const rootToken = `root@pam!ci=${(await addToken(access.state, 'root@pam', 'ci', { privsep: false })).value}`;
+  if (seed) await newUser('audit@pve', AUDIT_PASSWORD, { '/': ['PVEAuditor'] });
+  const rootToken = seed ? `root@pam!ci=${(await addToken(access.state, 'root@pam', 'ci', { privsep: false })).value}` : '';
   const tls = await loadTls({ root, node });
   const logs: string[] = [];
   const server = createApiServer({

@@ -40,7 +40,7 @@ describe('cluster membership through the API', () => {
     await clusterJoin({ root: roots.c as string, etcd: etcd.endpoints, node: 'node-c' });
     await openConfigStore(roots.b as string).create(101, { vmid: 101, digest: '', conf: { name: 'on-b' }, pending: {}, special: {}, snapshots: {} });
     sa = await startTestServer({ root: roots.a as string, node: 'node-a' });
-    sb = await startTestServer({ root: roots.b as string, node: 'node-b' });
+    sb = await startTestServer({ root: roots.b as string, node: 'node-b', seedAccess: false }); // users are the cluster's, made by sa
   });
   afterAll(async () => {
     await sa?.close();

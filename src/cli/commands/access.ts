@@ -9,13 +9,13 @@
  */
 
 import type { Command } from 'commander';
-import type { AccessState } from '../../access/state.js';
+import type { AccessStore } from '../../access/store.js';
 import type { UserConfig } from '../../access/user-cfg.js';
 import { printJson, printWarning } from '../output.js';
 
-async function accessState(cmd: Command): Promise<AccessState> {
-  const [{ resolveRoot }, { AccessState }] = await Promise.all([import('../../store/root.js'), import('../../access/state.js')]);
-  const state = new AccessState(resolveRoot(cmd.optsWithGlobals().root as string | undefined));
+async function accessState(cmd: Command): Promise<AccessStore> {
+  const [{ resolveRoot }, { openAccessStore }] = await Promise.all([import('../../store/root.js'), import('../../access/store.js')]);
+  const state = openAccessStore(resolveRoot(cmd.optsWithGlobals().root as string | undefined));
   for (const warning of (await state.snapshot()).warnings) printWarning(warning);
   return state;
 }
