@@ -5,7 +5,9 @@
  * `maxmem` (bytes), `maxdisk`, `uptime` and the counters, `status` running or stopped from the
  * state root's pid file, `name` defaulting to `VM <vmid>`. For a running VM `cpu`, `mem`/`memhost`,
  * `netin`/`netout` and `uptime` come from /proc as in qemu-server (run/proc-usage); the disk
- * counters, which qemu-server fills only from QMP for `status/current`, stay 0.
+ * counters, which qemu-server fills only from QMP for `status/current`, stay 0. What comes from
+ * the config alone is computed once per shared (frozen) config: /cluster/resources lists
+ * thousands of cached configs per request.
  */
 
 import { availableParallelism } from 'node:os';
@@ -13,7 +15,7 @@ import { currentConfig } from '../config/file/views.js';
 import type { VmConfig } from '../config/types.js';
 import { CpuLoadSampler, type NetBytes, readPidStat, readTapTraffic, readVmRss } from '../run/proc-usage.js';
 import { processUptime } from '../run/runtime-files.js';
-import { type VmStatus, vmListRow } from '../store/status.js';
+import { type VmStatus, vmListRow, vmStatus } from '../store/status.js';
 
 export type VmStatusObject = Record<string, string | number>;
 
@@ -30,16 +32,52 @@ export function cpuCount(conf: Readonly<Record<string, string>>, hostCpus = avai
 /** One sampler per process: its previous samples are what makes a load out of tick counters. */
 const cpuLoad = new CpuLoadSampler(availableParallelism());
 
-export async function vmStatusObject(root: string, cfg: VmConfig, known?: VmStatus): Promise<VmStatusObject> {
-  const row = await vmListRow(root, cfg, known);
+/** What the status object takes from the config alone (no pid file, no /proc, no clock). */
+interface ConfigFacts {
+  name: string;
+  cpus: number;
+  maxmem: number;
+  maxdisk: number;
+  balloon_min?: number;
+  shares?: number;
+  template?: number;
+  lock?: string;
+  tags?: string;
+  serial?: number;
+}
+
+/** Facts of frozen configs: a cluster listing hands out the same frozen object until the config changes. */
+const factsOfShared = new WeakMap<VmConfig, ConfigFacts>();
+
+async function configFacts(root: string, cfg: VmConfig): Promise<ConfigFacts> {
+  const shared = Object.isFrozen(cfg);
+  const hit = shared ? factsOfShared.get(cfg) : undefined;
+  if (hit) return hit;
+  const row = await vmListRow(root, cfg, { status: 'stopped' }); // the config's numbers; this status is not used
   const conf = currentConfig(cfg, true);
+  const facts: ConfigFacts = { name: row.name, cpus: cpuCount(conf), maxmem: row.maxmem * 1024 * 1024, maxdisk: row.maxdisk };
+  if (conf.balloon && Number(conf.balloon)) {
+    facts.balloon_min = Number(conf.balloon) * 1024 * 1024;
+    facts.shares = Number(conf.shares ?? 1000);
+  }
+  if (row.template) facts.template = 1;
+  if (row.lock) facts.lock = row.lock;
+  if (conf.tags) facts.tags = conf.tags;
+  if (conf.serial0 || conf.serial1 || conf.serial2 || conf.serial3) facts.serial = 1;
+  if (shared) factsOfShared.set(cfg, facts);
+  return facts;
+}
+
+export async function vmStatusObject(root: string, cfg: VmConfig, known?: VmStatus): Promise<VmStatusObject> {
+  const facts = await configFacts(root, cfg);
+  const { status, pid } = known ?? (await vmStatus(root, cfg.vmid));
   const out: VmStatusObject = {
     vmid: cfg.vmid,
-    name: row.name,
-    status: row.status,
-    cpus: cpuCount(conf),
-    maxmem: row.maxmem * 1024 * 1024,
-    maxdisk: row.maxdisk,
+    name: facts.name,
+    status,
+    cpus: facts.cpus,
+    maxmem: facts.maxmem,
+    maxdisk: facts.maxdisk,
     disk: 0,
     mem: 0,
     memhost: 0,
@@ -50,15 +88,15 @@ export async function vmStatusObject(root: string, cfg: VmConfig, known?: VmStat
     diskread: 0,
     diskwrite: 0,
   };
-  if (conf.balloon && Number(conf.balloon)) {
-    out.balloon_min = Number(conf.balloon) * 1024 * 1024;
-    out.shares = Number(conf.shares ?? 1000);
+  if (facts.balloon_min !== undefined) {
+    out.balloon_min = facts.balloon_min;
+    out.shares = facts.shares as number;
   }
-  if (row.status === 'running' && row.pid) await addUsage(out, cfg.vmid, row.pid);
-  if (row.template) out.template = 1;
-  if (row.lock) out.lock = row.lock;
-  if (conf.tags) out.tags = conf.tags;
-  if (conf.serial0 || conf.serial1 || conf.serial2 || conf.serial3) out.serial = 1;
+  if (status === 'running' && pid) await addUsage(out, cfg.vmid, pid);
+  if (facts.template) out.template = 1;
+  if (facts.lock) out.lock = facts.lock;
+  if (facts.tags) out.tags = facts.tags;
+  if (facts.serial) out.serial = 1;
   return out;
 }
 

@@ -8,10 +8,14 @@
  * one failed connect. etcd's "no leader" / "request timed out" answers (no quorum) become
  * CLUSTER_NOT_QUORATE with one line; no reachable member at all becomes CLUSTER_UNREACHABLE.
  * TLS endpoints (https://) use the CA and client certificate given in the options.
+ * Connections are kept alive (one agent per client): a request costs no TCP/TLS handshake.
+ * Every committed write is announced to `EtcdClient.onWrite` listeners with its revision, so
+ * a watch-fed cache in this process can wait until it has seen this process's own writes.
+ * `stream()` opens a long-lived streaming POST (the watch).
  */
 
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { CvmError } from '../errors.js';
 
 export interface EtcdTls {
@@ -45,6 +49,13 @@ export type TxnOp =
   | { delete: { key: string; prefix?: boolean } }
   | { range: { key: string; prefix?: boolean } };
 
+/** A committed write: the keys (or key prefixes) it changed and the revision it made. */
+export interface WriteNotice {
+  client: EtcdClient;
+  keys: { key: string; prefix: boolean }[];
+  revision: number;
+}
+
 export interface TxnResult {
   succeeded: boolean;
   revision: number;
@@ -76,6 +87,14 @@ export function prefixEnd(prefix: string): string {
   return b64('\0');
 }
 
+/** The revision in an answer's header (etcd sends int64s as strings). */
+function headerRevision(json: Record<string, unknown>): number {
+  return Number((json.header as { revision?: string } | undefined)?.revision ?? 0);
+}
+
+/** A request named a lease that no longer exists (expired or revoked): the caller grants a new one. */
+export class LeaseNotFound extends Error {}
+
 function toKv(raw: RawKv): KeyValue {
   return {
     key: unb64(raw.key),
@@ -102,12 +121,33 @@ function opJson(op: TxnOp): Record<string, unknown> {
 /** etcd's answers that mean "no quorum right now" (raft cannot commit). */
 const NOT_QUORATE = /no leader|request timed out|leader changed|not capable|too many requests|timed out/i;
 
+/** etcd's answer to a request naming a lease that has expired or was revoked. */
+const LEASE_NOT_FOUND = /requested lease not found/i;
+
 class Unreachable extends Error {}
+
+/** Keep-alive sockets: 8 per endpoint is plenty for one process (writes are serialized by locks). */
+const AGENT_OPTIONS = { keepAlive: true, maxSockets: 8, maxFreeSockets: 8 };
+
+const writeListeners = new Set<(notice: WriteNotice) => void>();
 
 export class EtcdClient {
   private readonly timeoutMs: number;
   /** Index of the endpoint that answered last: tried first next time. */
   private preferred = 0;
+  private readonly httpAgent = new HttpAgent(AGENT_OPTIONS);
+  private readonly httpsAgent: HttpsAgent;
+
+  /** Listen to every committed write of every client of this process; returns the unsubscribe. */
+  static onWrite(listener: (notice: WriteNotice) => void): () => void {
+    writeListeners.add(listener);
+    return () => writeListeners.delete(listener);
+  }
+
+  private announce(keys: { key: string; prefix: boolean }[], revision: number): void {
+    if (keys.length === 0 || writeListeners.size === 0) return;
+    for (const l of writeListeners) l({ client: this, keys, revision });
+  }
 
   constructor(
     readonly endpoints: string[],
@@ -115,23 +155,27 @@ export class EtcdClient {
   ) {
     if (endpoints.length === 0) throw new CvmError('PARAM_INVALID', 'etcd: invalid value \'\' - no endpoint (allowed: URL[,URL...])');
     this.timeoutMs = opts.timeoutMs ?? 5000;
+    this.httpsAgent = new HttpsAgent({ ...AGENT_OPTIONS, ca: opts.tls?.ca, cert: opts.tls?.cert, key: opts.tls?.key });
+  }
+
+  private requestOptions(url: URL, extra: Record<string, unknown>) {
+    const https = url.protocol === 'https:';
+    return { doRequest: https ? httpsRequest : httpRequest, options: { ...extra, agent: https ? this.httpsAgent : this.httpAgent } };
   }
 
   /** POST one JSON request to one endpoint. */
   private postTo(endpoint: string, path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
     const url = new URL(path, endpoint.endsWith('/') ? endpoint : `${endpoint}/`);
-    const https = url.protocol === 'https:';
-    const doRequest = https ? httpsRequest : httpRequest;
     const data = JSON.stringify(body);
+    const { doRequest, options } = this.requestOptions(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
+      timeout: this.timeoutMs,
+    });
     return new Promise((resolve, reject) => {
       const req = doRequest(
         url,
-        {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
-          timeout: this.timeoutMs,
-          ...(https ? { ca: this.opts.tls?.ca, cert: this.opts.tls?.cert, key: this.opts.tls?.key } : {}),
-        },
+        options,
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -161,8 +205,9 @@ export class EtcdClient {
   private async post(path: string, body: unknown): Promise<Record<string, unknown>> {
     const n = this.endpoints.length;
     const problems: string[] = [];
+    const first = this.preferred; // read once: concurrent requests move it
     for (let k = 0; k < n; k++) {
-      const i = (this.preferred + k) % n;
+      const i = (first + k) % n;
       const endpoint = this.endpoints[i] as string;
       let answer: { status: number; json: Record<string, unknown> };
       try {
@@ -184,6 +229,7 @@ export class EtcdClient {
         return answer.json;
       }
       const msg = String(answer.json.error ?? answer.json.message ?? `HTTP ${answer.status}`);
+      if (LEASE_NOT_FOUND.test(msg)) throw new LeaseNotFound(msg);
       if (NOT_QUORATE.test(msg)) {
         problems.push(`${endpoint}: ${msg}`);
         continue;
@@ -214,12 +260,15 @@ export class EtcdClient {
   }
 
   async put(key: string, value: string, lease?: string): Promise<void> {
-    await this.post('v3/kv/put', { key: b64(key), value: b64(value), ...(lease ? { lease } : {}) });
+    const json = await this.post('v3/kv/put', { key: b64(key), value: b64(value), ...(lease ? { lease } : {}) });
+    this.announce([{ key, prefix: false }], headerRevision(json));
   }
 
   async delete(key: string, opts: { prefix?: boolean } = {}): Promise<number> {
     const json = await this.post('v3/kv/deleterange', { key: b64(key), ...(opts.prefix ? { range_end: prefixEnd(key) } : {}) });
-    return Number(json.deleted ?? 0);
+    const deleted = Number(json.deleted ?? 0);
+    if (deleted > 0) this.announce([{ key, prefix: opts.prefix === true }], headerRevision(json));
+    return deleted;
   }
 
   /** One atomic transaction: if every `compare` holds, `success` runs, else `failure`. */
@@ -229,12 +278,17 @@ export class EtcdClient {
       success: success.map(opJson),
       failure: failure.map(opJson),
     });
-    const responses = (json.responses as Record<string, { kvs?: RawKv[] }>[] | undefined) ?? [];
-    return {
-      succeeded: json.succeeded === true,
-      revision: Number((json.header as { revision?: string } | undefined)?.revision ?? 0),
-      ranges: responses.map((r) => (r.response_range?.kvs ?? []).map(toKv)),
-    };
+    const responses = (json.responses as Record<string, { kvs?: RawKv[]; deleted?: string }>[] | undefined) ?? [];
+    const succeeded = json.succeeded === true;
+    const revision = headerRevision(json);
+    // what the executed branch changed: every put, and the deletes that removed something
+    const written: { key: string; prefix: boolean }[] = [];
+    (succeeded ? success : failure).forEach((op, i) => {
+      if ('put' in op) written.push({ key: op.put.key, prefix: false });
+      else if ('delete' in op && Number(responses[i]?.response_delete_range?.deleted ?? 0) > 0) written.push({ key: op.delete.key, prefix: op.delete.prefix === true });
+    });
+    this.announce(written, revision);
+    return { succeeded, revision, ranges: responses.map((r) => (r.response_range?.kvs ?? []).map(toKv)) };
   }
 
   /** A new lease of `ttlSeconds`; its id as etcd's decimal string. */
@@ -252,6 +306,44 @@ export class EtcdClient {
 
   async leaseRevoke(id: string): Promise<void> {
     await this.post('v3/lease/revoke', { ID: id });
+  }
+
+  /**
+   * A long-lived streaming POST (etcd's `/v3/watch`): the first endpoint that accepts it, in the
+   * usual order. The caller reads newline-delimited JSON from `response` and calls `close()`.
+   */
+  async stream(path: string, body: unknown): Promise<{ endpoint: string; response: IncomingMessage; close: () => void }> {
+    const n = this.endpoints.length;
+    const problems: string[] = [];
+    const first = this.preferred; // read once: concurrent requests move it
+    for (let k = 0; k < n; k++) {
+      const i = (first + k) % n;
+      const endpoint = this.endpoints[i] as string;
+      const url = new URL(path, endpoint.endsWith('/') ? endpoint : `${endpoint}/`);
+      const data = JSON.stringify(body);
+      // a stream of its own (no pooled socket): it lives as long as the watch
+      const { doRequest, options } = this.requestOptions(url, { method: 'POST', headers: { 'content-type': 'application/json' } });
+      try {
+        const opened = await new Promise<{ response: IncomingMessage; close: () => void }>((resolve, reject) => {
+          const req = doRequest(url, { ...options, agent: false, ...(url.protocol === 'https:' ? this.opts.tls : {}) }, (res) => {
+            if (res.statusCode !== 200) {
+              res.resume();
+              reject(new Error(`HTTP ${res.statusCode}`));
+              return;
+            }
+            resolve({ response: res, close: () => req.destroy() });
+          });
+          req.setTimeout(this.timeoutMs, () => req.destroy(new Error('request timed out'))); // until the answer starts
+          req.on('response', () => req.setTimeout(0));
+          req.on('error', reject);
+          req.end(data);
+        });
+        return { endpoint, ...opened };
+      } catch (err) {
+        problems.push(`${endpoint}: ${(err as Error).message}`);
+      }
+    }
+    throw new CvmError('CLUSTER_UNREACHABLE', `cluster not reachable - no etcd member answers (${problems.join('; ')})`);
   }
 
   /** Status of one member (its leader, raft term, db size), or an error text when it does not answer. */

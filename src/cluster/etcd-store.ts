@@ -6,8 +6,12 @@
  * cluster: a create is one transaction that succeeds only if neither key exists yet. Every
  * change is a compare-and-swap on the config key's mod_revision, so a write based on a stale
  * read fails instead of losing someone's update, and a config is never half-written. The
- * per-VM lock is `<prefix>locks/qemu-server/<vmid>`, put under a lease that is kept alive
- * while held: a node that crashes loses its locks when the lease expires. Within one process
+ * per-VM lock is `<prefix>locks/qemu-server/<vmid>`, put under the process's session lease
+ * (cluster/lock-session, kept alive while locks are held): a node that crashes loses its locks
+ * when the lease expires. An update costs two round trips: the lock transaction also reads the
+ * config (linearizably), and the compare-and-swap also releases the lock, committing only while
+ * the lock is still ours. Listings come from the watch-fed copy when `serve` runs one
+ * (cluster/watch-cache), else from one serializable range. Within one process
  * (and between processes on one root) the local file lock is taken first, so waiters queue
  * there instead of hammering etcd. Like pmxcfs's `/etc/pve/qemu-server`, this store sees the
  * VMs of its own node; `clusterVmids()` and `listAll()` see every node's.
@@ -21,7 +25,9 @@ import type { VmConfig } from '../config/types.js';
 import type { ConfigStore } from '../store/config-store.js';
 import { CREATE_LOCK, DIGEST_MISMATCH_MESSAGE, FsConfigStore, type ListedVm, type StoreOptions, type StoredConfig, type UpdateOptions } from '../store/fs-store.js';
 import { withFileLock } from '../util/fs.js';
-import type { EtcdClient, KeyValue } from './etcd-client.js';
+import { type Compare, type EtcdClient, type KeyValue, LeaseNotFound, type TxnOp, type TxnResult } from './etcd-client.js';
+import { lockSession } from './lock-session.js';
+import { watchCacheFor } from './watch-cache.js';
 
 /** Lease TTL of a VM lock in seconds: how long a crashed node's lock outlives it. */
 export const LOCK_TTL_SECONDS = 15;
@@ -55,6 +61,20 @@ export function clusterKeys(cluster: string) {
 
 export type ClusterKeys = ReturnType<typeof clusterKeys>;
 
+/** A cluster lock this process holds: its key and create revision (what its release compares). */
+interface HeldLock {
+  key: string;
+  createRevision: number;
+  /** Released already (by a write that folded the unlock in). */
+  released: boolean;
+}
+
+/** What `withEtcdLock` acquired: the lock, and the config key read in the lock's transaction (null: absent; undefined: not read). */
+interface Acquired {
+  lock: HeldLock;
+  config: KeyValue | null | undefined;
+}
+
 /** The etcd lock keys this async context holds (re-entrancy, like the file lock's). */
 const heldEtcdLocks = new AsyncLocalStorage<Set<string>>();
 
@@ -67,6 +87,8 @@ export class EtcdConfigStore implements ConfigStore {
   private readonly warn: ((msg: string) => void) | undefined;
   private readonly lockTimeoutMs: number;
   private readonly lockTtl: number;
+  /** `<prefix>nodes/<node>/qemu-server/<vmid>.conf` -> node, vmid. */
+  private readonly configKeyRe: RegExp;
 
   constructor(
     readonly client: EtcdClient,
@@ -78,6 +100,7 @@ export class EtcdConfigStore implements ConfigStore {
     this.lockTimeoutMs = opts.lockTimeoutMs ?? 10_000;
     this.lockTtl = opts.lockTtlSeconds ?? LOCK_TTL_SECONDS;
     this.local = new FsConfigStore(opts.root, { lockTimeoutMs: this.lockTimeoutMs });
+    this.configKeyRe = new RegExp(`^${this.keys.nodesPrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}([^/]+)/qemu-server/(\\d+)\\.conf$`);
   }
 
   configPath(vmid: number): string {
@@ -116,31 +139,63 @@ export class EtcdConfigStore implements ConfigStore {
 
   /** The VMs of one node, by ascending vmid; unparsable configs are skipped with a warning. */
   async listNode(node: string): Promise<(ListedVm & { node: string })[]> {
-    const { kvs } = await this.client.range(this.keys.nodeConfigDir(node), { prefix: true, serializable: true });
-    return this.parseListing(kvs);
+    return this.listing(this.keys.nodeConfigDir(node));
   }
 
   /** Every VM of every node, by ascending vmid. */
   async listAll(): Promise<(ListedVm & { node: string })[]> {
-    const { kvs } = await this.client.range(this.keys.nodesPrefix, { prefix: true, serializable: true });
-    return this.parseListing(kvs);
+    return this.listing(this.keys.nodesPrefix);
   }
 
-  private parseListing(kvs: KeyValue[]): (ListedVm & { node: string })[] {
+  /**
+   * The configs under `prefix`: from this process's watch-fed copy when `serve` runs one (each
+   * config parsed once per change; the parsed configs are shared and frozen), else one
+   * serializable range.
+   */
+  private async listing(prefix: string): Promise<(ListedVm & { node: string })[]> {
+    const cache = watchCacheFor(this.client, this.keys.nodesPrefix);
+    const copy = await cache?.snapshot();
     const out: (ListedVm & { node: string })[] = [];
-    const re = new RegExp(`^${this.keys.nodesPrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}([^/]+)/qemu-server/(\\d+)\\.conf$`);
-    for (const kv of kvs) {
-      const m = re.exec(kv.key);
-      if (!m) continue;
-      const node = m[1] as string;
-      const vmid = Number(m[2]);
-      try {
-        out.push({ vmid, node, config: this.parse(vmid, kv.value, node) });
-      } catch (err) {
-        this.warn?.(`unable to read config of VM ${vmid} - ${(err as Error).message}`);
+    if (cache && copy) {
+      for (const kv of copy.values()) {
+        if (!kv.key.startsWith(prefix)) continue;
+        const vm = cache.memo(kv, (x) => this.parseListed(x, true));
+        if (vm instanceof Error) this.warn?.(vm.message);
+        else if (vm) out.push(vm);
+      }
+    } else {
+      const { kvs } = await this.client.range(prefix, { prefix: true, serializable: true });
+      for (const kv of kvs) {
+        const vm = this.parseListed(kv, false);
+        if (vm instanceof Error) this.warn?.(vm.message);
+        else if (vm) out.push(vm);
       }
     }
     return out.sort((a, b) => a.vmid - b.vmid);
+  }
+
+  /** One listed config (undefined: not a config key; an Error: unparsable, to be warned about). */
+  private parseListed(kv: KeyValue, freeze: boolean): (ListedVm & { node: string }) | Error | undefined {
+    const m = this.configKeyRe.exec(kv.key);
+    if (!m) return undefined;
+    const node = m[1] as string;
+    const vmid = Number(m[2]);
+    try {
+      const config = this.parseShared(vmid, kv.value, node, freeze);
+      return freeze ? Object.freeze({ vmid, node, config }) : { vmid, node, config };
+    } catch (err) {
+      return new Error(`unable to read config of VM ${vmid} - ${(err as Error).message}`);
+    }
+  }
+
+  /** Parse; a cached (shared) parse is frozen so no caller can change the copy other requests see. */
+  private parseShared(vmid: number, text: string, node: string, freeze: boolean): VmConfig {
+    const config = this.parse(vmid, text, node);
+    if (!freeze) return config;
+    for (const section of [config.conf, config.pending, ...Object.values(config.special), ...Object.values(config.snapshots)]) Object.freeze(section);
+    Object.freeze(config.special);
+    Object.freeze(config.snapshots);
+    return Object.freeze(config);
   }
 
   /** Every VM id in the cluster with the node that owns it. */
@@ -152,24 +207,47 @@ export class EtcdConfigStore implements ConfigStore {
   }
 
   withLock<T>(vmid: number, fn: () => Promise<T>): Promise<T> {
-    return withFileLock(this.local.lockPath(vmid), () => this.withEtcdLock(vmid, fn), {
+    return this.locked(vmid, () => fn());
+  }
+
+  /**
+   * The local file lock, then the cluster lock. `fn` gets what this call acquired (undefined when
+   * the lock was already held by this async context): the lock, and with `readConfig` the config
+   * key as it was when the lock was taken (read in the lock's own transaction: no extra round trip).
+   */
+  private locked<T>(vmid: number, fn: (acquired: Acquired | undefined) => Promise<T>, readConfig = false): Promise<T> {
+    return withFileLock(this.local.lockPath(vmid), () => this.withEtcdLock(vmid, fn, readConfig), {
       timeoutMs: this.lockTimeoutMs,
       timeoutMessage: `can't lock file '${this.local.lockPath(vmid)}' - got timeout`,
     });
   }
 
-  /** Hold `locks/qemu-server/<vmid>` under a kept-alive lease while `fn` runs. */
-  private async withEtcdLock<T>(vmid: number, fn: () => Promise<T>): Promise<T> {
+  /** Hold `locks/qemu-server/<vmid>` under this process's session lease while `fn` runs. */
+  private async withEtcdLock<T>(vmid: number, fn: (acquired: Acquired | undefined) => Promise<T>, readConfig: boolean): Promise<T> {
     const key = this.keys.lock(vmid);
     const held = heldEtcdLocks.getStore();
-    if (held?.has(key)) return fn();
+    if (held?.has(key)) return fn(undefined);
     const deadline = Date.now() + this.lockTimeoutMs;
-    const lease = await this.client.leaseGrant(this.lockTtl);
-    let acquired = false;
+    const session = lockSession(this.client, this.lockTtl, this.warn);
+    let lease = await session.acquire();
     try {
       let delay = 20;
+      let renewed = false;
+      let r: TxnResult;
       for (;;) {
-        const r = await this.client.txn([{ key, target: 'create', result: 'equal', createRevision: 0 }], [{ put: { key, value: `${this.node}:${process.pid}`, lease } }], [{ range: { key } }]);
+        try {
+          r = await this.client.txn(
+            [{ key, target: 'create', result: 'equal', createRevision: 0 }],
+            [{ put: { key, value: `${this.node}:${process.pid}`, lease } }, ...(readConfig ? [{ range: { key: this.keys.config(this.node, vmid) } }] : [])],
+            [{ range: { key } }],
+          );
+        } catch (err) {
+          // the session lease expired (the process stalled longer than its TTL): once, with a fresh one
+          if (!(err instanceof LeaseNotFound) || renewed) throw err;
+          renewed = true;
+          lease = await session.renew(lease);
+          continue;
+        }
         if (r.succeeded) break;
         if (Date.now() >= deadline) {
           const holder = r.ranges[0]?.[0]?.value ?? 'unknown';
@@ -178,26 +256,43 @@ export class EtcdConfigStore implements ConfigStore {
         await sleep(delay);
         delay = Math.min(delay * 2, 250);
       }
-      acquired = true;
-      const keepAlive = setInterval(() => {
-        this.client.leaseKeepAlive(lease).catch(() => undefined); // a missed refresh is retried; the TTL covers two misses
-      }, Math.max(500, (this.lockTtl * 1000) / 3));
-      keepAlive.unref();
+      // a write txn's header revision is the revision it made: the lock key's create revision
+      const lock: HeldLock = { key, createRevision: r.revision, released: false };
       try {
-        return await heldEtcdLocks.run(new Set([...(held ?? []), key]), fn);
+        return await heldEtcdLocks.run(new Set([...(held ?? []), key]), () => fn({ lock, config: readConfig ? (r.ranges[1]?.[0] ?? null) : undefined }));
       } finally {
-        clearInterval(keepAlive);
+        // unless the final write released it in its own transaction; if etcd is unreachable the session retries
+        if (!lock.released) await session.release(key, lock.createRevision);
       }
     } finally {
-      // revoking deletes the lock key; if etcd is unreachable the lease simply expires
-      await this.client.leaseRevoke(lease).catch(() => {
-        if (acquired) this.warn?.(`unable to release cluster lock of VM ${vmid}; it expires in ${this.lockTtl} s`);
-      });
+      session.done();
     }
   }
 
+  /**
+   * Compare and ops that make a write also release `lock` (when this call acquired it): the write
+   * commits only while the lock is still ours, and the unlock costs no extra round trip.
+   */
+  private foldUnlock(lock: HeldLock | undefined): { compare: Compare[]; ops: TxnOp[]; failure: TxnOp[] } {
+    if (!lock) return { compare: [], ops: [], failure: [] };
+    return {
+      compare: [{ key: lock.key, target: 'create', result: 'equal', createRevision: lock.createRevision }],
+      ops: [{ delete: { key: lock.key } }],
+      failure: [{ range: { key: lock.key } }],
+    };
+  }
+
+  /** A failed write with a folded unlock: the lock lost (lease expired) or the config changed. */
+  private writeRefused(vmid: number, lock: HeldLock | undefined, r: TxnResult): CvmError {
+    if (lock && r.ranges[0]?.[0]?.createRevision !== lock.createRevision) {
+      lock.released = true; // not ours any more: nothing to release
+      return new CvmError('VM_LOCKED', `lost the cluster lock of VM ${vmid} (its lease expired) - nothing written`);
+    }
+    return new CvmError('DIGEST_MISMATCH', DIGEST_MISMATCH_MESSAGE);
+  }
+
   async create(vmid: number, conf: VmConfig | (() => VmConfig | Promise<VmConfig>), opts: { undo?: () => Promise<void> } = {}): Promise<VmConfig> {
-    return this.withLock(vmid, async () => {
+    return this.locked(vmid, async (acquired) => {
       const first = typeof conf === 'function' ? { vmid, digest: '', conf: { lock: CREATE_LOCK }, pending: {}, special: {}, snapshots: {} } : conf;
       const text = writeVmConfig({ ...first, vmid });
       await this.reserve(vmid, text);
@@ -215,7 +310,7 @@ export class EtcdConfigStore implements ConfigStore {
           .catch(() => undefined);
         throw err;
       }
-      return this.replace(vmid, built);
+      return this.replace(vmid, built, undefined, acquired?.lock);
     });
   }
 
@@ -238,39 +333,64 @@ export class EtcdConfigStore implements ConfigStore {
   }
 
   async update(vmid: number, mutate: (current: VmConfig) => VmConfig | Promise<VmConfig>, opts: UpdateOptions = {}): Promise<VmConfig> {
-    return this.withLock(vmid, async () => {
-      const kv = await this.readKv(vmid);
-      const config = this.parse(vmid, kv.value);
-      if (opts.digest && opts.digest !== config.digest) {
-        throw new CvmError('DIGEST_MISMATCH', DIGEST_MISMATCH_MESSAGE, { details: { expected: opts.digest, actual: config.digest } });
-      }
-      return this.replace(vmid, await mutate(config), kv.modRevision);
-    });
+    return this.locked(
+      vmid,
+      async (acquired) => {
+        const kv = await this.lockedRead(vmid, acquired);
+        const config = this.parse(vmid, kv.value);
+        if (opts.digest && opts.digest !== config.digest) {
+          throw new CvmError('DIGEST_MISMATCH', DIGEST_MISMATCH_MESSAGE, { details: { expected: opts.digest, actual: config.digest } });
+        }
+        return this.replace(vmid, await mutate(config), kv.modRevision, acquired?.lock);
+      },
+      true,
+    );
   }
 
   async destroy(vmid: number, guard?: (current: VmConfig) => void | Promise<void>): Promise<void> {
-    await this.withLock(vmid, async () => {
-      const kv = await this.readKv(vmid);
-      if (guard) await guard(this.parse(vmid, kv.value));
-      const configKey = this.keys.config(this.node, vmid);
-      const r = await this.client.txn([{ key: configKey, target: 'mod', result: 'equal', modRevision: kv.modRevision }], [
-        { delete: { key: configKey } },
-        { delete: { key: this.keys.vmid(vmid) } },
-      ]);
-      if (!r.succeeded) throw new CvmError('DIGEST_MISMATCH', DIGEST_MISMATCH_MESSAGE);
-    });
+    await this.locked(
+      vmid,
+      async (acquired) => {
+        const kv = await this.lockedRead(vmid, acquired);
+        if (guard) await guard(this.parse(vmid, kv.value));
+        const configKey = this.keys.config(this.node, vmid);
+        const unlock = this.foldUnlock(acquired?.lock);
+        const r = await this.client.txn(
+          [{ key: configKey, target: 'mod', result: 'equal', modRevision: kv.modRevision }, ...unlock.compare],
+          [{ delete: { key: configKey } }, { delete: { key: this.keys.vmid(vmid) } }, ...unlock.ops],
+          unlock.failure,
+        );
+        if (!r.succeeded) throw this.writeRefused(vmid, acquired?.lock, r);
+        if (acquired) acquired.lock.released = true;
+      },
+      true,
+    );
+  }
+
+  /** The config as the lock transaction read it, or (lock already held here) a linearizable read now. */
+  private async lockedRead(vmid: number, acquired: Acquired | undefined): Promise<KeyValue> {
+    if (acquired?.config === undefined) return this.readKv(vmid);
+    if (acquired.config === null) throw this.notFound(vmid);
+    return acquired.config;
   }
 
   /**
    * Render (which validates everything), then swap the text in only if the key is still at the
-   * revision read (`expectRevision`, else re-read here under the lock).
+   * revision read (`expectRevision`, else re-read here under the lock); with `lock` (acquired by
+   * the caller's own call) the same transaction releases it.
    */
-  private async replace(vmid: number, conf: VmConfig, expectRevision?: number): Promise<VmConfig> {
+  private async replace(vmid: number, conf: VmConfig, expectRevision?: number, lock?: HeldLock): Promise<VmConfig> {
     const text = writeVmConfig({ ...conf, vmid });
     const configKey = this.keys.config(this.node, vmid);
     const rev = expectRevision ?? (await this.readKv(vmid)).modRevision;
-    const r = await this.client.txn([{ key: configKey, target: 'mod', result: 'equal', modRevision: rev }], [{ put: { key: configKey, value: text } }]);
-    if (!r.succeeded) throw new CvmError('DIGEST_MISMATCH', DIGEST_MISMATCH_MESSAGE);
+    const unlock = this.foldUnlock(lock);
+    const r = await this.client.txn(
+      [{ key: configKey, target: 'mod', result: 'equal', modRevision: rev }, ...unlock.compare],
+      [{ put: { key: configKey, value: text } }, ...unlock.ops],
+      unlock.failure,
+    );
+    if (!r.succeeded) throw this.writeRefused(vmid, lock, r);
+    if (lock) lock.released = true;
     return this.parse(vmid, text);
   }
 }

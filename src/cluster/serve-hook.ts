@@ -1,8 +1,10 @@
 /**
  * @module cluster/serve-hook
  * What `cvmctl serve` does on a cluster member root: register the node as online (API URL,
- * certificate fingerprint, running VMs) for as long as it serves. A root without cluster.json
- * gets nothing (undefined), so a single node serves exactly as before.
+ * certificate fingerprint, running VMs) for as long as it serves, and keep a watch-fed copy of
+ * the cluster's VM configs (cluster/watch-cache) so listings such as /cluster/resources come
+ * from memory. A root without cluster.json gets nothing (undefined), so a single node serves
+ * exactly as before.
  */
 
 import { hostname } from 'node:os';
@@ -11,6 +13,8 @@ import { vmStatus } from '../store/status.js';
 import { isClusterRoot, readClusterFile } from './cluster-file.js';
 import { CvmError } from '../errors.js';
 import { NodeRegistration } from './membership.js';
+import { clusterKeys } from './etcd-store.js';
+import { startWatchCache } from './watch-cache.js';
 
 /** The URL other nodes reach this API at: the listen address, or the host name for a wildcard one. */
 export function advertisedUrl(host: string, port: number): string {
@@ -26,7 +30,7 @@ export async function startClusterMembership(opts: {
   port: number;
   fingerprint: string;
   warn: (msg: string) => void;
-}): Promise<NodeRegistration | undefined> {
+}): Promise<{ stop(): Promise<void> } | undefined> {
   if (!isClusterRoot(opts.root)) return undefined;
   const file = readClusterFile(opts.root);
   if (file.node !== opts.node) {
@@ -47,6 +51,17 @@ export async function startClusterMembership(opts: {
       return out;
     },
   });
-  await registration.start();
-  return registration;
+  const configs = await startWatchCache(client, clusterKeys(file.name).nodesPrefix, { warn: opts.warn });
+  try {
+    await registration.start();
+  } catch (err) {
+    configs.release();
+    throw err;
+  }
+  return {
+    async stop() {
+      configs.release();
+      await registration.stop();
+    },
+  };
 }
