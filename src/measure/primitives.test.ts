@@ -4,6 +4,7 @@
  * PAGE_INFO record of the SNP chain.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { fc, test as propTest } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { CvmError } from '../errors.js';
@@ -13,7 +14,8 @@ import { buildSevHashPage, buildSevHashTable, cmdlineHash, sevHashesFromBytes } 
 import { cpuSig, SEV_SNP_MEASURE_VCPU_TYPES, vcpuSignature } from './vcpu.js';
 import { BSP_EIP, buildVmsa, vmsaPages } from './vmsa.js';
 
-const sha384hex = (b: Uint8Array) => createHash('sha384').update(b).digest('hex');
+const sha384 = (b: Uint8Array) => createHash('sha384').update(b).digest();
+const sha384hex = (b: Uint8Array) => sha384(b).toString('hex');
 
 describe('guid', () => {
   it('encodes the OVMF footer GUID mixed-endian like uuid.bytes_le', () => {
@@ -156,6 +158,62 @@ describe('GCTX PAGE_INFO chain', () => {
       rec.writeUInt32LE(0x1000, 104);
       expect(g.digest().toString('hex')).toBe(sha384hex(rec));
     }
+  });
+
+  /** The chain as the ABI states it, one fresh record and two fresh hashes per page, nothing reused. */
+  function referenceChain(gpa: number, data: Buffer): string {
+    let ld = Buffer.alloc(48);
+    for (let off = 0; off < data.length; off += 4096) {
+      const rec = Buffer.alloc(0x70);
+      ld.copy(rec, 0);
+      sha384(data.subarray(off, off + 4096)).copy(rec, 48);
+      rec.writeUInt16LE(0x70, 96);
+      rec[98] = PageType.NORMAL;
+      rec.writeBigUInt64LE(BigInt(gpa + off), 104);
+      ld = sha384(rec);
+    }
+    return ld.toString('hex');
+  }
+
+  // Pages drawn from a few near-identical variants, so runs of equal pages (whose digest is
+  // reused) sit next to pages that differ from their neighbour in one byte at the start, in
+  // the middle or at the end (which must be hashed afresh).
+  const VARIANTS = [-1, 0, 1, 2047, 4094, 4095];
+  const pageVariant = (v: number, fill: number) => {
+    const page = Buffer.alloc(4096, fill);
+    if (v >= 0) page[v] = fill ^ 0x5a;
+    return page;
+  };
+  propTest.prop([
+    fc.array(fc.record({ v: fc.constantFrom(...VARIANTS), fill: fc.constantFrom(0x00, 0xff) }), { minLength: 1, maxLength: 24 }),
+    fc.integer({ min: 0, max: 0xfff00 }),
+  ])('reuses the digest of an equal previous page and still equals the plain chain', (pages, gpaPage) => {
+    const data = Buffer.concat(pages.map(({ v, fill }) => pageVariant(v, fill)));
+    const gctx = new Gctx();
+    gctx.updateNormalPages(gpaPage * 4096, data);
+    expect(gctx.digest().toString('hex')).toBe(referenceChain(gpaPage * 4096, data));
+  });
+
+  it('measures a real OVMF build (half of it 0xFF padding) like the plain chain', () => {
+    const path = '/usr/share/OVMF/OVMF_CODE_4M.fd';
+    // Debian's ovmf package (scripts/setup.sh installs it); its padding runs are what the reuse is for
+    const image = readFileSync(path);
+    const gpa = 0x1_0000_0000 - image.length;
+    const gctx = new Gctx();
+    gctx.updateNormalPages(gpa, image);
+    expect(gctx.digest().toString('hex')).toBe(referenceChain(gpa, image));
+  });
+
+  it('hashes a page that differs from its equal-looking neighbour only inside', () => {
+    const a = Buffer.alloc(4096, 0xff);
+    const b = Buffer.alloc(4096, 0xff);
+    b[1234] = 0;
+    const same = new Gctx();
+    same.updateNormalPages(0, Buffer.concat([a, a]));
+    const differs = new Gctx();
+    differs.updateNormalPages(0, Buffer.concat([a, b]));
+    expect(differs.digest().equals(same.digest())).toBe(false);
+    expect(differs.digest().toString('hex')).toBe(referenceChain(0, Buffer.concat([a, b])));
   });
 
   it('rejects partial pages and wrong seeds', () => {
