@@ -2,11 +2,13 @@
  * @module scripts/bundle-cli
  * Second step of `npm run build` (after `tsc`, which type-checks and emits dist/): bundles the
  * CLI from src/cli/main.ts with esbuild into one file, dist/cli/main.js — the file bin/cvmctl
- * runs — and `showcmd` alone from src/cli/showcmd-main.ts into dist/cli/showcmd-main.js (what
- * bin/cvmctl runs for `cvmctl showcmd`: a quarter of the code). Node 20 has no compile cache, and resolving, reading and compiling ~100 small ES modules
- * cost a cold `cvmctl showcmd` more than 30 ms. One file costs less than that, and less than
- * esbuild's code splitting (20-odd chunks for `cvmctl start`). Code that commands import
- * lazily stays lazy: esbuild runs a bundled module's top level only when it is first imported.
+ * runs — and `showcmd` alone from src/cli/showcmd-main.ts into dist/cli/showcmd-main.cjs (what
+ * bin/cvmctl runs for `cvmctl showcmd`: a quarter of the code, CommonJS and minified, with a V8
+ * code cache made by scripts/train-code-cache.mjs; see docs/performance.md). Node 20 has no
+ * compile cache, and resolving, reading and compiling ~100 small ES modules cost a cold
+ * `cvmctl showcmd` more than 30 ms. One file costs less than that, and less than esbuild's code
+ * splitting (20-odd chunks for `cvmctl start`). Code that commands import lazily stays lazy:
+ * esbuild runs a bundled module's top level only when it is first imported.
  * Everything else in dist/ stays as tsc wrote it (conformance runner, tests and library users
  * import those modules).
  *
@@ -17,9 +19,10 @@
  *   (createRequire) in scope.
  */
 
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { trainShowcmdCache } from './train-code-cache.mjs';
 
 const root = join(import.meta.dirname, '..');
 const outdir = join(root, 'dist', 'cli');
@@ -68,26 +71,45 @@ const lazyBuiltins = {
   },
 };
 
-/** The full CLI, and the showcmd-only entry bin/cvmctl runs for `cvmctl showcmd`. */
-const ENTRIES = [
-  ['src/cli/main.ts', 'main.js'],
-  ['src/cli/showcmd-main.ts', 'showcmd-main.js'],
-];
+const common = {
+  absWorkingDir: root,
+  plugins: [lazyBuiltins],
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  // non-ASCII is escaped: bin/code-cache.js reads the showcmd bundle as latin1 (cheaper than utf8)
+  charset: 'ascii',
+  external: ['proper-lockfile', 'write-file-atomic'],
+  logLevel: 'warning',
+};
 
-for (const [entry, out] of ENTRIES) {
-  await build({
-    absWorkingDir: root,
-    plugins: [lazyBuiltins],
-    entryPoints: [entry],
-    outfile: join(outdir, out),
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    banner: {
-      js: "import { createRequire as __cvmctlCreateRequire } from 'node:module';\nconst require = __cvmctlCreateRequire(import.meta.url);",
-    },
-    external: ['proper-lockfile', 'write-file-atomic'],
-    logLevel: 'warning',
-  });
-}
+// the full CLI: an ES module (it imports dist/ modules at run time, see docs/performance.md)
+await build({
+  ...common,
+  entryPoints: ['src/cli/main.ts'],
+  outfile: join(outdir, 'main.js'),
+  format: 'esm',
+  banner: {
+    js: "import { createRequire as __cvmctlCreateRequire } from 'node:module';\nconst require = __cvmctlCreateRequire(import.meta.url);",
+  },
+});
+
+// `cvmctl showcmd`: CommonJS, minified, run by bin/cvmctl through vm.Script with a code cache
+const showcmdBundle = join(outdir, 'showcmd-main.cjs');
+rmSync(join(outdir, 'showcmd-main.js'), { force: true });
+await build({
+  ...common,
+  entryPoints: ['src/cli/showcmd-main.ts'],
+  outfile: showcmdBundle,
+  format: 'cjs',
+  minify: true,
+  // program.ts finds package.json next to the bundle's directory; the loader passes __dirname
+  define: { 'import.meta.dirname': '__dirname' },
+});
+const text = readFileSync(showcmdBundle, 'latin1');
+// vm.Script gets no dynamic-import hook, and the loader decodes latin1: a bundle that needs
+// either must fail the build, not a user's run
+if (/\bimport\s*\(|import\.meta/.test(text)) throw new Error(`${showcmdBundle}: import() or import.meta left in the CommonJS bundle`);
+if (/[^\x00-\x7f]/.test(text)) throw new Error(`${showcmdBundle}: not ASCII`);
+const codes = trainShowcmdCache(root, showcmdBundle);
+if (!codes.some((c) => c === 0)) throw new Error(`code cache training: every run failed (exit codes ${codes.join(', ')})`);

@@ -69,8 +69,8 @@ export async function runProgram(argvIn: string[], modules: readonly CommandModu
 }
 
 /** Run the CLI with `modules` on this process's arguments and set its exit code. */
-export function runCli(modules: readonly CommandModule[]): void {
-  runProgram(process.argv.slice(2), modules).then(
+export function runCli(modules: readonly CommandModule[]): Promise<void> {
+  return runProgram(process.argv.slice(2), modules).then(
     (code) => {
       process.exitCode = code;
     },

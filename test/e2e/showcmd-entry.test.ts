@@ -1,6 +1,7 @@
 /**
  * @module test/e2e/showcmd-entry
- * bin/cvmctl runs `showcmd` from its own bundle (dist/cli/showcmd-main.js, faster to start):
+ * bin/cvmctl runs `showcmd` from its own bundle (dist/cli/showcmd-main.cjs with its code cache,
+ * faster to start; run directly it compiles from source):
  * the answers (output, warnings, usage errors, exit codes) must be the full CLI's, and only a
  * `showcmd` command (after an optional --root) may take that path. Needs `npm run build`.
  */
@@ -13,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'cvmctl');
 const FULL = join(ROOT, 'dist', 'cli', 'main.js');
-const ENTRY = join(ROOT, 'dist', 'cli', 'showcmd-main.js');
+const ENTRY = join(ROOT, 'dist', 'cli', 'showcmd-main.cjs');
 
 function run(script: string, args: string[]) {
   const r = spawnSync(process.execPath, [script, ...args], { encoding: 'utf8' });
