@@ -242,14 +242,21 @@ export class EtcdClient {
     throw new CvmError('CLUSTER_UNREACHABLE', `cluster not reachable - no etcd member answers (${problems.join('; ')})`);
   }
 
-  /** Keys equal to `key` (or starting with it when `prefix`); `serializable` reads the member's local copy (works without quorum). */
-  async range(key: string, opts: { prefix?: boolean; serializable?: boolean; keysOnly?: boolean; limit?: number } = {}): Promise<{ kvs: KeyValue[]; revision: number }> {
+  /**
+   * Keys equal to `key` (or starting with it when `prefix`); `serializable` reads the member's local copy (works without quorum);
+   * `newestFirst` sorts by mod_revision, highest first (with `limit: 1`: the latest change under a prefix).
+   */
+  async range(
+    key: string,
+    opts: { prefix?: boolean; serializable?: boolean; keysOnly?: boolean; limit?: number; newestFirst?: boolean } = {},
+  ): Promise<{ kvs: KeyValue[]; revision: number }> {
     const json = await this.post('v3/kv/range', {
       key: b64(key),
       ...(opts.prefix ? { range_end: prefixEnd(key) } : {}),
       ...(opts.serializable ? { serializable: true } : {}),
       ...(opts.keysOnly ? { keys_only: true } : {}),
       ...(opts.limit ? { limit: String(opts.limit) } : {}),
+      ...(opts.newestFirst ? { sort_target: 'MOD', sort_order: 'DESCEND' } : {}),
     });
     const header = json.header as { revision?: string } | undefined;
     return { kvs: ((json.kvs as RawKv[] | undefined) ?? []).map(toKv), revision: Number(header?.revision ?? 0) };

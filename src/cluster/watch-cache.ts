@@ -11,7 +11,11 @@
  * write of this process) `snapshot()` says so and the caller reads etcd directly: the cache
  * makes reads faster, never staler than a serializable read. A broken watch reconnects from
  * the next revision (to whichever member answers); if etcd compacted that revision away the
- * copy is re-read in full. Writes never use the copy: they re-read inside the lock and
+ * copy is re-read in full. A watch that hangs silently (a member frozen or cut off without a
+ * reset) is caught by a watchdog: every few seconds it asks etcd (through the client's normal
+ * failover) for the newest mod_revision under the prefix; if the copy has not reached what the
+ * previous check saw, the watch is reconnected. The same happens when a reader gave up
+ * waiting for this process's own write. Writes never use the copy: they re-read inside the lock and
  * compare-and-swap on the revision. Derived values (parsed configs) are memoized per key and
  * mod_revision, so each config is parsed once per change, not once per request.
  */
@@ -25,6 +29,8 @@ export interface WatchCacheOptions {
   catchUpMs?: number;
   /** Longest wait between reconnect attempts of a broken watch (ms). */
   maxBackoffMs?: number;
+  /** Interval of the watchdog that catches a silently hanging watch (ms). */
+  watchdogMs?: number;
 }
 
 interface RawEvent {
@@ -54,6 +60,9 @@ export class WatchCache {
   private closed = false;
   private stream: { close: () => void } | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
+  /** The newest mod_revision under the prefix that the previous watchdog check saw. */
+  private seenByWatchdog = 0;
   private backoff = 50;
   private readonly waiters = new Set<() => void>();
   private readonly unsubscribe: () => void;
@@ -75,6 +84,28 @@ export class WatchCache {
   /** First sync; resolves when the copy is live, or (etcd unreachable) once retrying is scheduled. */
   async start(): Promise<void> {
     await this.sync(false);
+    this.watchdog = setInterval(() => void this.checkProgress(), this.opts.watchdogMs ?? 5000);
+    this.watchdog.unref();
+  }
+
+  /** Reconnect a live watch that did not deliver what etcd already had at the previous check. */
+  private async checkProgress(): Promise<void> {
+    if (!this.live) return;
+    const stuck = this.revision < this.seenByWatchdog;
+    try {
+      const { kvs } = await this.client.range(this.prefix, {
+        prefix: true,
+        serializable: true,
+        keysOnly: true,
+        limit: 1,
+        newestFirst: true,
+      });
+      this.seenByWatchdog = kvs[0]?.modRevision ?? 0;
+    } catch {
+      return; // etcd unreachable: nothing to compare with; a broken connection shows by itself
+    }
+    if (stuck && this.live)
+      this.retry(`watch stuck at revision ${this.revision} while etcd has changes up to ${this.seenByWatchdog}`, false);
   }
 
   close(): void {
@@ -82,6 +113,7 @@ export class WatchCache {
     this.live = false;
     this.unsubscribe();
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.watchdog) clearInterval(this.watchdog);
     this.stream?.close();
     this.stream = undefined;
     this.wake();
@@ -116,10 +148,9 @@ export class WatchCache {
           this.waiters.add(done);
         });
       }
-      if (!this.live || this.revision < this.expected) {
-        this.opts.warn?.(
-          `cluster cache: behind this node's own write (at ${this.revision}, wanted ${this.expected}) - reading etcd directly`,
-        );
+      if (!this.live) return undefined;
+      if (this.revision < this.expected) {
+        this.retry(`behind this node's own write (at ${this.revision}, wanted ${this.expected}); reading etcd directly meanwhile`, false);
         return undefined;
       }
     }

@@ -3,7 +3,7 @@
  * A real 3-member etcd (Debian etcd-server) for cluster tests: loopback only, ephemeral ports,
  * temporary data dirs, short heartbeat/election timers so elections take milliseconds, not
  * seconds. Started once per test file; tests may kill and restart single members (same data
- * dir, same ports) to lose and regain quorum. `stop()` kills every member and removes the dirs.
+ * dir, same ports) to lose and regain quorum, or pause and resume one (a hung host). `stop()` kills every member and removes the dirs.
  */
 
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -108,6 +108,16 @@ export class EtcdCluster {
     proc.kill('SIGKILL');
     await exited;
     m.proc = undefined;
+  }
+
+  /** Freeze member `i` (SIGSTOP): its sockets stay open but it answers nothing, like a hung host. */
+  pause(i: number): void {
+    (this.members[i] as Member).proc?.kill('SIGSTOP');
+  }
+
+  /** Let a paused member run again (SIGCONT). */
+  resume(i: number): void {
+    (this.members[i] as Member).proc?.kill('SIGCONT');
   }
 
   /** Restart a killed member on its old data dir and ports. */

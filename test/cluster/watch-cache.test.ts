@@ -2,7 +2,8 @@
  * The watch-fed config copy (cluster/watch-cache) and the session-lease locks on a real 3-member
  * etcd: a server lists its own writes at once and another node's (a separate `cvmctl` process)
  * within a bounded time; a copy whose watch broke answers nothing (the store reads etcd) and,
- * when etcd compacted the revision it would resume from, re-reads everything; concurrent
+ * when etcd compacted the revision it would resume from, re-reads everything; a watch that
+ * hangs silently (member frozen) is replaced through another member; concurrent
  * writers on two stores that both run a copy lose no update (writes never use the copy); one
  * lease serves all locks of a process, each write releases its lock in its own transaction, and
  * a write whose lock was lost meanwhile writes nothing.
@@ -134,6 +135,28 @@ describe('watch-fed config copy and session locks on a real etcd', () => {
       expect((await cache.snapshot())?.get(keys.config('n1', 503))?.value).toBe('name: three\n');
     } finally {
       release();
+      await etcd.waitHealthy(30_000);
+    }
+  });
+
+  it('reconnects a watch that hangs silently (its member frozen), found by the watchdog', { timeout: 120_000 }, async () => {
+    const keys = clusterKeys('hang');
+    await client.put(keys.config('n1', 601), 'name: before\n');
+    // the copy's watch goes to member 1 first; members 0 and 2 keep the quorum while 1 is frozen
+    const c = new EtcdClient([etcd.endpoint(1), etcd.endpoint(0), etcd.endpoint(2)], { timeoutMs: 1000 });
+    const { cache, release } = await startWatchCache(c, keys.nodesPrefix, { watchdogMs: 300, maxBackoffMs: 200 });
+    try {
+      await within(5000, async () => (await cache.snapshot())?.has(keys.config('n1', 601)) === true);
+      etcd.pause(1);
+      const writer = new EtcdClient([etcd.endpoint(0), etcd.endpoint(2)]);
+      await writer.put(keys.config('n1', 602), 'name: while frozen\n');
+      // no reset, no event: only the watchdog can notice; the copy then follows through another member
+      const took = await within(30_000, async () => (await cache.snapshot())?.get(keys.config('n1', 602))?.value === 'name: while frozen\n');
+      console.log(`frozen member's watch replaced after ${took} ms`);
+      expect(cache.isLive).toBe(true);
+    } finally {
+      release();
+      etcd.resume(1);
       await etcd.waitHealthy(30_000);
     }
   });
