@@ -174,6 +174,22 @@ export class EtcdConfigStore implements ConfigStore {
     return out.sort((a, b) => a.vmid - b.vmid);
   }
 
+  /**
+   * Parse every config of the watch-fed copy ahead of the first listing, a few hundred per
+   * event-loop turn so requests arriving meanwhile are not held up (`serve` runs it at start).
+   */
+  async warmListing(batch = 250): Promise<number> {
+    const cache = watchCacheFor(this.client, this.keys.nodesPrefix);
+    const copy = await cache?.snapshot();
+    if (!cache || !copy) return 0;
+    let n = 0;
+    for (const kv of [...copy.values()]) {
+      cache.memo(kv, (x) => this.parseListed(x, true));
+      if (++n % batch === 0) await new Promise((r) => setImmediate(r));
+    }
+    return n;
+  }
+
   /** One listed config (undefined: not a config key; an Error: unparsable, to be warned about). */
   private parseListed(kv: KeyValue, freeze: boolean): (ListedVm & { node: string }) | Error | undefined {
     const m = this.configKeyRe.exec(kv.key);

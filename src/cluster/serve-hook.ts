@@ -13,7 +13,7 @@ import { vmStatus } from '../store/status.js';
 import { isClusterRoot, readClusterFile } from './cluster-file.js';
 import { CvmError } from '../errors.js';
 import { NodeRegistration } from './membership.js';
-import { clusterKeys } from './etcd-store.js';
+import { clusterKeys, EtcdConfigStore } from './etcd-store.js';
 import { startWatchCache } from './watch-cache.js';
 
 /** The URL other nodes reach this API at: the listen address, or the host name for a wildcard one. */
@@ -52,6 +52,8 @@ export async function startClusterMembership(opts: {
     },
   });
   const configs = await startWatchCache(client, clusterKeys(file.name).nodesPrefix, { warn: opts.warn });
+  // parse the copy in the background, so even the first /cluster/resources answers from memory
+  if (store instanceof EtcdConfigStore) void store.warmListing().catch(() => undefined);
   try {
     await registration.start();
   } catch (err) {
