@@ -5,7 +5,8 @@
  * checks, each with PVE's exact error texts (HTTPServer.pm, API2/AccessControl.pm,
  * RPCEnvironment.pm). Every login failure is the same `authentication failure`, whatever was
  * wrong. A disabled or expired user loses access with its next request, tickets included.
- * Computed privileges are memoised per config snapshot, so repeated checks cost a map lookup.
+ * Computed privileges are memoised per config snapshot and verified tickets per signing key, so
+ * repeated checks cost a map lookup.
  */
 
 import { CvmError } from '../errors.js';
@@ -17,6 +18,7 @@ import { isPrivilege } from './privileges.js';
 import { DEFAULT_SCRYPT, type ScryptParams, verifyPassword, verifyTokenSecret } from './secrets.js';
 import type { AccessSnapshot } from './state.js';
 import { type AccessStore, openAccessStore } from './store.js';
+import { VerifiedTickets } from './ticket-cache.js';
 import { assembleCsrfToken, assembleTicket, verifyCsrfToken, verifyTicket } from './tickets.js';
 import type { AccessControl, AuthenticateRequest, Identity, LoginRequest, LoginResult } from './types.js';
 import { ROOT_USER, type UserConfig } from './user-cfg.js';
@@ -49,6 +51,8 @@ export class AccessControlImpl implements AccessControl {
    * look at the files' versions on the hot path). Identities built elsewhere read the files.
    */
   private readonly snapshotOf = new WeakMap<Identity, AccessSnapshot>();
+  /** Tickets whose signature was checked (per key; expiry checked on every use). */
+  private readonly tickets = new VerifiedTickets();
 
   constructor(root: string, options: AccessControlOptions = {}) {
     this.state = openAccessStore(root);
@@ -104,7 +108,7 @@ export class AccessControlImpl implements AccessControl {
       return identity;
     }
     const keys = await this.state.keys();
-    const userid = verifyTicket(keys.ticket, credential.ticket, now)?.userid;
+    const userid = this.tickets.userOf(keys.ticket, credential.ticket, now);
     if (userid === undefined || !asUserid(userid) || !userEnabled(snapshot.config, userid, now)) {
       throw authFailure('Authentication failed!');
     }

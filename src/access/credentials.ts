@@ -14,6 +14,7 @@ export const API_TOKEN_NAME = 'PVEAPIToken';
 
 function uriUnescape(text: string): string {
   // like URI::Escape::uri_unescape: every valid %XX, nothing else (never throws)
+  if (!text.includes('%')) return text;
   return text.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
 }
 
@@ -21,10 +22,18 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** Compiled once per key name (every request looks for the same two). */
+const keyPatterns = new Map<string, RegExp>();
+
 /** `(?:^|\s)KEY(?:=| )([^;]*)` in a header, URI-unescaped; undefined when absent or empty. */
 export function extractAuthValue(header: string | undefined, key: string): string | undefined {
   if (!header) return undefined;
-  const m = new RegExp(`(?:^|\\s)${escapeRegExp(key)}(?:=| )([^;]*)`).exec(header);
+  let pattern = keyPatterns.get(key);
+  if (!pattern) {
+    pattern = new RegExp(`(?:^|\\s)${escapeRegExp(key)}(?:=| )([^;]*)`);
+    keyPatterns.set(key, pattern);
+  }
+  const m = pattern.exec(header);
   const value = m?.[1];
   return value ? uriUnescape(value) : undefined;
 }

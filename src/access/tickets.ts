@@ -18,10 +18,12 @@ export const AUTH_GRACE_S = 300;
 
 const hex8 = (time: number): string => (time >>> 0).toString(16).toUpperCase().padStart(8, '0');
 
-function ageOk(stamp: string, now: number): boolean {
-  const age = now - Number.parseInt(stamp, 16);
+/** Whether a ticket or CSRF token of this age (seconds, `now - time`) is inside the validity window. */
+export function ticketAgeOk(age: number): boolean {
   return age > -AUTH_GRACE_S && age < TICKET_LIFETIME_S;
 }
+
+const ageOk = (stamp: string, now: number): boolean => ticketAgeOk(now - Number.parseInt(stamp, 16));
 
 function sameText(a: string, b: string): boolean {
   const x = Buffer.from(a);
