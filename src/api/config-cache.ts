@@ -6,8 +6,10 @@
  * nanoseconds; the store replaces configs by rename, so every write makes a new inode) the
  * config parsed from it is reused; otherwise the file is read by the store's rules (a regular
  * file within the config limit, no symlink followed) and parsed with the store's parser.
- * Callers get a copy, so nothing they do reaches the cached config. A missing or unreadable
- * file goes through the store, which raises its usual errors.
+ * Callers get a copy, so nothing they do reaches the cached config. A `view` is something
+ * derived from a config (the typed JSON answer of `GET …/config`): it is computed once per
+ * version of the file and shared, so callers must treat it as read-only. A missing or
+ * unreadable file goes through the store, which raises its usual errors.
  */
 
 import { lstatSync } from 'node:fs';
@@ -21,6 +23,8 @@ import { READ_LIMITS, readRegularFile } from '../util/read-file.js';
 interface Entry {
   identity: string;
   config: VmConfig;
+  /** Views derived from `config`, by name. */
+  views: Map<string, unknown>;
 }
 
 /** Most VMs whose parsed config is kept (a map in insertion order: the oldest goes first). */
@@ -63,21 +67,41 @@ export class ConfigCache {
   }
 
   async read(vmid: number): Promise<VmConfig> {
+    const { config, entry } = await this.load(vmid);
+    return entry ? copyConfig(config) : config;
+  }
+
+  /**
+   * `derive(config)`, computed once per version of the VM's config file (`name` tells the views
+   * of one config apart) and shared by every caller: treat it as read-only. The freshness check
+   * is `read`'s: a config changed by anyone is seen by the next call.
+   */
+  async view<T>(vmid: number, name: string, derive: (config: VmConfig) => T): Promise<T> {
+    const { config, entry } = await this.load(vmid);
+    if (!entry) return derive(config);
+    if (entry.views.has(name)) return entry.views.get(name) as T;
+    const view = derive(copyConfig(config));
+    entry.views.set(name, view);
+    return view;
+  }
+
+  /** The current config; with its cache entry unless it cannot be cached (then the config is the caller's own). */
+  private async load(vmid: number): Promise<{ config: VmConfig; entry?: Entry }> {
     // a cluster's configs live in etcd: no file identity to validate a cache entry by
-    if (!(this.store instanceof FsConfigStore)) return (await this.store.read(vmid)).config;
+    if (!(this.store instanceof FsConfigStore)) return { config: (await this.store.read(vmid)).config };
     const path = this.store.configPath(vmid);
     const before = fileIdentity(path);
     const hit = this.entries.get(vmid);
-    if (before !== undefined && hit?.identity === before) return copyConfig(hit.config);
+    if (before !== undefined && hit?.identity === before) return { config: hit.config, entry: hit };
     this.entries.delete(vmid);
-    if (before === undefined) return (await this.store.read(vmid)).config; // the store's "does not exist" / IO error
+    if (before === undefined) return { config: (await this.store.read(vmid)).config }; // the store's "does not exist" / IO error
     const raw = await readRegularFile(path, { what: 'config file', maxBytes: READ_LIMITS.config, noFollow: true });
     const config = parseVmConfig(path, raw, { strict: false });
     // a file replaced while it was read is not cached: the next request reads it again
-    if (fileIdentity(path) === before) {
-      this.entries.set(vmid, { identity: before, config });
-      if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as number);
-    }
-    return copyConfig(config);
+    if (fileIdentity(path) !== before) return { config };
+    const entry: Entry = { identity: before, config, views: new Map() };
+    this.entries.set(vmid, entry);
+    if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as number);
+    return { config, entry };
   }
 }

@@ -14,7 +14,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { AccessControl, Identity } from '../access/types.js';
+import type { AccessControl, AuthenticateRequest, Identity } from '../access/types.js';
 import { isClusterRoot } from '../cluster/cluster-file.js';
 import { CvmError, isCvmError } from '../errors.js';
 import type { HostFacts } from '../host/facts.js';
@@ -28,7 +28,7 @@ import { Router } from './router.js';
 import { attachSerialConsole } from './serial-console.js';
 import { defaultUiRoot, serveUi } from './static.js';
 import { allRoutes } from './routes/index.js';
-import { type ApiRequest, Envelope, type HttpMethod, type RouteDef, type ServerContext } from './types.js';
+import { type ApiRequest, EncodedData, Envelope, type HttpMethod, type RouteDef, type ServerContext } from './types.js';
 
 export interface ApiServerOptions {
   root: string;
@@ -55,6 +55,7 @@ export interface ApiServer {
   close(graceMs?: number): Promise<void>;
 }
 
+const NO_PARAMS: Readonly<Record<string, never>> = Object.freeze({});
 const API_PATH = /^\/api2\/+([a-z][a-z0-9]+)(\/.*)?$/;
 const JSON_TYPE = 'application/json;charset=UTF-8';
 
@@ -67,13 +68,16 @@ function percentDecode(path: string): string {
   }
 }
 
+/** The whole answer in one write: headers with Content-Length (never chunked) and the body. */
 function send(res: ServerResponse, status: number, reason: string, body: string): void {
-  res.statusCode = status;
-  res.statusMessage = reason;
-  res.setHeader('Content-Type', JSON_TYPE);
-  res.setHeader('Content-Length', Buffer.byteLength(body));
-  res.setHeader('Cache-Control', 'max-age=0');
+  res.writeHead(status, reason, ['Content-Type', JSON_TYPE, 'Content-Length', Buffer.byteLength(body), 'Cache-Control', 'max-age=0']);
   res.end(body);
+}
+
+/** PVE's `{"data": …}` envelope of a handler's result. */
+function encodeEnvelope(result: unknown): string {
+  if (result instanceof EncodedData) return `{"data":${result.json}}`;
+  return JSON.stringify(result instanceof Envelope ? { data: result.data ?? null, ...result.extra } : { data: result ?? null });
 }
 
 function sendError(res: ServerResponse, status: number, message: string, errors?: Record<string, string>, emptyBody = false): void {
@@ -81,6 +85,9 @@ function sendError(res: ServerResponse, status: number, message: string, errors?
   const body = emptyBody ? '' : JSON.stringify(errors ? { data: null, message: text, errors } : { data: null, message: text });
   send(res, status, reasonPhrase(message) || 'Error', body);
 }
+
+/** A header Node does not join (unknown names may come as a list): its first value. */
+const firstValue = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -135,16 +142,13 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const router = new Router([...allRoutes, ...(opts.routes ?? [])]);
 
   async function authenticate(req: IncomingMessage, method: string): Promise<Identity> {
-    const header = (name: string) => {
-      const v = req.headers[name];
-      return Array.isArray(v) ? v[0] : v;
-    };
-    return opts.access.authenticate({
-      method,
-      ...(header('cookie') !== undefined ? { cookie: header('cookie') as string } : {}),
-      ...(header('authorization') !== undefined ? { authorization: header('authorization') as string } : {}),
-      ...(header('csrfpreventiontoken') !== undefined ? { csrfToken: header('csrfpreventiontoken') as string } : {}),
-    });
+    const request: AuthenticateRequest = { method };
+    const { cookie, authorization } = req.headers;
+    const csrfToken = firstValue(req.headers.csrfpreventiontoken);
+    if (cookie !== undefined) request.cookie = cookie;
+    if (authorization !== undefined) request.authorization = authorization;
+    if (csrfToken !== undefined) request.csrfToken = csrfToken;
+    return opts.access.authenticate(request);
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<string> {
@@ -158,15 +162,15 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       sendError(res, 501, 'no such uri');
       return '-';
     }
-    const relPath = `/${percentDecode(m[2] ?? '')
+    // PVE splits on `/+`: empty segments do not count
+    const parts = percentDecode(m[2] ?? '')
       .split('/')
-      .filter(Boolean)
-      .join('/')}`;
+      .filter(Boolean);
+    const relPath = `/${parts.join('/')}`;
     if (m[1] !== 'json') {
       sendError(res, 501, `no formatter for uri ${relPath}`);
       return '-';
     }
-    const parts = relPath.split('/').filter(Boolean);
     const found = router.match(method, parts);
     if (!found) {
       const err = notImplemented(method, relPath);
@@ -186,8 +190,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       }
     }
     let user = identity?.authid ?? '-';
-    let raw: RawParams;
-    let paramNames = new Set<string>();
+    let raw: RawParams | undefined;
     try {
       const query = q === -1 ? {} : decodeForm(url.slice(q + 1));
       let body: RawParams = {};
@@ -197,8 +200,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         body = decodeBody(req.headers['content-type'], await readBody(req));
       }
       raw = mergeParams(body, query, pathParams);
-      paramNames = new Set(Object.keys(raw));
-      const checked = checkParams(raw, { ...route.params }, route.configKeys === true, { ...route.lists });
+      const checked = checkParams(raw, route.params ?? NO_PARAMS, route.configKeys === true, route.lists ?? NO_PARAMS);
       // a single-node system: any other node name is unknown
       if (checked.params.node !== undefined && checked.params.node !== opts.node) {
         throw new CvmError('VM_NOT_FOUND', `no such cluster node '${checked.params.node}'`);
@@ -217,10 +219,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       // a login: the log names who logged in
       const loggedIn = (result as { username?: unknown } | null)?.username;
       if (!identity && typeof loggedIn === 'string') user = loggedIn;
-      const envelope = result instanceof Envelope ? { data: result.data ?? null, ...result.extra } : { data: result ?? null };
-      send(res, 200, 'OK', JSON.stringify(envelope));
+      send(res, 200, 'OK', encodeEnvelope(result));
     } catch (err) {
-      const answer = errorAnswer(err, opts.node, paramNames);
+      const answer = errorAnswer(err, opts.node, new Set(raw ? Object.keys(raw) : []));
       if (answer.status === 500 && !isCvmError(err)) log(`internal error on ${method} ${relPath}: ${(err as Error)?.stack ?? err}`);
       if (answer.status === 401) await sleep(authDelay); // login failure: JSON body, same delay
       if (answer.status === 501 && req.readableEnded === false) res.setHeader('Connection', 'close');

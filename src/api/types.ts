@@ -55,6 +55,14 @@ export class Envelope {
   ) {}
 }
 
+/**
+ * A result already encoded as JSON (a cached answer, see ConfigCache.view): the server puts the
+ * text into the envelope as it is instead of encoding the same data again on every request.
+ */
+export class EncodedData {
+  constructor(readonly json: string) {}
+}
+
 export interface RouteDef {
   method: HttpMethod;
   /** Below `/api2/json`, with `{name}` segments. */

@@ -6,7 +6,7 @@
  * and existing-VM texts that clients match on.
  */
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataOf, NODE, startTestServer, type TestServer } from './helpers.js';
@@ -57,6 +57,24 @@ describe('create and read', () => {
     const { createHash } = await import('node:crypto');
     const raw = readFileSync(join(t.root, 'qemu-server', '100.conf'));
     expect(data.digest).toBe(createHash('sha1').update(raw).digest('hex'));
+  });
+
+  it('answers the config file as it is at each request: pending merged unless current=1, another writer seen at once', async () => {
+    const file = join(t.root, 'qemu-server', '110.conf');
+    const get = async (query?: Record<string, string>) =>
+      dataOf(await t.call('GET', `/nodes/${NODE}/qemu/110/config`, query ? { query } : {}));
+    writeFileSync(file, 'memory: 512\nname: before\n\n[PENDING]\nmemory: 1024\n');
+    for (let i = 0; i < 2; i++) {
+      expect(await get()).toMatchObject({ memory: '1024', name: 'before' });
+      expect(await get({ current: '1' })).toMatchObject({ memory: '512', name: 'before' });
+    }
+    writeFileSync(file, 'memory: 768\nname: after\ncores: 3\n');
+    const { createHash } = await import('node:crypto');
+    const digest = createHash('sha1').update(readFileSync(file)).digest('hex');
+    expect(await get()).toEqual({ memory: '768', name: 'after', cores: 3, digest });
+    expect(await get({ current: '1' })).toEqual({ memory: '768', name: 'after', cores: 3, digest });
+    rmSync(file);
+    expect((await t.call('GET', `/nodes/${NODE}/qemu/110/config`)).status).toBe(500);
   });
 
   it('refuses an existing vmid at once with PVE text', async () => {

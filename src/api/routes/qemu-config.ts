@@ -19,7 +19,7 @@ import { checkConfigChangePerms } from '../config-perms.js';
 import { flag, intParam } from '../params.js';
 import { allOf, assertRootOnly, requirePrivs, vmAcl } from '../permissions.js';
 import { configidList, digest, optionalBool, skiplock, vmPath } from '../schemas.js';
-import { type ApiRequest, identityOf, type RouteDef } from '../types.js';
+import { type ApiRequest, EncodedData, identityOf, type RouteDef } from '../types.js';
 import { loadVm, vmidOf, vmTask } from '../vm-task.js';
 
 const updateParams = {
@@ -93,12 +93,18 @@ export const qemuConfigRoutes: RouteDef[] = [
     }),
     permissions: requirePrivs(vmAcl, ['VM.Audit']),
     handler: async (req) => {
-      const cfg = await loadVm(req);
+      const current = flag(req.params, 'current');
       if (req.params.snapshot !== undefined) {
-        if (flag(req.params, 'current')) throw new CvmError('PARAM_INVALID', "snapshot: cannot use 'snapshot' parameter with 'current'");
+        const cfg = await loadVm(req);
+        if (current) throw new CvmError('PARAM_INVALID', "snapshot: cannot use 'snapshot' parameter with 'current'");
         return typedConfig(masked(snapshotConfig(cfg, req.params.snapshot)));
       }
-      return typedConfig(masked(currentConfig(cfg, flag(req.params, 'current'))));
+      // the most frequent call of every client: encoded once per version of the config file
+      return req.server.configs.view(
+        vmidOf(req),
+        current ? 'GET config current' : 'GET config',
+        (cfg) => new EncodedData(JSON.stringify(typedConfig(masked(currentConfig(cfg, current))))),
+      );
     },
   },
   {
