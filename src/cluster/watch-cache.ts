@@ -287,8 +287,8 @@ export class WatchCache {
         this.entries.set(key, { key, value: unb64(ev.kv.value), createRevision: Number(ev.kv.create_revision ?? 0), modRevision, lease });
       }
     }
-    // an events answer's header revision says every change up to it has been sent
-    if (result.events?.length) top = Math.max(top, Number(result.header?.revision ?? 0));
+    // only the events' own revisions count: a catching-up watch sends long histories in batches
+    // whose header already names the newest revision, so the header would claim too much
     if (top > this.revision) this.revision = top;
     if (this.waiters.size > 0) this.wake();
   }
