@@ -38,7 +38,7 @@ const fail = (message: string): never => {
 };
 
 /** qemu_add_pci_bridge: the bridge a device sits behind, when it is not there yet. */
-async function ensurePciBridge(env: PlugEnv, argv: readonly string[], device: string): Promise<void> {
+export async function ensurePciBridge(env: PlugEnv, argv: readonly string[], device: string): Promise<void> {
   const bus = /(?:^|,)bus=(pci\.\d+)(?:,|$)/.exec(device)?.[1];
   if (!bus || bus === 'pci.0' || (await devicesList(env.qmp)).has(bus)) return;
   const bridge = deviceArg(argv, bus) ?? fail(`can't hotplug device '${bus}'`);
