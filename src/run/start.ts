@@ -14,7 +14,8 @@ import { CvmError } from '../errors.js';
 import { withVmConfigLock } from '../store/open.js';
 import { type LifecycleContext, pathsFor, startTimeoutSec, warnFn } from './context.js';
 import { prepareTempEfivars } from './efivars.js';
-import { runAfterExitHooks, runBeforeSpawnHooks } from './hooks.js';
+import { runAfterExitHooks, runAfterStartHooks, runBeforeSpawnHooks } from './hooks.js';
+import { balloonAtStart } from './hotplug/balloon.js';
 import { assertNotLocked, withVmRunLock } from './lock.js';
 import { createTaps, linkDownNics, planTaps, removeTaps } from './network.js';
 import { assertCanCreateTaps, assertRootWritable } from './preflight.js';
@@ -101,6 +102,8 @@ async function startLocked(ctx: LifecycleContext, vmid: number, opts: StartOptio
       // like vm_start: a NIC configured with link_down starts with its link down
       for (const key of linkDownNics(conf)) await qmp.execute('set_link', { name: key, up: false });
       if (opts.onQmpReady) await opts.onQmpReady(qmp);
+      // like vm_start: the configured balloon target, unless a saved state brought its own
+      await balloonAtStart(qmp, conf, warn, { setTarget: !opts.onQmpReady });
       status = (await queryStatus(qmp)).status;
     } finally {
       await qmp.close();
@@ -109,6 +112,7 @@ async function startLocked(ctx: LifecycleContext, vmid: number, opts: StartOptio
     const pid = await runningPid(paths);
     if (!pid)
       throw new CvmError('QEMU_FAILED', `start failed: QEMU for VM ${vmid} is not running after start (no valid pid file ${paths.pid})`);
+    await runAfterStartHooks(ctx, config, pid);
     return { vmid, pid, argv: built.argv, warnings: built.warnings, qmpStatus: status, readyMs };
   } catch (err) {
     // a half-started QEMU must not survive a failed start
