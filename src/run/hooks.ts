@@ -1,18 +1,21 @@
 /**
  * @module run/hooks
- * Helper processes that live alongside a VM's QEMU (today: swtpm for `tpmstate0`). Each hook
- * prepares what QEMU connects to right before the spawn, and cleans up after QEMU is gone,
+ * What lives alongside a VM's QEMU: swtpm for `tpmstate0`, and the cpu cgroup that carries
+ * `cpuunits`/`cpulimit`. Each hook prepares what QEMU connects to right before the spawn
+ * and/or adjusts the running QEMU once its QMP answers, and cleans up after QEMU is gone,
  * after a failed start, and before a start (leftovers of a crashed VM). Clean-up must be
  * harmless when there is nothing to clean. start.ts and stop.ts only walk this list.
  */
 
 import type { VmConfig } from '../config/types.js';
-import type { LifecycleContext } from './context.js';
+import { type LifecycleContext, warnFn } from './context.js';
 
 export interface RunHook {
   name: string;
   /** Called right before QEMU is spawned; throws to abort the start (cleanup runs then). */
   beforeSpawn(ctx: LifecycleContext, config: VmConfig): Promise<void>;
+  /** Called once QEMU (process `pid`) answers QMP; throws to fail the start (cleanup runs then). */
+  afterStart?(ctx: LifecycleContext, config: VmConfig, pid: number): Promise<void>;
   /** Called once QEMU is gone (stop, failed start, stale files before a start). */
   afterExit(ctx: LifecycleContext, vmid: number): Promise<void>;
 }
@@ -32,7 +35,35 @@ const tpmHook: RunHook = {
   },
 };
 
-export const runHooks: readonly RunHook[] = [tpmHook];
+/** enter_systemd_scope's CPUShares/CPUWeight and CPUQuota, on a cgroup cvmctl makes itself. */
+const cgroupHook: RunHook = {
+  name: 'cgroup',
+  async beforeSpawn() {},
+  async afterStart(ctx, config, pid) {
+    const { findCpuCgroup, placeInCgroup } = await import('./cgroup.js');
+    const { conf, vmid } = config;
+    const wanted = conf.cpuunits !== undefined || conf.cpulimit !== undefined;
+    try {
+      const cg = await findCpuCgroup(ctx.root, vmid);
+      if (!cg) throw new Error('this host has no cpu cgroup controller');
+      await placeInCgroup(cg, vmid, pid, conf);
+    } catch (err) {
+      // without a limit to enforce, a host that does not let us make cgroups (non-root) is no problem
+      if (wanted) warnFn(ctx)(`cpuunits/cpulimit not applied: unable to place VM ${vmid} in a cpu cgroup - ${(err as Error).message}`);
+    }
+  },
+  async afterExit(ctx, vmid) {
+    const { findCpuCgroup, removeCgroup } = await import('./cgroup.js');
+    const cg = await findCpuCgroup(ctx.root, vmid);
+    if (cg) await removeCgroup(cg);
+  },
+};
+
+export const runHooks: readonly RunHook[] = [tpmHook, cgroupHook];
+
+export async function runAfterStartHooks(ctx: LifecycleContext, config: VmConfig, pid: number): Promise<void> {
+  for (const hook of runHooks) await hook.afterStart?.(ctx, config, pid);
+}
 
 export async function runBeforeSpawnHooks(ctx: LifecycleContext, config: VmConfig): Promise<void> {
   for (const hook of runHooks) await hook.beforeSpawn(ctx, config);
