@@ -6,10 +6,10 @@
  * root's run dir knows about, so a failing test never leaves a process behind.
  */
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { HostFacts } from '../../src/host/facts.js';
 import { probeLocalHost } from '../../src/host/local/index.js';
 import { localLifecycleContext } from '../../src/run/local-context.js';
@@ -114,4 +114,23 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** The built CLI, run synchronously against a state root (exit code, stdout, stderr). */
+export function cliSync(root: string, ...args: string[]): { code: number; stdout: string; stderr: string } {
+  const res = spawnSync(process.execPath, [resolve('bin/cvmctl'), '--root', root, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: res.status ?? 1, stdout: res.stdout, stderr: res.stderr };
+}
+
+/** A VM config file split into its main section and [PENDING] (key → value). */
+export function configSections(root: string, vmid: number): { main: Record<string, string>; pending: Record<string, string> } {
+  const text = readFileSync(join(root, 'qemu-server', `${vmid}.conf`), 'utf8');
+  const out = { main: {} as Record<string, string>, pending: {} as Record<string, string> };
+  let section = out.main;
+  for (const line of text.split('\n')) {
+    if (line === '[PENDING]') section = out.pending;
+    const m = /^([a-z0-9_-]+): (.*)$/.exec(line);
+    if (m) section[m[1] as string] = m[2] as string;
+  }
+  return out;
 }

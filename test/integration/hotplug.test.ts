@@ -6,35 +6,19 @@
  * completes once QEMU resets the VM, vCPUs and memory DIMMs grow, and keys that cannot change live stay in [PENDING]. Checked against QEMU's own view
  * (query-block, query-named-block-nodes, query-pci, query-cpus-fast, the objects list).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QmpClient } from '../../src/qemu/qmp/index.js';
-import { makeTestRoot, QEMU_BINARY, QEMU_IMG, type TestRoot, waitFor } from './helpers.js';
+import { cliSync, configSections as sectionsOf, makeTestRoot, QEMU_BINARY, QEMU_IMG, type TestRoot, waitFor } from './helpers.js';
 
-const BIN = resolve('bin/cvmctl');
 const built = existsSync(resolve('dist/cli/main.js'));
 const ready = Boolean(QEMU_BINARY && QEMU_IMG) && built;
 const VMID = 9431;
 
-function cli(root: string, ...args: string[]): { code: number; stdout: string; stderr: string } {
-  const res = spawnSync(process.execPath, [BIN, '--root', root, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: res.status ?? 1, stdout: res.stdout, stderr: res.stderr };
-}
-
-/** The config file split into its main section and [PENDING] (key → value). */
-function configSections(root: string): { main: Record<string, string>; pending: Record<string, string> } {
-  const text = readFileSync(join(root, 'qemu-server', `${VMID}.conf`), 'utf8');
-  const out = { main: {} as Record<string, string>, pending: {} as Record<string, string> };
-  let section = out.main;
-  for (const line of text.split('\n')) {
-    if (line === '[PENDING]') section = out.pending;
-    const m = /^([a-z0-9_-]+): (.*)$/.exec(line);
-    if (m) section[m[1] as string] = m[2] as string;
-  }
-  return out;
-}
+const cli = cliSync;
+const configSections = (root: string) => sectionsOf(root, VMID);
 
 describe.skipIf(!ready)(`hotplug on a running VM${ready ? '' : ' (skipped: needs qemu-system-x86_64, qemu-img and npm run build)'}`, () => {
   let r: TestRoot;

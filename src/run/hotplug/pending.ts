@@ -4,9 +4,13 @@
  * options took effect), deletions are tried first (sorted), then new values (sorted), each
  * per the `hotplug` option (default `network,disk,usb`): NICs and disks are (un)plugged, NIC
  * bridge/VLAN/firewall/rate/link changes are applied to the live tap, `vcpus` grows/shrinks
- * with `cpu` hotplug, `memory` adds/removes DIMMs with `memory` hotplug. What cannot change live stays in `[PENDING]` without a message, as in
- * qemu-server (efidisk/tpmstate/ide/sata disks, disk cache/aio/… changes,
- * everything else); disk throttling changes go to the drive's throttle group, cd-rom media are swapped; a failure is recorded as `<key>: hotplug problem - <reason>` and
+ * with `cpu` hotplug, `memory` adds/removes DIMMs with `memory` hotplug, `usbN` and `tablet`
+ * change with `usb` hotplug (USB only on qemu-xhci VMs), `balloon` sets the target (with
+ * `shares: 0`), `cpuunits`/`cpulimit` go to the VM's cpu cgroup; disk throttling changes go
+ * to the drive's throttle group, cd-rom media are swapped. What cannot change live stays in
+ * `[PENDING]` without a message, as in qemu-server (efidisk/tpmstate/ide/sata disks, disk
+ * cache/aio/… changes, balloon on/off, cloud-init drives — cvmctl generates no cloud-init
+ * image —, everything else); a failure is recorded as `<key>: hotplug problem - <reason>` and
  * the key stays pending. The caller holds the config lock and writes the config afterwards.
  */
 
@@ -31,11 +35,18 @@ import { blockdevArg, objectArg } from './argv-parts.js';
 import { hotplugMemory } from './memory.js';
 import { attachBlockdev, detachBlockdev } from './qmp-devices.js';
 import { hotplugVcpus, type PlugEnv, plugDrive, plugNet, unplugDrive, unplugNet } from './plug.js';
+import { balloonChange, balloonReset } from './balloon.js';
+import { plugTablet, plugUsb, unplugUnverified, unplugUsb, unplugXhciIfUnused, usesQemuXhci } from './usb.js';
+import { changeCpuQuota, changeCpuShares, clampCpuShares, cpuQuotaUs, findCpuCgroup } from '../cgroup.js';
+import { driveIsCloudinit } from '../../qemu/cfg2cmd/drives-common.js';
 
 /** "skip\n" of qemu-server: not hotpluggable, stays pending, no error. */
 class Skip extends Error {}
 const skip = (): never => {
   throw new Skip();
+};
+const fail = (message: string): never => {
+  throw new CvmError('IO', message);
 };
 
 export interface HotplugOutcome {
@@ -46,7 +57,7 @@ export interface HotplugOutcome {
 }
 
 export interface HotplugEnv extends PlugEnv {
-  ctx: Pick<LifecycleContext, 'facts' | 'buildCommand'>;
+  ctx: Pick<LifecycleContext, 'root' | 'facts' | 'buildCommand'>;
 }
 
 /** get_bootdisks: drives of `boot: order=…` (or the legacy `bootdisk`). */
@@ -100,11 +111,30 @@ export async function hotplugPending(cfg: VmConfig, env: HotplugEnv): Promise<Ho
     if (bootDisks(conf).includes(opt)) throw new CvmError('QMP_ERROR', `can't unplug bootdisk '${opt}'`);
   };
 
+  /** is_usb_hotplug_supported: `usb` hotplug and a VM whose command line (with `changes`) uses qemu-xhci. */
+  const usbHotplug = async (changes: Record<string, string | undefined>): Promise<boolean> => {
+    if (!features.has('usb')) return false;
+    return usesQemuXhci(await argvWith(changes).catch(() => []));
+  };
+  let usbWasUnplugged = false;
+  const cgroup = async () => (await findCpuCgroup(env.ctx.root, cfg.vmid)) ?? fail('this host has no cpu cgroup controller');
+
   const deletes = parsePendingDelete(pending.delete);
   for (const opt of [...deletes.keys()].sort()) {
     const ok = await attempt(opt, async () => {
       if (opt === 'hotplug') {
         if (/(cpu|memory)/.test(conf.hotplug ?? '')) skip();
+      } else if (opt === 'tablet') {
+        if (!features.has('usb')) skip();
+        // the default is a tablet
+        await plugTablet(env, await argvWith({ tablet: '1' }));
+      } else if (/^usb\d+$/.test(opt)) {
+        if (!(await usbHotplug({}))) skip();
+        await unplugUsb(env, `usbredirdev${opt.slice(3)}`);
+        await unplugUsb(env, opt);
+        usbWasUnplugged = true;
+      } else if (opt === 'balloon') {
+        if (!(await balloonReset(env.qmp, conf))) skip();
       } else if (opt === 'vcpus') {
         if (!features.has('cpu')) skip();
         await hotplugVcpus(env, conf, undefined, await argvWith({ vcpus: undefined }), (n) => {
@@ -116,6 +146,11 @@ export async function hotplugPending(cfg: VmConfig, env: HotplugEnv): Promise<Ho
       } else if (opt === 'memory') {
         if (!features.has('memory')) skip();
         await memoryTo('512');
+      } else if (opt === 'cpuunits') {
+        const cg = await cgroup();
+        await changeCpuShares(cg, cfg.vmid, undefined);
+      } else if (opt === 'cpulimit') {
+        await changeCpuQuota(await cgroup(), cfg.vmid, undefined);
       } else if (isDriveKey(opt)) {
         if (!features.has('disk') || /(efidisk|ide|sata|tpmstate)\d+/.test(opt)) skip();
         checkBootdisk(opt);
@@ -139,6 +174,15 @@ export async function hotplugPending(cfg: VmConfig, env: HotplugEnv): Promise<Ho
       if (opt === 'hotplug') {
         if (/memory/.test(value) || /memory/.test(conf.hotplug ?? '')) skip();
         if (/cpu/.test(value) || /cpu/.test(conf.hotplug ?? '')) skip();
+      } else if (opt === 'tablet') {
+        if (!features.has('usb')) skip();
+        if (value === '1') await plugTablet(env, await argvWith({ tablet: '1' }));
+        else if (value === '0') await unplugUnverified(env, 'tablet');
+      } else if (/^usb\d+$/.test(opt)) {
+        if (!(await usbHotplug({ [opt]: value }))) skip();
+        await plugUsb(env, await argvWith({ [opt]: value }), opt, value);
+      } else if (opt === 'balloon') {
+        if (!(await balloonChange(env.qmp, conf, value))) skip();
       } else if (opt === 'vcpus') {
         if (!features.has('cpu')) skip();
         await hotplugVcpus(env, conf, Number(value), await argvWith({ vcpus: value }), (n) => {
@@ -151,8 +195,15 @@ export async function hotplugPending(cfg: VmConfig, env: HotplugEnv): Promise<Ho
       } else if (opt === 'memory') {
         if (!features.has('memory')) skip();
         await memoryTo(value);
+      } else if (opt === 'cpuunits') {
+        const cg = await cgroup();
+        await changeCpuShares(cg, cfg.vmid, clampCpuShares(Number(value), cg.mode));
+      } else if (opt === 'cpulimit') {
+        await changeCpuQuota(await cgroup(), cfg.vmid, cpuQuotaUs(value));
       } else if (isDriveKey(opt)) {
         if (opt === 'efidisk0' || opt === 'tpmstate0') skip();
+        // qemu-server regenerates the cloud-init image, then swaps it in; cvmctl generates none
+        if (driveIsCloudinit({ interface: opt, index: 0, file: driveFile(opt, value)?.file ?? '' })) skip();
         await updateDisk(env, cfg, features.has('disk'), opt, value, argvWith, checkBootdisk);
       } else skip();
     });
@@ -161,6 +212,8 @@ export async function hotplugPending(cfg: VmConfig, env: HotplugEnv): Promise<Ho
       delete pending[opt];
     }
   }
+  // the xhci controller goes with the last USB device
+  if (usbWasUnplugged) await unplugXhciIfUnused(env, conf).catch(() => undefined);
   return outcome;
 }
 

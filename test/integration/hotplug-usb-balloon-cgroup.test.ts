@@ -1,0 +1,176 @@
+/**
+ * The rest of qemu-server's vmconfig_hotplug_pending on a running VM (real QEMU under TCG,
+ * q35, ostype l26, no guest OS), through the built CLI: USB host devices and SPICE ports are
+ * added and removed on the qemu-xhci controller (QEMU accepts a `usb-host` whose device is
+ * absent and waits for it), the tablet comes and goes, the balloon target is sent with
+ * `shares: 0` and reset on delete (seen in QEMU's `virtio_balloon_to_target` trace: without
+ * a guest driver `query-balloon` keeps answering the full size), and `cpuunits`/`cpulimit`
+ * go to the VM's cpu cgroup, which `start` created and put QEMU in. What cannot change live
+ * stays in [PENDING]. Checked against QEMU's view (qom-list, `info usb`, query-chardev,
+ * query-mice) and the cgroup files the kernel holds.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QmpClient } from '../../src/qemu/qmp/index.js';
+import { type CpuCgroup, findCpuCgroup } from '../../src/run/cgroup.js';
+import { cliSync, configSections as sectionsOf, makeTestRoot, QEMU_BINARY, readIfExists, type TestRoot, waitFor } from './helpers.js';
+
+const built = existsSync(resolve('dist/cli/main.js'));
+const ready = Boolean(QEMU_BINARY) && built;
+const VMID = 9441;
+const MiB = 2 ** 20;
+
+const cli = cliSync;
+const configSections = (root: string) => sectionsOf(root, VMID);
+
+describe.skipIf(!ready)(`USB, tablet, balloon and cgroup changes on a running VM${ready ? '' : ' (skipped: needs qemu-system-x86_64 and npm run build)'}`, () => {
+  let r: TestRoot;
+  let trace: string;
+  let cg: CpuCgroup;
+  const qmp = async <T>(command: string, args?: Record<string, unknown>): Promise<T> => {
+    const c = await QmpClient.connect(join(r.root, 'run', `${VMID}.qmp`));
+    try {
+      return await c.execute<T>(command, args);
+    } finally {
+      await c.close();
+    }
+  };
+  const peripherals = async () => (await qmp<{ name: string }[]>('qom-list', { path: '/machine/peripheral' })).map((p) => p.name);
+  const usbInfo = async () => (await qmp<string>('human-monitor-command', { 'command-line': 'info usb' })).replace(/\r/g, '');
+  const balloonTargets = () => [...readIfExists(trace).matchAll(/balloon target: 0x([0-9a-f]+)/g)].map((m) => Number.parseInt(m[1] as string, 16) / MiB);
+  const cgroupFile = (name: string) => readFileSync(join(cg.scope, name), 'utf8').trim();
+  const set = (...args: string[]) => cli(r.root, 'set', String(VMID), ...args);
+
+  beforeAll(async () => {
+    r = makeTestRoot('cvmctl-hotplug-usb-');
+    trace = join(r.root, 'balloon-trace.log');
+    r.writeConfig(
+      VMID,
+      [
+        `args: -trace enable=virtio_balloon_to_target -D ${trace}`,
+        'balloon: 200',
+        'cores: 1',
+        'cpulimit: 1.5',
+        'cpuunits: 500',
+        'kvm: 0',
+        'machine: q35',
+        'memory: 256',
+        'ostype: l26',
+        'sockets: 1',
+        'vga: none',
+        '',
+      ].join('\n'),
+    );
+    const start = cli(r.root, 'start', String(VMID), '--json');
+    expect(start.code, start.stderr).toBe(0);
+    r.track((JSON.parse(start.stdout) as { pid: number }).pid);
+    const found = await findCpuCgroup(r.root, VMID);
+    if (!found) throw new Error('this host has no cpu cgroup controller (/proc/self/cgroup, /sys/fs/cgroup)');
+    cg = found;
+  }, 120_000);
+
+  afterAll(async () => {
+    if (r) {
+      cli(r.root, 'stop', String(VMID));
+      r.cleanup();
+      // the stop removed the VM's cgroup and this root's slice
+      if (cg) expect(existsSync(join(cg.base, cg.slice))).toBe(false);
+    }
+  });
+
+  it('starts QEMU in its cpu cgroup with cpuunits and cpulimit, and with the balloon target and stats polling', async () => {
+    const pid = Number(readFileSync(join(r.root, 'run', `${VMID}.pid`), 'utf8'));
+    expect(cgroupFile('cgroup.procs').split('\n')).toContain(String(pid));
+    // every QEMU thread moved along (the vCPU thread included)
+    expect(cgroupFile('tasks').split('\n').length).toBeGreaterThan(1);
+    if (cg.version === 2) expect([cgroupFile('cpu.weight'), cgroupFile('cpu.max')]).toEqual(['500', '150000 100000']);
+    else expect([cgroupFile('cpu.shares'), cgroupFile('cpu.cfs_quota_us'), cgroupFile('cpu.cfs_period_us')]).toEqual(['500', '150000', '100000']);
+    expect(await waitFor(() => (balloonTargets().length ? balloonTargets() : undefined), 10_000)).toEqual([200]);
+    expect(await qmp('qom-get', { path: 'machine/peripheral/balloon0', property: 'guest-stats-polling-interval' })).toBe(2);
+  });
+
+  it('changes cpuunits and cpulimit live, and resets them on delete', () => {
+    expect(set('--cpuunits', '2000', '--cpulimit', '0.25')).toMatchObject({ code: 0, stderr: '' });
+    expect(configSections(r.root)).toMatchObject({ main: { cpuunits: '2000', cpulimit: '0.25' }, pending: {} });
+    if (cg.version === 2) expect([cgroupFile('cpu.weight'), cgroupFile('cpu.max')]).toEqual(['2000', '25000 100000']);
+    else expect([cgroupFile('cpu.shares'), cgroupFile('cpu.cfs_quota_us')]).toEqual(['2000', '25000']);
+
+    expect(set('--delete', 'cpuunits,cpulimit')).toMatchObject({ code: 0, stderr: '' });
+    const { main, pending } = configSections(r.root);
+    expect([main.cpuunits, main.cpulimit, pending]).toEqual([undefined, undefined, {}]);
+    if (cg.version === 2) expect([cgroupFile('cpu.weight'), cgroupFile('cpu.max')]).toEqual(['100', 'max 100000']);
+    else expect([cgroupFile('cpu.shares'), cgroupFile('cpu.cfs_quota_us')]).toEqual(['1024', '-1']);
+  }, 60_000);
+
+  it('adds a host USB device and a SPICE port on qemu-xhci, and removes them again', async () => {
+    expect(await peripherals()).not.toContain('xhci');
+    expect(set('--usb0', '1234:5678', '--usb1', 'spice')).toMatchObject({ code: 0, stderr: '' });
+    expect(configSections(r.root)).toMatchObject({ main: { usb0: '1234:5678', usb1: 'spice' }, pending: {} });
+    const names = await peripherals();
+    expect(names).toEqual(expect.arrayContaining(['xhci', 'usb0', 'usbredirdev1']));
+    const info = await usbInfo();
+    expect(info).toMatch(/Port 1, .*Product USB Host Device, ID: usb0/);
+    expect(info).toMatch(/Port 2, .*Product USB Redirection Device, ID: usbredirdev1/);
+    const chardevs = await qmp<{ label: string; filename: string }[]>('query-chardev');
+    expect(chardevs).toContainEqual(expect.objectContaining({ label: 'usbredirchardev1', filename: 'spicevmc' }));
+
+    // a port changes from SPICE to a host device: the old device goes first
+    expect(set('--usb1', '1234:0001')).toMatchObject({ code: 0, stderr: '' });
+    expect(await usbInfo()).toMatch(/Port 2, .*Product USB Host Device, ID: usb1/);
+    expect(await peripherals()).not.toContain('usbredirdev1');
+
+    expect(set('--delete', 'usb0,usb1')).toMatchObject({ code: 0, stderr: '' });
+    const { main, pending } = configSections(r.root);
+    expect([main.usb0, main.usb1, pending]).toEqual([undefined, undefined, {}]);
+    expect(await usbInfo()).not.toMatch(/ID: usb[01]/);
+    expect((await peripherals()).filter((n) => /^usb/.test(n))).toEqual([]);
+  }, 60_000);
+
+  it('keeps a USB change pending when the hotplug option lacks usb', async () => {
+    expect(set('--hotplug', 'network,disk')).toMatchObject({ code: 0, stderr: '' });
+    expect(configSections(r.root).main.hotplug).toBe('network,disk');
+    expect(set('--usb2', '1234:0002')).toMatchObject({ code: 0, stderr: '' });
+    expect(configSections(r.root).pending).toEqual({ usb2: '1234:0002' });
+    expect(await peripherals()).not.toContain('usb2');
+    expect(set('--revert', 'usb2', '--delete', 'hotplug')).toMatchObject({ code: 0, stderr: '' });
+    expect(configSections(r.root).pending).toEqual({});
+  }, 60_000);
+
+  it('unplugs the tablet and plugs it back when the setting is removed', async () => {
+    const tablet = async () => (await qmp<{ name: string }[]>('query-mice')).some((m) => m.name === 'QEMU HID Tablet');
+    expect(await tablet()).toBe(true);
+    expect(set('--tablet', '0')).toMatchObject({ code: 0, stderr: '' });
+    expect(await tablet()).toBe(false);
+    expect(set('--delete', 'tablet')).toMatchObject({ code: 0, stderr: '' });
+    expect(await tablet()).toBe(true);
+    expect(configSections(r.root).pending).toEqual({});
+  }, 60_000);
+
+  it('sends a balloon target only with shares=0, resets it to memory on delete, keeps switching the device off pending', async () => {
+    const before = balloonTargets().length;
+    expect(set('--balloon', '160')).toMatchObject({ code: 0, stderr: '' });
+    expect(configSections(r.root)).toMatchObject({ main: { balloon: '160' }, pending: {} });
+    // auto-ballooning's floor (pvestatd): nothing sent to QEMU
+    expect(balloonTargets().length).toBe(before);
+
+    expect(set('--shares', '0', '--balloon', '96')).toMatchObject({ code: 0, stderr: '' });
+    expect(await waitFor(() => (balloonTargets().length > before ? balloonTargets().slice(before) : undefined), 10_000)).toEqual([96]);
+    expect(set('--delete', 'balloon')).toMatchObject({ code: 0, stderr: '' });
+    expect(await waitFor(() => (balloonTargets().length > before + 1 ? balloonTargets().slice(before) : undefined), 10_000)).toEqual([96, 256]);
+    // no guest driver here: QEMU reports the full size as the actual one
+    expect(await qmp('query-balloon')).toEqual({ actual: 256 * MiB });
+
+    expect(set('--balloon', '0')).toMatchObject({ code: 0, stderr: '' });
+    expect(configSections(r.root).pending).toEqual({ balloon: '0' });
+    expect(set('--revert', 'balloon')).toMatchObject({ code: 0, stderr: '' });
+  }, 60_000);
+
+  it('keeps a cloud-init drive pending: cvmctl does not generate cloud-init images', () => {
+    const drive = `local:${VMID}/vm-${VMID}-cloudinit.qcow2,media=cdrom`;
+    expect(set('--scsi1', drive)).toMatchObject({ code: 0, stderr: '' });
+    expect(configSections(r.root).pending).toEqual({ scsi1: drive });
+    expect(set('--revert', 'scsi1')).toMatchObject({ code: 0, stderr: '' });
+    expect(configSections(r.root).pending).toEqual({});
+  });
+});
