@@ -163,6 +163,9 @@ export async function run(): Promise<void> {
       line(`/cluster/resources (${VMS} VMs, median of ${RESOURCES_ROUNDS})`, `${p50.toFixed(0)} ms`, `≤ ${RESOURCES_TARGET_MS} ms`, p50 <= RESOURCES_TARGET_MS);
       line('  first request right after serve start', `${(times0 ?? 0).toFixed(0)} ms`, '', undefined);
       line('  serve start incl. reading all configs', `${startMs.toFixed(0)} ms`, '', undefined);
+      const nextid: number[] = [];
+      for (let r = 0; r < RESOURCES_ROUNDS; r++) nextid.push(await timed(() => server.call('GET', '/cluster/nextid')));
+      line(`/cluster/nextid (${VMS} ids used, median of ${RESOURCES_ROUNDS})`, `${pct(nextid, 50).toFixed(1)} ms`, '', undefined);
       const fresh = await freshness(root, etcd.endpoints, keys, text);
       line(`  other node's write -> this copy p50 / p99`, `${pct(fresh, 50).toFixed(2)} / ${pct(fresh, 99).toFixed(2)} ms`, '', undefined);
     } finally {

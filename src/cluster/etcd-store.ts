@@ -222,6 +222,34 @@ export class EtcdConfigStore implements ConfigStore {
     return out;
   }
 
+  /** The node owning `vmid` cluster-wide (linearizable), undefined when the id is free. */
+  async vmidOwner(vmid: number): Promise<string | undefined> {
+    return (await this.client.get(this.keys.vmid(vmid)))?.value;
+  }
+
+  /**
+   * The first id in [from, to] no node uses, free at a linearizable read: with the watch-fed copy
+   * the candidates skip every id it knows and each is confirmed by one read of `vmids/<id>` (an
+   * id the copy has not seen yet is skipped then), instead of reading all of `vmids/`.
+   */
+  async firstFreeVmid(from: number, to: number): Promise<number | undefined> {
+    const copy = await watchCacheFor(this.client, this.keys.nodesPrefix)?.snapshot();
+    if (!copy) {
+      const used = await this.clusterVmids();
+      for (let id = from; id <= to; id++) if (!used.has(id)) return id;
+      return undefined;
+    }
+    const known = new Set<number>();
+    for (const key of copy.keys()) {
+      const m = this.configKeyRe.exec(key);
+      if (m) known.add(Number(m[2]));
+    }
+    for (let id = from; id <= to; id++) {
+      if (!known.has(id) && (await this.vmidOwner(id)) === undefined) return id;
+    }
+    return undefined;
+  }
+
   withLock<T>(vmid: number, fn: () => Promise<T>): Promise<T> {
     return this.locked(vmid, () => fn());
   }

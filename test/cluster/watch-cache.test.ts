@@ -6,7 +6,8 @@
  * hangs silently (member frozen) is replaced through another member; concurrent
  * writers on two stores that both run a copy lose no update (writes never use the copy); one
  * lease serves all locks of a process, each write releases its lock in its own transaction, and
- * a write whose lock was lost meanwhile writes nothing.
+ * a write whose lock was lost meanwhile writes nothing; nextid confirms the copy's candidates
+ * with a linearizable read.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -99,6 +100,25 @@ describe('watch-fed config copy and session locks on a real etcd', () => {
     const gone = await within(5000, async () => !(await resources()).some((v) => v.vmid === 210));
     console.log(`another node's create/set/destroy visible after ${created} / ${changed} / ${gone} ms`);
     expect((await resources()).map((v) => v.vmid)).toEqual([110]);
+  });
+
+  it('nextid takes candidates from the copy but confirms each in etcd: an id the copy has not seen is skipped', async () => {
+    const nextid = async (query?: Record<string, string>) => (sa as TestServer).call('GET', '/cluster/nextid', query ? { query } : {});
+    expect(dataOf<string>(await nextid())).toBe('100');
+    // 100 and 101 claimed in vmids/ only: the copy (configs) never sees them, a linearizable read does
+    await client.put(clusterKeys('wc').vmid(100), 'node-x');
+    await client.put(clusterKeys('wc').vmid(101), 'node-x');
+    try {
+      expect(dataOf<string>(await nextid())).toBe('102');
+      const taken = await nextid({ vmid: '101' });
+      expect(taken.status).toBe(400);
+      expect(taken.body?.errors?.vmid).toBe('VM 101 already exists');
+      expect(dataOf<string>(await nextid({ vmid: '102' }))).toBe('102');
+    } finally {
+      await client.delete(clusterKeys('wc').vmid(100));
+      await client.delete(clusterKeys('wc').vmid(101));
+    }
+    expect(dataOf<string>(await nextid())).toBe('100');
   });
 
   it('answers nothing while its watch is broken, and re-reads everything after etcd compacted its resume point', {

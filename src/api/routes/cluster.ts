@@ -77,13 +77,22 @@ export const clusterRoutes: RouteDef[] = [
     path: '/cluster/nextid',
     params: { vmid: { ...vmid, optional: true } },
     handler: async (req) => {
-      const used = await usedVmids(req.server.root);
+      const store = openConfigStore(req.server.root);
+      // a cluster member asks etcd about single ids (linearizable) instead of listing every id
+      const cluster = store instanceof EtcdConfigStore ? store : undefined;
       if (req.params.vmid !== undefined) {
         const wanted = Number(req.params.vmid);
-        if (used.has(wanted)) throw paramError({ vmid: `VM ${wanted} already exists` });
+        const taken = cluster ? (await cluster.vmidOwner(wanted)) !== undefined : (await usedVmids(req.server.root)).has(wanted);
+        if (taken) throw paramError({ vmid: `VM ${wanted} already exists` });
         return String(wanted);
       }
-      for (let id = VMID_MIN; id <= VMID_MAX; id++) if (!used.has(id)) return String(id);
+      let free: number | undefined;
+      if (cluster) free = await cluster.firstFreeVmid(VMID_MIN, VMID_MAX);
+      else {
+        const used = await usedVmids(req.server.root);
+        for (let id = VMID_MIN; id <= VMID_MAX && free === undefined; id++) if (!used.has(id)) free = id;
+      }
+      if (free !== undefined) return String(free);
       throw paramError({ vmid: 'unable to get any free VMID in range [100, 999999999]' });
     },
   },
