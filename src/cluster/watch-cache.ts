@@ -22,6 +22,7 @@
 
 import type { IncomingMessage } from 'node:http';
 import { EtcdClient, type KeyValue, prefixEnd, type WriteNotice } from './etcd-client.js';
+import { LineSplitter, parseWatchLine, type WatchMessage } from './watch-stream.js';
 
 export interface WatchCacheOptions {
   warn?: (msg: string) => void;
@@ -32,22 +33,6 @@ export interface WatchCacheOptions {
   /** Interval of the watchdog that catches a silently hanging watch (ms). */
   watchdogMs?: number;
 }
-
-interface RawEvent {
-  type?: 'PUT' | 'DELETE';
-  kv: { key: string; value?: string; create_revision?: string; mod_revision?: string; lease?: string };
-}
-
-interface WatchResult {
-  header?: { revision?: string };
-  created?: boolean;
-  canceled?: boolean;
-  compact_revision?: string;
-  cancel_reason?: string;
-  events?: RawEvent[];
-}
-
-const unb64 = (s: string | undefined) => (s === undefined ? '' : Buffer.from(s, 'base64').toString('utf8'));
 
 export class WatchCache {
   private readonly entries = new Map<string, KeyValue>();
@@ -226,7 +211,7 @@ export class WatchCache {
   }
 
   private read(response: IncomingMessage): void {
-    let buffered = '';
+    const lines = new LineSplitter();
     let ended = false;
     const end = (why: string) => {
       if (ended) return;
@@ -235,11 +220,9 @@ export class WatchCache {
     };
     response.setEncoding('utf8');
     response.on('data', (chunk: string) => {
-      buffered += chunk;
-      for (let nl = buffered.indexOf('\n'); nl >= 0 && !ended; nl = buffered.indexOf('\n')) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        if (line.trim() !== '') this.handle(line, end);
+      for (const line of lines.push(chunk)) {
+        if (ended) return;
+        this.handle(parseWatchLine(line), end);
       }
     });
     response.on('end', () => end('watch closed by etcd'));
@@ -247,45 +230,32 @@ export class WatchCache {
     response.on('close', () => end('watch connection closed'));
   }
 
-  private handle(line: string, end: (why: string) => void): void {
-    let msg: { result?: WatchResult; error?: { message?: string } };
-    try {
-      msg = JSON.parse(line) as typeof msg;
-    } catch {
-      end(`unreadable watch message: ${line.slice(0, 120)}`);
+  private handle(msg: WatchMessage, end: (why: string) => void): void {
+    if (msg.kind === 'error') {
+      end(msg.message);
       return;
     }
-    const result = msg.result;
-    if (!result) {
-      end(`watch error - ${msg.error?.message ?? line.slice(0, 120)}`);
-      return;
-    }
-    if (result.canceled) {
-      const compacted = Number(result.compact_revision ?? 0) > 0;
-      // the revision to resume from is gone: only a full re-read can restore a complete copy
+    if (msg.kind === 'compacted' || msg.kind === 'canceled') {
       this.stream?.close();
       this.stream = undefined;
       end('');
-      if (compacted) this.retry(`watch start revision compacted (at ${result.compact_revision}) - reading ${this.prefix} again`, true);
-      else this.retry(`watch canceled - ${result.cancel_reason ?? 'no reason given'}`, false);
+      // the revision to resume from is gone: only a full re-read can restore a complete copy
+      if (msg.kind === 'compacted')
+        this.retry(`watch start revision compacted (at ${msg.compactRevision}) - reading ${this.prefix} again`, true);
+      else this.retry(`watch canceled - ${msg.reason}`, false);
       return;
     }
-    if (result.created) {
+    if (msg.created) {
       this.live = true;
       this.backoff = 50;
     }
     let top = this.revision;
-    for (const ev of result.events ?? []) {
-      const key = unb64(ev.kv.key);
-      const modRevision = Number(ev.kv.mod_revision ?? 0);
-      if (modRevision > top) top = modRevision;
-      if (ev.type === 'DELETE') {
-        this.entries.delete(key);
-        this.memos.delete(key);
-      } else {
-        const lease = ev.kv.lease && ev.kv.lease !== '0' ? ev.kv.lease : undefined;
-        this.entries.set(key, { key, value: unb64(ev.kv.value), createRevision: Number(ev.kv.create_revision ?? 0), modRevision, lease });
-      }
+    for (const { type, kv } of msg.events) {
+      if (kv.modRevision > top) top = kv.modRevision;
+      if (type === 'delete') {
+        this.entries.delete(kv.key);
+        this.memos.delete(kv.key);
+      } else this.entries.set(kv.key, kv);
     }
     // only the events' own revisions count: a catching-up watch sends long histories in batches
     // whose header already names the newest revision, so the header would claim too much
