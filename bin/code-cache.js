@@ -20,7 +20,6 @@
 'use strict';
 
 const { readFileSync, renameSync, writeFileSync } = require('node:fs');
-const { createRequire } = require('node:module');
 const { dirname } = require('node:path');
 const vm = require('node:vm');
 
@@ -76,10 +75,14 @@ function compileBundle(file, { useCache = true } = {}) {
   return { file, bytes, script, cache };
 }
 
-/** Run a compiled bundle as the CommonJS module `file`; returns its exports. */
+/**
+ * Run a compiled bundle as the CommonJS module `file`; returns its exports. Its `require` is this
+ * module's: the build checks the bundle requires only Node built-ins, which resolve the same from
+ * anywhere (and node:module's createRequire is one more built-in to load).
+ */
 function runCompiled({ file, script }) {
   const module = { exports: {}, filename: file, id: file, loaded: false };
-  script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file));
+  script.runInThisContext()(module.exports, require, module, file, dirname(file));
   module.loaded = true;
   return module.exports;
 }

@@ -107,9 +107,12 @@ await build({
   define: { 'import.meta.dirname': '__dirname' },
 });
 const text = readFileSync(showcmdBundle, 'latin1');
-// vm.Script gets no dynamic-import hook, and the loader decodes latin1: a bundle that needs
-// either must fail the build, not a user's run
+// vm.Script gets no dynamic-import hook, the loader decodes latin1 and gives the bundle its own
+// require(): a bundle that needs more must fail the build, not a user's run
 if (/\bimport\s*\(|import\.meta/.test(text)) throw new Error(`${showcmdBundle}: import() or import.meta left in the CommonJS bundle`);
 if (/[^\x00-\x7f]/.test(text)) throw new Error(`${showcmdBundle}: not ASCII`);
+// bin/code-cache.js gives the bundle its own require(), which resolves built-ins only the same way
+const required = [...text.matchAll(/\brequire\("([^"]*)"\)/g)].map((m) => m[1]).filter((name) => !name.startsWith('node:'));
+if (required.length > 0) throw new Error(`${showcmdBundle}: requires ${required.join(', ')} (only node: built-ins can be required there)`);
 const codes = trainShowcmdCache(root, showcmdBundle);
 if (!codes.some((c) => c === 0)) throw new Error(`code cache training: every run failed (exit codes ${codes.join(', ')})`);

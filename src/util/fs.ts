@@ -13,21 +13,14 @@ import { constants } from 'node:fs';
 import { lstat, open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CvmError } from '../errors.js';
+import { fileKind } from './file-kind.js';
 import { makeDirs } from './mkdirs.js';
 
+export { fileKind } from './file-kind.js';
 export { withFileLock, type LockOptions } from './lock.js';
 
 function errnoCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
-}
-
-/** What a non-regular file is, for messages. */
-export function fileKind(st: { isSymbolicLink(): boolean; isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean }): string {
-  if (st.isSymbolicLink()) return 'a symbolic link';
-  if (st.isDirectory()) return 'a directory';
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isSocket()) return 'a socket';
-  return 'a device';
 }
 
 /** Throw unless `path` is absent or a regular file (checked without following a symlink). */

@@ -17,7 +17,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { CvmError } from '../errors.js';
-import { fileKind } from './fs.js';
+import { fileKind } from './file-kind.js';
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;

@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,5 +107,31 @@ describe('code cache of the showcmd bundle', () => {
     expect(run(join(dir, 'copy', 'bin', 'cvmctl'))).toEqual(full);
     rmSync(`${copy}.cache`);
     expect(run(join(dir, 'copy', 'bin', 'cvmctl'))).toEqual(full);
+  });
+
+  it('a cold showcmd loads no ES module loader, node:module, fs/promises or child_process', () => {
+    // what a start-up spends time on besides our code: built-ins loaded (stdio to files, not
+    // pipes: a pipe would load node:net for process.stdout)
+    const preload = join(dir, 'loaded.cjs');
+    const report = join(dir, 'loaded.txt');
+    writeFileSync(
+      preload,
+      `const before = new Set(process.moduleLoadList);\nprocess.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(report)}, process.moduleLoadList.filter((m) => !before.has(m)).join('\\n')));\n`,
+    );
+    const conf = join(dir, '8007.conf');
+    writeFileSync(conf, 'bios: ovmf\nmemory: 1024\nscsi0: local:8007/vm-8007-disk-0.qcow2,size=8G\nnet0: virtio=BC:24:11:00:00:01,bridge=vmbr0\n');
+    const out = openSync(join(dir, 'out.txt'), 'w');
+    const r = spawnSync(process.execPath, ['-r', preload, join(ROOT, 'bin', 'cvmctl'), 'showcmd', '--file', conf, '--host', 'pve-test'], {
+      stdio: ['ignore', out, out],
+    });
+    closeSync(out);
+    expect(r.status).toBe(0);
+    expect(readFileSync(join(dir, 'out.txt'), 'utf8')).toContain('-blockdev');
+    const loaded = readFileSync(report, 'utf8').split('\n');
+    expect(loaded).toContain('NativeModule vm');
+    expect(loaded).toContain('NativeModule crypto');
+    for (const name of ['internal/modules/esm/loader', 'module', 'fs/promises', 'child_process', 'net']) {
+      expect(loaded, name).not.toContain(`NativeModule ${name}`);
+    }
   });
 });

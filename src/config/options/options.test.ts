@@ -112,6 +112,12 @@ describe('vmConfigKeys', () => {
     expect(configKeyNames()).toHaveLength(507);
   });
 
+  it('is a table without a prototype: names of Object.prototype members are no keys', () => {
+    expect(Object.getPrototypeOf(vmConfigKeys)).toBeNull();
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) expect(vmConfigKeys[name], name).toBeUndefined();
+    expect(Object.isFrozen(vmConfigKeys)).toBe(true);
+  });
+
   it('does not know keys beyond the maximum counts', () => {
     for (const key of [
       'net32',
