@@ -136,6 +136,8 @@ test('the serial console shows SeaBIOS booting', async ({ page }) => {
   // the boot may have printed before the console connected: reset the VM to see it from the start
   await page.getByRole('button', { name: 'Reset' }).click();
   await expect(consoleLog).toContainText(/SeaBIOS \(version [^)]+\)/, { timeout: 60_000 });
+  // SeaBIOS starts with ESC c, ESC[?7l, ESC[2J: the terminal applies them, none shows as text
+  await expect(consoleLog).not.toContainText(/\[\?7l|\[2J|\x1b/);
   await expectAccessible(page, 'serial console');
   await page.screenshot({ path: join(SHOTS, 'serial-console.png'), fullPage: true });
   expect(served.cvmctl('stop', '304').status).toBe(0);
