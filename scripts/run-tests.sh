@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up (scripts/setup.sh) and runs the whole test suite with vitest, then the web
-# UI's end-to-end tests with Playwright in Debian's Chromium (playwright.config.ts), and prints
+# UI's end-to-end tests with Playwright's runner in Debian's Chromium and Firefox ESR
+# (playwright.config.ts: projects chromium and firefox), and prints
 # the closing line `N passed, M failed` that CI reads, both runners' counts added. Type-check and
 # lint run first. Arguments go to vitest only.
 set -uo pipefail

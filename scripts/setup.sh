@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything cvmctl needs on a Debian 12 (bookworm) machine, as root:
 # QEMU >= 9.1 from bookworm-backports, qemu-utils, OVMF, the tools the integration tests drive
-# (proxmoxer, Ansible, swtpm, etcd, Chromium, qemu-guest-agent, bridges, LVM; curl and openssl for
+# (proxmoxer, Ansible, swtpm, etcd, Chromium and Firefox ESR, qemu-guest-agent, bridges, LVM; curl and openssl for
 # the demo's API part and the API bench's certificate), the npm packages, then builds.
 # As root it also links /usr/local/bin/cvmctl to this checkout's bin/cvmctl (CVMCTL_NO_LINK=1: not).
 # Idempotent: a second run only re-checks. Set CVMCTL_SKIP_APT=1 to skip the Debian packages.
@@ -41,11 +41,11 @@ if [ "${CVMCTL_SKIP_APT:-0}" != 1 ]; then
   fi
 
   # the tools the integration tests drive for real: API clients (proxmoxer, Ansible), TPM
-  # emulator, etcd, a browser for the UI tests, the guest agent, bridges and thin LVM, curl and
+  # emulator, etcd, the two browsers of the UI tests, the guest agent, bridges and thin LVM, curl and
   # openssl (the demo logs in to the API with curl; the API bench makes a certificate)
   extra_missing=()
   for pair in python3-proxmoxer:/usr/lib/python3/dist-packages/proxmoxer ansible:/usr/lib/python3/dist-packages/ansible_collections/community/general/plugins/modules/proxmox_kvm.py \
-    swtpm:/usr/bin/swtpm swtpm-tools:/usr/bin/swtpm_setup etcd-server:/usr/bin/etcd chromium:/usr/bin/chromium \
+    swtpm:/usr/bin/swtpm swtpm-tools:/usr/bin/swtpm_setup etcd-server:/usr/bin/etcd chromium:/usr/bin/chromium firefox-esr:/usr/bin/firefox-esr \
     qemu-guest-agent:/usr/sbin/qemu-ga iproute2:/usr/sbin/ip bridge-utils:/usr/sbin/brctl lvm2:/usr/sbin/lvm \
     thin-provisioning-tools:/usr/sbin/thin_check curl:/usr/bin/curl openssl:/usr/bin/openssl; do
     [ -e "${pair#*:}" ] || extra_missing+=("${pair%%:*}")
@@ -59,7 +59,7 @@ fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci ..."
-  # the UI's end-to-end tests drive Debian's /usr/bin/chromium: Playwright downloads no browser
+  # the UI's end-to-end tests drive Debian's /usr/bin/chromium and /usr/bin/firefox-esr: no browser is downloaded
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 fi
 echo "setup: building ..."
