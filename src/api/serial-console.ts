@@ -5,7 +5,8 @@
  * to the VM's `serialN: socket` chardev (the unix socket `<run dir>/<vmid>.serialN` QEMU
  * listens on). The upgrade is authenticated like any API call (ticket cookie) and needs
  * VM.Console on the VM; a WebSocket from another origin is refused (the cookie would go along).
- * Bytes pass through both ways unchanged; either side closing closes the other.
+ * Bytes pass through both ways unchanged; either side closing closes the other. On a cluster
+ * member a console of another node's VM is tunnelled to that node (api/proxy.ts).
  */
 
 import type { IncomingMessage } from 'node:http';
@@ -13,6 +14,8 @@ import type { Server } from 'node:https';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
+import { reasonPhrase } from './errors.js';
+import { PROXY_HEADER, ProxyError } from './proxy.js';
 import type { ServerContext } from './types.js';
 
 const PATH = /^\/api2\/json\/nodes\/([a-zA-Z0-9.-]+)\/qemu\/(\d+)\/serial\/ws(?:\?serial=([0-3]))?$/;
@@ -32,7 +35,10 @@ export function attachSerialConsole(server: Server, context: ServerContext, log:
 
   async function handle(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const m = PATH.exec(req.url ?? '');
-    if (!m || m[1] !== context.node) return refuse(socket, 404, 'Not Found');
+    if (!m) return refuse(socket, 404, 'Not Found');
+    const target = m[1] === context.node ? undefined : await context.proxy?.targetOf(m[1] as string).catch((err: unknown) => err as ProxyError);
+    if (target instanceof ProxyError) return refuse(socket, target.status, reasonPhrase(target.message));
+    if (m[1] !== context.node && !target) return refuse(socket, 404, 'Not Found');
     const origin = req.headers.origin;
     if (origin !== undefined && new URL(origin).host !== req.headers.host) return refuse(socket, 403, 'Forbidden');
     const vmid = Number(m[2]);
@@ -42,6 +48,13 @@ export function attachSerialConsole(server: Server, context: ServerContext, log:
       await context.access.check(identity, `/vms/${vmid}`, ['VM.Console']);
     } catch {
       return refuse(socket, 401, 'Unauthorized');
+    }
+    if (target) {
+      // another node's VM: tunnelled there (it checks the credential again), like pveproxy
+      if (req.headers[PROXY_HEADER] !== undefined) return refuse(socket, 500, 'proxy loop detected');
+      return context.proxy?.forwardUpgrade(req, socket, head, m[1] as string, target).catch((err: Error) =>
+        refuse(socket, err instanceof ProxyError ? err.status : 500, reasonPhrase(err.message)),
+      );
     }
     const path = join((await context.facts()).paths.runDir, `${vmid}.serial${serial}`);
     const { WebSocketServer } = await import('ws');

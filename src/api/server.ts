@@ -23,6 +23,7 @@ import { TaskRunner } from '../tasks/runner.js';
 import { ConfigCache } from './config-cache.js';
 import { errorAnswer, notImplemented, reasonPhrase } from './errors.js';
 import { checkParams, type RawParams } from './params.js';
+import { NodeProxy } from './proxy.js';
 import { decodeBody, decodeForm, hasBody, mergeParams, readBody } from './request.js';
 import { Router } from './router.js';
 import { attachSerialConsole } from './serial-console.js';
@@ -139,6 +140,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     },
   };
   const uiRoot = opts.uiRoot ?? defaultUiRoot();
+  // a cluster member forwards `/nodes/<other>/…` to the node named, like pveproxy
+  const proxy = isClusterRoot(opts.root) ? new NodeProxy(opts.root, opts.node) : undefined;
+  context.proxy = proxy;
   const router = new Router([...allRoutes, ...(opts.routes ?? [])]);
 
   async function authenticate(req: IncomingMessage, method: string): Promise<Identity> {
@@ -190,6 +194,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       }
     }
     let user = identity?.authid ?? '-';
+    if (proxy && pathParams.node !== undefined && (await proxy.tryForward(req, res, pathParams.node, sendError))) return user;
     let raw: RawParams | undefined;
     try {
       const query = q === -1 ? {} : decodeForm(url.slice(q + 1));

@@ -7,6 +7,7 @@
  * returns the `data` of PVE's `{"data": …}` envelope.
  */
 
+import type { NodeProxy } from './proxy.js';
 import type { AccessControl, Identity } from '../access/types.js';
 import type { ConfigCache } from './config-cache.js';
 import type { HostFacts } from '../host/facts.js';
@@ -30,6 +31,8 @@ export interface ServerContext {
   facts(): Promise<HostFacts>;
   /** The lifecycle context for start/stop (host facts probed once, lazily). */
   lifecycle(warn?: (message: string) => void): Promise<LifecycleContext>;
+  /** Forwarding to other cluster nodes (cluster members only). */
+  proxy?: NodeProxy;
 }
 
 export interface ApiRequest {
