@@ -46,11 +46,11 @@ export class AccessControlImpl implements AccessControl {
   private readonly scrypt: ScryptParams;
   private readonly memo = new WeakMap<UserConfig, Map<string, Set<string>>>();
   /**
-   * The users/tokens/ACLs an identity was authenticated against: a request's permission checks
-   * use the same snapshot as its authentication (one consistent view per request, and no second
-   * look at the files' versions on the hot path). Identities built elsewhere read the files.
+   * The users and ACLs (user.cfg) an identity was authenticated against: a request's permission
+   * checks use the same config as its authentication (one consistent view per request, and no
+   * second look at the files' versions on the hot path). Identities built elsewhere read the files.
    */
-  private readonly snapshotOf = new WeakMap<Identity, AccessSnapshot>();
+  private readonly configOf = new WeakMap<Identity, UserConfig>();
   /** Tickets whose signature was checked (per key; expiry checked on every use). */
   private readonly tickets = new VerifiedTickets();
 
@@ -100,23 +100,26 @@ export class AccessControlImpl implements AccessControl {
     const credential = requestCredential(request.cookie, request.authorization);
     if (credential.kind === 'none') throw authFailure('No ticket');
     const now = this.now();
-    const snapshot = await this.state.snapshot();
     if (credential.kind === 'token') {
+      const snapshot = await this.state.snapshot();
       const identity = this.tokenIdentity(snapshot, credential.value, now);
       if (!identity) throw authFailure('Authentication failed!');
-      this.snapshotOf.set(identity, snapshot);
+      this.configOf.set(identity, snapshot.config);
       return identity;
     }
-    const keys = await this.state.keys();
+    // a ticket needs user.cfg and the signing key; the CSRF key only for a change
+    const write = request.method.toUpperCase() !== 'GET';
+    const config = this.state.userConfig ? await this.state.userConfig() : (await this.state.snapshot()).config;
+    const keys = write || !this.state.ticketKey ? await this.state.keys() : { ticket: await this.state.ticketKey(), csrf: undefined };
     const userid = this.tickets.userOf(keys.ticket, credential.ticket, now);
-    if (userid === undefined || !asUserid(userid) || !userEnabled(snapshot.config, userid, now)) {
+    if (userid === undefined || !asUserid(userid) || !userEnabled(config, userid, now)) {
       throw authFailure('Authentication failed!');
     }
-    if (request.method.toUpperCase() !== 'GET' && !verifyCsrfToken(keys.csrf, userid, request.csrfToken ?? '', now)) {
+    if (write && !(keys.csrf && verifyCsrfToken(keys.csrf, userid, request.csrfToken ?? '', now))) {
       throw authFailure('Permission denied - invalid csrf token');
     }
     const identity: Identity = { userid, authid: userid, via: 'ticket' };
-    this.snapshotOf.set(identity, snapshot);
+    this.configOf.set(identity, config);
     return identity;
   }
 
@@ -137,7 +140,7 @@ export class AccessControlImpl implements AccessControl {
   private async held(identity: Identity, path: string): Promise<ReadonlySet<string>> {
     const normalized = normalizeAclPath(path);
     if (normalized === undefined) return new Set();
-    const { config } = this.snapshotOf.get(identity) ?? (await this.state.snapshot());
+    const config = this.configOf.get(identity) ?? (await this.state.snapshot()).config;
     const memo = entryOf(this.memo, config, () => new Map<string, Set<string>>());
     return entryOf(memo, `${identity.authid}\0${normalized}`, () => privilegesOn(config, identity.authid, normalized));
   }

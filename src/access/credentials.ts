@@ -12,10 +12,35 @@ import { splitTokenid } from './ids.js';
 export const COOKIE_NAME = 'PVEAuthCookie';
 export const API_TOKEN_NAME = 'PVEAPIToken';
 
-function uriUnescape(text: string): string {
-  // like URI::Escape::uri_unescape: every valid %XX, nothing else (never throws)
-  if (!text.includes('%')) return text;
-  return text.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+/** The value of a hex digit's character code, -1 for any other character. */
+function hexValue(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48; // 0-9
+  const lower = code | 0x20;
+  return lower >= 97 && lower <= 102 ? lower - 87 : -1; // a-f, A-F
+}
+
+/**
+ * Like URI::Escape::uri_unescape (`s/%([0-9A-Fa-f]{2})/chr(hex($1))/eg`): every valid %XX becomes
+ * the character of that code, anything else stays; never throws. A loop rather than a regular
+ * expression with a replacer: a URI-escaped ticket cookie has a dozen escapes on every request.
+ */
+export function uriUnescape(text: string): string {
+  let at = text.indexOf('%');
+  if (at === -1) return text;
+  let out = '';
+  let copied = 0;
+  while (at !== -1 && at + 2 < text.length) {
+    const high = hexValue(text.charCodeAt(at + 1));
+    const low = high === -1 ? -1 : hexValue(text.charCodeAt(at + 2));
+    if (low === -1) {
+      at = text.indexOf('%', at + 1);
+      continue;
+    }
+    out += text.slice(copied, at) + String.fromCharCode(high * 16 + low);
+    copied = at + 3;
+    at = text.indexOf('%', copied);
+  }
+  return out + text.slice(copied);
 }
 
 function escapeRegExp(text: string): string {

@@ -3,7 +3,9 @@
  * Reading and changing the access domain's state as one unit. Readers (every API request) get
  * a parsed snapshot of user.cfg and token.cfg that is re-read only when a file's version
  * (inode, size, times) changed, so a request costs two `lstat`s, and a change made by another
- * process (the CLI) is seen by the next request. Writers go through `update`: under the
+ * process (the CLI) is seen by the next request. A request with a ticket needs neither token.cfg
+ * nor (for a GET) the CSRF key: `userConfig` and `ticketKey` look at just the one file they
+ * answer from. Writers go through `update`: under the
  * cross-process lock they read the current files (never the cache), change them, and write the
  * secrets first and user.cfg last, so no token or user is ever visible without its secret.
  */
@@ -33,8 +35,8 @@ export interface Keys {
 
 export class AccessState {
   readonly paths: AccessPaths;
-  private cached: { version: string; snapshot: AccessSnapshot } | undefined;
-  private cachedKeys: { version: string; keys: Promise<Keys> } | undefined;
+  private cached: { version: string; userVersion: string | undefined; snapshot: AccessSnapshot } | undefined;
+  private cachedKeys: { version: string; ticketVersion: string; keys: Promise<Keys> } | undefined;
 
   constructor(readonly root: string) {
     this.paths = accessPaths(root);
@@ -42,13 +44,21 @@ export class AccessState {
 
   /** The current users/tokens/ACLs (cached while the files are unchanged). */
   async snapshot(): Promise<AccessSnapshot> {
-    const version = `${fileVersion(this.paths.userCfg)}|${fileVersion(this.paths.tokenCfg)}`;
+    const userVersion = fileVersion(this.paths.userCfg);
+    const version = `${userVersion}|${fileVersion(this.paths.tokenCfg)}`;
     if (this.cached?.version === version) return this.cached.snapshot;
     const snapshot = await this.readSnapshot();
     // a file replaced while it was read gets re-read next time (its version differs then)
     const after = `${fileVersion(this.paths.userCfg)}|${fileVersion(this.paths.tokenCfg)}`;
-    if (after === version) this.cached = { version, snapshot };
+    if (after === version) this.cached = { version, userVersion, snapshot };
     return snapshot;
+  }
+
+  /** The users/ACLs part of the snapshot, as current as `snapshot()`'s, looking at user.cfg alone. */
+  async userConfig(): Promise<UserConfig> {
+    const cached = this.cached;
+    if (cached && cached.userVersion === fileVersion(this.paths.userCfg)) return cached.snapshot.config;
+    return (await this.snapshot()).config;
   }
 
   private async readSnapshot(): Promise<AccessSnapshot> {
@@ -75,12 +85,19 @@ export class AccessState {
       loadOrCreateKey(this.paths.csrfKey, this.paths.privDir),
     ]).then(([ticket, csrf]) => ({ ticket, csrf }));
     // cache only keys that existed when looked at; new ones are cached on the next call
-    if (!version.includes('undefined')) this.cachedKeys = { version, keys };
+    if (!version.includes('undefined')) this.cachedKeys = { version, ticketVersion: version.slice(0, version.indexOf('|')), keys };
     // a failure (e.g. unwritable root) is reported now and retried next time
     keys.catch(() => {
       if (this.cachedKeys?.keys === keys) this.cachedKeys = undefined;
     });
     return keys;
+  }
+
+  /** The ticket signing key alone (a GET with a ticket needs no CSRF key), as current as `keys()`'s. */
+  async ticketKey(): Promise<Buffer> {
+    const cached = this.cachedKeys;
+    if (cached && cached.ticketVersion === fileVersion(this.paths.authKey)) return (await cached.keys).ticket;
+    return (await this.keys()).ticket;
   }
 
   /** Read-change-write under the lock; `change` sets `draft.changed` for what it modified. */

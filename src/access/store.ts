@@ -14,6 +14,7 @@ import { isClusterRoot } from '../cluster/cluster-file.js';
 import { EtcdAccessStore } from '../cluster/etcd-access.js';
 import { clusterClient } from '../store/open.js';
 import { type AccessDraft, type AccessSnapshot, AccessState, type Keys } from './state.js';
+import type { UserConfig } from './user-cfg.js';
 
 export interface AccessStore {
   /** The current users/tokens/ACLs (cached while unchanged). */
@@ -22,6 +23,13 @@ export interface AccessStore {
   shadow(): Promise<Map<string, string>>;
   /** The ticket signing key and CSRF secret, created once on first use. */
   keys(): Promise<Keys>;
+  /**
+   * Narrower reads for the request path, as current as `snapshot()` / `keys()`: a store whose
+   * freshness check costs a look per file (the files' `lstat`s) offers them so a ticket request
+   * looks at only what it uses; a store that checks everything in one look need not.
+   */
+  userConfig?(): Promise<UserConfig>;
+  ticketKey?(): Promise<Buffer>;
   /** Read-change-write without lost updates; `change` sets `draft.changed` for what it modified. */
   update<T>(change: (draft: AccessDraft) => T | Promise<T>): Promise<T>;
 }

@@ -4,7 +4,9 @@
  * `verifyTicket` (validity window to the second on every hit, forged tickets never stored, a
  * bounded table), and through the real AccessControl on a temporary root a ticket accepted
  * (and so remembered) is refused by the next request once the signing key is rotated (file
- * replaced, rewritten in place, or deleted) or its user is disabled.
+ * replaced, rewritten in place, or deleted) or its user is disabled, also by another process;
+ * the ticket path's narrower reads (user.cfg alone, the signing key alone for a GET) still see
+ * a token added elsewhere and a deleted CSRF key at once.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rejectedCvmError } from '../../test/helpers/cvm-error.js';
 import type { AccessControlImpl } from './control.js';
-import { addUser, modifyUser, openAccessControl } from './index.js';
+import { addToken, addUser, modifyUser, openAccessControl, removeToken } from './index.js';
 import { MAX_TICKETS, VerifiedTickets } from './ticket-cache.js';
 import { assembleTicket, TICKET_LIFETIME_S, verifyTicket } from './tickets.js';
 
@@ -102,6 +104,37 @@ describe('AccessControl with remembered tickets', () => {
     const cookie = await acceptedCookie();
     rmSync(keyFile());
     expect(await refused(cookie)).toBe('Authentication failed!');
+  });
+
+  it('refuses a remembered ticket of a user another process disabled (its own AccessControl on the root)', async () => {
+    const cookie = await acceptedCookie();
+    const other = openAccessControl(root, { now: () => clock });
+    await modifyUser(other.state, 'carol@pve', { enable: false });
+    expect(await refused(cookie)).toBe('Authentication failed!');
+    await modifyUser(other.state, 'carol@pve', { enable: true });
+    await expect(access.authenticate({ method: 'GET', cookie })).resolves.toMatchObject({ userid: 'carol@pve' });
+  });
+
+  it('sees a token another process added at once, between ticket requests', async () => {
+    const cookie = await acceptedCookie();
+    const other = openAccessControl(root, { now: () => clock });
+    const { value } = await addToken(other.state, 'carol@pve', 'late', { privsep: false });
+    const authorization = `PVEAPIToken=carol@pve!late=${value}`;
+    await expect(access.authenticate({ method: 'GET', authorization })).resolves.toMatchObject({ authid: 'carol@pve!late' });
+    await expect(access.authenticate({ method: 'GET', cookie })).resolves.toMatchObject({ userid: 'carol@pve' });
+    await removeToken(other.state, 'carol@pve', 'late');
+    expect((await rejectedCvmError(access.authenticate({ method: 'GET', authorization }))).message).toBe('Authentication failed!');
+  });
+
+  it('refuses the old CSRF token for a change once the CSRF key is deleted; GETs with the ticket go on', async () => {
+    const login = await access.login({ username: 'carol@pve', password: 'carol-pass-1' });
+    const cookie = `PVEAuthCookie=${encodeURIComponent(login.ticket)}`;
+    const put = { method: 'PUT', cookie, csrfToken: login.CSRFPreventionToken };
+    await expect(access.authenticate(put)).resolves.toMatchObject({ userid: 'carol@pve' });
+    await expect(access.authenticate({ method: 'GET', cookie })).resolves.toMatchObject({ userid: 'carol@pve' });
+    rmSync(join(root, 'priv', 'pve-www.key'));
+    expect((await rejectedCvmError(access.authenticate(put))).message).toBe('Permission denied - invalid csrf token');
+    await expect(access.authenticate({ method: 'GET', cookie })).resolves.toMatchObject({ userid: 'carol@pve' });
   });
 
   it('refuses a remembered ticket of a user disabled since', async () => {

@@ -1,14 +1,14 @@
 /**
  * @module access/tickets.property.test
  * Tickets, CSRF tokens and the credential parsers: PVE's shapes and validity window at its
- * edges, the token header forms (split on the last `=`), and properties over generated input:
- * every issued ticket verifies for its user and only within the window, any tampering fails,
- * and arbitrary text never throws from a parser.
+ * edges, the token header forms (split on the last `=`), URI-unescaping as Perl's uri_unescape,
+ * and properties over generated input: every issued ticket verifies for its user and only
+ * within the window, any tampering fails, and arbitrary text never throws from a parser.
  */
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { extractAuthValue, parseApiToken, requestCredential } from './credentials.js';
+import { extractAuthValue, parseApiToken, requestCredential, uriUnescape } from './credentials.js';
 import { asUserid, splitTokenid } from './ids.js';
 import { assembleCsrfToken, assembleTicket, verifyCsrfToken, verifyTicket } from './tickets.js';
 
@@ -88,6 +88,24 @@ describe('credentials', () => {
     expect(requestCredential('other=1', `PVEAPIToken=a@pve!t1=${uuid}`)).toEqual({ kind: 'token', value: `a@pve!t1=${uuid}` });
     expect(requestCredential('XPVEAuthCookie=T', undefined)).toEqual({ kind: 'none' });
     expect(requestCredential('PVEAuthCookie=', 'Basic abc')).toEqual({ kind: 'none' });
+  });
+
+  it('URI-unescapes like URI::Escape: every valid %XX, nothing else (property)', () => {
+    // uri_unescape's definition: s/%([0-9A-Fa-f]{2})/chr(hex($1))/eg
+    const perl = (text: string) => text.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+    const piece = fc.oneof(
+      fc.constantFrom('%', '%%', '%2', '%3A', '%3a', '%Zz', '%g1', '%1G', '%25', '%FF', '%00', '%e9', 'PVE', ':', 'é', '€'),
+      fc.string({ maxLength: 4 }),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (pieces) => {
+        const text = pieces.join('');
+        expect(uriUnescape(text)).toBe(perl(text));
+      }),
+      { numRuns: 2000 },
+    );
+    expect(uriUnescape('PVE%3Aa%40pve%3A1%3A%3As%2B%2F%3D%')).toBe('PVE:a@pve:1::s+/=%');
+    expect(uriUnescape('%%41%4')).toBe('%A%4');
   });
 
   it('parses both token header forms and splits on the last =', () => {
