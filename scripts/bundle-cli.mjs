@@ -22,6 +22,7 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { lazyBuiltins } from './lazy-builtins.mjs';
 import { trainShowcmdCache } from './train-code-cache.mjs';
 
 const root = join(import.meta.dirname, '..');
@@ -32,48 +33,8 @@ for (const name of readdirSync(outdir)) {
   if (/^chunk-.*\.js$/.test(name)) rmSync(join(outdir, name));
 }
 
-/**
- * Node built-ins as CommonJS modules required where they are first used. An ES module bundle
- * hoists every `import … from 'node:x'` of every bundled module to its top, so all of them
- * loaded at start-up, for every command: node:http and node:https (the API client), node:net,
- * child_process, async_hooks, … although `showcmd` needs few of them. Turned into `require()`
- * calls inside esbuild's lazily run module bodies, a built-in loads only when a module that
- * uses it runs.
- */
-/**
- * Built-ins a CommonJS dependency requires at load time but uses only later, if ever:
- * commander's child_process (for executable subcommands, which cvmctl has none of) pulls in
- * node:net and the stream modules. Those requires get a proxy that loads the module on first
- * property access. (Only for `require()` callers: an ES import reads the properties at once.)
- */
-const LOADED_ON_FIRST_USE = new Set(['node:child_process']);
-
-const lazyBuiltins = {
-  name: 'lazy-builtins',
-  setup(b) {
-    b.onResolve({ filter: /^node:/ }, (args) => {
-      // the wrapper's own require() is the real one
-      if (args.namespace === 'lazy-builtin' || args.namespace === 'lazy-builtin-proxy') return { path: args.path, external: true };
-      // esbuild keeps one module per (namespace, path): the proxy variant needs its own
-      // namespace, or an ES import (which reads named exports at once, and a proxy has none)
-      // gets the proxy whenever a require() of the same built-in was resolved first
-      const onFirstUse = args.kind === 'require-call' && LOADED_ON_FIRST_USE.has(args.path);
-      return { path: args.path, namespace: onFirstUse ? 'lazy-builtin-proxy' : 'lazy-builtin' };
-    });
-    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin-proxy' }, (args) => ({
-      contents: `let m; module.exports = new Proxy({}, { get: (_, key) => (m ??= require(${JSON.stringify(args.path)}))[key] });`,
-      loader: 'js',
-    }));
-    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
-      contents: `module.exports = require(${JSON.stringify(args.path)});`,
-      loader: 'js',
-    }));
-  },
-};
-
 const common = {
   absWorkingDir: root,
-  plugins: [lazyBuiltins],
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -86,6 +47,7 @@ const common = {
 // the full CLI: an ES module (it imports dist/ modules at run time, see docs/performance.md)
 await build({
   ...common,
+  plugins: [lazyBuiltins()],
   entryPoints: ['src/cli/main.ts'],
   outfile: join(outdir, 'main.js'),
   format: 'esm',
@@ -97,8 +59,9 @@ await build({
 // `cvmctl showcmd`: CommonJS, minified, run by bin/cvmctl through vm.Script with a code cache
 const showcmdBundle = join(outdir, 'showcmd-main.cjs');
 rmSync(join(outdir, 'showcmd-main.js'), { force: true });
-await build({
+const showcmdBuild = await build({
   ...common,
+  plugins: [lazyBuiltins({ esmExports: true })],
   entryPoints: ['src/cli/showcmd-main.ts'],
   outfile: showcmdBundle,
   format: 'cjs',
@@ -106,6 +69,9 @@ await build({
   // program.ts finds package.json next to the bundle's directory; the loader passes __dirname
   define: { 'import.meta.dirname': '__dirname' },
 });
+// a built-in's accessor property read through a namespace import (see scripts/lazy-builtins.mjs)
+const undefinedImports = showcmdBuild.warnings.filter((w) => w.text.includes('will always be undefined'));
+if (undefinedImports.length > 0) throw new Error(`${showcmdBundle}: ${undefinedImports.map((w) => w.text).join('; ')}`);
 const text = readFileSync(showcmdBundle, 'latin1');
 // vm.Script gets no dynamic-import hook, the loader decodes latin1 and gives the bundle its own
 // require(): a bundle that needs more must fail the build, not a user's run
