@@ -57,6 +57,7 @@ function sameAsPreviousPage(data: Buffer, off: number): boolean {
 export class Gctx {
   /** The PAGE_INFO record, reused; its first 48 bytes are the launch digest so far. */
   private readonly pageInfo = Buffer.alloc(PAGE_INFO_SIZE);
+  private lastVmsa: { page: Buffer; digest: string } | undefined;
 
   constructor(seed: Uint8Array = ZEROS) {
     if (seed.length !== LD_SIZE) throw new RangeError(`launch digest seed must be ${LD_SIZE} bytes, got ${seed.length}`);
@@ -95,9 +96,16 @@ export class Gctx {
     }
   }
 
+  /**
+   * One VMSA page per vCPU; every AP's page is the same, so a page equal to the previous VMSA
+   * (compared with a copy: a caller may reuse and change its buffer) reuses that digest.
+   */
   updateVmsaPage(page: Uint8Array): void {
     if (page.length !== PAGE_SIZE) throw new RangeError(`VMSA page must be 4096 bytes, got ${page.length}`);
-    this.update(PageType.VMSA, VMSA_GPA, sha384Latin1(page));
+    if (this.lastVmsa === undefined || !this.lastVmsa.page.equals(page)) {
+      this.lastVmsa = { page: Buffer.from(page), digest: sha384Latin1(page) };
+    }
+    this.update(PageType.VMSA, VMSA_GPA, this.lastVmsa.digest);
   }
 
   private updateEmptyPages(type: number, gpa: number, length: number): void {

@@ -216,6 +216,28 @@ describe('GCTX PAGE_INFO chain', () => {
     expect(differs.digest().toString('hex')).toBe(referenceChain(0, Buffer.concat([a, b])));
   });
 
+  it('hashes a VMSA buffer again when the caller changed it between vCPUs', () => {
+    const vmsaRecord = (ld: Buffer, page: Buffer) => {
+      const rec = Buffer.alloc(0x70);
+      ld.copy(rec, 0);
+      sha384(page).copy(rec, 48);
+      rec.writeUInt16LE(0x70, 96);
+      rec[98] = PageType.VMSA;
+      rec.writeBigUInt64LE(BigInt(VMSA_GPA), 104);
+      return sha384(rec);
+    };
+    const page = Buffer.alloc(4096, 1);
+    const gctx = new Gctx();
+    gctx.updateVmsaPage(page);
+    gctx.updateVmsaPage(page);
+    let expected = vmsaRecord(vmsaRecord(Buffer.alloc(48), page), page);
+    expect(gctx.digest().equals(expected)).toBe(true);
+    page[2000] = 2; // same buffer object, new contents
+    gctx.updateVmsaPage(page);
+    expected = vmsaRecord(expected, page);
+    expect(gctx.digest().toString('hex')).toBe(expected.toString('hex'));
+  });
+
   it('rejects partial pages and wrong seeds', () => {
     expect(() => new Gctx().updateNormalPages(0, Buffer.alloc(100))).toThrow(RangeError);
     expect(() => new Gctx(Buffer.alloc(47))).toThrow(RangeError);
