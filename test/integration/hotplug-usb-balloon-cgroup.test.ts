@@ -7,24 +7,26 @@
  * a guest driver `query-balloon` keeps answering the full size), and `cpuunits`/`cpulimit`
  * go to the VM's cpu cgroup, which `start` created and put QEMU in. What cannot change live
  * stays in [PENDING]. Checked against QEMU's view (qom-list, `info usb`, query-chardev,
- * query-mice) and the cgroup files the kernel holds.
+ * query-mice) and the cgroup files the kernel holds. A second VM, started with `-S`, shows a
+ * disk hot-added and removed before the firmware numbered the PCI bridges (query-pci blind).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QmpClient } from '../../src/qemu/qmp/index.js';
 import { type CpuCgroup, findCpuCgroup } from '../../src/run/cgroup.js';
-import { cliSync, configSections as sectionsOf, makeTestRoot, QEMU_BINARY, readIfExists, type TestRoot, waitFor } from './helpers.js';
+import { cliSync, configSections as sectionsOf, makeTestRoot, QEMU_BINARY, QEMU_IMG, readIfExists, type TestRoot, waitFor } from './helpers.js';
 
 const built = existsSync(resolve('dist/cli/main.js'));
-const ready = Boolean(QEMU_BINARY) && built;
+const ready = Boolean(QEMU_BINARY && QEMU_IMG) && built;
 const VMID = 9441;
 const MiB = 2 ** 20;
 
 const cli = cliSync;
 const configSections = (root: string) => sectionsOf(root, VMID);
 
-describe.skipIf(!ready)(`USB, tablet, balloon and cgroup changes on a running VM${ready ? '' : ' (skipped: needs qemu-system-x86_64 and npm run build)'}`, () => {
+describe.skipIf(!ready)(`USB, tablet, balloon and cgroup changes on a running VM${ready ? '' : ' (skipped: needs qemu-system-x86_64, qemu-img and npm run build)'}`, () => {
   let r: TestRoot;
   let trace: string;
   let cg: CpuCgroup;
@@ -173,4 +175,49 @@ describe.skipIf(!ready)(`USB, tablet, balloon and cgroup changes on a running VM
     expect(set('--revert', 'scsi1')).toMatchObject({ code: 0, stderr: '' });
     expect(configSections(r.root).pending).toEqual({});
   });
+});
+
+describe.skipIf(!ready)(`hotplug before the firmware numbered the PCI bridges${ready ? '' : ' (skipped: needs qemu-system-x86_64, qemu-img and npm run build)'}`, () => {
+  // q35 puts the SCSI controller behind pcidmi/pci.0; QEMU started with -S runs no firmware, so
+  // query-pci cannot see below those bridges (as during OVMF's first seconds under TCG)
+  const EARLY = 9442;
+  let r: TestRoot;
+  const qdevs = async () => {
+    const c = await QmpClient.connect(join(r.root, 'run', `${EARLY}.qmp`));
+    try {
+      return (await c.execute<{ qdev?: string }[]>('query-block')).map((b) => b.qdev);
+    } finally {
+      await c.close();
+    }
+  };
+
+  beforeAll(() => {
+    r = makeTestRoot('cvmctl-hotplug-early-');
+    mkdirSync(join(r.root, 'images', String(EARLY)), { recursive: true });
+    execFileSync(QEMU_IMG as string, ['create', '-q', '-f', 'qcow2', join(r.root, 'images', String(EARLY), `vm-${EARLY}-disk-0.qcow2`), '16M']);
+    r.writeConfig(
+      EARLY,
+      ['args: -S', 'boot: order=scsi0', 'kvm: 0', 'machine: q35', 'memory: 128', `scsi0: local:${EARLY}/vm-${EARLY}-disk-0.qcow2,size=16M`, 'vga: none', ''].join('\n'),
+    );
+    const start = cli(r.root, 'start', String(EARLY), '--json');
+    expect(start.code, start.stderr).toBe(0);
+    r.track((JSON.parse(start.stdout) as { pid: number }).pid);
+  }, 120_000);
+
+  afterAll(() => {
+    if (r) {
+      cli(r.root, 'stop', String(EARLY));
+      r.cleanup();
+    }
+  });
+
+  it('adds a SCSI disk to the controller that is there, and removes it', async () => {
+    const add = cli(r.root, 'set', String(EARLY), '--scsi1', 'local:0.01,format=qcow2');
+    expect(add.stderr).toBe('');
+    expect(sectionsOf(r.root, EARLY).pending).toEqual({});
+    expect(await qdevs()).toContain('scsi1');
+    expect(cli(r.root, 'set', String(EARLY), '--delete', 'scsi1')).toMatchObject({ code: 0, stderr: '' });
+    expect(sectionsOf(r.root, EARLY).main.unused0).toBe(`local:${EARLY}/vm-${EARLY}-disk-1.qcow2`);
+    expect(await qdevs()).not.toContain('scsi1');
+  }, 60_000);
 });

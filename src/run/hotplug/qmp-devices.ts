@@ -2,7 +2,7 @@
  * @module run/hotplug/qmp-devices
  * The QMP building blocks of qemu-server's hotplug code: which devices a running VM has
  * (vm_devices_list: PCI qdev ids including those behind bridges, drives by their qdev, the
- * tablet, USB devices), device_add from a `-device` string the way qemu_deviceadd splits it, device_del
+ * tablet, and every device of /machine/peripheral), device_add from a `-device` string the way qemu_deviceadd splits it, device_del
  * with the verify loops and their texts (`error on hot-unplugging device 'net1' - still busy
  * in guest?`), and attaching/detaching a drive's blockdev tree with its throttle group.
  */
@@ -41,9 +41,12 @@ export async function devicesList(qmp: QmpClient): Promise<Set<string>> {
   for (const block of await qmp.execute<{ qdev?: string }[]>('query-block')) if (block.qdev) ids.add(qdevToDriveId(block.qdev));
   const mice = await qmp.execute<{ name: string }[]>('query-mice');
   if (mice.some((m) => m.name === 'QEMU HID Tablet')) ids.add('tablet');
-  // USB devices have no query command: they are the usbN / usbredirdevN children of /machine/peripheral
-  for (const child of await qmp.execute<{ name: string }[]>('qom-list', { path: '/machine/peripheral' })) {
-    if (/^usb(?:redirdev)?\d+$/.test(child.name)) ids.add(child.name);
+  // USB devices have no query command (qemu-server takes usbN / usbredirdevN from here). cvmctl
+  // takes every device with an id from here: query-pci finds devices behind a PCI bridge only
+  // once the firmware has numbered the bridge's bus, which OVMF under TCG takes seconds to do
+  // (and a VM started paused never does) — a disk added then would never be "seen", an unplug skipped
+  for (const child of await qmp.execute<{ name: string; type: string }[]>('qom-list', { path: '/machine/peripheral' })) {
+    if (child.type.startsWith('child<')) ids.add(child.name);
   }
   return ids;
 }
