@@ -17,7 +17,7 @@
  */
 
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { API_TOKEN_NAME, COOKIE_NAME, requestCredential } from '../access/credentials.js';
@@ -31,12 +31,21 @@ export class ProxyError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** Raised while connecting: nothing of the request was sent. */
+    readonly beforeSend = false,
   ) {
     super(message);
   }
 }
 
+/** A reused keep-alive connection the peer had closed: the GET is sent again on a new one. */
+class StaleConnection extends Error {}
+
 export const PROXY_HEADER = 'pvedisableproxy';
+/** Idle pooled connections close before the peer's keep-alive timeout (30 s) would close them. */
+const POOL_IDLE_MS = 10_000;
+/** How long a node's registration (address, fingerprint) is used without asking etcd again. */
+const TARGET_TTL_MS = 2_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 /** pveproxy gives a proxied request 30 s; synchronous handlers here may take longer (a start). */
 const IDLE_TIMEOUT_MS = 120_000;
@@ -58,7 +67,9 @@ function forwardedHeaders(req: IncomingMessage): OutgoingHttpHeaders {
   const credential = requestCredential(header(req, 'cookie'), header(req, 'authorization'));
   if (credential.kind === 'ticket') out.Cookie = `${COOKIE_NAME}=${encodeURIComponent(credential.ticket)}`;
   if (credential.kind === 'token') out.Authorization = `${API_TOKEN_NAME}=${credential.value}`;
-  for (const name of ['csrfpreventiontoken', 'host', 'content-type', 'content-length']) {
+  // a body goes along only where pveproxy sends one (never with GET/HEAD, which are not piped)
+  const body = req.method !== 'GET' && req.method !== 'HEAD' ? ['content-type', 'content-length'] : [];
+  for (const name of ['csrfpreventiontoken', 'host', ...body]) {
     const value = header(req, name);
     if (value !== undefined) out[name] = value;
   }
@@ -66,6 +77,9 @@ function forwardedHeaders(req: IncomingMessage): OutgoingHttpHeaders {
 }
 
 export class NodeProxy {
+  private readonly agents = new Map<string, { key: string; agent: Agent }>();
+  private readonly targets = new Map<string, { target: Target | undefined; until: number }>();
+
   constructor(
     private readonly root: string,
     private readonly localNode: string,
@@ -73,10 +87,21 @@ export class NodeProxy {
 
   /**
    * Whether a request naming `node` goes elsewhere: a valid name of another member. A name that
-   * is no member stays here (and gets the local "no such cluster node" answer).
+   * is no member stays here (and gets the local "no such cluster node" answer). Registrations
+   * are remembered for TARGET_TTL_MS: one that is out of date only makes a connection fail,
+   * which looks again (`tryForward`); the pinning never depends on it being fresh.
    */
-  async targetOf(node: string): Promise<Target | undefined> {
+  async targetOf(node: string, fresh = false): Promise<Target | undefined> {
     if (node === this.localNode || !NAME_RE.test(node)) return undefined;
+    const known = this.targets.get(node);
+    if (!fresh && known && known.until > Date.now()) return known.target;
+    this.targets.delete(node);
+    const target = await this.lookup(node);
+    this.targets.set(node, { target, until: Date.now() + TARGET_TTL_MS });
+    return target;
+  }
+
+  private async lookup(node: string): Promise<Target | undefined> {
     const { client, cluster } = clusterClient(this.root);
     const keys = clusterKeys(cluster);
     const [online, member] = await Promise.all([
@@ -102,18 +127,18 @@ export class NodeProxy {
     return new Promise((resolve, reject) => {
       const host = target.url.hostname.replace(/^\[(.*)\]$/, '$1');
       const socket = tlsConnect({ host, port: Number(target.url.port || 443), rejectUnauthorized: false, minVersion: 'TLSv1.2' });
-      socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(new ProxyError(595, 'Connection timed out')));
+      socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(new ProxyError(595, 'Connection timed out', true)));
       socket.once('error', (err: NodeJS.ErrnoException) => {
         if (err instanceof ProxyError) reject(err);
-        else if (err.code === 'ECONNREFUSED') reject(new ProxyError(595, 'Connection refused'));
-        else if (err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH') reject(new ProxyError(595, 'No route to host'));
-        else reject(new ProxyError(socket.connecting ? 595 : 596, err.message));
+        else if (err.code === 'ECONNREFUSED') reject(new ProxyError(595, 'Connection refused', true));
+        else if (err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH') reject(new ProxyError(595, 'No route to host', true));
+        else reject(new ProxyError(socket.connecting ? 595 : 596, err.message, true));
       });
       socket.once('secureConnect', () => {
         const seen = socket.getPeerCertificate().fingerprint256 ?? '';
         if (seen.toUpperCase() !== target.fingerprint.toUpperCase()) {
           socket.destroy();
-          reject(new ProxyError(596, `certificate fingerprint mismatch for node '${node}' (registered ${target.fingerprint}, presented ${seen})`));
+          reject(new ProxyError(596, `certificate fingerprint mismatch for node '${node}' (registered ${target.fingerprint}, presented ${seen})`, true));
           return;
         }
         socket.setTimeout(0);
@@ -136,7 +161,15 @@ export class NodeProxy {
       const target = await this.targetOf(node);
       if (!target) return false;
       if (header(req, PROXY_HEADER)) throw new ProxyError(500, 'proxy loop detected');
-      await this.forward(req, res, node, target);
+      try {
+        await this.forward(req, res, node, target);
+      } catch (err) {
+        if (!(err instanceof ProxyError) || !err.beforeSend) throw err;
+        // the node may have restarted (new address or certificate) or gone: look again, once
+        const fresh = await this.targetOf(node, true);
+        if (!fresh || (fresh.url.href === target.url.href && fresh.fingerprint === target.fingerprint)) throw err;
+        await this.forward(req, res, node, fresh);
+      }
     } catch (err) {
       if (!(err instanceof ProxyError)) throw err;
       if (res.headersSent) res.destroy(err);
@@ -145,31 +178,69 @@ export class NodeProxy {
     return true;
   }
 
-  /** Forward an API request and stream the answer back; resolves when the answer is sent. */
+  /**
+   * Forward an API request and stream the answer back; resolves when the answer is sent. GETs
+   * reuse pinned keep-alive connections (as pveproxy does for GET only: the others need not be
+   * idempotent); a GET that finds its reused connection closed by the peer is sent once more
+   * on a new one.
+   */
   async forward(req: IncomingMessage, res: ServerResponse, node: string, target: Target): Promise<void> {
-    const socket = await this.connect(node, target);
+    const idempotent = req.method === 'GET' || req.method === 'HEAD';
+    try {
+      await this.send(req, res, node, target, idempotent);
+    } catch (err) {
+      if (!(err instanceof StaleConnection)) throw err;
+      await this.send(req, res, node, target, false);
+    }
+  }
+
+  private async send(req: IncomingMessage, res: ServerResponse, node: string, target: Target, keepAlive: boolean): Promise<void> {
+    const connection = keepAlive
+      ? { agent: this.agentFor(node, target) }
+      : await this.connect(node, target).then((socket) => ({ createConnection: () => socket }));
     await new Promise<void>((resolve, reject) => {
-      const upstream = httpRequest(
-        { method: req.method, path: req.url, headers: forwardedHeaders(req), createConnection: () => socket },
-        (answer) => {
-          const headers: OutgoingHttpHeaders = {};
-          for (const [name, value] of Object.entries(answer.headers)) if (!HOP_BY_HOP.has(name) && value !== undefined) headers[name] = value;
-          res.writeHead(answer.statusCode ?? 502, answer.statusMessage ?? '', headers);
-          answer.pipe(res);
-          answer.on('error', (err) => res.destroy(err));
-          res.on('close', () => {
-            socket.destroy();
-            resolve();
-          });
-        },
-      );
-      upstream.setTimeout(IDLE_TIMEOUT_MS, () => upstream.destroy(new ProxyError(596, 'Connection timed out')));
-      upstream.on('error', (err) => {
-        socket.destroy();
-        reject(err instanceof ProxyError ? err : new ProxyError(596, err.message));
+      const upstream = httpRequest({ method: req.method, path: req.url, headers: forwardedHeaders(req), ...connection }, (answer) => {
+        const headers: OutgoingHttpHeaders = {};
+        for (const [name, value] of Object.entries(answer.headers)) if (!HOP_BY_HOP.has(name) && value !== undefined) headers[name] = value;
+        res.writeHead(answer.statusCode ?? 502, answer.statusMessage ?? '', headers);
+        answer.pipe(res);
+        answer.on('error', (err) => res.destroy(err));
+        res.on('close', () => {
+          if (!answer.complete) upstream.destroy();
+          resolve();
+        });
       });
-      req.pipe(upstream);
+      upstream.setTimeout(IDLE_TIMEOUT_MS, () => upstream.destroy(new ProxyError(596, 'Connection timed out')));
+      upstream.on('error', (err: NodeJS.ErrnoException) => {
+        if (err instanceof ProxyError) reject(err);
+        else if (upstream.reusedSocket && !res.headersSent && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) reject(new StaleConnection());
+        else reject(new ProxyError(596, err.message));
+      });
+      if (keepAlive) upstream.end();
+      else req.pipe(upstream);
     });
+  }
+
+  /** The keep-alive agent of a node's registration: its connections are all pinned (a new registration, a new agent). */
+  private agentFor(node: string, target: Target): Agent {
+    const key = `${target.url.href}|${target.fingerprint}`;
+    const known = this.agents.get(node);
+    if (known?.key === key) return known.agent;
+    known?.agent.destroy();
+    const agent = new Agent({ keepAlive: true, maxSockets: 16, timeout: POOL_IDLE_MS });
+    // each new connection is a pinned one (the peer checked before the agent gets it)
+    (agent as unknown as { createConnection: unknown }).createConnection = (_opts: unknown, done: (err: Error | null, socket?: TLSSocket) => void) => {
+      this.connect(node, target).then((socket) => done(null, socket), (err: Error) => done(err));
+      return undefined;
+    };
+    this.agents.set(node, { key, agent });
+    return agent;
+  }
+
+  /** Close the pooled connections (server shutdown). */
+  close(): void {
+    for (const { agent } of this.agents.values()) agent.destroy();
+    this.agents.clear();
   }
 
   /** Tunnel a WebSocket upgrade to the node: the request as received plus the proxy headers, then bytes both ways. */

@@ -303,6 +303,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     },
     async close(graceMs = 30_000) {
       await registration?.stop();
+      proxy?.close();
       const closed = new Promise<void>((resolve) => front.close(() => resolve()));
       https.closeIdleConnections();
       await tasks.shutdown(graceMs);

@@ -10,6 +10,7 @@
  * is a proxy loop.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -212,6 +213,35 @@ describe('routing /nodes/<other>/… to the node, like pveproxy', () => {
     expect(sb.logs.length).toBe(before); // B never saw a request
     await client.delete(keys.onlineNode('node-d'));
     await client.delete(keys.member('node-d'));
+  });
+
+  it('a registered address that refuses gives 595; when the node registers anew, the next request goes there', async () => {
+    const client = new EtcdClient(etcd.endpoints);
+    const keys = clusterKeys('lab');
+    const real = JSON.parse((await client.get(keys.onlineNode('node-b')))?.value ?? '{}') as { url: string; fingerprint: string };
+    const dead = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = srv.address() as AddressInfo;
+        srv.close(() => resolve(port));
+      });
+    });
+    const register = (url: string) =>
+      client.put(keys.onlineNode('node-e'), JSON.stringify({ url, fingerprint: real.fingerprint, running: [], updated: new Date().toISOString() }));
+    await client.put(keys.member('node-e'), JSON.stringify({ node: 'node-e', joined: new Date().toISOString() }));
+    await register(`https://127.0.0.1:${dead}`);
+    const refused = await sa.call('GET', '/nodes/node-e/status');
+    expect(refused.status).toBe(595);
+    expect(refused.reason).toBe('Connection refused');
+    // "node-e restarts" at B's address: A's remembered registration fails to connect, A looks again and goes there
+    await register(real.url);
+    const before = sb.logs.length;
+    const moved = await sa.call('GET', '/nodes/node-e/status');
+    // B got it, and (node-e not being B) refuses to forward it once more
+    expect(moved.status).toBe(500);
+    expect(moved.reason).toBe('proxy loop detected');
+    expect(sb.logs.slice(before).some((l) => l.includes(' GET /api2/json/nodes/node-e/status 500 '))).toBe(true);
+    await client.delete(keys.onlineNode('node-e'));
+    await client.delete(keys.member('node-e'));
   });
 
   it('a forwarded request that would be forwarded again is a proxy loop; for the node itself it is served', async () => {
