@@ -92,6 +92,8 @@ function headerRevision(json: Record<string, unknown>): number {
   return Number((json.header as { revision?: string } | undefined)?.revision ?? 0);
 }
 
+const endpointUrl = (endpoint: string, path: string) => new URL(path, endpoint.endsWith('/') ? endpoint : `${endpoint}/`);
+
 /** A request named a lease that no longer exists (expired or revoked): the caller grants a new one. */
 export class LeaseNotFound extends Error {}
 
@@ -165,7 +167,7 @@ export class EtcdClient {
 
   /** POST one JSON request to one endpoint. */
   private postTo(endpoint: string, path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-    const url = new URL(path, endpoint.endsWith('/') ? endpoint : `${endpoint}/`);
+    const url = endpointUrl(endpoint, path);
     const data = JSON.stringify(body);
     const { doRequest, options } = this.requestOptions(url, {
       method: 'POST',
@@ -201,14 +203,17 @@ export class EtcdClient {
     });
   }
 
+  /** Every endpoint with its index, the preferred one first (read once: concurrent requests move it). */
+  private failoverOrder(): { i: number; endpoint: string }[] {
+    const first = this.preferred;
+    const n = this.endpoints.length;
+    return this.endpoints.map((_, k) => ({ i: (first + k) % n, endpoint: this.endpoints[(first + k) % n] as string }));
+  }
+
   /** POST to the preferred endpoint, failing over to the others when one cannot be reached. */
   private async post(path: string, body: unknown): Promise<Record<string, unknown>> {
-    const n = this.endpoints.length;
     const problems: string[] = [];
-    const first = this.preferred; // read once: concurrent requests move it
-    for (let k = 0; k < n; k++) {
-      const i = (first + k) % n;
-      const endpoint = this.endpoints[i] as string;
+    for (const { i, endpoint } of this.failoverOrder()) {
       let answer: { status: number; json: Record<string, unknown> };
       try {
         answer = await this.postTo(endpoint, path, body);
@@ -320,13 +325,9 @@ export class EtcdClient {
    * usual order. The caller reads newline-delimited JSON from `response` and calls `close()`.
    */
   async stream(path: string, body: unknown): Promise<{ endpoint: string; response: IncomingMessage; close: () => void }> {
-    const n = this.endpoints.length;
     const problems: string[] = [];
-    const first = this.preferred; // read once: concurrent requests move it
-    for (let k = 0; k < n; k++) {
-      const i = (first + k) % n;
-      const endpoint = this.endpoints[i] as string;
-      const url = new URL(path, endpoint.endsWith('/') ? endpoint : `${endpoint}/`);
+    for (const { endpoint } of this.failoverOrder()) {
+      const url = endpointUrl(endpoint, path);
       const data = JSON.stringify(body);
       // a stream of its own (no pooled socket): it lives as long as the watch
       const { doRequest, options } = this.requestOptions(url, { method: 'POST', headers: { 'content-type': 'application/json' } });
