@@ -6,7 +6,6 @@
  * dir storage), `run/` (qmp/pid/vnc sockets of running VMs), `lock/` (per-VM locks).
  */
 
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { CvmError } from '../errors.js';
 
@@ -16,7 +15,8 @@ export function resolveRoot(explicit?: string, env: NodeJS.ProcessEnv = process.
   if (explicit) return explicit;
   if (env.CVMCTL_ROOT) return env.CVMCTL_ROOT;
   if (typeof process.getuid === 'function' && process.getuid() === 0) return '/var/lib/cvmctl';
-  return join(env.HOME || homedir(), '.local', 'share', 'cvmctl');
+  // node:os only when HOME is unset: every command resolves the root, few need the module
+  return join(env.HOME || process.getBuiltinModule('node:os').homedir(), '.local', 'share', 'cvmctl');
 }
 
 export interface StateLayout {

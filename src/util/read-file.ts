@@ -15,9 +15,11 @@
  */
 
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { CvmError } from '../errors.js';
 import { fileKind } from './file-kind.js';
+
+/** Let other work run between chunks of a large file (node:timers/promises' setImmediate without loading it). */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;

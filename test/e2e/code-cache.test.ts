@@ -109,7 +109,7 @@ describe('code cache of the showcmd bundle', () => {
     expect(run(join(dir, 'copy', 'bin', 'cvmctl'))).toEqual(full);
   });
 
-  it('a cold showcmd loads no ES module loader, node:module, fs/promises or child_process', () => {
+  it('a cold showcmd loads no ES module loader, node:module, fs/promises, child_process, os or timers/promises', () => {
     // what a start-up spends time on besides our code: built-ins loaded (stdio to files, not
     // pipes: a pipe would load node:net for process.stdout)
     const preload = join(dir, 'loaded.cjs');
@@ -130,7 +130,7 @@ describe('code cache of the showcmd bundle', () => {
     const loaded = readFileSync(report, 'utf8').split('\n');
     expect(loaded).toContain('NativeModule vm');
     expect(loaded).toContain('NativeModule crypto');
-    for (const name of ['internal/modules/esm/loader', 'module', 'fs/promises', 'child_process', 'net']) {
+    for (const name of ['internal/modules/esm/loader', 'module', 'fs/promises', 'child_process', 'net', 'os', 'timers/promises']) {
       expect(loaded, name).not.toContain(`NativeModule ${name}`);
     }
   });
