@@ -51,7 +51,7 @@ const CONNECT_TIMEOUT_MS = 10_000;
 const IDLE_TIMEOUT_MS = 120_000;
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer']);
 
-interface Target {
+export interface Target {
   url: URL;
   fingerprint: string;
 }
@@ -123,7 +123,7 @@ export class NodeProxy {
   }
 
   /** A TLS connection to the node whose certificate has the registered fingerprint. */
-  private connect(node: string, target: Target): Promise<TLSSocket> {
+  connect(node: string, target: Target): Promise<TLSSocket> {
     return new Promise((resolve, reject) => {
       const host = target.url.hostname.replace(/^\[(.*)\]$/, '$1');
       const socket = tlsConnect({ host, port: Number(target.url.port || 443), rejectUnauthorized: false, minVersion: 'TLSv1.2' });

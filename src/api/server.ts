@@ -201,7 +201,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       let body: RawParams = {};
       if (method === 'GET' || method === 'DELETE') {
         if (hasBody(req)) throw new CvmError('NOT_IMPLEMENTED', `Unexpected content for method '${method}'`);
-      } else {
+      } else if (!route.rawBody) {
         body = decodeBody(req.headers['content-type'], await readBody(req));
       }
       raw = mergeParams(body, query, pathParams);
@@ -216,6 +216,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         params: checked.params,
         configParams: checked.configParams,
         lists: checked.lists,
+        ...(route.rawBody ? { body: req } : {}),
         method: method as HttpMethod,
         headers: req.headers,
       };

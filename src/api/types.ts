@@ -7,6 +7,7 @@
  * returns the `data` of PVE's `{"data": …}` envelope.
  */
 
+import type { Readable } from 'node:stream';
 import type { NodeProxy } from './proxy.js';
 import type { AccessControl, Identity } from '../access/types.js';
 import type { ConfigCache } from './config-cache.js';
@@ -45,6 +46,8 @@ export interface ApiRequest {
   configParams: Record<string, string>;
   /** Array parameters (route `lists`), validated item by item. */
   lists?: Record<string, string[]>;
+  /** The unread request body of a `rawBody` route (parameters then come from the query only). */
+  body?: Readable;
   method: HttpMethod;
   /** Raw request headers (lower-case names). */
   headers: Record<string, string | string[] | undefined>;
@@ -76,6 +79,8 @@ export interface RouteDef {
   lists?: Readonly<Record<string, PropertySchema>>;
   /** Accept every settable VM config key too (create / update). */
   configKeys?: boolean;
+  /** The body is data for the handler (a streamed volume), not parameters: it is left unread. */
+  rawBody?: boolean;
   /** No authentication (PVE: /access/ticket, /access/domains). */
   noAuth?: boolean;
   /** Throws PERMISSION_DENIED (via `access.check`) unless the caller may do this. */

@@ -9,6 +9,7 @@ import { capabilityRoutes } from './capabilities.js';
 import { clusterRoutes } from './cluster.js';
 import { cvmRoutes } from './cvm.js';
 import { cvmNodeRoutes } from './cvm-node.js';
+import { migrateRoutes } from './migrate.js';
 import { nodeRoutes } from './nodes.js';
 import { poolRoutes } from './pools.js';
 import { qemuRoutes } from './qemu.js';
@@ -33,6 +34,7 @@ export const allRoutes: readonly RouteDef[] = [
   ...qemuDiskRoutes,
   ...qemuAgentRoutes,
   ...qemuSnapshotRoutes,
+  ...migrateRoutes,
   ...taskRoutes,
   ...storageRoutes,
   ...capabilityRoutes,

@@ -17,5 +17,6 @@ import * as serve from './serve.js';
 import * as snapshot from './snapshot.js';
 import * as disk from './disk.js';
 import * as cluster from './cluster.js';
+import * as migrate from './migrate.js';
 
-export const commandModules: CommandModule[] = [vm, showcmd, lifecycle, agent, snapshot, disk, policy, host, lint, measure, attest, serve, access, cluster];
+export const commandModules: CommandModule[] = [vm, showcmd, lifecycle, agent, snapshot, disk, policy, host, lint, measure, attest, serve, access, cluster, migrate];

@@ -1,0 +1,345 @@
+/**
+ * @module cluster/migrate-transfer
+ * How a local volume gets from the source node to the target node (different hosts: no shared
+ * filesystem is assumed). The source owns the migration: it writes a transfer record
+ * `<prefix>transfers/<id>` (VM, source, target, the volumes with their byte counts) under a
+ * lease it keeps alive, and streams each volume file in one HTTPS `PUT` to the target's
+ * `…/qemu/{vmid}/migrate-volume` endpoint, at the URL the target registered and pinned to the
+ * certificate fingerprint it registered (the API proxy's connection, api/proxy). The 256-bit random id is the credential: the target
+ * accepts only what an existing record for itself names (etcd is the cluster's root of trust;
+ * whoever can write it can do anything anyway). The target writes to a hidden temporary file,
+ * counts and hashes (SHA-256) the bytes, fsyncs, and links the file into place only if the
+ * name is still free; it answers with the count and hash, which the source compares with its
+ * own. The record's key disappears either in the source's ownership transaction (the VM is
+ * the target's now) or when the source gives up or dies (lease revoked or expired): the target
+ * watches it and, once it is gone and the VM is not its own, removes what it received.
+ */
+
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { link, mkdir, open, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
+import { basename, dirname, join } from 'node:path';
+import { type Readable, Transform } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import type { Target } from '../api/proxy.js';
+import { CvmError } from '../errors.js';
+import { renderBytes } from '../storage/convert.js';
+import { volumePath } from '../storage/path.js';
+import type { StorageConfig } from '../storage/types.js';
+import { parseVolumeId, storageConfig } from '../storage/volume.js';
+import type { EtcdClient } from './etcd-client.js';
+import { clusterKeys } from './etcd-store.js';
+
+/** Lease of a transfer record: how long a dead source's half-done migration lingers. */
+export const TRANSFER_TTL_SECONDS = 15;
+export const TRANSFER_ID_RE = /^[0-9a-f]{64}$/;
+
+export interface TransferVolume {
+  volid: string;
+  /** Copied (local) or only checked to exist on the target (shared). */
+  shared: boolean;
+  /** Bytes of the volume file (local volumes). */
+  bytes?: number;
+}
+
+export interface TransferRecord {
+  vmid: number;
+  source: string;
+  target: string;
+  volumes: TransferVolume[];
+  created: string;
+}
+
+export const transferKey = (cluster: string, id: string) => `${clusterKeys(cluster).prefix}transfers/${id}`;
+
+// ---------------------------------------------------------------- source side
+
+/** The record under a kept-alive lease; `close()` revokes it (the target then drops its copies). */
+export class TransferSession {
+  private timer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private readonly client: EtcdClient,
+    readonly id: string,
+    readonly key: string,
+    private readonly lease: string,
+  ) {}
+
+  static async open(client: EtcdClient, cluster: string, record: TransferRecord): Promise<TransferSession> {
+    const id = randomBytes(32).toString('hex');
+    const key = transferKey(cluster, id);
+    const lease = await client.leaseGrant(TRANSFER_TTL_SECONDS);
+    await client.put(key, JSON.stringify(record), lease);
+    const session = new TransferSession(client, id, key, lease);
+    session.timer = setInterval(
+      () => {
+        client.leaseKeepAlive(lease).catch(() => undefined); // a missed refresh is retried; the TTL covers two misses
+      },
+      (TRANSFER_TTL_SECONDS * 1000) / 3,
+    );
+    session.timer.unref();
+    return session;
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.client.leaseRevoke(this.lease).catch(() => undefined); // else it expires by itself
+  }
+}
+
+/**
+ * Where the target node's API is and a pinned TLS connection to it: the API proxy's (the URL and
+ * SHA-256 fingerprint the node registered; nothing is sent before the certificate matched).
+ */
+export async function targetEndpoint(root: string, source: string, target: string): Promise<NodeEndpoint> {
+  const { NodeProxy, ProxyError } = await import('../api/proxy.js');
+  const proxy = new NodeProxy(root, source);
+  const asCvmError = (err: unknown) => (err instanceof ProxyError ? new CvmError('CLUSTER_UNREACHABLE', err.message, { cause: err }) : err);
+  let found: Target | undefined;
+  try {
+    found = await proxy.targetOf(target);
+  } catch (err) {
+    throw asCvmError(err);
+  }
+  if (!found) throw new CvmError('CLUSTER_CONFIG', `no such cluster node '${target}'`);
+  const t = found;
+  return {
+    url: t.url.href,
+    connect: () => proxy.connect(target, t).catch((err: unknown) => Promise.reject(asCvmError(err))),
+  };
+}
+
+export interface NodeEndpoint {
+  url: string;
+  connect: () => Promise<TLSSocket>;
+}
+
+/** One request to another node's API over a pinned connection; resolves with the envelope's data. */
+export async function nodeRequest(
+  endpoint: NodeEndpoint,
+  method: 'GET' | 'POST' | 'PUT',
+  path: string,
+  body?: { open: () => Readable; length: number },
+): Promise<unknown> {
+  const base = new URL(endpoint.url);
+  const socket = await endpoint.connect();
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host: base.hostname,
+        port: base.port,
+        method,
+        path: `/api2/json${path}`,
+        createConnection: () => socket,
+        headers: body ? { 'content-type': 'application/octet-stream', 'content-length': body.length } : {},
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: { data?: unknown; message?: string } = {};
+          try {
+            json = text ? JSON.parse(text) : {};
+          } catch {
+            // the status line says enough
+          }
+          if (res.statusCode === 200) resolve(json.data);
+          else reject(new CvmError('CLUSTER_UNREACHABLE', `${(json.message ?? res.statusMessage ?? `HTTP ${res.statusCode}`).trim()}`));
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', (err) => reject(new CvmError('CLUSTER_UNREACHABLE', `${base.host}: ${err.message}`, { cause: err })));
+    if (!body) {
+      req.end();
+      return;
+    }
+    const stream = body.open();
+    stream.on('error', (err) => req.destroy(err));
+    stream.pipe(req);
+  });
+}
+
+/**
+ * Stream one volume file to the target; progress lines every 10 % (and at the end) in the
+ * wording of qemu-server's copy progress; the target's byte count and SHA-256 must match ours.
+ */
+export async function sendVolume(args: {
+  endpoint: NodeEndpoint;
+  target: string;
+  vmid: number;
+  transfer: string;
+  volid: string;
+  path: string;
+  bytes: number;
+  log: (line: string) => void;
+}): Promise<void> {
+  const hash = createHash('sha256');
+  let sent = 0;
+  let nextReport = 10;
+  // counts and hashes what goes out; opened only once the connection is verified
+  const open = (): Readable => {
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        hash.update(chunk);
+        sent += chunk.length;
+        const percent = args.bytes === 0 ? 100 : (sent * 100) / args.bytes;
+        if (percent >= nextReport && percent < 100) {
+          args.log(`transferred ${renderBytes(sent)} of ${renderBytes(args.bytes)} (${percent.toFixed(2)}%)`);
+          nextReport = Math.floor(percent / 10) * 10 + 10;
+        }
+        done(null, chunk);
+      },
+    });
+    const file = createReadStream(args.path, { highWaterMark: 1 << 20 });
+    file.on('error', (err) => meter.destroy(err));
+    return file.pipe(meter);
+  };
+  const query = new URLSearchParams({ transfer: args.transfer, volid: args.volid }).toString();
+  const answer = (await nodeRequest(args.endpoint, 'PUT', `/nodes/${args.target}/qemu/${args.vmid}/migrate-volume?${query}`, {
+    open,
+    length: args.bytes,
+  })) as { bytes?: number; sha256?: string } | null;
+  const digest = hash.digest('hex');
+  if (sent !== args.bytes || answer?.bytes !== sent || answer?.sha256 !== digest) {
+    throw new CvmError(
+      'STORAGE',
+      `transfer of '${args.volid}' is incomplete: sent ${sent} of ${args.bytes} bytes (sha256 ${digest}), target received ${answer?.bytes ?? '?'} (sha256 ${answer?.sha256 ?? '?'})`,
+    );
+  }
+  args.log(`transferred ${renderBytes(sent)} of ${renderBytes(args.bytes)} (100.00%)`);
+}
+
+// ---------------------------------------------------------------- target side
+
+/** The transfer record `id` names, if it is for VM `vmid` on this node (else one clear refusal). */
+export async function readTransfer(client: EtcdClient, cluster: string, node: string, vmid: number, id: string): Promise<TransferRecord> {
+  const kv = TRANSFER_ID_RE.test(id) ? await client.get(transferKey(cluster, id)) : undefined;
+  const rec = kv ? (JSON.parse(kv.value) as TransferRecord) : undefined;
+  if (!rec || rec.vmid !== vmid || rec.target !== node) {
+    throw new CvmError('AUTH_FAILED', `no migration of VM ${vmid} to node '${node}' with this transfer id`);
+  }
+  return rec;
+}
+
+/** qemu-server's storage checks on the target: every storage the VM uses exists here and takes images; no local volume exists yet. */
+export async function checkTargetStorage(storage: StorageConfig, node: string, rec: TransferRecord): Promise<void> {
+  for (const v of rec.volumes) {
+    const id = parseVolumeId(v.volid);
+    if (!id) continue;
+    let def: StorageConfig[string];
+    try {
+      def = storageConfig(storage, id.storeid);
+    } catch {
+      throw new CvmError('STORAGE', `storage '${id.storeid}' is not available on node '${node}'`);
+    }
+    if (!def.content.includes('images'))
+      throw new CvmError('STORAGE', `${v.volid}: content type 'images' is not available on storage '${id.storeid}'`);
+    if (v.shared) continue;
+    if (!def.path) throw new CvmError('STORAGE', `can't migrate '${v.volid}' - storage type '${def.type}' not supported on node '${node}'`);
+    const exists = await stat(volumePath(storage, v.volid)).then(
+      () => true,
+      () => false,
+    );
+    if (exists) throw new CvmError('STORAGE', `volume '${v.volid}' already exists on node '${node}'`);
+  }
+}
+
+/**
+ * Receive one volume: a hidden temporary file next to its final place, bytes counted (never
+ * more than announced) and hashed, fsynced, then linked into place only if the name is free.
+ * Anything short of that leaves nothing behind.
+ */
+export async function receiveVolume(
+  storage: StorageConfig,
+  rec: TransferRecord,
+  id: string,
+  volid: string,
+  body: Readable,
+): Promise<{ path: string; bytes: number; sha256: string }> {
+  const vol = rec.volumes.find((v) => v.volid === volid && !v.shared);
+  if (!vol || vol.bytes === undefined)
+    throw new CvmError('PARAM_INVALID', `volid: invalid value '${volid}' - not a local volume of this migration`);
+  const path = volumePath(storage, volid);
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = join(dirname(path), `.migrate-${id.slice(0, 16)}-${basename(path)}`);
+  const fh = await open(tmp, 'wx', 0o600);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  try {
+    for await (const chunk of body) {
+      const buf = chunk as Buffer;
+      bytes += buf.length;
+      if (bytes > vol.bytes) throw new CvmError('STORAGE', `'${volid}': more data than the announced ${vol.bytes} bytes`);
+      hash.update(buf);
+      await fh.write(buf);
+    }
+    if (bytes !== vol.bytes) throw new CvmError('STORAGE', `'${volid}': transfer ended after ${bytes} of ${vol.bytes} bytes`);
+    await fh.sync();
+    await fh.close();
+    await link(tmp, path).catch((err: NodeJS.ErrnoException) => {
+      throw new CvmError(
+        'STORAGE',
+        err.code === 'EEXIST' ? `volume '${volid}' already exists` : `unable to place '${volid}' - ${err.message}`,
+      );
+    });
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await unlink(tmp);
+  return { path, bytes, sha256: hash.digest('hex') };
+}
+
+/** Transfers this process received volumes for: id → files. */
+const received = new Map<string, { files: Set<string>; timer: NodeJS.Timeout }>();
+
+/**
+ * After a volume arrived: watch the transfer record; when it is gone and VM `vmid` is not this
+ * node's, the migration did not commit, so the received files go (a committed one keeps them).
+ */
+export function watchTransfer(args: {
+  client: EtcdClient;
+  cluster: string;
+  node: string;
+  vmid: number;
+  id: string;
+  file: string;
+  log?: (line: string) => void;
+  intervalMs?: number;
+}): void {
+  const known = received.get(args.id);
+  if (known) {
+    known.files.add(args.file);
+    return;
+  }
+  const keys = clusterKeys(args.cluster);
+  const entry = { files: new Set([args.file]), timer: setInterval(() => void check(), args.intervalMs ?? 1000) };
+  entry.timer.unref();
+  received.set(args.id, entry);
+  let busy = false;
+  async function check(): Promise<void> {
+    if (busy) return;
+    busy = true;
+    try {
+      if (await args.client.get(transferKey(args.cluster, args.id))) return;
+      clearInterval(entry.timer);
+      received.delete(args.id);
+      const owner = (await args.client.get(keys.vmid(args.vmid)))?.value;
+      if (owner === args.node) return;
+      for (const file of entry.files) {
+        await rm(file, { force: true });
+        await rmdir(dirname(file)).catch(() => undefined); // only when empty
+        args.log?.(`migration of VM ${args.vmid} did not complete: removed received volume '${file}'`);
+      }
+    } catch {
+      // etcd not answering: try again at the next tick
+    } finally {
+      busy = false;
+    }
+  }
+}
