@@ -114,7 +114,7 @@ export interface MigrationPlan {
  * these synchronously, before a task starts; the migration repeats them under the lock).
  */
 export async function planMigration(opts: MigrateOptions, config?: VmConfig): Promise<MigrationPlan> {
-  const { store, cluster } = clusterStoreOf(opts.root);
+  const { store } = clusterStoreOf(opts.root);
   const endpoint = await checkTarget(store, opts.root, opts.target);
   const cfg = config ?? (await store.read(opts.vmid)).config;
   assertNotLocked(cfg.conf);
