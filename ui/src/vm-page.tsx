@@ -24,7 +24,11 @@ interface Current {
   qmpstatus?: string;
   uptime: number;
   cpus: number;
+  /** Load as a fraction of `cpus` (qemu-server's vmstatus; 0 until a second sample). */
+  cpu?: number;
   maxmem: number;
+  /** Host memory of the QEMU process. */
+  mem?: number;
   pid?: number;
   lock?: string;
 }
@@ -97,9 +101,15 @@ export function VmPage(props: { vmid: string }) {
           <dt>Uptime</dt>
           <dd>{duration(c.uptime)}</dd>
           <dt>CPUs</dt>
-          <dd>{c.cpus}</dd>
+          <dd>
+            {c.cpus}
+            {c.status === 'running' && c.cpu !== undefined ? ` — ${(c.cpu * 100).toFixed(1)}% used` : ''}
+          </dd>
           <dt>Memory</dt>
-          <dd>{bytes(c.maxmem)}</dd>
+          <dd>
+            {bytes(c.maxmem)}
+            {c.status === 'running' && c.mem ? ` — ${bytes(c.mem)} on the host` : ''}
+          </dd>
           <dt>PID</dt>
           <dd>{c.pid ?? '-'}</dd>
         </dl>
