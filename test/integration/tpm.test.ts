@@ -68,6 +68,12 @@ async function queryTpm(vmid: number): Promise<unknown> {
   }
 }
 
+/** `10.0` from `QEMU emulator version 10.0.2 (…)`: the machine version a VM created here pins. */
+function qemuMajorMinor(): string {
+  const m = /version (\d+\.\d+)/.exec(execFileSync(QEMU_BINARY as string, ['--version'], { encoding: 'utf8' }));
+  return m?.[1] ?? 'unknown';
+}
+
 const ready = QEMU_BINARY && hasSwtpm;
 const why = !QEMU_BINARY ? SKIP_REASON : 'swtpm/swtpm_setup are not installed (run scripts/setup.sh)';
 
@@ -102,7 +108,9 @@ describe.skipIf(!ready)(`swtpm with real QEMU${ready ? '' : ` (skipped: ${why})`
     const ctx = await r.context();
     const started = await startVm(ctx, 9501, { timeoutSec: 120 });
     r.track(started.pid);
-    expect(started.argv.some((a) => a.endsWith(`file=${MS_CODE}`))).toBe(true);
+    // created on QEMU 10, the win11 VM pins pc-q35-10.0 (meta creation-qemu), whose flash is a -blockdev
+    expect(started.argv).toContain(`pflash0=pflash0,pflash1=drive-efidisk0,hpet=off,accel=tcg,type=pc-q35-${qemuMajorMinor()}`);
+    expect(started.argv.some((a) => a.includes(`"filename":"${MS_CODE}"`))).toBe(true);
     const swtpmPid = await runningSwtpm(swtpmPaths(runDir, 9501));
     expect(swtpmPid).toBeGreaterThan(0);
     r.track(swtpmPid as number);
