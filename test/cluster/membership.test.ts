@@ -90,6 +90,13 @@ describe('cluster membership through the API', () => {
     ]);
   });
 
+  it('the per-node VM list and CVM badges come from the cluster store (this node VMs only)', async () => {
+    const list = dataOf<Record<string, unknown>[]>(await sa.call('GET', '/nodes/node-a/qemu'));
+    expect(list.map((v) => v.vmid)).toEqual([100]);
+    const badges = dataOf<{ vmid: number; type: string | null }[]>(await sa.call('GET', '/nodes/node-a/cvm/vms'));
+    expect(badges).toEqual([{ vmid: 100, type: null }]);
+  });
+
   it('GET /cluster/nextid skips ids used on any node', async () => {
     expect(dataOf<string>(await sa.call('GET', '/cluster/nextid'))).toBe('102');
     const taken = await sa.call('GET', '/cluster/nextid', { query: { vmid: '300' } });

@@ -10,7 +10,7 @@
  */
 
 import { currentConfig } from '../../config/file/views.js';
-import { FsConfigStore } from '../../store/fs-store.js';
+import { openConfigStore } from '../../store/open.js';
 import { paramError } from '../params.js';
 import { canSee, nodeAcl, requirePrivs } from '../permissions.js';
 import { node } from '../schemas.js';
@@ -52,7 +52,7 @@ export const cvmNodeRoutes: RouteDef[] = [
       const identity = identityOf(req);
       const { getCvmType } = await import('../../sev/index.js');
       const out: { vmid: number; type: string | null }[] = [];
-      for (const vm of await new FsConfigStore(req.server.root).list()) {
+      for (const vm of await openConfigStore(req.server.root).list()) {
         if (!(await canSee(req, identity, `/vms/${vm.vmid}`, ['VM.Audit']))) continue;
         let type: string | null;
         try {
