@@ -7,6 +7,7 @@
  * survive (compare-and-swap); the keys are created once; `leave` writes the cluster's state back
  * to the root's files, where the cluster's tickets still verify.
  */
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -129,6 +130,17 @@ describe('users, tokens and ACLs shared by the cluster', () => {
     expect((await sb.call('GET', '/nodes/node-b/status', { as: carol })).status).toBe(200);
   });
 
+  it('the CLI on either root changes the users and ACLs of both', async () => {
+    expect(await cvmctl(roots.a as string, 'user', 'add', 'dave@pve', '--comment', 'made on a')).toMatchObject({ code: 0 });
+    expect(await cvmctl(roots.b as string, 'acl', 'modify', '/vms/900', '--roles', 'PVEVMUser', '--users', 'dave@pve')).toMatchObject({ code: 0 });
+    const users = await cvmctl(roots.b as string, 'user', 'list', '--json');
+    expect(users.code, users.stderr).toBe(0);
+    expect((JSON.parse(users.stdout) as { userid: string; comment?: string }[]).find((u) => u.userid === 'dave@pve')?.comment).toBe('made on a');
+    const acl = await cvmctl(roots.a as string, 'acl', 'list', '--json');
+    expect(acl.code, acl.stderr).toBe(0);
+    expect(JSON.parse(acl.stdout)).toContainEqual(expect.objectContaining({ path: '/vms/900', ugid: 'dave@pve', roleid: 'PVEVMUser' }));
+  });
+
   it('concurrent changes from both nodes all survive (compare-and-swap, no lost update)', async () => {
     const stores = [openAccessStore(roots.a as string), openAccessStore(roots.b as string)];
     await Promise.all(
@@ -167,6 +179,19 @@ describe('users, tokens and ACLs shared by the cluster', () => {
     await expect(local.login({ username: 'bob@pve', password: 'bob-pass-12' })).resolves.toMatchObject({ username: 'bob@pve' });
   });
 });
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'cvmctl');
+
+function cvmctl(root: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, '--root', root, ...args],
+      { encoding: 'utf8', env: { ...process.env, CVMCTL_DEBUG: '', CVMCTL_ROOT: '' }, timeout: 60_000 },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
+    );
+  });
+}
 
 function k0(kv: { value: string } | undefined): Buffer | undefined {
   return kv ? Buffer.from(kv.value, 'base64') : undefined;
