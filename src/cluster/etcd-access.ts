@@ -6,8 +6,9 @@
  * and `access/authkey.key` / `access/pve-www.key` (the 32-byte keys, base64). So a ticket
  * issued by one node is accepted by every other, and a user or token created anywhere works
  * everywhere. Reads: every snapshot asks etcd for the keys' revisions (one keys-only range,
- * shared by the calls of one request) and re-reads the texts only when one changed; while etcd
- * cannot answer, the last snapshot keeps serving (like pmxcfs's local copy without quorum).
+ * shared by the calls of one request) and re-reads the texts only when one changed. Without
+ * quorum the member's own copy answers (like pmxcfs's local copy), and when no member answers at
+ * all the last snapshot keeps serving, so logins and tickets keep working while etcd recovers.
  * Writes are compare-and-swap on the revisions read, retried on conflict, and put every changed
  * text in one transaction: no lost update between nodes, never a token without its secret.
  * The keys are created once for the whole cluster by a "create if absent" transaction.
@@ -72,6 +73,9 @@ export class EtcdAccessStore implements AccessStore {
   /** The revisions check in flight (or just done): the calls of one request share one round trip. */
   private check: Promise<Map<string, number>> | undefined;
   private lastRevisions: Map<string, number> | undefined;
+  /** etcd had no quorum at the last linearizable read: reads use the member's copy (see consistentRead). */
+  private degraded = false;
+  private probing = false;
 
   constructor(
     readonly client: EtcdClient,
@@ -92,23 +96,60 @@ export class EtcdAccessStore implements AccessStore {
     return check;
   }
 
-  private async readRevisions(): Promise<Map<string, number>> {
-    const read = async (serializable: boolean) => {
-      const { kvs } = await this.client.range(this.etcdKeys.prefix, { prefix: true, keysOnly: true, serializable });
-      return new Map(kvs.map((kv: KeyValue) => [kv.key, kv.modRevision]));
+  /**
+   * A read that is linearizable while etcd has quorum. When it cannot be (no quorum: etcd
+   * answers only after its 5 s request timeout), the store turns degraded: reads use this
+   * member's own copy at once, and one linearizable probe at a time runs in the background
+   * until quorum is back. With no member reachable at all, `fallback` (the last known state)
+   * answers if there is one.
+   */
+  private async consistentRead<T>(read: (serializable: boolean) => Promise<T>, fallback?: () => T | undefined): Promise<T> {
+    const local = async () => {
+      try {
+        return await read(true);
+      } catch (err) {
+        const last = unavailable(err) ? fallback?.() : undefined;
+        if (last === undefined) throw err;
+        return last;
+      }
     };
+    if (this.degraded) {
+      this.probe(() => read(false));
+      return local();
+    }
     try {
-      this.lastRevisions = await read(false);
+      return await read(false);
     } catch (err) {
       if (!unavailable(err)) throw err;
-      // no quorum: this member's own copy; no member at all: the last known state
-      try {
-        this.lastRevisions = await read(true);
-      } catch (again) {
-        if (!unavailable(again) || !this.lastRevisions) throw again;
-      }
+      this.degraded = true;
+      return local();
     }
-    return this.lastRevisions;
+  }
+
+  private probe(read: () => Promise<unknown>): void {
+    if (this.probing) return;
+    this.probing = true;
+    read().then(
+      () => {
+        this.degraded = false;
+        this.probing = false;
+      },
+      () => {
+        this.probing = false;
+      },
+    );
+  }
+
+  private async readRevisions(): Promise<Map<string, number>> {
+    const revisions = await this.consistentRead(
+      async (serializable) => {
+        const { kvs } = await this.client.range(this.etcdKeys.prefix, { prefix: true, keysOnly: true, serializable });
+        return new Map(kvs.map((kv: KeyValue) => [kv.key, kv.modRevision]));
+      },
+      () => this.lastRevisions,
+    );
+    this.lastRevisions = revisions;
+    return revisions;
   }
 
   private version(revisions: Map<string, number>, ...keys: string[]): string {
@@ -125,13 +166,8 @@ export class EtcdAccessStore implements AccessStore {
     return snapshot;
   }
 
-  private async readTexts(): Promise<AccessTexts> {
-    try {
-      return await readAccessTexts(this.client, this.etcdKeys);
-    } catch (err) {
-      if (!unavailable(err)) throw err;
-      return readAccessTexts(this.client, this.etcdKeys, true);
-    }
+  private readTexts(): Promise<AccessTexts> {
+    return this.consistentRead((serializable) => readAccessTexts(this.client, this.etcdKeys, serializable));
   }
 
   async shadow(): Promise<Map<string, string>> {
@@ -142,7 +178,13 @@ export class EtcdAccessStore implements AccessStore {
     const { authKey, csrfKey } = this.etcdKeys;
     const version = this.version(await this.revisions(), authKey, csrfKey);
     if (this.cachedKeys?.version === version && !version.split('|').includes('0')) return this.cachedKeys.keys;
-    const [ticket, csrf] = await Promise.all([this.loadOrCreateKey(authKey), this.loadOrCreateKey(csrfKey)]);
+    // existing keys are read (so tickets keep working without quorum); only missing ones need the create transaction
+    const { values, revisions } = version.split('|').includes('0') ? { values: new Map<string, string>(), revisions: new Map<string, number>() } : await this.readTexts();
+    const existing = (key: string) => {
+      const value = values.get(key);
+      return value === undefined ? undefined : { key: decodeKey(value, key), revision: revisions.get(key) ?? 0 };
+    };
+    const [ticket, csrf] = await Promise.all([existing(authKey) ?? this.loadOrCreateKey(authKey), existing(csrfKey) ?? this.loadOrCreateKey(csrfKey)]);
     const keys = { ticket: ticket.key, csrf: csrf.key };
     this.cachedKeys = { version: `${ticket.revision}|${csrf.revision}`, keys };
     return keys;

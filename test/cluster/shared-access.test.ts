@@ -167,6 +167,27 @@ describe('users, tokens and ACLs shared by the cluster', () => {
     expect(k0(await client.get(accessKeys('fresh').authKey))).toEqual(keys[0]?.ticket);
   });
 
+  it('without quorum logins, tickets and tokens keep working from the members copy; changes fail in one line; all recovers', async () => {
+    const token = `root@pam!quorum=${(await addToken(openAccessStore(roots.a as string), 'root@pam', 'quorum', { privsep: false })).value}`;
+    await etcd.kill(1);
+    await etcd.kill(2);
+    try {
+      expect((await sb.call('GET', '/version', { as: { token } })).status).toBe(200);
+      const carol = await sb.login('carol@pve', 'carol-pass-1');
+      expect((await sa.call('GET', '/nodes/node-a/status', { as: carol })).status).toBe(200);
+      const refused = await addUser(openAccessStore(roots.b as string), { userid: 'late@pve' }).catch((e: unknown) => e);
+      expect((refused as CvmError).code).toBe('CLUSTER_NOT_QUORATE');
+      expect((refused as CvmError).message).toMatch(/^cluster not quorate - etcd cannot commit \(/);
+    } finally {
+      etcd.restart(1);
+      etcd.restart(2);
+      await etcd.waitHealthy(30_000);
+    }
+    expect((await openAccessStore(roots.a as string).snapshot()).config.users.has('late@pve')).toBe(false); // nothing half-written
+    await addUser(openAccessStore(roots.a as string), { userid: 'late@pve', password: 'late-pass-12' });
+    await expect(sb.login('late@pve', 'late-pass-12')).resolves.toBeDefined();
+  }, 120_000);
+
   it('leave writes the cluster users, tokens, ACLs and keys back to the root files, where the cluster tickets still verify', async () => {
     const fromA = await sa.login('carol@pve', 'carol-pass-1');
     await clusterLeave(roots.b as string, new EtcdClient(etcd.endpoints));
