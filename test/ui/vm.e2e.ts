@@ -161,3 +161,42 @@ test('start and stop a TCG VM, with the task log', async ({ page }) => {
   await expect(status).toHaveText('stopped', { timeout: 30_000 });
   expect(errors).toEqual([]);
 });
+
+test('a VM that does not exist: a clear message, a way back, no endless polling', async ({ page }) => {
+  const errors = watchConsole(page);
+  await logIn(page, served.url);
+  let reads = 0;
+  page.on('request', (r) => {
+    if (r.url().includes('/qemu/999/status/current')) reads++;
+  });
+  await page.goto(`${served.url}/#/vm/999`);
+  await expect(page.getByRole('heading', { name: 'VM 999' })).toBeVisible();
+  await expect(page.getByRole('alert')).toContainText('There is no VM 999 on this node.');
+  await expectAccessible(page, 'missing VM');
+  await page.waitForTimeout(7_000); // two poll periods
+  expect(reads).toBe(1);
+  await page.getByRole('link', { name: 'Back to the overview' }).click();
+  await expect(page.getByRole('heading', { name: /^Node / })).toBeVisible();
+  expect(errors).toEqual([]);
+});
+
+test('a phone-wide window: nothing wider than the screen on the login and VM pages', async ({ page }) => {
+  const errors = watchConsole(page);
+  await page.setViewportSize({ width: 420, height: 860 });
+  const overflow = () => page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+  await page.goto(served.url);
+  await expect(page.getByLabel('Realm')).toBeVisible();
+  expect(await overflow()).toBe(0);
+  await logIn(page, served.url);
+  // long values (an EFI disk spec, smbios1's uuid, meta) and a pending change with its Revert button
+  const r = served.cvmctl('create', '306', '--name', 'a-rather-long-vm-name-for-a-narrow-window', '--memory', '1024', '--bios', 'ovmf');
+  expect(r.status, r.stderr).toBe(0);
+  writeFileSync(conf(306), `${readFileSync(conf(306), 'utf8')}efidisk0: local:306/vm-306-disk-0.qcow2,efitype=4m,pre-enrolled-keys=1,size=528K\n[PENDING]\nmemory: 2048\n`);
+  await page.goto(`${served.url}/#/vm/306`);
+  await expect(page.getByRole('button', { name: 'Revert memory' })).toBeVisible();
+  expect(await overflow()).toBe(0);
+  const revert = await page.getByRole('button', { name: 'Revert memory' }).boundingBox();
+  expect(revert?.height).toBeLessThan(60); // one line of text, not a letter per line
+  await page.screenshot({ path: join(SHOTS, 'vm-narrow.png'), fullPage: true });
+  expect(errors).toEqual([]);
+});

@@ -105,7 +105,7 @@ export function hostMisfit(caps: HostCaps | undefined, kind: CvmKind): string | 
   if (!t?.cap || !caps) return null;
   if ('error' in caps) return caps.error;
   const [section, flag] = t.cap;
-  return yes(caps.capabilities[section]?.[flag]) ? null : `this host reports no ${cvmTypeName(kind)} (${flag} is off)`;
+  return yes(caps.capabilities[section]?.[flag]) ? null : `${flag} is off`;
 }
 
 /** The policy word of the form's amd-sev value, from the server, re-read as the form changes. */
@@ -272,6 +272,9 @@ export function conflictsOf(type: CvmKind, conf: Record<string, string | number 
   return out;
 }
 
+/** How a refused command line starts: the generator's reason follows, shown as a notice, not as a command. */
+const REFUSED = 'No command line: ';
+
 export function CvmPanel(props: {
   node: string;
   vmid: string;
@@ -301,7 +304,7 @@ export function CvmPanel(props: {
       (c) => setLint(c.lint),
       (err: Error) => setLint([{ code: 'error', severity: 'error', key: '', message: err.message }]),
     );
-    api.get<string>(`${base}/showcmd`, { pretty: 1 }).then(setShowcmd, (err: Error) => setShowcmd(`(no command line: ${err.message})`));
+    api.get<string>(`${base}/showcmd`, { pretty: 1 }).then(setShowcmd, (err: Error) => setShowcmd(`${REFUSED}${err.message}`));
   }, [base, props.digest]);
 
   const save = async () => {
@@ -383,10 +386,16 @@ export function CvmPanel(props: {
         </ul>
       )}
       <h3>QEMU command line</h3>
-      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard (axe: scrollable-region-focusable) */}
-      <pre class="showcmd" tabIndex={0} data-testid="showcmd">
-        {showcmd || '…'}
-      </pre>
+      {showcmd.startsWith(REFUSED) ? (
+        <p class="notice" data-testid="showcmd">
+          {showcmd}
+        </p>
+      ) : (
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard (axe: scrollable-region-focusable)
+        <pre class="showcmd" tabIndex={0} data-testid="showcmd">
+          {showcmd || '…'}
+        </pre>
+      )}
     </section>
   );
 }

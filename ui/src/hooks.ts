@@ -2,7 +2,8 @@
  * @module ui/hooks
  * Data loading for pages: `useLoad` reads once (again when its key changes), `usePoll` reads
  * again every `ms` milliseconds after the previous answer arrived (never two requests of one
- * poll in flight), pausing while the tab is hidden.
+ * poll in flight), pausing while the tab is hidden; a poll whose `stopWhen` says an error is
+ * final (the VM is gone) stops until `reload`.
  */
 
 import { useEffect, useState } from 'preact/hooks';
@@ -13,7 +14,7 @@ export interface Loaded<T> {
   reload: () => void;
 }
 
-export function usePoll<T>(load: () => Promise<T>, ms: number, key = ''): Loaded<T> {
+export function usePoll<T>(load: () => Promise<T>, ms: number, key = '', stopWhen?: (err: unknown) => boolean): Loaded<T> {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const [tick, setTick] = useState(0);
@@ -31,7 +32,9 @@ export function usePoll<T>(load: () => Promise<T>, ms: number, key = ''): Loaded
         setData(d);
         setError(undefined);
       } catch (err) {
-        if (!stopped) setError((err as Error).message);
+        if (stopped) return;
+        setError((err as Error).message);
+        if (stopWhen?.(err)) return;
       }
       if (!stopped && ms > 0) timer = setTimeout(run, ms);
     };

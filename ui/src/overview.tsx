@@ -94,7 +94,13 @@ function NodePanel() {
             <Capability label="TDX" on={yes(tdx['tdx-support'])} />
           </ul>
           {'error' in data.caps && <p class="muted">{data.caps.error}</p>}
-          {'notes' in data.caps && data.caps.notes.length > 0 && <p class="muted">{data.caps.notes.join(' ')}</p>}
+          {'notes' in data.caps && data.caps.notes.length > 0 && (
+            <ul class="notes muted small">
+              {data.caps.notes.map((n) => (
+                <li key={n}>{n}</li>
+              ))}
+            </ul>
+          )}
         </dd>
         <dt>Firmware</dt>
         <dd>

@@ -33,37 +33,39 @@ export function ConfigTable(props: { node: string; vmid: string; rows: PendingRo
   const table = (title: string, list: PendingRow[]) => (
     <section class="card" aria-labelledby={`cfg-${title}`}>
       <h2 id={`cfg-${title}`}>{title}</h2>
-      <table class="config">
-        <thead>
-          <tr>
-            <th scope="col">Key</th>
-            <th scope="col">Value</th>
-            <th scope="col">Pending</th>
-            <th scope="col">
-              <span class="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {list.map((r) => {
-            const isPending = r.pending !== undefined || r.delete !== undefined;
-            return (
-              <tr key={r.key} class={isPending ? 'pending' : undefined}>
-                <th scope="row">{r.key}</th>
-                <td class={r.delete ? 'deleted' : undefined}>{r.value ?? ''}</td>
-                <td>{r.delete ? 'delete' : (r.pending ?? '')}</td>
-                <td>
-                  {isPending && (
-                    <button type="button" onClick={() => revert(r.key)} aria-label={`Revert ${r.key}`}>
-                      Revert
-                    </button>
-                  )}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      <div class="hscroll">
+        <table class="config">
+          <thead>
+            <tr>
+              <th scope="col">Key</th>
+              <th scope="col">Value</th>
+              <th scope="col">Pending</th>
+              <th scope="col">
+                <span class="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.map((r) => {
+              const isPending = r.pending !== undefined || r.delete !== undefined;
+              return (
+                <tr key={r.key} class={isPending ? 'pending' : undefined}>
+                  <th scope="row">{r.key}</th>
+                  <td class={r.delete ? 'deleted' : undefined}>{r.value ?? ''}</td>
+                  <td>{r.delete ? 'delete' : (r.pending ?? '')}</td>
+                  <td>
+                    {isPending && (
+                      <button type="button" onClick={() => revert(r.key)} aria-label={`Revert ${r.key}`}>
+                        Revert
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
     </section>
   );
   return (

@@ -7,7 +7,7 @@
  */
 
 import { useState } from 'preact/hooks';
-import { api } from './api';
+import { ApiError, api } from './api';
 import { AttestPanel } from './attest';
 import { SerialConsole } from './console';
 import { CvmPanel, type HostCaps } from './cvm-panel';
@@ -43,6 +43,10 @@ const ACTIONS: { name: string; label: string; when: (c: Current) => boolean }[] 
   { name: 'resume', label: 'Resume', when: (c) => c.status === 'running' && c.qmpstatus === 'paused' },
 ];
 
+/** A VM whose config does not exist (never did, or destroyed meanwhile): polling it again is pointless. */
+const NOT_FOUND = /does not exist/;
+const gone = (err: unknown) => err instanceof ApiError && NOT_FOUND.test(err.message);
+
 export function VmPage(props: { vmid: string }) {
   const { vmid } = props;
   const [task, setTask] = useState<string | null>(null);
@@ -50,7 +54,7 @@ export function VmPage(props: { vmid: string }) {
   const [version, setVersion] = useState(0);
   const [notice, setNotice] = useState('');
   const node = useLoad(nodeName);
-  const current = usePoll(async () => api.get<Current>(`/nodes/${await nodeName()}/qemu/${vmid}/status/current`), 3000, vmid);
+  const current = usePoll(async () => api.get<Current>(`/nodes/${await nodeName()}/qemu/${vmid}/status/current`), 3000, vmid, gone);
   const pending = usePoll(async () => api.get<PendingRow[]>(`/nodes/${await nodeName()}/qemu/${vmid}/pending`), 5000, `${vmid}/${version}`);
   const config = useLoad(async () => api.get<Record<string, string | number>>(`/nodes/${await nodeName()}/qemu/${vmid}/config`), `${vmid}/${version}`);
   const caps = useLoad(async () =>
@@ -71,7 +75,22 @@ export function VmPage(props: { vmid: string }) {
   };
 
   const c = current.data;
-  if (current.error && !c) return <p class="error">VM {vmid}: {current.error}</p>;
+  if (current.error && !c)
+    return (
+      <section class="card" aria-labelledby="vm-error-title">
+        <h1 id="vm-error-title">VM {vmid}</h1>
+        <p class="error" role="alert">
+          {NOT_FOUND.test(current.error) ? `There is no VM ${vmid} on this node.` : `VM ${vmid} could not be read.`} The server said:{' '}
+          {current.error}
+        </p>
+        <div class="actions">
+          <a href="#/">Back to the overview</a>
+          <button type="button" onClick={current.reload}>
+            Try again
+          </button>
+        </div>
+      </section>
+    );
   if (!c || !node.data) return <p aria-busy="true">Loading VM {vmid}…</p>;
   return (
     <>
