@@ -10,10 +10,11 @@ import { useMemo, useState } from 'preact/hooks';
 import { api } from './api';
 import { bytes, cvmTypeName, duration } from './format';
 import { useLoad, usePoll } from './hooks';
-import { nodeName } from './node';
+import { nodeName, onlineNodes } from './node';
 
 interface VmRow {
   vmid: number;
+  node: string;
   name: string;
   status: string;
   maxmem: number;
@@ -42,14 +43,20 @@ async function loadNode(): Promise<NodeFacts> {
   return { node, host, caps, status };
 }
 
-async function loadVms(): Promise<VmRow[]> {
-  const node = await nodeName();
+async function loadNodeVms(node: string): Promise<VmRow[]> {
   const [rows, types] = await Promise.all([
-    api.get<Omit<VmRow, 'type'>[]>(`/nodes/${node}/qemu`),
+    api.get<Omit<VmRow, 'type' | 'node'>[]>(`/nodes/${node}/qemu`),
     api.get<{ vmid: number; type: string | null }[]>(`/nodes/${node}/cvm/vms`),
   ]);
   const typeOf = new Map(types.map((t) => [t.vmid, t.type]));
-  return rows.map((r) => ({ ...r, type: typeOf.get(r.vmid) ?? null }));
+  return rows.map((r) => ({ ...r, node, type: typeOf.get(r.vmid) ?? null }));
+}
+
+/** The VMs of every online node (in a cluster this server forwards the other nodes' requests). */
+async function loadVms(): Promise<VmRow[]> {
+  const [local, ...others] = await onlineNodes();
+  const lists = await Promise.all([loadNodeVms(local as string), ...others.map((n) => loadNodeVms(n).catch(() => []))]);
+  return lists.flat();
 }
 
 function Capability(props: { label: string; on: boolean }) {
@@ -126,9 +133,10 @@ function VmTable() {
   const { data, error } = usePoll(loadVms, 3000);
   const [filter, setFilter] = useState('');
   const [sort, setSort] = useState<{ key: SortKey; asc: boolean }>({ key: 'vmid', asc: true });
+  const manyNodes = new Set((data ?? []).map((r) => r.node)).size > 1;
   const rows = useMemo(() => {
     const words = filter.toLowerCase().split(/\s+/).filter(Boolean);
-    const text = (r: VmRow) => `${r.vmid} ${r.name} ${r.status} ${cvmTypeName(r.type)}`.toLowerCase();
+    const text = (r: VmRow) => `${r.vmid} ${r.name} ${r.status} ${cvmTypeName(r.type)} ${r.node}`.toLowerCase();
     const out = (data ?? []).filter((r) => words.every((w) => text(r).includes(w)));
     const val = (r: VmRow) => (sort.key === 'type' ? cvmTypeName(r.type) : r[sort.key]);
     out.sort((a, b) => {
@@ -180,6 +188,7 @@ function VmTable() {
                 </td>
                 <td>
                   <a href={`#/vm/${r.vmid}`}>{r.name}</a>
+                  {manyNodes && <span class="muted"> on {r.node}</span>}
                 </td>
                 <td>
                   <span class={`status ${r.status}`}>{r.status}</span>

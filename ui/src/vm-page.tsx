@@ -13,7 +13,7 @@ import { SerialConsole } from './console';
 import { CvmPanel, type HostCaps } from './cvm-panel';
 import { bytes, duration } from './format';
 import { useLoad, usePoll } from './hooks';
-import { nodeName } from './node';
+import { vmNode } from './node';
 import { TaskLog } from './task';
 import { ConfigTable, type PendingRow } from './vm-config';
 
@@ -53,12 +53,12 @@ export function VmPage(props: { vmid: string }) {
   const [actionError, setActionError] = useState('');
   const [version, setVersion] = useState(0);
   const [notice, setNotice] = useState('');
-  const node = useLoad(nodeName);
-  const current = usePoll(async () => api.get<Current>(`/nodes/${await nodeName()}/qemu/${vmid}/status/current`), 3000, vmid, gone);
-  const pending = usePoll(async () => api.get<PendingRow[]>(`/nodes/${await nodeName()}/qemu/${vmid}/pending`), 5000, `${vmid}/${version}`);
-  const config = useLoad(async () => api.get<Record<string, string | number>>(`/nodes/${await nodeName()}/qemu/${vmid}/config`), `${vmid}/${version}`);
+  const node = useLoad(() => vmNode(vmid), vmid);
+  const current = usePoll(async () => api.get<Current>(`/nodes/${await vmNode(vmid)}/qemu/${vmid}/status/current`), 3000, vmid, gone);
+  const pending = usePoll(async () => api.get<PendingRow[]>(`/nodes/${await vmNode(vmid)}/qemu/${vmid}/pending`), 5000, `${vmid}/${version}`);
+  const config = useLoad(async () => api.get<Record<string, string | number>>(`/nodes/${await vmNode(vmid)}/qemu/${vmid}/config`), `${vmid}/${version}`);
   const caps = useLoad(async () =>
-    api.get<HostCaps>(`/nodes/${await nodeName()}/capabilities/qemu/cvm`).catch((err: Error): HostCaps => ({ error: err.message })),
+    api.get<HostCaps>(`/nodes/${await vmNode(vmid)}/capabilities/qemu/cvm`).catch((err: Error): HostCaps => ({ error: err.message })),
   );
   const reload = () => {
     setVersion((v) => v + 1);
