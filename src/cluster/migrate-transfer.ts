@@ -3,15 +3,16 @@
  * How a local volume gets from the source node to the target node (different hosts: no shared
  * filesystem is assumed). The source owns the migration: it writes a transfer record
  * `<prefix>transfers/<id>` (VM, source, target, the volumes with their byte counts) under a
- * lease it keeps alive, and streams each volume file in one HTTPS `PUT` to the target's
- * `…/qemu/{vmid}/migrate-volume` endpoint, at the URL the target registered and pinned to the
- * certificate fingerprint it registered (the API proxy's connection, api/proxy). The 256-bit random id is the credential: the target
- * accepts only what an existing record for itself names (etcd is the cluster's root of trust;
- * whoever can write it can do anything anyway). The target writes to a hidden temporary file,
- * counts and hashes (SHA-256) the bytes, fsyncs, and links the file into place only if the
- * name is still free; it answers with the count and hash, which the source compares with its
- * own. The record's key disappears either in the source's ownership transaction (the VM is
- * the target's now) or when the source gives up or dies (lease revoked or expired): the target
+ * lease it keeps alive, and streams each volume file in ordered HTTPS `PUT`s of at most 1 GiB to
+ * the target's `…/qemu/{vmid}/migrate-volume` endpoint, at the URL the target registered and
+ * pinned to the certificate fingerprint it registered (the API proxy's connection, api/proxy).
+ * The 256-bit random id is the credential: the target accepts only what an existing record for
+ * itself names (etcd is the cluster's root of trust; whoever can write it can do anything
+ * anyway). The target writes to a hidden temporary file, counts and hashes (SHA-256) each
+ * chunk's bytes and, after the last, fsyncs and links the file into place only if the name is
+ * still free; it answers each chunk with its count and hash, which the source compares with its
+ * own. The record's key disappears either in the source's ownership transaction (the VM is the
+ * target's now) or when the source gives up or dies (lease revoked or expired): the target
  * watches it and, once it is gone and the VM is not its own, removes what it received.
  */
 
@@ -164,8 +165,15 @@ export async function nodeRequest(
 }
 
 /**
- * Stream one volume file to the target; progress lines every 10 % (and at the end) in the
- * wording of qemu-server's copy progress; the target's byte count and SHA-256 must match ours.
+ * Bytes per `PUT` (a volume goes in as many as it needs): each request stays well inside the
+ * API server's request timeout (300 s) even at 10 MB/s.
+ */
+export const CHUNK_BYTES = 1 << 30;
+
+/**
+ * Stream one volume file to the target, chunk by chunk in order; progress lines every 10 % (and
+ * at the end) in the wording of qemu-server's copy progress. For each chunk the target's byte
+ * count and SHA-256 must match ours.
  */
 export async function sendVolume(args: {
   endpoint: NodeEndpoint;
@@ -176,40 +184,56 @@ export async function sendVolume(args: {
   path: string;
   bytes: number;
   log: (line: string) => void;
+  chunkBytes?: number;
 }): Promise<void> {
-  const hash = createHash('sha256');
+  const chunkBytes = args.chunkBytes ?? CHUNK_BYTES;
   let sent = 0;
   let nextReport = 10;
-  // counts and hashes what goes out; opened only once the connection is verified
-  const open = (): Readable => {
-    const meter = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        hash.update(chunk);
-        sent += chunk.length;
-        const percent = args.bytes === 0 ? 100 : (sent * 100) / args.bytes;
-        if (percent >= nextReport && percent < 100) {
-          args.log(`transferred ${renderBytes(sent)} of ${renderBytes(args.bytes)} (${percent.toFixed(2)}%)`);
-          nextReport = Math.floor(percent / 10) * 10 + 10;
-        }
-        done(null, chunk);
-      },
-    });
-    const file = createReadStream(args.path, { highWaterMark: 1 << 20 });
-    file.on('error', (err) => meter.destroy(err));
-    return file.pipe(meter);
+  const progress = (n: number) => {
+    sent += n;
+    const percent = args.bytes === 0 ? 100 : (sent * 100) / args.bytes;
+    if (percent >= nextReport && percent < 100) {
+      args.log(`transferred ${renderBytes(sent)} of ${renderBytes(args.bytes)} (${percent.toFixed(2)}%)`);
+      nextReport = Math.floor(percent / 10) * 10 + 10;
+    }
   };
-  const query = new URLSearchParams({ transfer: args.transfer, volid: args.volid }).toString();
-  const answer = (await nodeRequest(args.endpoint, 'PUT', `/nodes/${args.target}/qemu/${args.vmid}/migrate-volume?${query}`, {
-    open,
-    length: args.bytes,
-  })) as { bytes?: number; sha256?: string } | null;
-  const digest = hash.digest('hex');
-  if (sent !== args.bytes || answer?.bytes !== sent || answer?.sha256 !== digest) {
-    throw new CvmError(
-      'STORAGE',
-      `transfer of '${args.volid}' is incomplete: sent ${sent} of ${args.bytes} bytes (sha256 ${digest}), target received ${answer?.bytes ?? '?'} (sha256 ${answer?.sha256 ?? '?'})`,
-    );
-  }
+  let offset = 0;
+  do {
+    const length = Math.min(chunkBytes, args.bytes - offset);
+    const hash = createHash('sha256');
+    let counted = 0;
+    // counts and hashes what goes out; opened only once the connection is verified
+    const open = (): Readable => {
+      const meter = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          hash.update(chunk);
+          counted += chunk.length;
+          progress(chunk.length);
+          done(null, chunk);
+        },
+      });
+      if (length === 0) {
+        meter.end();
+        return meter;
+      }
+      const file = createReadStream(args.path, { start: offset, end: offset + length - 1, highWaterMark: 1 << 20 });
+      file.on('error', (err) => meter.destroy(err));
+      return file.pipe(meter);
+    };
+    const query = new URLSearchParams({ transfer: args.transfer, volid: args.volid, offset: String(offset) }).toString();
+    const answer = (await nodeRequest(args.endpoint, 'PUT', `/nodes/${args.target}/qemu/${args.vmid}/migrate-volume?${query}`, {
+      open,
+      length,
+    })) as { bytes?: number; sha256?: string } | null;
+    const digest = hash.digest('hex');
+    if (counted !== length || answer?.bytes !== length || answer?.sha256 !== digest) {
+      throw new CvmError(
+        'STORAGE',
+        `transfer of '${args.volid}' is incomplete: sent ${counted} bytes at offset ${offset} (sha256 ${digest}), target received ${answer?.bytes ?? '?'} (sha256 ${answer?.sha256 ?? '?'})`,
+      );
+    }
+    offset += length;
+  } while (offset < args.bytes);
   args.log(`transferred ${renderBytes(sent)} of ${renderBytes(args.bytes)} (100.00%)`);
 }
 
@@ -248,51 +272,65 @@ export async function checkTargetStorage(storage: StorageConfig, node: string, r
   }
 }
 
+/** The hidden temporary file a volume is received into, beside its final place. */
+export function receivingPath(storage: StorageConfig, id: string, volid: string): { path: string; tmp: string } {
+  const path = volumePath(storage, volid);
+  return { path, tmp: join(dirname(path), `.migrate-${id.slice(0, 16)}-${basename(path)}`) };
+}
+
 /**
- * Receive one volume: a hidden temporary file next to its final place, bytes counted (never
- * more than announced) and hashed, fsynced, then linked into place only if the name is free.
- * Anything short of that leaves nothing behind.
+ * Receive one chunk of a volume at `offset`: chunks come in order into a hidden temporary file
+ * next to the final place (the first creates it, each later one must start where the file
+ * ends), never more than the announced bytes. The last chunk fsyncs the file and links it into
+ * place only if the name is still free. A failed chunk removes the temporary file: nothing half
+ * received stays behind.
  */
 export async function receiveVolume(
   storage: StorageConfig,
   rec: TransferRecord,
   id: string,
   volid: string,
+  offset: number,
   body: Readable,
-): Promise<{ path: string; bytes: number; sha256: string }> {
+): Promise<{ path: string; tmp: string; bytes: number; sha256: string; complete: boolean }> {
   const vol = rec.volumes.find((v) => v.volid === volid && !v.shared);
   if (!vol || vol.bytes === undefined)
     throw new CvmError('PARAM_INVALID', `volid: invalid value '${volid}' - not a local volume of this migration`);
-  const path = volumePath(storage, volid);
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.migrate-${id.slice(0, 16)}-${basename(path)}`);
-  const fh = await open(tmp, 'wx', 0o600);
+  const { path, tmp } = receivingPath(storage, id, volid);
+  if (offset === 0) await mkdir(dirname(path), { recursive: true });
+  const fh = await open(tmp, offset === 0 ? 'wx' : 'r+', 0o600);
   const hash = createHash('sha256');
   let bytes = 0;
   try {
+    const have = (await fh.stat()).size;
+    if (have !== offset)
+      throw new CvmError('STORAGE', `'${volid}': a chunk at offset ${offset} does not follow the ${have} bytes received`);
     for await (const chunk of body) {
       const buf = chunk as Buffer;
-      bytes += buf.length;
-      if (bytes > vol.bytes) throw new CvmError('STORAGE', `'${volid}': more data than the announced ${vol.bytes} bytes`);
+      if (offset + bytes + buf.length > vol.bytes)
+        throw new CvmError('STORAGE', `'${volid}': more data than the announced ${vol.bytes} bytes`);
       hash.update(buf);
-      await fh.write(buf);
+      await fh.write(buf, 0, buf.length, offset + bytes);
+      bytes += buf.length;
     }
-    if (bytes !== vol.bytes) throw new CvmError('STORAGE', `'${volid}': transfer ended after ${bytes} of ${vol.bytes} bytes`);
-    await fh.sync();
-    await fh.close();
-    await link(tmp, path).catch((err: NodeJS.ErrnoException) => {
-      throw new CvmError(
-        'STORAGE',
-        err.code === 'EEXIST' ? `volume '${volid}' already exists` : `unable to place '${volid}' - ${err.message}`,
-      );
-    });
+    const complete = offset + bytes === vol.bytes;
+    if (complete) {
+      await fh.sync();
+      await fh.close();
+      await link(tmp, path).catch((err: NodeJS.ErrnoException) => {
+        throw new CvmError(
+          'STORAGE',
+          err.code === 'EEXIST' ? `volume '${volid}' already exists` : `unable to place '${volid}' - ${err.message}`,
+        );
+      });
+      await unlink(tmp);
+    } else await fh.close();
+    return { path, tmp, bytes, sha256: hash.digest('hex'), complete };
   } catch (err) {
     await fh.close().catch(() => undefined);
     await unlink(tmp).catch(() => undefined);
     throw err;
   }
-  await unlink(tmp);
-  return { path, bytes, sha256: hash.digest('hex') };
 }
 
 /** Transfers this process received volumes for: id → files. */
@@ -308,17 +346,18 @@ export function watchTransfer(args: {
   node: string;
   vmid: number;
   id: string;
-  file: string;
+  /** What this node received (or is receiving) for the transfer. */
+  files: string[];
   log?: (line: string) => void;
   intervalMs?: number;
 }): void {
   const known = received.get(args.id);
   if (known) {
-    known.files.add(args.file);
+    for (const f of args.files) known.files.add(f);
     return;
   }
   const keys = clusterKeys(args.cluster);
-  const entry = { files: new Set([args.file]), timer: setInterval(() => void check(), args.intervalMs ?? 1000) };
+  const entry = { files: new Set(args.files), timer: setInterval(() => void check(), args.intervalMs ?? 1000) };
   entry.timer.unref();
   received.set(args.id, entry);
   let busy = false;
@@ -327,15 +366,16 @@ export function watchTransfer(args: {
     busy = true;
     try {
       if (await args.client.get(transferKey(args.cluster, args.id))) return;
+      // gone: committed (the VM is ours now) or given up; the owner no longer changes for it
+      const owner = (await args.client.get(keys.vmid(args.vmid)))?.value;
       clearInterval(entry.timer);
       received.delete(args.id);
-      const owner = (await args.client.get(keys.vmid(args.vmid)))?.value;
       if (owner === args.node) return;
       for (const file of entry.files) {
         await rm(file, { force: true });
         await rmdir(dirname(file)).catch(() => undefined); // only when empty
-        args.log?.(`migration of VM ${args.vmid} did not complete: removed received volume '${file}'`);
       }
+      args.log?.(`migration of VM ${args.vmid} did not complete: removed what was received (${[...entry.files].join(', ')})`);
     } catch {
       // etcd not answering: try again at the next tick
     } finally {

@@ -43,6 +43,8 @@ export interface MigrateOptions {
   withLocalDisks?: boolean;
   /** Migrate although the VM uses local devices (root only on the API, as in PVE). */
   force?: boolean;
+  /** Bytes per transfer request (default CHUNK_BYTES, 1 GiB). */
+  chunkBytes?: number;
   /** The source node's storage config (default: the root's storage.cfg). */
   storage?: StorageConfig;
   log?: (line: string) => void;
@@ -186,6 +188,7 @@ export async function migrateVm(opts: MigrateOptions): Promise<MigrateResult> {
             path: v.path as string,
             bytes: sizes.get(v.volid) as number,
             log,
+            ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}),
           });
         } catch (err) {
           throw new CvmError('STORAGE', `storage migration for '${v.volid}' to storage '${v.storeid}' failed - ${(err as Error).message}`, {

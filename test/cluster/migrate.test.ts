@@ -27,6 +27,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient } from '../../src/cluster/etcd-client.js';
 import { clusterKeys } from '../../src/cluster/etcd-store.js';
+import { migrateVm } from '../../src/cluster/migrate.js';
 import { cvmctl } from '../clients/harness.js';
 import { EtcdCluster } from './etcd-harness.js';
 import { type ClusterRoot, makeClusterRoot, type ServeNode, startServe } from './serve-harness.js';
@@ -103,6 +104,10 @@ describe('migration of stopped VMs between cluster nodes', () => {
         qemuImg('create', '-q', '-f', 'qcow2', join(dir(106), 'vm-106-disk-0.qcow2'), '16M');
         qemuIo('-f', 'qcow2', '-c', 'write -P 0x42 0 2M', join(dir(106), 'vm-106-disk-0.qcow2'));
         conf(106, 'name: by-cli\nscsi0: local:106/vm-106-disk-0.qcow2,size=16M\n');
+        // 107: sent in 1 MiB chunks
+        qemuImg('create', '-q', '-f', 'qcow2', join(dir(107), 'vm-107-disk-0.qcow2'), '16M');
+        qemuIo('-f', 'qcow2', '-c', 'write -P 0x17 0 3M', join(dir(107), 'vm-107-disk-0.qcow2'));
+        conf(107, 'name: chunked\nscsi0: local:107/vm-107-disk-0.qcow2,size=16M\n');
       },
     });
     roots.b = await makeClusterRoot(base, 'node-b', etcd.endpoints, { storageCfg: storageCfg(join(base, 'node-b')), token: roots.a.token });
@@ -311,5 +316,30 @@ describe('migration of stopped VMs between cluster nodes', () => {
     expect(await owner(106)).toBe('node-a');
     const nope = cvmctl(roots.b?.root as string, ['migrate', '106', 'node-a']);
     expect([nope.code, nope.stderr.trim()]).toEqual([1, "Configuration file 'nodes/node-b/qemu-server/106.conf' does not exist"]);
+  }, 60_000);
+
+  it('a volume larger than one transfer request goes in ordered chunks, each verified', async () => {
+    const src = img('a', 107, 'vm-107-disk-0.qcow2');
+    const sum = sha256(src);
+    const size = statSync(src).size;
+    expect(size).toBeGreaterThan(3 << 20);
+    const lines: string[] = [];
+    const res = await migrateVm({
+      root: roots.a?.root as string,
+      vmid: 107,
+      target: 'node-b',
+      withLocalDisks: true,
+      chunkBytes: 1 << 20,
+      log: (l) => lines.push(l),
+    });
+    expect(res.volumes).toEqual([{ volid: 'local:107/vm-107-disk-0.qcow2', shared: false, bytes: size }]);
+    expect(sha256(img('b', 107, 'vm-107-disk-0.qcow2'))).toBe(sum);
+    expect(readdirSync(join(roots.b?.root as string, 'images', '107'))).toEqual(['vm-107-disk-0.qcow2']);
+    expect(existsSync(src)).toBe(false);
+    // progress across the chunks: every 10 % once, then the end
+    const progress = lines.filter((l) => l.startsWith('transferred '));
+    expect(progress.length).toBeGreaterThanOrEqual(4);
+    expect(progress.at(-1)).toMatch(/\(100\.00%\)$/);
+    expect(await owner(107)).toBe('node-b');
   }, 60_000);
 });

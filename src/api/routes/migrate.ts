@@ -103,7 +103,11 @@ export const migrateRoutes: RouteDef[] = [
   {
     method: 'PUT',
     path: '/nodes/{node}/qemu/{vmid}/migrate-volume',
-    params: vmPath({ transfer, volid: { type: 'string', maxLength: 4096, description: 'The volume being sent.' } }),
+    params: vmPath({
+      transfer,
+      volid: { type: 'string', maxLength: 4096, description: 'The volume being sent.' },
+      offset: { type: 'integer', minimum: 0, optional: true, description: 'Where in the volume this chunk starts (chunks come in order).' },
+    }),
     noAuth: true,
     rawBody: true,
     handler: async (req) => {
@@ -111,8 +115,15 @@ export const migrateRoutes: RouteDef[] = [
       if (!req.body) throw new CvmError('PARAM_INVALID', 'migrate-volume: the volume data is missing');
       const { receiveVolume, watchTransfer } = await import('../../cluster/migrate-transfer.js');
       const id = req.params.transfer as string;
-      const got = await receiveVolume(await localStorage(req), rec, id, req.params.volid as string, req.body);
-      watchTransfer({ client, cluster, node: req.server.node, vmid: vmidOf(req), id, file: got.path });
+      const got = await receiveVolume(
+        await localStorage(req),
+        rec,
+        id,
+        req.params.volid as string,
+        Number(req.params.offset ?? 0),
+        req.body,
+      );
+      watchTransfer({ client, cluster, node: req.server.node, vmid: vmidOf(req), id, files: [got.tmp, got.path] });
       return { bytes: got.bytes, sha256: got.sha256 };
     },
   },
