@@ -26,17 +26,22 @@ export interface Served {
   cvmctl(...args: string[]): { status: number | null; stdout: string; stderr: string };
 }
 
-export async function startServe(prefix: string): Promise<Served> {
+export async function startServe(
+  prefix: string,
+  /** `node`: the node name; `setup`: commands on the root before the password is set and serve starts (a cluster join). */
+  opts: { node?: string; setup?: (cvmctl: Served['cvmctl']) => void } = {},
+): Promise<Served> {
   const root = mkdtempSync(join(tmpdir(), `cvmctl-ui-${prefix}-`));
   const cvmctl = (...args: string[]) => {
     const r = spawnSync(process.execPath, [BIN, '--root', root, ...args], { encoding: 'utf8', input: `${PASSWORD}\n` });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   };
+  opts.setup?.(cvmctl);
   const pw = cvmctl('passwd', 'root@pam');
   if (pw.status !== 0) throw new Error(`cvmctl passwd failed: ${pw.stderr}`);
   const child: ChildProcess = spawn(
     process.execPath,
-    [BIN, '--root', root, 'serve', '--listen', '127.0.0.1:0', '--node', NODE, '--auth-failure-delay', '10'],
+    [BIN, '--root', root, 'serve', '--listen', '127.0.0.1:0', '--node', opts.node ?? NODE, '--auth-failure-delay', '10'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
