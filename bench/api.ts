@@ -8,11 +8,14 @@
  * auth; and `POST …/status/start` until the returned UPID's task status answers (target:
  * <= 50 ms). After a 1 s warm-up of each, the three are measured in interleaved bounded 3 s
  * rounds (bare, ticket, token, bare, …) and each is reported as the median of its rounds, so
- * load from other processes on a shared machine hits all three alike.
+ * load from other processes on a shared machine hits all three alike. Each line also gives the
+ * server process's CPU time per request (user + system, from /proc/<pid>/stat over the round):
+ * on a busy machine the rates move with the CPU share the scheduler grants, the cost per
+ * request much less.
  */
 
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +45,14 @@ interface LoadResult {
   p99: number;
   count: number;
   failures: number;
+  /** Server CPU time (user + system) per request, µs. */
+  cpuUs: number;
+}
+
+/** The process's CPU time so far (user + system), µs; Linux /proc, clock ticks of 10 ms. */
+function processCpuUs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -61,11 +72,12 @@ function get(agent: Agent, target: Target, path: string, headers: Record<string,
   });
 }
 
-/** CONCURRENCY loops of sequential GETs over one keep-alive agent for `ms`. */
-async function load(target: Target, path: string, headers: Record<string, string>, ms: number): Promise<LoadResult> {
+/** CONCURRENCY loops of sequential GETs over one keep-alive agent for `ms`; `pid` is the server's. */
+async function load(target: Target, pid: number, path: string, headers: Record<string, string>, ms: number): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY, rejectUnauthorized: false });
   const latencies: number[] = [];
   let failures = 0;
+  const cpuBefore = processCpuUs(pid);
   const start = performance.now();
   const deadline = start + ms;
   const loop = async () => {
@@ -78,6 +90,7 @@ async function load(target: Target, path: string, headers: Record<string, string
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, loop));
   const elapsed = performance.now() - start;
+  const cpuUs = (processCpuUs(pid) - cpuBefore) / latencies.length;
   agent.destroy();
   latencies.sort((a, b) => a - b);
   return {
@@ -86,6 +99,7 @@ async function load(target: Target, path: string, headers: Record<string, string
     p99: percentile(latencies, 99),
     count: latencies.length,
     failures,
+    cpuUs,
   };
 }
 
@@ -102,11 +116,13 @@ const medianOf = (xs: number[]) =>
   );
 
 /** Warm every target up once, then LOAD_ROUNDS interleaved rounds of MEASURE_MS each. */
-async function measureInterleaved(targets: { target: Target; path: string; headers: Record<string, string> }[]): Promise<Measured[]> {
-  for (const t of targets) await load(t.target, t.path, t.headers, WARMUP_MS);
+async function measureInterleaved(
+  targets: { target: Target; pid: number; path: string; headers: Record<string, string> }[],
+): Promise<Measured[]> {
+  for (const t of targets) await load(t.target, t.pid, t.path, t.headers, WARMUP_MS);
   const rounds: LoadResult[][] = targets.map(() => []);
   for (let r = 0; r < LOAD_ROUNDS; r++) {
-    for (const [i, t] of targets.entries()) rounds[i]?.push(await load(t.target, t.path, t.headers, MEASURE_MS));
+    for (const [i, t] of targets.entries()) rounds[i]?.push(await load(t.target, t.pid, t.path, t.headers, MEASURE_MS));
   }
   return rounds.map((rs) => ({
     rounds: rs,
@@ -116,12 +132,19 @@ async function measureInterleaved(targets: { target: Target; path: string; heade
       p99: medianOf(rs.map((x) => x.p99)),
       count: rs.reduce((a, x) => a + x.count, 0),
       failures: rs.reduce((a, x) => a + x.failures, 0),
+      cpuUs: medianOf(rs.map((x) => x.cpuUs)),
     },
   }));
 }
 
+interface Baseline {
+  port: number;
+  pid: number;
+  stop: () => Promise<void>;
+}
+
 /** The bare server as a child process; resolves with its port. */
-async function startBaseline(cert: string, key: string, bodyFile: string): Promise<{ port: number; stop: () => Promise<void> }> {
+async function startBaseline(cert: string, key: string, bodyFile: string): Promise<Baseline> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'api-baseline.ts'), cert, key, bodyFile], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -136,6 +159,7 @@ async function startBaseline(cert: string, key: string, bodyFile: string): Promi
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     port,
+    pid: child.pid as number,
     stop: async () => {
       child.kill('SIGTERM');
       await exited;
@@ -187,7 +211,7 @@ async function startToTaskVisible(server: RunningServer, auth: Record<string, st
 export async function run(): Promise<void> {
   const certDir = mkdtempSync(join(tmpdir(), 'cvmctl-bench-api-'));
   let server: RunningServer | undefined;
-  let baseline: { port: number; stop: () => Promise<void> } | undefined;
+  let baseline: Baseline | undefined;
   try {
     const cert = join(certDir, 'cert.pem');
     const key = join(certDir, 'key.pem');
@@ -238,9 +262,9 @@ export async function run(): Promise<void> {
     const bare: Target = { host: '127.0.0.1', port: baseline.port };
 
     const [bareRuns, ticketRuns, tokenRuns] = (await measureInterleaved([
-      { target: bare, path, headers: {} },
-      { target: server, path, headers: ticketAuth },
-      { target: server, path, headers: tokenAuth },
+      { target: bare, pid: baseline.pid, path, headers: {} },
+      { target: server, pid: server.child.pid as number, path, headers: ticketAuth },
+      { target: server, pid: server.child.pid as number, path, headers: tokenAuth },
     ])) as [Measured, Measured, Measured];
     const bareRate = bareRuns.median.rate;
     const visible = await startToTaskVisible(server, tokenAuth);
@@ -248,7 +272,7 @@ export async function run(): Promise<void> {
     const n = (x: number) => x.toFixed(0).padStart(7);
     const ms = (x: number) => `${x.toFixed(1)} ms`.padStart(9);
     const line = (label: string, m: Measured) =>
-      `${label.padEnd(30)}${n(m.median.rate)} req/s  p50 ${ms(m.median.p50)}  p99 ${ms(m.median.p99)}  (rounds: ${m.rounds.map((x) => x.rate.toFixed(0)).join(', ')} req/s)${m.median.failures ? `  (${m.median.failures} non-200!)` : ''}`;
+      `${label.padEnd(30)}${n(m.median.rate)} req/s  p50 ${ms(m.median.p50)}  p99 ${ms(m.median.p99)}  server CPU ${m.median.cpuUs.toFixed(0).padStart(3)} µs/req  (rounds: ${m.rounds.map((x) => x.rate.toFixed(0)).join(', ')} req/s)${m.median.failures ? `  (${m.median.failures} non-200!)` : ''}`;
     const verdict = (r: LoadResult) => {
       const ratio = r.rate / bareRate;
       return `  ${(ratio * 100).toFixed(0).padStart(3)}% of bare (target >= ${RATIO_TARGET * 100}% ${ratio >= RATIO_TARGET ? 'OK' : 'UNDER'}), p99 target <= ${P99_TARGET_MS} ms ${r.p99 <= P99_TARGET_MS ? 'OK' : 'OVER'}`;
