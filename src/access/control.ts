@@ -109,8 +109,11 @@ export class AccessControlImpl implements AccessControl {
     }
     // a ticket needs user.cfg and the signing key; the CSRF key only for a change
     const write = request.method.toUpperCase() !== 'GET';
-    const config = this.state.userConfig ? await this.state.userConfig() : (await this.state.snapshot()).config;
-    const keys = write || !this.state.ticketKey ? await this.state.keys() : { ticket: await this.state.ticketKey(), csrf: undefined };
+    // asked together: a store that looks files up once per event-loop turn answers both in one
+    const [config, keys] = await Promise.all([
+      this.state.userConfig ? this.state.userConfig() : this.state.snapshot().then((s) => s.config),
+      write || !this.state.ticketKey ? this.state.keys() : this.state.ticketKey().then((ticket) => ({ ticket, csrf: undefined })),
+    ]);
     const userid = this.tickets.userOf(keys.ticket, credential.ticket, now);
     if (userid === undefined || !asUserid(userid) || !userEnabled(config, userid, now)) {
       throw authFailure('Authentication failed!');

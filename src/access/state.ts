@@ -2,8 +2,9 @@
  * @module access/state
  * Reading and changing the access domain's state as one unit. Readers (every API request) get
  * a parsed snapshot of user.cfg and token.cfg that is re-read only when a file's version
- * (inode, size, times) changed, so a request costs two `lstat`s, and a change made by another
- * process (the CLI) is seen by the next request. A request with a ticket needs neither token.cfg
+ * (inode, size, times) changed, so a request costs at most two `lstat`s, and a change made by another
+ * process (the CLI) is seen by the next request (the `lstat`s are made after a call asks, once
+ * per event-loop turn for all callers of that turn). A request with a ticket needs neither token.cfg
  * nor (for a GET) the CSRF key: `userConfig` and `ticketKey` look at just the one file they
  * answer from. Writers go through `update`: under the
  * cross-process lock they read the current files (never the cache), change them, and write the
@@ -11,6 +12,7 @@
  */
 
 import { type AccessPaths, accessPaths, fileVersion, loadOrCreateKey, readPrivateFile, withAccessLock, writePrivateFile } from './files.js';
+import { perTurn } from '../util/per-turn.js';
 import { parseShadow, parseTokenSecrets, serializeShadow, serializeTokenSecrets } from './secrets.js';
 import { parseUserConfig, serializeUserConfig, type UserConfig } from './user-cfg.js';
 
@@ -33,6 +35,13 @@ export interface Keys {
   csrf: Buffer;
 }
 
+/**
+ * A file's version as of a moment after the caller asked, shared by all callers of one
+ * event-loop turn (util/per-turn): every request the server read in one poll phase costs one
+ * `lstat` per access file together, and a change made before a call is still seen by it.
+ */
+const versionNow = perTurn(fileVersion);
+
 export class AccessState {
   readonly paths: AccessPaths;
   private cached: { version: string; userVersion: string | undefined; snapshot: AccessSnapshot } | undefined;
@@ -44,8 +53,8 @@ export class AccessState {
 
   /** The current users/tokens/ACLs (cached while the files are unchanged). */
   async snapshot(): Promise<AccessSnapshot> {
-    const userVersion = fileVersion(this.paths.userCfg);
-    const version = `${userVersion}|${fileVersion(this.paths.tokenCfg)}`;
+    const [userVersion, tokenVersion] = await Promise.all([versionNow(this.paths.userCfg), versionNow(this.paths.tokenCfg)]);
+    const version = `${userVersion}|${tokenVersion}`;
     if (this.cached?.version === version) return this.cached.snapshot;
     const snapshot = await this.readSnapshot();
     // a file replaced while it was read gets re-read next time (its version differs then)
@@ -56,8 +65,9 @@ export class AccessState {
 
   /** The users/ACLs part of the snapshot, as current as `snapshot()`'s, looking at user.cfg alone. */
   async userConfig(): Promise<UserConfig> {
+    const userVersion = await versionNow(this.paths.userCfg);
     const cached = this.cached;
-    if (cached && cached.userVersion === fileVersion(this.paths.userCfg)) return cached.snapshot.config;
+    if (cached && cached.userVersion === userVersion) return cached.snapshot.config;
     return (await this.snapshot()).config;
   }
 
@@ -77,15 +87,16 @@ export class AccessState {
    * The ticket signing key and CSRF secret, created on first use. Re-read when a key file
    * changes, so deleting `priv/authkey.key` invalidates every ticket at once, server included.
    */
-  keys(): Promise<Keys> {
-    const version = `${fileVersion(this.paths.authKey)}|${fileVersion(this.paths.csrfKey)}`;
+  async keys(): Promise<Keys> {
+    const [ticketVersion, csrfVersion] = await Promise.all([versionNow(this.paths.authKey), versionNow(this.paths.csrfKey)]);
+    const version = `${ticketVersion}|${csrfVersion}`;
     if (this.cachedKeys?.version === version) return this.cachedKeys.keys;
     const keys = Promise.all([
       loadOrCreateKey(this.paths.authKey, this.paths.privDir),
       loadOrCreateKey(this.paths.csrfKey, this.paths.privDir),
     ]).then(([ticket, csrf]) => ({ ticket, csrf }));
     // cache only keys that existed when looked at; new ones are cached on the next call
-    if (!version.includes('undefined')) this.cachedKeys = { version, ticketVersion: version.slice(0, version.indexOf('|')), keys };
+    if (ticketVersion !== undefined && csrfVersion !== undefined) this.cachedKeys = { version, ticketVersion, keys };
     // a failure (e.g. unwritable root) is reported now and retried next time
     keys.catch(() => {
       if (this.cachedKeys?.keys === keys) this.cachedKeys = undefined;
@@ -95,8 +106,9 @@ export class AccessState {
 
   /** The ticket signing key alone (a GET with a ticket needs no CSRF key), as current as `keys()`'s. */
   async ticketKey(): Promise<Buffer> {
+    const ticketVersion = await versionNow(this.paths.authKey);
     const cached = this.cachedKeys;
-    if (cached && cached.ticketVersion === fileVersion(this.paths.authKey)) return (await cached.keys).ticket;
+    if (cached && cached.ticketVersion === ticketVersion) return (await cached.keys).ticket;
     return (await this.keys()).ticket;
   }
 

@@ -137,6 +137,13 @@ describe('AccessControl with remembered tickets', () => {
     await expect(access.authenticate({ method: 'GET', cookie })).resolves.toMatchObject({ userid: 'carol@pve' });
   });
 
+  it('looks at the key file after the request asked: a deletion right after the call is seen by it', async () => {
+    const cookie = await acceptedCookie();
+    const pending = access.authenticate({ method: 'GET', cookie });
+    rmSync(keyFile()); // same turn, after the call
+    expect((await rejectedCvmError(pending)).message).toBe('Authentication failed!');
+  });
+
   it('refuses a remembered ticket of a user disabled since', async () => {
     const cookie = await acceptedCookie();
     await modifyUser(access.state, 'carol@pve', { enable: false });

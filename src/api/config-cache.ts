@@ -1,7 +1,8 @@
 /**
  * @module api/config-cache
  * Reading VM configs for API requests without parsing the same file again: every request
- * looks at the file (lstat), so a change by the CLI or another server is seen at once. While
+ * looks at the file (lstat, made after the request asked and shared by the requests of one
+ * event-loop turn), so a change by the CLI or another server is seen at once. While
  * the file's identity is unchanged (device, inode, size, change and modification times; the
  * store replaces configs by rename, so every write makes a new inode) the
  * config parsed from it is reused; otherwise the file is read by the store's rules (a regular
@@ -18,6 +19,7 @@ import type { ConfigSection, VmConfig } from '../config/types.js';
 import type { ConfigStore } from '../store/config-store.js';
 import { FsConfigStore } from '../store/fs-store.js';
 import { openConfigStore } from '../store/open.js';
+import { perTurn } from '../util/per-turn.js';
 import { READ_LIMITS, readRegularFile } from '../util/read-file.js';
 
 interface Entry {
@@ -45,6 +47,9 @@ function fileIdentity(path: string): string | undefined {
     return undefined;
   }
 }
+
+/** The identity as of a moment after the caller asked, one `lstat` per file and event-loop turn for all its callers (util/per-turn). */
+const identityNow = perTurn(fileIdentity);
 
 const copySections = (sections: Record<string, ConfigSection>): Record<string, ConfigSection> =>
   Object.fromEntries(Object.entries(sections).map(([name, section]) => [name, { ...section }]));
@@ -92,7 +97,7 @@ export class ConfigCache {
     // a cluster's configs live in etcd: no file identity to validate a cache entry by
     if (!(this.store instanceof FsConfigStore)) return { config: (await this.store.read(vmid)).config };
     const path = this.store.configPath(vmid);
-    const before = fileIdentity(path);
+    const before = await identityNow(path);
     const hit = this.entries.get(vmid);
     if (before !== undefined && hit?.identity === before) return { config: hit.config, entry: hit };
     this.entries.delete(vmid);
