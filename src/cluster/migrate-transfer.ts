@@ -18,7 +18,7 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { link, mkdir, open, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { basename, dirname, join } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
@@ -382,4 +382,44 @@ export function watchTransfer(args: {
       busy = false;
     }
   }
+}
+
+/**
+ * At `serve` start: temporary files of transfers that no longer exist (this node was killed or
+ * restarted while receiving) are removed. A file belongs to a transfer by the first 16 hex
+ * digits of its id in the name; the file of a transfer that still exists is watched like a
+ * received one (kept if the VM becomes this node's, else removed when the record goes).
+ */
+export async function sweepStaleTransfers(args: {
+  client: EtcdClient;
+  cluster: string;
+  node: string;
+  storage: StorageConfig;
+  log?: (line: string) => void;
+}): Promise<string[]> {
+  const removed: string[] = [];
+  const prefix = `${clusterKeys(args.cluster).prefix}transfers/`;
+  for (const def of Object.values(args.storage)) {
+    if (!def.path || def.shared) continue;
+    const images = join(def.path, 'images');
+    for (const vmdir of await readdir(images).catch(() => [] as string[])) {
+      const dir = join(images, vmdir);
+      for (const name of await readdir(dir).catch(() => [] as string[])) {
+        const m = /^\.migrate-([0-9a-f]{16})-/.exec(name);
+        if (!m) continue;
+        const live = await args.client.range(`${prefix}${m[1]}`, { prefix: true, keysOnly: true });
+        const id = live.kvs[0]?.key.slice(prefix.length);
+        if (id !== undefined) {
+          // still running (or its source just died): decided when the record goes
+          watchTransfer({ ...args, node: args.node, vmid: Number(vmdir), id, files: [join(dir, name)] });
+          continue;
+        }
+        await rm(join(dir, name), { force: true });
+        await rmdir(dir).catch(() => undefined); // only when empty
+        removed.push(join(dir, name));
+        args.log?.(`removed '${join(dir, name)}' left by an unfinished migration`);
+      }
+    }
+  }
+  return removed;
 }

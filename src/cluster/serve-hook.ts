@@ -3,8 +3,8 @@
  * What `cvmctl serve` does on a cluster member root: register the node as online (API URL,
  * certificate fingerprint, running VMs) for as long as it serves, and keep a watch-fed copy of
  * the cluster's VM configs (cluster/watch-cache) so listings such as /cluster/resources come
- * from memory. A root without cluster.json gets nothing (undefined), so a single node serves
- * exactly as before.
+ * from memory; temporary files of migrations that ended while it was down are removed. A root
+ * without cluster.json gets nothing (undefined), so a single node serves exactly as before.
  */
 
 import { hostname } from 'node:os';
@@ -54,6 +54,11 @@ export async function startClusterMembership(opts: {
   const configs = await startWatchCache(client, clusterKeys(file.name).nodesPrefix, { warn: opts.warn });
   // parse the copy in the background, so even the first /cluster/resources answers from memory
   if (store instanceof EtcdConfigStore) void store.warmListing().catch(() => undefined);
+  // what an unfinished migration left here while this node was down (in the background)
+  void (async () => {
+    const [{ sweepStaleTransfers }, { loadLocalStorage }] = await Promise.all([import('./migrate-transfer.js'), import('../host/local/probe.js')]);
+    await sweepStaleTransfers({ client, cluster: file.name, node: file.node, storage: await loadLocalStorage(opts.root), log: opts.warn });
+  })().catch(() => undefined);
   try {
     await registration.start();
   } catch (err) {

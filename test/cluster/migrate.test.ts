@@ -4,7 +4,8 @@
  * byte for byte on the target and leave the source only after the ownership moved; a volume on
  * a `shared` storage stays; refusals (local disks without with-local-disks, a running VM with
  * and without online, unknown/local/offline targets) change nothing; a copy failing on the
- * target and a target killed mid-copy leave the source intact and no copies behind; the CLI
+ * target and a target killed mid-copy leave the source intact and no copies behind (the killed
+ * target removes its temporary file when it starts again); the CLI
  * migrates with progress lines and --json; GET …/migrate answers the preconditions.
  */
 import { execFileSync } from 'node:child_process';
@@ -288,6 +289,13 @@ describe('migration of stopped VMs between cluster nodes', () => {
     const set = await a.call('PUT', '/nodes/node-a/qemu/105/config', { description: 'still here' });
     expect(set.status, set.message).toBe(200);
     expect(await configOn('node-a', 105)).toContain('#still here');
+    // the killed target left its temporary file; its next start removes it (the transfer is gone)
+    expect(readdirSync(dir).filter((n) => n.startsWith('.migrate-'))).toHaveLength(1);
+    nodes.c = await startServe(roots.c as ClusterRoot);
+    expect(await until(() => (existsSync(dir) ? undefined : true), 15_000)).toBe(true);
+    expect(nodes.c.output()).toMatch(
+      /removed '.*\/images\/105\/\.migrate-[0-9a-f]{16}-vm-105-disk-0\.raw' left by an unfinished migration/,
+    );
   }, 120_000);
 
   it('cvmctl migrate: --json result, and the task-log lines with progress when migrating back', async () => {
