@@ -58,6 +58,8 @@ export async function findCpuCgroup(root: string, vmid: number): Promise<CpuCgro
     version = 1;
     base = join(CGROUP_FS, 'cpu');
   }
+  // a hierarchy that is really mounted here (`ip netns exec` shows a fresh sysfs without it)
+  if ((await readText(join(base, 'cgroup.procs'))) === undefined) return undefined;
   const slice = sliceFor(root);
   return { version, mode, base, slice, scope: join(base, slice, `${vmid}.scope`) };
 }
@@ -117,19 +119,24 @@ export async function changeCpuQuota(cg: CpuCgroup, vmid: number, quotaUs: numbe
   }
 }
 
+async function mkdirOne(dir: string): Promise<void> {
+  await mkdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
+}
+
 /**
  * What enter_systemd_scope does for cvmctl: the VM's cgroup with the config's shares and
  * quota, and the QEMU process (all its threads) moved into it.
  */
 export async function placeInCgroup(cg: CpuCgroup, vmid: number, pid: number, conf: Record<string, string>): Promise<void> {
+  // one level at a time: a recursive mkdir never returns on a sysfs without cgroups (Node 20)
+  await mkdirOne(join(cg.base, cg.slice));
   if (cg.version === 2) {
     // the cpu controller must be enabled down to the scope's parent
-    for (const dir of [cg.base, join(cg.base, cg.slice)]) {
-      await mkdir(dir, { recursive: true });
-      await writeFile(join(dir, 'cgroup.subtree_control'), '+cpu');
-    }
+    for (const dir of [cg.base, join(cg.base, cg.slice)]) await writeFile(join(dir, 'cgroup.subtree_control'), '+cpu');
   }
-  await mkdir(cg.scope, { recursive: true });
+  await mkdirOne(cg.scope);
   await changeCpuShares(cg, vmid, clampCpuShares(conf.cpuunits === undefined ? undefined : Number(conf.cpuunits), cg.mode));
   await changeCpuQuota(cg, vmid, cpuQuotaUs(conf.cpulimit));
   await write(cg, 'cgroup.procs', String(pid));
