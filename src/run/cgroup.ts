@@ -7,11 +7,12 @@
  * `cpu.shares`, `cpu.cfs_quota_us` with a 100 ms period), the way PVE::CGroup finds the cpu
  * controller (v2 when the unified hierarchy offers it, else the v1 `cpu` hierarchy) and
  * clamps shares. The state root `/var/lib/cvmctl` uses `qemu.slice`; any other state root a
- * slice of its own, so VMs of two roots with the same VMID never share a cgroup.
+ * slice of its own, so VMs of two roots with the same VMID never share a cgroup. Empty scopes
+ * and slices of QEMUs that ended without a stop are swept when a VM stops.
  */
 
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CvmError } from '../errors.js';
 
@@ -130,20 +131,40 @@ async function mkdirOne(dir: string): Promise<void> {
  * quota, and the QEMU process (all its threads) moved into it.
  */
 export async function placeInCgroup(cg: CpuCgroup, vmid: number, pid: number, conf: Record<string, string>): Promise<void> {
-  // one level at a time: a recursive mkdir never returns on a sysfs without cgroups (Node 20)
-  await mkdirOne(join(cg.base, cg.slice));
-  if (cg.version === 2) {
-    // the cpu controller must be enabled down to the scope's parent
-    for (const dir of [cg.base, join(cg.base, cg.slice)]) await writeFile(join(dir, 'cgroup.subtree_control'), '+cpu');
+  // one level at a time: a recursive mkdir never returns on a sysfs without cgroups (Node 20);
+  // again when another cvmctl's sweep removed the empty slice in between
+  for (let attempt = 0; ; attempt++) {
+    await mkdirOne(join(cg.base, cg.slice));
+    if (cg.version === 2) {
+      // the cpu controller must be enabled down to the scope's parent
+      for (const dir of [cg.base, join(cg.base, cg.slice)]) await writeFile(join(dir, 'cgroup.subtree_control'), '+cpu');
+    }
+    try {
+      await mkdirOne(cg.scope);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 2) throw err;
+    }
   }
-  await mkdirOne(cg.scope);
+  // the process first: a scope with a process in it is never swept as empty
+  await write(cg, 'cgroup.procs', String(pid));
   await changeCpuShares(cg, vmid, clampCpuShares(conf.cpuunits === undefined ? undefined : Number(conf.cpuunits), cg.mode));
   await changeCpuQuota(cg, vmid, cpuQuotaUs(conf.cpulimit));
-  await write(cg, 'cgroup.procs', String(pid));
 }
 
-/** The scope (and a root-specific slice left empty) once QEMU is gone; busy or missing is fine. */
+/**
+ * The scope (and a root-specific slice left empty) once QEMU is gone; busy or missing is fine.
+ * Scopes of QEMUs that died without a stop (killed, their state root deleted) are swept too:
+ * the kernel refuses to remove a cgroup that still has a process or a child, so only empty
+ * `cvmctl-*.slice` scopes and slices go.
+ */
 export async function removeCgroup(cg: CpuCgroup): Promise<void> {
   await rmdir(cg.scope).catch(() => undefined);
-  if (cg.slice !== 'qemu.slice') await rmdir(join(cg.base, cg.slice)).catch(() => undefined);
+  const slices = (await readdir(cg.base).catch(() => [] as string[])).filter((n) => /^cvmctl-[0-9a-f]{12}\.slice$/.test(n));
+  for (const slice of slices) {
+    for (const scope of (await readdir(join(cg.base, slice)).catch(() => [] as string[])).filter((n) => /^\d+\.scope$/.test(n))) {
+      await rmdir(join(cg.base, slice, scope)).catch(() => undefined);
+    }
+    await rmdir(join(cg.base, slice)).catch(() => undefined);
+  }
 }
