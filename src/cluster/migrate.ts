@@ -199,21 +199,39 @@ export async function migrateVm(opts: MigrateOptions): Promise<MigrateResult> {
       }
       // the one ownership transaction: config key to the target, id owner, transfer record gone
       const targetKey = store.keys.config(opts.target, opts.vmid);
-      const r = await store.client.txn(
-        [
-          { key: configKey, target: 'mod', result: 'equal', modRevision: kv.modRevision },
-          { key: targetKey, target: 'create', result: 'equal', createRevision: 0 },
-          { key: store.keys.vmid(opts.vmid), target: 'value', result: 'equal', value: source },
-          { key: session.key, target: 'create', result: 'greater', createRevision: 0 },
-        ],
-        [
-          { delete: { key: configKey } },
-          { put: { key: targetKey, value: kv.value } },
-          { put: { key: store.keys.vmid(opts.vmid), value: opts.target } },
-          { delete: { key: session.key } },
-        ],
-      );
-      if (!r.succeeded) {
+      const commit = () =>
+        store.client.txn(
+          [
+            { key: configKey, target: 'mod', result: 'equal', modRevision: kv.modRevision },
+            { key: targetKey, target: 'create', result: 'equal', createRevision: 0 },
+            { key: store.keys.vmid(opts.vmid), target: 'value', result: 'equal', value: source },
+            { key: session.key, target: 'create', result: 'greater', createRevision: 0 },
+          ],
+          [
+            { delete: { key: configKey } },
+            { put: { key: targetKey, value: kv.value } },
+            { put: { key: store.keys.vmid(opts.vmid), value: opts.target } },
+            { delete: { key: session.key } },
+          ],
+        );
+      // a lost answer, or a retry through another etcd member after the first attempt did commit,
+      // must not be taken for a refusal: this transfer's record gone with the VM on the target is ours
+      const committedAnyway = async () => {
+        const [owner, there, record] = await Promise.all([
+          store.client.get(store.keys.vmid(opts.vmid)),
+          store.client.get(targetKey),
+          store.client.get(session.key),
+        ]);
+        return owner?.value === opts.target && there?.value === kv.value && record === undefined;
+      };
+      let succeeded: boolean;
+      try {
+        succeeded = (await commit()).succeeded || (await committedAnyway());
+      } catch (err) {
+        succeeded = await committedAnyway().catch(() => Promise.reject(err));
+        if (!succeeded) throw err;
+      }
+      if (!succeeded) {
         throw new CvmError(
           'DIGEST_MISMATCH',
           `unable to move config of VM ${opts.vmid} to node '${opts.target}' - the config, its owner or the transfer changed meanwhile`,
