@@ -1,6 +1,6 @@
 /**
  * @module run/hooks
- * What lives alongside a VM's QEMU: swtpm for `tpmstate0`, and the cpu cgroup that carries
+ * What lives alongside a VM's QEMU: swtpm for `tpmstate0` (and the qemu-storage-daemon exporting a non-raw state volume), and the cpu cgroup that carries
  * `cpuunits`/`cpulimit`. Each hook prepares what QEMU connects to right before the spawn
  * and/or adjusts the running QEMU once its QMP answers, and cleans up after QEMU is gone,
  * after a failed start, and before a start (leftovers of a crashed VM). Clean-up must be
@@ -25,13 +25,23 @@ const tpmHook: RunHook = {
   async beforeSpawn(ctx, config) {
     const value = config.conf.tpmstate0;
     if (!value) return;
-    const { startSwtpm, tpmStateOf } = await import('../tpm/index.js');
+    const { startQsdFuseExport, startSwtpm, tpmStateBlockdev, tpmStateOf } = await import('../tpm/index.js');
+    const runDir = ctx.facts.paths.runDir;
     const state = tpmStateOf(value, ctx.facts.storage);
-    await startSwtpm({ runDir: ctx.facts.paths.runDir, vmid: config.vmid, statePath: state.statePath, version: state.version });
+    // a non-raw volume reaches swtpm as the file of a qemu-storage-daemon FUSE export (stopped by afterExit)
+    const statePath = state.needsExport
+      ? await startQsdFuseExport({ runDir, vmid: config.vmid, name: 'tpmstate0', ...tpmStateBlockdev(value, ctx.facts) })
+      : state.statePath;
+    await startSwtpm({ runDir, vmid: config.vmid, statePath, version: state.version, fixedFile: state.needsExport });
   },
   async afterExit(ctx, vmid) {
-    const { stopSwtpm } = await import('../tpm/index.js');
-    await stopSwtpm(ctx.facts.paths.runDir, vmid);
+    const { stopQsd, stopSwtpm } = await import('../tpm/index.js');
+    // swtpm first: it holds the exported file open
+    try {
+      await stopSwtpm(ctx.facts.paths.runDir, vmid);
+    } finally {
+      await stopQsd(ctx.facts.paths.runDir, vmid);
+    }
   },
 };
 

@@ -1,10 +1,23 @@
 /**
  * @module tpm
  * The VM's software TPM (swtpm) as qemu-server runs it: state on the `tpmstate0` volume,
- * manufactured by swtpm_setup, a daemon per running VM on `<runDir>/<vmid>.swtpm`.
+ * manufactured by swtpm_setup, a daemon per running VM on `<runDir>/<vmid>.swtpm`; a non-raw
+ * state volume is exported to swtpm as a file by a qemu-storage-daemon.
  */
 
-export { tpmStateOf, type TpmState } from './state.js';
+export {
+  cleanupQsdFuseFiles,
+  fuseExportArgs,
+  type QsdExportOptions,
+  type QsdPaths,
+  qsdDaemonArgs,
+  qsdFuseExportPath,
+  qsdPaths,
+  runningQsd,
+  startQsdFuseExport,
+  stopQsd,
+} from './qsd.js';
+export { type TpmState, tpmStateBlockdev, tpmStateOf } from './state.js';
 export {
   runningSwtpm,
   type StartSwtpmOptions,

@@ -3,14 +3,14 @@
  * The software TPM of a VM with `tpmstate0`, run like qemu-server's `start_swtpm`: the state
  * lives on the VM's tpmstate volume (`--tpmstate file://<volume>`), `swtpm_setup` manufactures
  * it once (EK and platform certificates, NVRAM locked, `--not-overwrite` keeps an existing
- * state), then `swtpm socket --daemon --terminate` listens on `<runDir>/<vmid>.swtpm`, the socket
- * the generated `-chardev socket,id=tpmchar` connects to, and exits when QEMU disconnects.
+ * state; a fresh FUSE-exported state is manufactured beside it and written in), then `swtpm
+ * socket --daemon --terminate` listens on `<runDir>/<vmid>.swtpm`, the socket the generated `-chardev socket,id=tpmchar` connects to, and exits when QEMU disconnects.
  * Failures carry swtpm's own output. `stopSwtpm` ends an instance that outlived its QEMU (or a
  * failed start) and is a no-op otherwise, so it is safe in every clean-up path.
  */
 
 import { execFile } from 'node:child_process';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CvmError } from '../errors.js';
 import { processAlive, processCmdline } from '../run/runtime-files.js';
@@ -125,9 +125,56 @@ export interface StartSwtpmOptions {
   vmid: number;
   statePath: string;
   version: TpmVersion;
+  /** `statePath` is a file that cannot be replaced, only written in place (a qemu-storage-daemon FUSE export). */
+  fixedFile?: boolean;
   /** Binaries (tests; default from $PATH). */
   swtpmBin?: string;
   swtpmSetupBin?: string;
+}
+
+/** swtpm's linear-file header is 8 bytes; all zero means no state (what swtpm_setup itself writes to clear a block device). */
+async function hasStateHeader(path: string): Promise<boolean> {
+  const fh = await open(path, 'r');
+  try {
+    const header = Buffer.alloc(8);
+    const { bytesRead } = await fh.read(header, 0, header.length, 0);
+    return header.subarray(0, bytesRead).some((b) => b !== 0);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * swtpm_setup `--not-overwrite`. To start a fresh state, swtpm_setup unlinks a regular state file
+ * (it only zeroes block devices), which a FUSE export's mountpoint refuses (EBUSY): a fresh
+ * exported state is manufactured into a temporary file in the run dir and written into the
+ * export in place; an exported state that exists goes to swtpm_setup directly, which keeps it.
+ */
+async function manufactureState(opts: StartSwtpmOptions, setupBin: string, asRoot: boolean): Promise<void> {
+  const what = `tpmstate0: unable to set up TPM state '${opts.statePath}'`;
+  const setup = async (path: string) => {
+    const res = await runTool(setupBin, swtpmSetupArgs(path, opts.version, asRoot), 120_000);
+    if (res.code !== 0) throw toolFailure(what, setupBin, res);
+  };
+  if (!opts.fixedFile || (await hasStateHeader(opts.statePath))) return setup(opts.statePath);
+  const scratch = join(opts.runDir, `${opts.vmid}.swtpm-setup.tmp`);
+  try {
+    await rm(scratch, { force: true });
+    await setup(scratch);
+    const state = await readFile(scratch);
+    const fh = await open(opts.statePath, 'r+');
+    try {
+      await fh.write(state, 0, state.length, 0);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    if (err instanceof CvmError) throw err;
+    throw new CvmError('QEMU_FAILED', `${what}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    await rm(scratch, { force: true });
+  }
 }
 
 /** Manufacture the state if needed and start the daemon; returns its pid once the pid file exists. */
@@ -136,8 +183,7 @@ export async function startSwtpm(opts: StartSwtpmOptions): Promise<number> {
   const setupBin = opts.swtpmSetupBin ?? 'swtpm_setup';
   const swtpmBin = opts.swtpmBin ?? 'swtpm';
   const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const setup = await runTool(setupBin, swtpmSetupArgs(opts.statePath, opts.version, asRoot), 120_000);
-  if (setup.code !== 0) throw toolFailure(`tpmstate0: unable to set up TPM state '${opts.statePath}'`, setupBin, setup);
+  await manufactureState(opts, setupBin, asRoot);
 
   await rm(paths.pid, { force: true });
   // distinguishes the invocations in the shared log, like qemu-server's "[id=<time>] "

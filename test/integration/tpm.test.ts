@@ -6,16 +6,18 @@
  * release build that prints nothing on the 0x402 debug port, so the trace is the witness).
  * A SeaBIOS VM with a TPM 1.2 state does the same with TPM 1.2 ordinals. Stop ends swtpm and
  * removes its socket; a swtpm failure is reported with swtpm's text and a QEMU failure after
- * swtpm started leaves no swtpm, QEMU or runtime file behind.
+ * swtpm started leaves no swtpm, QEMU or runtime file behind. A qcow2 TPM state is exported
+ * to swtpm by a real qemu-storage-daemon over FUSE: the TPM answers, the qcow2 gains data, the
+ * state survives a restart, and stop or a failed export/start leaves no daemon, mount or file.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { QmpClient } from '../../src/qemu/qmp/index.js';
 import { startVm, stopVm } from '../../src/run/index.js';
 import { createVm } from '../../src/store/vm-ops.js';
-import { runningSwtpm, swtpmPaths } from '../../src/tpm/index.js';
+import { runningQsd, runningSwtpm, swtpmPaths } from '../../src/tpm/index.js';
 import { alive, makeTestRoot, QEMU_BINARY, SKIP_REASON, waitFor } from './helpers.js';
 
 const hasSwtpm = (() => {
@@ -204,19 +206,105 @@ describe.skipIf(!ready)(`swtpm with real QEMU${ready ? '' : ` (skipped: ${why})`
     expect(left).toEqual([]);
   });
 
-  it('refuses a qcow2 TPM state volume with a line saying swtpm needs raw', async () => {
+  it('runs a qcow2 TPM state through a qemu-storage-daemon FUSE export and stops it with the VM', { timeout: 300_000 }, async () => {
+    const trace = join(r.logs, 'qcow2-tpm-trace.log');
     await createVm({
       root: r.root,
       vmid: 9505,
-      params: { kvm: '0', memory: '64', vga: 'none', tpmstate0: 'local:1,format=qcow2,version=v2.0' },
+      params: {
+        kvm: '0',
+        memory: '64',
+        vga: 'none',
+        tpmstate0: 'local:1,format=qcow2,version=v2.0',
+        args: `-trace enable=tpm_util_show_buffer* -D ${trace}`,
+      },
     });
+    const conf = readFileSync(join(r.root, 'qemu-server', '9505.conf'), 'utf8');
+    expect(conf).toMatch(/^tpmstate0: local:9505\/vm-9505-disk-0\.qcow2,size=4M,version=v2\.0$/m);
+    const image = join(r.root, 'images', '9505', 'vm-9505-disk-0.qcow2');
+    const info = () => JSON.parse(execFileSync('qemu-img', ['info', '--output=json', image], { encoding: 'utf8' })) as Record<string, unknown>;
+    const allocated = () =>
+      (JSON.parse(execFileSync('qemu-img', ['map', '--output=json', image], { encoding: 'utf8' })) as { data: boolean; zero: boolean; length: number }[])
+        .filter((e) => e.data && !e.zero)
+        .reduce((n, e) => n + e.length, 0);
+    expect(info().format).toBe('qcow2');
+    expect(allocated()).toBe(0);
+
     const ctx = await r.context();
-    await expect(startVm(ctx, 9505, { timeoutSec: 30 })).rejects.toMatchObject({
-      code: 'HOST_UNSUPPORTED',
-      message: expect.stringMatching(
-        /^tpmstate0: volume 'local:9505\/vm-9505-disk-0\.qcow2' is in format 'qcow2'; swtpm needs a raw volume/,
-      ),
-    });
+    const started = await startVm(ctx, 9505, { timeoutSec: 120 });
+    r.track(started.pid);
+    const qsdPid = (await runningQsd(runDir, 9505)) as number;
+    expect(qsdPid).toBeGreaterThan(0);
+    r.track(qsdPid);
+    const fuse = join(runDir, 'qsd-9505-tpmstate0.fuse');
+    expect(readFileSync('/proc/self/mounts', 'utf8')).toContain(` ${realpathSync(fuse)} fuse`);
+    const swtpmPid = (await runningSwtpm(swtpmPaths(runDir, 9505))) as number;
+    r.track(swtpmPid);
+    expect(readFileSync(`/proc/${swtpmPid}/cmdline`, 'utf8').split('\0')).toContain(`backend-uri=file://${fuse},mode=0600`);
+    expect(await queryTpm(9505)).toEqual([{ model: 'tpm-tis', options: { type: 'emulator', data: { chardev: 'tpmchar' } }, id: 'tpmdev' }]);
+    // the TPM works on the exported state: SeaBIOS's TPM2_Startup succeeds
+    const TPM2_STARTUP = 0x144;
+    const startupAnswer = () =>
+      waitFor(() => tpmExchanges(existsSync(trace) ? readFileSync(trace, 'utf8') : '').find((e) => e.command === TPM2_STARTUP), 120_000);
+    expect((await startupAnswer())?.response).toBe(0);
+
+    await stopVm(ctx, 9505, { timeoutSec: 20 });
+    expect(alive(started.pid)).toBe(false);
+    expect(alive(swtpmPid)).toBe(false);
+    expect(alive(qsdPid)).toBe(false);
+    expect(readFileSync('/proc/self/mounts', 'utf8')).not.toContain('qsd-9505-');
     expect(runFiles(9505)).toEqual([]);
+    expect(readdirSync(runDir).filter((n) => n.startsWith('qsd-9505'))).toEqual([]);
+    // swtpm_setup manufactured the state through the export: the qcow2 now holds data
+    expect(info().format).toBe('qcow2');
+    const manufactured = allocated();
+    expect(manufactured).toBeGreaterThan(0);
+
+    // the next start keeps the state on the volume (swtpm_setup --not-overwrite through the export)
+    rmSync(trace, { force: true });
+    const again = await startVm(ctx, 9505, { timeoutSec: 120 });
+    r.track(again.pid);
+    const qsdAgain = (await runningQsd(runDir, 9505)) as number;
+    r.track(qsdAgain);
+    expect((await startupAnswer())?.response).toBe(0);
+    await stopVm(ctx, 9505, { timeoutSec: 20 });
+    expect(alive(qsdAgain)).toBe(false);
+    expect(readdirSync(runDir).filter((n) => n.startsWith('qsd-9505') || n.startsWith('9505.'))).toEqual([]);
   });
+
+  it('leaves no storage daemon, mount or file behind when the export or QEMU fails', { timeout: 120_000 }, async () => {
+    const leftovers = (vmid: number) => ({
+      run: [...runFiles(vmid), ...readdirSync(runDir).filter((n) => n.startsWith(`qsd-${vmid}`))],
+      mounts: readFileSync('/proc/self/mounts', 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(`qsd-${vmid}-`)),
+      processes: execFileSync('ps', ['-eo', 'stat=,args='], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => (l.includes(`qsd-${vmid}.pid`) || l.includes(join(runDir, `${vmid}.swtpm`))) && !l.startsWith('Z')),
+    });
+    const nothing = { run: [], mounts: [], processes: [] };
+    const ctx = await r.context();
+
+    // a volume that is no qcow2 image: blockdev-add in the daemon fails
+    await createVm({ root: r.root, vmid: 9506, params: { kvm: '0', memory: '64', vga: 'none', tpmstate0: 'local:1,format=qcow2,version=v2.0' } });
+    writeFileSync(join(r.root, 'images', '9506', 'vm-9506-disk-0.qcow2'), Buffer.alloc(65536, 0x41));
+    await expect(startVm(ctx, 9506, { timeoutSec: 30 })).rejects.toMatchObject({
+      code: 'QEMU_FAILED',
+      message: expect.stringMatching(/^tpmstate0: unable to export the volume through qemu-storage-daemon - .*qcow2/i),
+    });
+    expect(leftovers(9506)).toEqual(nothing);
+
+    // daemon, export and swtpm run, then QEMU fails
+    await createVm({
+      root: r.root,
+      vmid: 9507,
+      params: { kvm: '0', memory: '64', vga: 'none', tpmstate0: 'local:1,format=qcow2,version=v2.0', args: '-device no-such-device-model' },
+    });
+    await expect(startVm(ctx, 9507, { timeoutSec: 30 })).rejects.toMatchObject({
+      code: 'QEMU_FAILED',
+      message: expect.stringContaining("'no-such-device-model' is not a valid device model name"),
+    });
+    expect(leftovers(9507)).toEqual(nothing);
+  });
+
 });

@@ -27,6 +27,9 @@ import {
 
 export type Blockdev = Record<string, unknown>;
 
+/** What a chain depends on: only the host facts (so a qemu-storage-daemon attach builds the same JSON outside a command line). */
+export type BlockdevContext = Pick<Cfg2CmdContext, 'host'>;
+
 export interface BlockdevOpts {
   /** Mark every node read-only (templates). */
   readOnly?: boolean;
@@ -77,7 +80,7 @@ function cacheObject(drive: DriveLike, scfg: StorageDef | undefined): { direct: 
 }
 
 /** generate_file_blockdev: the protocol-level node. */
-export function fileBlockdev(ctx: Cfg2CmdContext, driveId: string, drive: DriveLike, opts: BlockdevOpts): Blockdev {
+export function fileBlockdev(ctx: BlockdevContext, driveId: string, drive: DriveLike, opts: BlockdevOpts): Blockdev {
   const snapshot = opts.snapshotName === 'current' ? undefined : opts.snapshotName;
   if (!drive.file) generateError('generate_file_blockdev called without volid/path');
   if (drive.file === 'none') generateError("generate_file_blockdev called with 'none'");
@@ -138,7 +141,7 @@ export function fileBlockdev(ctx: Cfg2CmdContext, driveId: string, drive: DriveL
 }
 
 /** generate_format_blockdev: the format node above `child`. */
-export function formatBlockdev(ctx: Cfg2CmdContext, driveId: string, drive: DriveLike, child: Blockdev, opts: BlockdevOpts): Blockdev {
+export function formatBlockdev(ctx: BlockdevContext, driveId: string, drive: DriveLike, child: Blockdev, opts: BlockdevOpts): Blockdev {
   const snapshot = opts.snapshotName === 'current' ? undefined : opts.snapshotName;
   if (isNbd(drive)) generateError('generate_format_blockdev called with NBD path');
   const storage = ctx.host.storage;
@@ -172,7 +175,7 @@ export function formatBlockdev(ctx: Cfg2CmdContext, driveId: string, drive: Driv
 }
 
 function backingBlockdev(
-  ctx: Cfg2CmdContext,
+  ctx: BlockdevContext,
   driveId: string,
   drive: DriveLike,
   snapshots: Record<string, { file: string; parent: string | undefined }>,
@@ -193,7 +196,7 @@ function backingBlockdev(
  * filter `drive-<id>` unless the drive uses scsi-block (then the format node takes that name)
  * or `noThrottle` is set.
  */
-export function blockdevChain(ctx: Cfg2CmdContext, driveId: string, drive: DriveLike, opts: BlockdevOpts = {}): Blockdev {
+export function blockdevChain(ctx: BlockdevContext, driveId: string, drive: DriveLike, opts: BlockdevOpts = {}): Blockdev {
   if (!drive.file) generateError('generate_drive_blockdev called without volid/path');
   if (drive.file === 'none') generateError("generate_drive_blockdev called with 'none'");
   let child = fileBlockdev(ctx, driveId, drive, opts);
