@@ -133,6 +133,23 @@ const AGENT_OPTIONS = { keepAlive: true, maxSockets: 8, maxFreeSockets: 8 };
 
 const writeListeners = new Set<(notice: WriteNotice) => void>();
 
+/** OpenSSL's alert texts for a refused client certificate (TLS 1.2 and 1.3 name it differently). */
+const CLIENT_CERT_REFUSED = /alert (bad certificate|certificate required|unknown ca|certificate unknown)/i;
+
+/**
+ * One readable line for a transport failure: a TLS handshake refused by etcd, or an etcd server
+ * certificate we do not trust, names the option to fix instead of OpenSSL's internal error dump.
+ */
+export function transportMessage(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  const msg = e?.message ?? String(err);
+  const alert = CLIENT_CERT_REFUSED.exec(msg);
+  if (alert) return `TLS handshake refused by etcd (${alert[1]}): it wants a client certificate signed by its CA - check --etcd-cert/--etcd-key`;
+  const code = e?.code ?? '';
+  if (/CERT|SELF_SIGNED|VERIFY|ALTNAME/.test(code)) return `etcd's server certificate is not trusted (${msg}) - check --etcd-ca`;
+  return msg;
+}
+
 export class EtcdClient {
   private readonly timeoutMs: number;
   /** Index of the endpoint that answered last: tried first next time. */
@@ -222,7 +239,7 @@ export class EtcdClient {
           problems.push(err.message);
           continue;
         }
-        const msg = (err as Error).message;
+        const msg = transportMessage(err);
         if (NOT_QUORATE.test(msg)) {
           problems.push(`${endpoint}: ${msg}`);
           continue;
@@ -348,7 +365,7 @@ export class EtcdClient {
         });
         return { endpoint, ...opened };
       } catch (err) {
-        problems.push(`${endpoint}: ${(err as Error).message}`);
+        problems.push(`${endpoint}: ${transportMessage(err)}`);
       }
     }
     throw new CvmError('CLUSTER_UNREACHABLE', `cluster not reachable - no etcd member answers (${problems.join('; ')})`);
