@@ -18,7 +18,7 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { link, mkdir, open, readdir, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, link, mkdir, open, readdir, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { basename, dirname, join } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
@@ -278,6 +278,32 @@ export function receivingPath(storage: StorageConfig, id: string, volid: string)
   return { path, tmp: join(dirname(path), `.migrate-${id.slice(0, 16)}-${basename(path)}`) };
 }
 
+/** Holes are made per file-system block (4 KiB on ext4/xfs/btrfs). */
+const SPARSE_BLOCK = 4096;
+const ZERO_BLOCK = Buffer.alloc(SPARSE_BLOCK);
+
+/**
+ * Write `buf` at `pos` of a file that was never written there, leaving block-aligned all-zero
+ * runs unwritten: they read back as zeros, and a sparse volume (qcow2 with preallocated
+ * metadata, a thin raw disk) stays sparse on the target instead of being allocated in full.
+ * Non-zero runs are written with one call each.
+ */
+export async function writeSparse(fh: FileHandle, buf: Buffer, pos: number): Promise<void> {
+  let runStart = -1;
+  let i = 0;
+  while (i < buf.length) {
+    const end = Math.min(buf.length, i + SPARSE_BLOCK - ((pos + i) % SPARSE_BLOCK));
+    const zero = buf.compare(ZERO_BLOCK, 0, end - i, i, end) === 0;
+    if (!zero && runStart < 0) runStart = i;
+    else if (zero && runStart >= 0) {
+      await fh.write(buf, runStart, i - runStart, pos + runStart);
+      runStart = -1;
+    }
+    i = end;
+  }
+  if (runStart >= 0) await fh.write(buf, runStart, buf.length - runStart, pos + runStart);
+}
+
 /**
  * Receive one chunk of a volume at `offset`: chunks come in order into a hidden temporary file
  * next to the final place (the first creates it, each later one must start where the file
@@ -310,9 +336,11 @@ export async function receiveVolume(
       if (offset + bytes + buf.length > vol.bytes)
         throw new CvmError('STORAGE', `'${volid}': more data than the announced ${vol.bytes} bytes`);
       hash.update(buf);
-      await fh.write(buf, 0, buf.length, offset + bytes);
+      await writeSparse(fh, buf, offset + bytes);
       bytes += buf.length;
     }
+    // skipped zero blocks at the end still count: the file is as long as what arrived
+    if (bytes > 0) await fh.truncate(offset + bytes);
     const complete = offset + bytes === vol.bytes;
     if (complete) {
       await fh.sync();

@@ -20,6 +20,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  truncateSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -82,7 +83,17 @@ describe('migration of stopped VMs between cluster nodes', () => {
         qemuImg('create', '-q', '-f', 'qcow2', join(dir(100), 'vm-100-disk-0.qcow2'), '64M');
         qemuIo('-f', 'qcow2', '-c', 'write -P 0xab 0 8M', '-c', 'write -P 0x5c 32M 1M', join(dir(100), 'vm-100-disk-0.qcow2'));
         writeFileSync(join(dir(100), 'vm-100-disk-1.raw'), randomBytes(1 << 20));
-        conf(100, 'name: local-disks\nmemory: 64\nscsi0: local:100/vm-100-disk-0.qcow2,size=64M\nunused0: local:100/vm-100-disk-1.raw\n');
+        // a thin raw volume: 64 MiB long, 1 MiB of data in the middle, the rest holes
+        const thin = join(dir(100), 'vm-100-disk-2.raw');
+        writeFileSync(thin, '');
+        truncateSync(thin, 64 << 20);
+        const thinFd = openSync(thin, 'r+');
+        writeSync(thinFd, randomBytes(1 << 20), 0, 1 << 20, 16 << 20);
+        closeSync(thinFd);
+        conf(
+          100,
+          'name: local-disks\nmemory: 64\nscsi0: local:100/vm-100-disk-0.qcow2,size=64M\nunused0: local:100/vm-100-disk-1.raw\nunused1: local:100/vm-100-disk-2.raw\n',
+        );
         // 101: on the shared storage
         writeFileSync(join(base, 'shared', 'images', '101', 'vm-101-disk-0.raw'), randomBytes(4 << 20));
         conf(101, 'name: on-shared\nscsi0: shared:101/vm-101-disk-0.raw,size=4M\n');
@@ -173,7 +184,8 @@ describe('migration of stopped VMs between cluster nodes', () => {
   it('copies local volumes byte for byte, moves ownership in one step, then removes the source copies', async () => {
     const srcDisk = img('a', 100, 'vm-100-disk-0.qcow2');
     const srcUnused = img('a', 100, 'vm-100-disk-1.raw');
-    const sums = { disk: sha256(srcDisk), unused: sha256(srcUnused) };
+    const srcThin = img('a', 100, 'vm-100-disk-2.raw');
+    const sums = { disk: sha256(srcDisk), unused: sha256(srcUnused), thin: sha256(srcThin) };
     const text = await configOn('node-a', 100);
     const t = await (nodes.a as ServeNode).task('POST', '/nodes/node-a/qemu/100/migrate', { target: 'node-b', 'with-local-disks': 1 });
     expect(t.exitstatus, t.log.join('\n')).toBe('OK');
@@ -192,12 +204,17 @@ describe('migration of stopped VMs between cluster nodes', () => {
     // bytes arrived, readable as the image they were; the source copies are gone
     expect(sha256(img('b', 100, 'vm-100-disk-0.qcow2'))).toBe(sums.disk);
     expect(sha256(img('b', 100, 'vm-100-disk-1.raw'))).toBe(sums.unused);
+    // the thin volume stays thin: its 63 MiB of zeros arrive as holes, not allocated blocks
+    expect(sha256(img('b', 100, 'vm-100-disk-2.raw'))).toBe(sums.thin);
+    const thin = statSync(img('b', 100, 'vm-100-disk-2.raw'));
+    expect(thin.size).toBe(64 << 20);
+    expect(thin.blocks * 512).toBeLessThan(4 << 20);
     expect(qemuIo('-f', 'qcow2', '-c', 'read -P 0xab 0 8M', '-c', 'read -P 0x5c 32M 1M', img('b', 100, 'vm-100-disk-0.qcow2'))).not.toMatch(
       /Pattern verification failed/,
     );
     expect(existsSync(srcDisk)).toBe(false);
     expect(existsSync(srcUnused)).toBe(false);
-    expect(readdirSync(join(roots.b?.root as string, 'images', '100')).sort()).toEqual(['vm-100-disk-0.qcow2', 'vm-100-disk-1.raw']);
+    expect(readdirSync(join(roots.b?.root as string, 'images', '100')).sort()).toEqual(['vm-100-disk-0.qcow2', 'vm-100-disk-1.raw', 'vm-100-disk-2.raw']);
     // node-b's API serves the VM now; node-a's no longer has it
     const cfg = await (nodes.b as ServeNode).call('GET', '/nodes/node-b/qemu/100/config');
     expect((cfg.data as Record<string, string>).scsi0).toBe('local:100/vm-100-disk-0.qcow2,size=64M');
