@@ -5,32 +5,14 @@
  * ids unique across nodes), status with members, quorum and leader, and leave moving the
  * configs back to files. A root without cluster.json keeps its files as before.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient } from '../../src/cluster/etcd-client.js';
 import { EtcdCluster } from './etcd-harness.js';
+import { cvmctl, type Run } from './run-cli.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'cvmctl');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cvmctl(root: string, ...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, '--root', root, ...args],
-      { encoding: 'utf8', env: { ...process.env, CVMCTL_DEBUG: '', CVMCTL_ROOT: '' }, timeout: 60_000 },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 function expectOneLineError(r: Run, ...mustContain: string[]): void {
   expect(r.code).toBe(1);

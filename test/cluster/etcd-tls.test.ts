@@ -9,7 +9,7 @@
  * with one line and writes nothing.
  */
 
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,25 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient } from '../../src/cluster/etcd-client.js';
 import { dataOf, startTestServer } from '../api/helpers.js';
 import { ETCD_BIN } from './etcd-harness.js';
+import { cvmctl } from './run-cli.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'cvmctl');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cvmctl(root: string, ...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, '--root', root, ...args],
-      { encoding: 'utf8', env: { ...process.env, CVMCTL_DEBUG: '', CVMCTL_ROOT: '' }, timeout: 60_000 },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -4,7 +4,6 @@
  * nothing, reading the node's configs keeps working, and once the members are back the same
  * command succeeds without anything being restarted on the cvmctl side.
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,19 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient } from '../../src/cluster/etcd-client.js';
 import { clusterInit } from '../../src/cluster/setup.js';
 import { EtcdCluster } from './etcd-harness.js';
+import { cvmctl } from './run-cli.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'cvmctl');
-
-function cvmctl(root: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, '--root', root, ...args],
-      { encoding: 'utf8', env: { ...process.env, CVMCTL_DEBUG: '', CVMCTL_ROOT: '' }, timeout: 90_000 },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 describe('etcd quorum lost and regained', () => {
   let etcd: EtcdCluster;

@@ -7,7 +7,6 @@
  * survive (compare-and-swap); the keys are created once; `leave` writes the cluster's state back
  * to the root's files, where the cluster's tickets still verify.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +19,7 @@ import { clusterInit, clusterJoin, clusterLeave } from '../../src/cluster/setup.
 import { CvmError } from '../../src/errors.js';
 import { ROOT_PASSWORD, startTestServer, type TestServer } from '../api/helpers.js';
 import { EtcdCluster } from './etcd-harness.js';
+import { cvmctl } from './run-cli.js';
 
 describe('users, tokens and ACLs shared by the cluster', () => {
   let etcd: EtcdCluster;
@@ -201,18 +201,6 @@ describe('users, tokens and ACLs shared by the cluster', () => {
   });
 });
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'cvmctl');
-
-function cvmctl(root: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, '--root', root, ...args],
-      { encoding: 'utf8', env: { ...process.env, CVMCTL_DEBUG: '', CVMCTL_ROOT: '' }, timeout: 60_000 },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 function k0(kv: { value: string } | undefined): Buffer | undefined {
   return kv ? Buffer.from(kv.value, 'base64') : undefined;
