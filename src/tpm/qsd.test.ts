@@ -1,6 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { pveTestProfile } from '../host/profiles/pve-test.js';
-import { fuseExportArgs, qsdDaemonArgs, qsdFuseExportPath, qsdPaths } from './qsd.js';
+import { attachAndExport, fuseExportArgs, qsdDaemonArgs, qsdFuseExportPath, qsdPaths } from './qsd.js';
 import { tpmStateBlockdev, tpmStateOf } from './state.js';
 
 // qemu-server's QSD.pm / Helpers.pm names and arguments (facts, not its code)
@@ -58,5 +61,54 @@ describe('qemu-storage-daemon for a non-raw tpmstate0', () => {
       file: { driver: 'qcow2', file: { driver: 'file', filename: '/var/lib/vz/images/100/vm-100-disk-0.qcow2' } },
     });
     expect(throttleGroup).toEqual({ id: 'throttle-drive-tpmstate0', limits: {}, 'qom-type': 'throttle-group' });
+  });
+
+  describe('QMP sequence', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cvmctl-qsd-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const { blockdev, throttleGroup } = tpmStateBlockdev('local:100/vm-100-disk-0.qcow2,size=4M,version=v2.0', pveTestProfile());
+
+    /** A QMP peer that records the commands and, for block-export-add, whether the mountpoint file existed then. */
+    function recorder(failOn?: string) {
+      const calls: { command: string; args?: Record<string, unknown>; mountpointMode?: number }[] = [];
+      return {
+        calls,
+        execute: async <T>(command: string, args?: Record<string, unknown>): Promise<T> => {
+          const mountpoint = args?.mountpoint as string | undefined;
+          calls.push({ command, args, ...(mountpoint ? { mountpointMode: statSync(mountpoint).mode & 0o777 } : {}) });
+          if (command === failOn) throw new Error(`${command} failed`);
+          return {} as T;
+        },
+      };
+    }
+
+    it('replaces a left-over throttle group, adds the chain, then exports it on an existing 0600 file', async () => {
+      const qmp = recorder();
+      const mountpoint = join(dir, 'qsd-100-tpmstate0.fuse');
+      await attachAndExport(qmp, { name: 'tpmstate0', blockdev, throttleGroup }, mountpoint);
+      expect(qmp.calls.map((c) => c.command)).toEqual(['object-del', 'object-add', 'blockdev-add', 'block-export-add']);
+      expect(qmp.calls[0]?.args).toEqual({ id: 'throttle-drive-tpmstate0' });
+      expect(qmp.calls[1]?.args).toBe(throttleGroup);
+      expect(qmp.calls[2]?.args).toBe(blockdev);
+      expect(qmp.calls[3]).toEqual({
+        command: 'block-export-add',
+        args: fuseExportArgs('tpmstate0', 'drive-tpmstate0', mountpoint, true),
+        mountpointMode: 0o600,
+      });
+    });
+
+    it('exports read-only for a read-only chain and does not export when the attach fails', async () => {
+      const ro = recorder();
+      await attachAndExport(ro, { name: 'tpmstate0', blockdev: { ...blockdev, 'read-only': true } }, join(dir, 'ro.fuse'));
+      expect(ro.calls.map((c) => c.command)).toEqual(['blockdev-add', 'block-export-add']);
+      expect(ro.calls[1]?.args?.writable).toBe(false);
+
+      const failing = recorder('blockdev-add');
+      await expect(attachAndExport(failing, { name: 'tpmstate0', blockdev, throttleGroup }, join(dir, 'f.fuse'))).rejects.toThrow(
+        'blockdev-add failed',
+      );
+      // the throttle group is removed again; nothing is exported
+      expect(failing.calls.map((c) => c.command)).toEqual(['object-del', 'object-add', 'blockdev-add', 'object-del']);
+    });
   });
 });

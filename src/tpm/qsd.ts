@@ -169,6 +169,19 @@ export interface QsdExportOptions {
   qsdBin?: string;
 }
 
+/** add_fuse_export on a connected daemon: attach the chain, create the 0600 mountpoint file, export the top node. */
+export async function attachAndExport(
+  qmp: Pick<QmpClient, 'execute'>,
+  opts: Pick<QsdExportOptions, 'name' | 'blockdev' | 'throttleGroup'>,
+  mountpoint: string,
+): Promise<void> {
+  await attachBlockdev(qmp, opts.throttleGroup, opts.blockdev);
+  // the mountpoint file has to exist before the export
+  await writeFile(mountpoint, '', { mode: 0o600 });
+  const writable = opts.blockdev['read-only'] !== true;
+  await qmp.execute('block-export-add', fuseExportArgs(opts.name, String(opts.blockdev['node-name']), mountpoint, writable));
+}
+
 /** QSD::start + add_fuse_export: returns the path of the file that is the volume's content. */
 export async function startQsdFuseExport(opts: QsdExportOptions): Promise<string> {
   const paths = qsdPaths(opts.runDir, opts.vmid);
@@ -187,11 +200,7 @@ export async function startQsdFuseExport(opts: QsdExportOptions): Promise<string
   try {
     const qmp = await QmpClient.connect(paths.qmp);
     try {
-      await attachBlockdev(qmp, opts.throttleGroup, opts.blockdev);
-      // the mountpoint file has to exist before the export
-      await writeFile(mountpoint, '', { mode: 0o600 });
-      const writable = opts.blockdev['read-only'] !== true;
-      await qmp.execute('block-export-add', fuseExportArgs(opts.name, String(opts.blockdev['node-name']), mountpoint, writable));
+      await attachAndExport(qmp, opts, mountpoint);
     } finally {
       qmp.destroy();
     }
