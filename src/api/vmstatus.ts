@@ -13,8 +13,7 @@
 import { availableParallelism } from 'node:os';
 import { currentConfig } from '../config/file/views.js';
 import type { VmConfig } from '../config/types.js';
-import { CpuLoadSampler, type NetBytes, readPidStat, readTapTraffic, readVmRss } from '../run/proc-usage.js';
-import { processUptime } from '../run/runtime-files.js';
+import { CpuLoadSampler, type NetBytes, readPidStat, readSystemUptime, readTapTraffic, readVmRss, secondsRunning } from '../run/proc-usage.js';
 import { type VmStatus, vmListRow, vmStatus } from '../store/status.js';
 
 export type VmStatusObject = Record<string, string | number>;
@@ -111,13 +110,14 @@ function tapTraffic(): Promise<Map<number, NetBytes>> {
 
 async function addUsage(out: VmStatusObject, vmid: number, pid: number): Promise<void> {
   out.pid = pid;
-  const [uptime, stat, rss, taps] = await Promise.all([processUptime(pid), readPidStat(pid), readVmRss(pid), tapTraffic()]);
-  out.uptime = uptime ?? 0;
+  // one read of /proc/<pid>/stat gives both the uptime and the CPU ticks
+  const [stat, systemUptime, rss, taps] = await Promise.all([readPidStat(pid), readSystemUptime(), readVmRss(pid), tapTraffic()]);
+  out.uptime = stat && systemUptime !== undefined ? secondsRunning(stat, systemUptime) : 0;
   if (rss !== undefined) {
     out.memhost = rss;
     out.mem = rss;
   }
-  if (stat) out.cpu = cpuLoad.sample(pid, stat.used, out.cpus as number, Date.now() / 1000);
+  if (stat) out.cpu = cpuLoad.sample(pid, stat.cpuTicks, out.cpus as number, Date.now() / 1000);
   const net = taps.get(vmid);
   if (net) {
     out.netin = net.netin;

@@ -162,15 +162,17 @@ export async function migrateVm(opts: MigrateOptions): Promise<MigrateResult> {
     for (const v of local) log(foundLine(v));
     const sizes = new Map<string, number>();
     for (const v of local) sizes.set(v.volid, (await stat(v.path as string)).size);
+    // what the transfer record announces is also what the result reports
+    const volumes = plan.volumes.map((v) => ({
+      volid: v.volid,
+      shared: v.shared,
+      ...(v.shared ? {} : { bytes: sizes.get(v.volid) as number }),
+    }));
     const session = await TransferSession.open(store.client, cluster, {
       vmid: opts.vmid,
       source,
       target: opts.target,
-      volumes: plan.volumes.map((v) => ({
-        volid: v.volid,
-        shared: v.shared,
-        ...(v.shared ? {} : { bytes: sizes.get(v.volid) as number }),
-      })),
+      volumes,
       created: new Date().toISOString(),
     });
     let committed = false;
@@ -265,11 +267,7 @@ export async function migrateVm(opts: MigrateOptions): Promise<MigrateResult> {
       vmid: opts.vmid,
       source,
       target: opts.target,
-      volumes: plan.volumes.map((v) => ({
-        volid: v.volid,
-        shared: v.shared,
-        ...(v.shared ? {} : { bytes: sizes.get(v.volid) as number }),
-      })),
+      volumes,
       durationMs: took,
     };
   });

@@ -7,7 +7,8 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { CpuLoadSampler, parsePidStat, parseTapTraffic, parseVmRss, readPidStat, readVmRss } from './proc-usage.js';
+import { parseProcStat } from '../util/proc.js';
+import { CpuLoadSampler, parseTapTraffic, parseVmRss, readPidStat, readVmRss, secondsRunning } from './proc-usage.js';
 
 const STAT =
   '4242 (qemu (x) y) S 1 4242 4242 0 -1 4194560 5120 0 0 0 1234 567 0 0 20 0 3 0 98765 1073741824 20480 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0 0 0 0';
@@ -24,8 +25,10 @@ tap1001i0:   42      1    0    0    0     0          0         0       84       
 
 describe('proc parsers', () => {
   it('reads utime + stime after a command name holding spaces and parentheses', () => {
-    expect(parsePidStat(STAT)).toEqual({ used: 1234 + 567 });
-    expect(parsePidStat('garbage')).toBeUndefined();
+    expect(parseProcStat(STAT)).toEqual({ state: 'S', starttime: 98765, cpuTicks: 1234 + 567 });
+    // started 987.65 s after boot; at 1000.9 s of uptime it has run 13 whole seconds
+    expect(secondsRunning({ starttime: 98765 }, 1000.9)).toBe(13);
+    expect(parseProcStat('garbage')).toBeUndefined();
   });
 
   it('reads VmRSS in bytes', () => {
@@ -58,7 +61,7 @@ describe('CpuLoadSampler (qemu-server vmstatus)', () => {
 
 describe('proc readers', () => {
   it('read this process', async () => {
-    expect((await readPidStat(process.pid))?.used).toBeGreaterThanOrEqual(0);
+    expect((await readPidStat(process.pid))?.cpuTicks).toBeGreaterThanOrEqual(0);
     expect(await readVmRss(process.pid)).toBeGreaterThan(1024 * 1024);
     expect(await readPidStat(2 ** 22 + 1)).toBeUndefined();
   });

@@ -7,10 +7,12 @@
  * (a tap's receive is the VM's `netout`). qemu-server takes host memory from the VM's cgroup
  * (`qemu.slice/<vmid>.scope`); cvmctl does not place QEMU in a scope of its own, so it reports
  * the process's resident set (VmRSS), which is the same quantity for one process.
- * The parsers are pure and tested on captured text; the readers are the only I/O.
+ * /proc/<pid>/stat is parsed by util/proc; the other parsers are pure and tested on captured
+ * text; the readers are the only I/O.
  */
 
 import { readFile } from 'node:fs/promises';
+import { type ProcStat, parseProcStat } from '../util/proc.js';
 
 /** Linux's USER_HZ on x86 and arm (qemu-server's `$cpuinfo->{user_hz}`). */
 const USER_HZ = 100;
@@ -18,19 +20,9 @@ const USER_HZ = 100;
 /** More running VMs than one node ever has; older entries belong to stopped processes. */
 const MAX_SAMPLES = 4096;
 
-export interface PidStat {
-  /** utime + stime in clock ticks. */
-  used: number;
-}
-
-/** `/proc/<pid>/stat`: fields after the command name (which may hold spaces and parentheses). */
-export function parsePidStat(text: string): PidStat | undefined {
-  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  // rest[0] is field 3 (state); utime and stime are fields 14 and 15
-  const utime = Number(rest[11]);
-  const stime = Number(rest[12]);
-  if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
-  return { used: utime + stime };
+/** Whole seconds a process has run, from its start ticks and the system uptime (seconds). */
+export function secondsRunning(stat: Pick<ProcStat, 'starttime'>, systemUptime: number): number {
+  return Math.max(0, Math.floor(systemUptime - stat.starttime / USER_HZ));
 }
 
 /** `VmRSS:` of `/proc/<pid>/status`, in bytes. */
@@ -103,9 +95,20 @@ export class CpuLoadSampler {
   }
 }
 
-export async function readPidStat(pid: number): Promise<PidStat | undefined> {
+/** `/proc/<pid>/stat` through util/proc's parser (the one reader of that file). */
+export async function readPidStat(pid: number): Promise<ProcStat | undefined> {
   try {
-    return parsePidStat(await readFile(`/proc/${pid}/stat`, 'utf8'));
+    return parseProcStat(await readFile(`/proc/${pid}/stat`, 'latin1'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Seconds since boot, from /proc/uptime. */
+export async function readSystemUptime(): Promise<number | undefined> {
+  try {
+    const up = Number((await readFile('/proc/uptime', 'utf8')).split(' ')[0]);
+    return Number.isFinite(up) ? up : undefined;
   } catch {
     return undefined;
   }

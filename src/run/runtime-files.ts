@@ -5,9 +5,10 @@
  * process start time), the same check every other command uses.
  */
 
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runningPidFromFile } from '../store/liveness.js';
+import { readPidStat, readSystemUptime, secondsRunning } from './proc-usage.js';
 import { makeDirs } from '../util/mkdirs.js';
 import { procStat } from '../util/proc.js';
 
@@ -41,17 +42,9 @@ export function runningPid(paths: RuntimePaths): Promise<number | undefined> {
 }
 
 /** Seconds since the process started, from /proc (clock ticks are 100 Hz on Linux x86/arm). */
-export async function processUptime(pid: number, clockTicks = 100): Promise<number | undefined> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const startTicks = Number(fields[19]);
-    const uptime = Number((await readFile('/proc/uptime', 'utf8')).split(' ')[0]);
-    if (!Number.isFinite(startTicks) || !Number.isFinite(uptime)) return undefined;
-    return Math.max(0, Math.floor(uptime - startTicks / clockTicks));
-  } catch {
-    return undefined;
-  }
+export async function processUptime(pid: number): Promise<number | undefined> {
+  const [stat, up] = await Promise.all([readPidStat(pid), readSystemUptime()]);
+  return stat && up !== undefined ? secondsRunning(stat, up) : undefined;
 }
 
 /** Remove every `<vmid>.*` entry of the run dir (sockets, pid file, logs of a stopped VM). */

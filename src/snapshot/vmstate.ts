@@ -12,23 +12,13 @@
 import { CvmError } from '../errors.js';
 import type { QmpClient } from '../qemu/qmp/index.js';
 import { sleep } from '../run/wait.js';
+import { renderBytes } from '../storage/convert.js';
 
 interface MigrateInfo {
   status?: string;
   'error-desc'?: string;
   'total-time'?: number;
   ram?: { transferred?: number };
-}
-
-function renderBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(2)} ${units[i]}`;
 }
 
 async function waitMigration(qmp: QmpClient, what: string, timeoutMs: number): Promise<MigrateInfo> {

@@ -19,18 +19,21 @@ export interface ProcStat {
   /** One-letter state (R, S, D, Z, X, …). */
   state: string;
   starttime: number;
+  /** utime + stime (fields 14 and 15): CPU clock ticks the process used. */
+  cpuTicks: number;
 }
 
 /** Parse /proc/<pid>/stat; the command name (field 2) may contain spaces and parentheses. */
 export function parseProcStat(text: string): ProcStat | undefined {
   const close = text.lastIndexOf(')');
   if (close < 0) return undefined;
-  // fields after the name start with field 3 (state); starttime is field 22
+  // fields after the name start with field 3 (state); utime/stime are 14/15, starttime is 22
   const fields = text.slice(close + 2).split(' ');
   const state = fields[0];
   const starttime = Number(fields[19]);
-  if (!state || !Number.isSafeInteger(starttime)) return undefined;
-  return { state, starttime };
+  const cpuTicks = Number(fields[11]) + Number(fields[12]);
+  if (!state || !Number.isSafeInteger(starttime) || !Number.isSafeInteger(cpuTicks)) return undefined;
+  return { state, starttime, cpuTicks };
 }
 
 /** /proc/<pid>/stat of a process, or undefined when there is no such process. */

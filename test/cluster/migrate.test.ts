@@ -31,23 +31,15 @@ import { EtcdClient } from '../../src/cluster/etcd-client.js';
 import { clusterKeys } from '../../src/cluster/etcd-store.js';
 import { migrateVm } from '../../src/cluster/migrate.js';
 import { cvmctl } from '../clients/harness.js';
+import { waitFor } from '../integration/helpers.js';
 import { EtcdCluster } from './etcd-harness.js';
 import { type ClusterRoot, makeClusterRoot, type ServeNode, startServe } from './serve-harness.js';
 
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 const qemuImg = (...args: string[]) => execFileSync('qemu-img', args, { encoding: 'utf8' });
 const qemuIo = (...args: string[]) => execFileSync('qemu-io', args, { encoding: 'utf8' });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(fn: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) return undefined;
-    await sleep(100);
-  }
-}
+/** Poll every 100 ms until `fn` gives a value (undefined after `timeoutMs`). */
+const until = <T>(fn: () => T | undefined | Promise<T | undefined>, timeoutMs: number) => waitFor(fn, timeoutMs, 100);
 
 describe('migration of stopped VMs between cluster nodes', () => {
   let etcd: EtcdCluster;

@@ -17,23 +17,15 @@ import { clusterKeys, LOCK_TTL_SECONDS } from '../../src/cluster/etcd-store.js';
 import { clusterFence } from '../../src/cluster/fence.js';
 import { ONLINE_TTL_SECONDS } from '../../src/cluster/membership.js';
 import { TRANSFER_TTL_SECONDS } from '../../src/cluster/migrate-transfer.js';
+import { waitFor } from '../integration/helpers.js';
 import { EtcdCluster } from './etcd-harness.js';
 import { type ClusterRoot, makeClusterRoot, type ServeNode, startServe } from './serve-harness.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Poll until `fn` gives a value; resolves with it and the time it took. */
-async function until<T>(
-  fn: () => T | undefined | Promise<T | undefined>,
-  timeoutMs: number,
-): Promise<{ value: T | undefined; ms: number }> {
+/** Poll every 100 ms until `fn` gives a value; resolves with it and the time it took. */
+async function until<T>(fn: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<{ value: T | undefined; ms: number }> {
   const t0 = Date.now();
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return { value, ms: Date.now() - t0 };
-    if (Date.now() - t0 > timeoutMs) return { value: undefined, ms: Date.now() - t0 };
-    await sleep(100);
-  }
+  const value = await waitFor(fn, timeoutMs, 100);
+  return { value, ms: Date.now() - t0 };
 }
 
 describe('node death and partition-return', () => {
