@@ -33,3 +33,8 @@ export function printKeyValues(values: Readonly<Record<string, string | number>>
 export function printWarning(msg: string): void {
   process.stderr.write(`WARN: ${msg.replace(/\n+$/, '').replace(/\n/g, ' - ')}\n`);
 }
+
+/** One informational line on stdout (what qm prints while it works). */
+export function printInfo(msg: string): void {
+  process.stdout.write(`${msg}\n`);
+}

@@ -89,6 +89,48 @@ describe('VM config operations', () => {
     expect(config.pending).toEqual({ cores: '4' });
   });
 
+  it('pins the machine version of a Windows guest on create, like check_and_pin_machine_string', async () => {
+    const lines: string[] = [];
+    const info = (m: string) => lines.push(m);
+    const create = (vmid: number, params: Record<string, string>) =>
+      createVm({ root, vmid, params, now: 1_700_000_000_000, creationQemu: '10.0.2', info });
+    await create(120, { ostype: 'win11' });
+    await create(121, { ostype: 'win10', machine: 'q35,viommu=virtio' });
+    await create(122, { ostype: 'win11', machine: 'pc-q35-8.1' });
+    await create(123, { ostype: 'l26', machine: 'q35' });
+    expect(conf(120)).toContain('machine: pc-i440fx-10.0+pve1\n');
+    expect(conf(121)).toContain('machine: pc-q35-10.0+pve1,viommu=virtio\n');
+    expect(conf(122)).toContain('machine: pc-q35-8.1\n');
+    expect(conf(123)).toContain('machine: q35\n');
+    expect(lines).toEqual([
+      "pinning machine type to 'pc-i440fx-10.0+pve1' for Windows guest OS",
+      "pinning machine type to 'pc-q35-10.0+pve1' for Windows guest OS",
+    ]);
+    // no QEMU version known: nothing to pin to, the machine stays as given
+    await createVm({ root, vmid: 124, params: { ostype: 'win11' }, creationQemu: false });
+    expect(conf(124)).not.toContain('machine:');
+  });
+
+  it('pins the machine when ostype becomes Windows, unless machine is set or deleted too', async () => {
+    await createVm({ root, vmid: 130, params: { ostype: 'l26', machine: 'q35' }, creationQemu: false });
+    const lines: string[] = [];
+    await updateVm({ root, vmid: 130, params: { ostype: 'win11' }, kvmVersion: '9.2.0', info: (m) => lines.push(m) });
+    expect(conf(130)).toContain('machine: pc-q35-9.2+pve1\n');
+    expect(lines).toEqual(["pinning machine type to 'pc-q35-9.2+pve1' for Windows guest OS"]);
+    await createVm({ root, vmid: 131, params: { ostype: 'l26', machine: 'q35' }, creationQemu: false });
+    await updateVm({ root, vmid: 131, params: { ostype: 'win11', machine: 'pc' }, kvmVersion: '9.2.0' });
+    expect(conf(131)).toContain('machine: pc\n');
+    await createVm({ root, vmid: 132, params: { ostype: 'l26', machine: 'q35' }, creationQemu: false });
+    await updateVm({ root, vmid: 132, params: { ostype: 'win11' }, delete: 'machine', kvmVersion: '9.2.0' });
+    expect(conf(132)).not.toContain('machine:');
+    // a running VM gets the pinned machine as a pending change next to the ostype
+    await createVm({ root, vmid: 133, params: { ostype: 'l26' }, creationQemu: false });
+    const qemu = await fakeQemu(join(root, 'run', '133.pid'));
+    const { config } = await updateVm({ root, vmid: 133, params: { ostype: 'win10' }, kvmVersion: '10.0.2' });
+    qemu.stop();
+    expect(config.pending).toEqual({ ostype: 'win10', machine: 'pc-i440fx-10.0+pve1' });
+  });
+
   it('will not destroy a protected or running VM', async () => {
     await createVm({ root, vmid: 103, params: { protection: '1' } });
     await expect(destroyVm({ root, vmid: 103 })).rejects.toThrow("can't remove VM 103 - protection mode enabled");

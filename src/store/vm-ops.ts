@@ -16,6 +16,7 @@ import { splitList } from '../config/file/views.js';
 import { perlTrue } from '../config/file/write.js';
 import { lookupConfigKey, validDriveNamesForBoot } from '../config/options/index.js';
 import type { ConfigSection, VmConfig } from '../config/types.js';
+import { checkAndPinMachineString, windowsVersion } from '../qemu/cfg2cmd/version.js';
 import { CREATE_LOCK } from './fs-store.js';
 import { openConfigStore } from './open.js';
 import { currentMemoryMiB, vmStatus } from './status.js';
@@ -29,6 +30,8 @@ export interface VmOpContext {
   vmid: number;
   /** Receives warnings (printed as `WARN: …` by the CLI). */
   warn?: (msg: string) => void;
+  /** Receives qemu-server's informational lines (stdout of qm, the task log of the API). */
+  info?: (msg: string) => void;
 }
 
 export interface CreateVmArgs extends VmOpContext {
@@ -54,6 +57,8 @@ export interface UpdateVmArgs extends VmOpContext {
   skiplock?: boolean;
   /** With `delete`: free removed disks instead of keeping them as unusedN. */
   force?: boolean;
+  /** The installed QEMU's version, for machine pinning when `ostype` changes; looked up when absent. */
+  kvmVersion?: string;
   /** Called once the VM is locked, new disks are allocated and the change passed its checks (qm prints its log line then). */
   onStart?: () => void;
 }
@@ -175,6 +180,10 @@ export async function createVm(args: CreateVmArgs): Promise<VmConfig> {
       }
       // qemu-server's create_vm keeps it in clear (only update_vm hashes); never store a password in clear
       if (conf.cipassword !== undefined) conf.cipassword = storedCipassword(conf.cipassword, conf.ostype);
+      if (creationQemu) {
+        const machine = checkAndPinMachineString(conf.machine, conf.ostype, vmArch(conf), creationQemu, info(args), args.warn);
+        if (machine) conf.machine = machine;
+      }
       applyCreateDefaults(conf, args.now ?? Date.now(), creationQemu);
       return { vmid: args.vmid, digest: '', conf, pending: {}, special: {}, snapshots: {} };
     },
@@ -249,6 +258,7 @@ export async function updateVm(args: UpdateVmArgs): Promise<UpdateVmResult> {
           else if (cfg.pending[opt] !== undefined) deletes.push(opt);
         }
         checkBalloon(cfg, params);
+        const notes = await pinMachineOnOstypeChange(args, cfg, params, deletes);
         const driveKeys = Object.keys(params).filter((k) => isDriveKey(k) && params[k] !== cfg.conf[k]);
         if (driveKeys.length > 0) {
           const before = { ...params };
@@ -260,6 +270,7 @@ export async function updateVm(args: UpdateVmArgs): Promise<UpdateVmResult> {
         // qm prints its log line when the worker starts; here it comes once the request passed
         // every check, so a refused change leaves stdout empty
         args.onStart?.();
+        for (const note of notes) info(args)(note);
         cleanupPending(cfg);
         if (running) {
           applyFastPlug(cfg);
@@ -286,6 +297,43 @@ export async function updateVm(args: UpdateVmArgs): Promise<UpdateVmResult> {
     throw new CvmError('QMP_ERROR', problems.map(([key, msg]) => `${key}: ${msg}`).join('; '), { details: { errors: hotplugErrors } });
   }
   return { config, pending: running && Object.keys(config.pending).length > 0 };
+}
+
+function info(ctx: VmOpContext): (msg: string) => void {
+  return ctx.info ?? (() => {});
+}
+
+/** get_vm_arch: the config's `arch`, else the host's. */
+function vmArch(conf: ConfigSection): string {
+  return conf.arch ?? (process.arch === 'arm64' ? 'aarch64' : 'x86_64');
+}
+
+/**
+ * update_vm's machine pinning when `ostype` changes (to Windows), unless the same request sets
+ * or deletes `machine` or a machine change is already pending: the pinned type goes into
+ * `params` (and so into [PENDING]). Returns the lines qemu-server prints about it.
+ */
+async function pinMachineOnOstypeChange(
+  args: UpdateVmArgs,
+  cfg: VmConfig,
+  params: Record<string, string>,
+  deletes: string[],
+): Promise<string[]> {
+  const ostype = params.ostype;
+  if (ostype === undefined || params.machine !== undefined || cfg.pending.machine !== undefined || deletes.includes('machine')) return [];
+  const notes: string[] = [];
+  try {
+    const kvmVersion = args.kvmVersion ?? (await hostQemuVersion(args.root));
+    if (kvmVersion === undefined) {
+      if (windowsVersion(ostype)) throw new Error('no QEMU binary found to read its version');
+      return [];
+    }
+    const machine = checkAndPinMachineString(cfg.conf.machine, ostype, vmArch(cfg.conf), kvmVersion, (m) => notes.push(m));
+    if (machine && machine !== cfg.conf.machine) params.machine = machine;
+  } catch (err) {
+    notes.push(`automatic pinning of machine version failed - ${(err as Error).message}`);
+  }
+  return notes;
 }
 
 /**

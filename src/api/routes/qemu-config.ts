@@ -69,7 +69,7 @@ async function precheck(req: ApiRequest): Promise<void> {
   if (req.params.digest && req.params.digest !== cfg.digest) throw new CvmError('DIGEST_MISMATCH', DIGEST_MISMATCH_MESSAGE);
 }
 
-function update(req: ApiRequest, warn: (m: string) => void) {
+function update(req: ApiRequest, warn: (m: string) => void, info?: (m: string) => void) {
   return updateVm({
     root: req.server.root,
     vmid: vmidOf(req),
@@ -80,6 +80,7 @@ function update(req: ApiRequest, warn: (m: string) => void) {
     skiplock: flag(req.params, 'skiplock'),
     force: flag(req.params, 'force'),
     warn,
+    ...(info ? { info } : {}),
   });
 }
 
@@ -154,7 +155,7 @@ export const qemuConfigRoutes: RouteDef[] = [
       const upid = await vmTask(req, 'qmconfig', id, async (task) => {
         const summary = Object.keys(req.configParams).sort().join(', ');
         if (summary) task.log(`update VM ${id}: ${summary}`);
-        const res = await update(req, task.warn);
+        const res = await update(req, task.warn, (m) => task.log(m));
         if (res.pending) task.log('VM is running: changes are pending until the next start');
       });
       const delay = intParam(req.params, 'background_delay');

@@ -49,7 +49,7 @@ export const qemuRoutes: RouteDef[] = [
       }
       const params = req.configParams;
       return vmTask(req, 'qmcreate', id, async (task) => {
-        await createVm({ root: req.server.root, vmid: id, params, warn: task.warn });
+        await createVm({ root: req.server.root, vmid: id, params, warn: task.warn, info: (m) => task.log(m) });
         if (flag(req.params, 'start')) {
           const res = await startVm(await taskLifecycle(req, task), id);
           task.log(`VM ${id} started with PID ${res.pid}`);

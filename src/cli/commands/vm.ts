@@ -9,7 +9,7 @@
 
 import { type Command, Option } from 'commander';
 import { resolveRoot } from '../../store/root.js';
-import { printJson, printKeyValues, printWarning } from '../output.js';
+import { printInfo, printJson, printKeyValues, printWarning } from '../output.js';
 
 const EDIT_COMMANDS = new Set(['create', 'set']);
 /** Map from commander attribute name to config key, per command. */
@@ -117,7 +117,7 @@ export function register(program: Command): void {
     .action(async (vmidText: string, _opts: unknown, cmd: Command) => {
       const vmid = await vmidOf(vmidText);
       const { createVm } = await import('../../store/vm-ops.js');
-      await createVm({ root: rootOf(cmd), vmid, params: configParams(cmd), warn: printWarning });
+      await createVm({ root: rootOf(cmd), vmid, params: configParams(cmd), warn: printWarning, info: printInfo });
     });
 
   program
@@ -150,6 +150,7 @@ export function register(program: Command): void {
         skiplock: opts.skiplock === true,
         force: opts.force === true,
         warn: printWarning,
+        info: printInfo,
         onStart: () => process.stdout.write(`${logLine}\n`),
       });
     });

@@ -9,6 +9,7 @@
 import { CvmError } from '../../errors.js';
 import { machineFormat } from '../../config/options/cpu-memory.js';
 import { metaInfoFormat } from '../../config/options/system-formats.js';
+import { printPropertyString } from '../../schema/property-string.js';
 import { readPropertyString } from '../../schema/reader.js';
 
 /** `$PVE_MACHINE_VERSION`: highest `+pveN` per upstream machine major.minor. */
@@ -145,13 +146,37 @@ export function getVmMachine(
   return machine;
 }
 
-function windowsPinnedMachine(machine: string, base: string, installed: string, warn: (m: string) => void): string {
-  const pin = canRunPveMachineVersion(base, installed) ? base : latestInstalledMachineVersion(installed);
+function windowsPinnedMachine(machine: string, base: string | undefined, installed: string, warn: (m: string) => void): string {
+  const pin = base !== undefined && canRunPveMachineVersion(base, installed) ? base : latestInstalledMachineVersion(installed);
   if (machine === 'pc') return `pc-i440fx-${pin}`;
   if (machine === 'q35') return `pc-q35-${pin}`;
   if (machine === 'virt') return `virt-${pin}`;
   warn(`unknown machine type '${machine}', not touching that!`);
   return machine;
+}
+
+/**
+ * check_and_pin_machine_string, as create_vm (and update_vm when `ostype` changes) runs it: a
+ * Windows guest with no machine or an unversioned `pc`/`q35`/`virt` is pinned to the latest
+ * machine version of the installed QEMU (`kvmVersion`), because Windows gets confused when the
+ * virtual hardware changes under it. Returns the machine property string to store ('' for none);
+ * `log` receives qemu-server's "pinning machine type to …" line.
+ */
+export function checkAndPinMachineString(
+  machineString: string | undefined,
+  ostype: string | undefined,
+  arch: string,
+  kvmVersion: string,
+  log: (msg: string) => void,
+  warn: (msg: string) => void = log,
+): string {
+  const props = { ...readPropertyString(machineFormat, machineString) };
+  const machine = props.type;
+  if ((!machine || /^(?:pc|q35|virt)$/.test(machine)) && windowsVersion(ostype)) {
+    props.type = windowsPinnedMachine(machine || defaultMachineForArch(arch), undefined, kvmVersion, warn);
+    log(`pinning machine type to '${props.type}' for Windows guest OS`);
+  }
+  return printPropertyString(machineFormat, props);
 }
 
 export function defaultMachineForArch(arch: string): string {
