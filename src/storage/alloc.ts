@@ -294,6 +294,8 @@ export async function allocateDriveVolumes(args: {
   context?: AllocContext;
   /** Progress lines of imports (default: stderr). */
   log?: (line: string) => void;
+  /** Called after each drive got its volume, with the new drive value (qm prints `<key>: successfully created disk '<value>'`). */
+  created?: (key: string, value: string) => void;
 }): Promise<ConfigSection> {
   const todo = args.keys.filter((k) => {
     const v = args.conf[k];
@@ -313,7 +315,10 @@ export async function allocateDriveVolumes(args: {
         undo,
         args.log ?? ((l) => process.stderr.write(`${l}\n`)),
       );
-      if (value !== undefined) out[key] = value;
+      if (value !== undefined) {
+        out[key] = value;
+        args.created?.(key, value);
+      }
     }
   } catch (err) {
     await runUndo(undo);

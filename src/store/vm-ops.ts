@@ -59,7 +59,7 @@ export interface UpdateVmArgs extends VmOpContext {
   force?: boolean;
   /** The installed QEMU's version, for machine pinning when `ostype` changes; looked up when absent. */
   kvmVersion?: string;
-  /** Called once the VM is locked, new disks are allocated and the change passed its checks (qm prints its log line then). */
+  /** Called once the VM is locked and the request passed the checks before update_vm's worker (qm prints its log line then). */
   onStart?: () => void;
 }
 
@@ -175,7 +175,7 @@ export async function createVm(args: CreateVmArgs): Promise<VmConfig> {
       const driveKeys = Object.keys(params).filter(isDriveKey);
       let conf: ConfigSection = { ...params };
       if (driveKeys.length > 0) {
-        conf = await (await storage()).allocateDriveVolumes({ root: args.root, vmid: args.vmid, conf, keys: driveKeys });
+        conf = await (await storage()).allocateDriveVolumes({ root: args.root, vmid: args.vmid, conf, keys: driveKeys, ...allocLog(args) });
         allocated = newVolumes(params, conf, driveKeys);
       }
       // qemu-server's create_vm keeps it in clear (only update_vm hashes); never store a password in clear
@@ -259,18 +259,24 @@ export async function updateVm(args: UpdateVmArgs): Promise<UpdateVmResult> {
         }
         checkBalloon(cfg, params);
         const notes = await pinMachineOnOstypeChange(args, cfg, params, deletes);
+        // qm prints its log line when update_vm's worker starts, before disks are created
+        // (their lines follow it); the checks before that point leave stdout empty
+        args.onStart?.();
+        for (const note of notes) info(args)(note);
         const driveKeys = Object.keys(params).filter((k) => isDriveKey(k) && params[k] !== cfg.conf[k]);
         if (driveKeys.length > 0) {
           const before = { ...params };
-          const conf = await (await storage()).allocateDriveVolumes({ root: args.root, vmid: args.vmid, conf: params, keys: driveKeys });
+          const conf = await (await storage()).allocateDriveVolumes({
+            root: args.root,
+            vmid: args.vmid,
+            conf: params,
+            keys: driveKeys,
+            ...allocLog(args),
+          });
           Object.assign(params, conf);
           allocated = newVolumes(before, params, driveKeys);
         }
         effects = [stageChanges(cfg, { params, deletes, force: args.force === true })];
-        // qm prints its log line when the worker starts; here it comes once the request passed
-        // every check, so a refused change leaves stdout empty
-        args.onStart?.();
-        for (const note of notes) info(args)(note);
         cleanupPending(cfg);
         if (running) {
           applyFastPlug(cfg);
@@ -301,6 +307,13 @@ export async function updateVm(args: UpdateVmArgs): Promise<UpdateVmResult> {
 
 function info(ctx: VmOpContext): (msg: string) => void {
   return ctx.info ?? (() => {});
+}
+
+/** Where create_disks' lines go: import progress and `<key>: successfully created disk '…'`, to `info` when given. */
+function allocLog(ctx: VmOpContext): { log?: (line: string) => void; created?: (key: string, value: string) => void } {
+  const out = ctx.info;
+  if (!out) return {};
+  return { log: out, created: (key, value) => out(`${key}: successfully created disk '${value}'`) };
 }
 
 /** get_vm_arch: the config's `arch`, else the host's. */

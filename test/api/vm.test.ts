@@ -45,6 +45,32 @@ describe('create and read', () => {
     expect(readFileSync(join(t.root, 'qemu-server', '100.conf'), 'utf8')).toMatch(/^name: web1$/m);
   });
 
+  it("logs create_disks' lines in the qmcreate task: the import with its progress, the new drive, the Windows machine pin", async () => {
+    const { execFileSync } = await import('node:child_process');
+    const source = join(t.root, 'import-source.qcow2');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', source, '8M']);
+    const upid = await createVm(190, { ostype: 'win11', scsi0: `local:0,import-from=${source}`, efidisk0: 'local:1' });
+    expect((await t.waitTask(upid)).exitstatus).toBe('OK');
+    const log = await t.call('GET', `/nodes/${NODE}/tasks/${upid}/log`, { query: { limit: '100' } });
+    const lines = (log.body?.data as { t: string }[]).map((l) => l.t);
+    // the EFI vars size is the host firmware's template size
+    expect(lines[0]).toMatch(/^efidisk0: successfully created disk 'local:190\/vm-190-disk-0\.raw,size=\d+K'$/);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        `importing '${source}' (qcow2) to 'local:190/vm-190-disk-1.raw'`,
+        'transferred 8.00 MiB of 8.00 MiB (100.00%)',
+        "scsi0: successfully created disk 'local:190/vm-190-disk-1.raw,size=8M'",
+      ]),
+    );
+    expect(lines.indexOf("scsi0: successfully created disk 'local:190/vm-190-disk-1.raw,size=8M'")).toBeGreaterThan(
+      lines.indexOf('transferred 8.00 MiB of 8.00 MiB (100.00%)'),
+    );
+    expect(lines.some((l) => /^pinning machine type to 'pc-i440fx-\d+\.\d+(\+pve\d+)?' for Windows guest OS$/.test(l))).toBe(true);
+    expect(readFileSync(join(t.root, 'qemu-server', '190.conf'), 'utf8')).toMatch(/^machine: pc-i440fx-\d+\.\d+(\+pve\d+)?$/m);
+    const destroyed = await t.call('DELETE', `/nodes/${NODE}/qemu/190`);
+    expect((await t.waitTask(destroyed.body?.data as string)).exitstatus).toBe('OK');
+  });
+
   it('returns the config with PVE types and the file digest', async () => {
     const r = await t.call('GET', `/nodes/${NODE}/qemu/100/config`);
     const data = r.body?.data as Record<string, unknown>;

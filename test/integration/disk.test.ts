@@ -49,8 +49,18 @@ describe.skipIf(!QEMU_IMG || !QEMU_BINARY)(
         vmid: 9701,
         params: { scsi0: `local:0,import-from=${source}`, scsi1: `local:0,format=qcow2,import-from=${source}` },
         warn: () => {},
+        info: (line) => lines.push(line),
       });
-      // progress goes to stderr by default; the config records the imported size
+      // create_disks' lines in sorted key order: the import with its progress, then the new drive
+      const created = lines.filter((l) => !l.startsWith('transferred '));
+      expect(created).toEqual([
+        `importing '${source}' (qcow2) to 'local:9701/vm-9701-disk-0.raw'`,
+        "scsi0: successfully created disk 'local:9701/vm-9701-disk-0.raw,size=48M'",
+        `importing '${source}' (qcow2) to 'local:9701/vm-9701-disk-1.qcow2'`,
+        "scsi1: successfully created disk 'local:9701/vm-9701-disk-1.qcow2,size=48M'",
+      ]);
+      expect(lines).toContain('transferred 48.00 MiB of 48.00 MiB (100.00%)');
+      // the config records the imported size
       expect(conf(9701)).toMatch(/^scsi0: local:9701\/vm-9701-disk-0\.raw,size=48M$/m);
       expect(conf(9701)).toMatch(/^scsi1: local:9701\/vm-9701-disk-1\.qcow2,size=48M$/m);
       expect(info(image(9701, 'vm-9701-disk-0.raw'))).toMatchObject({ format: 'raw', 'virtual-size': 48 * MiB });
@@ -58,6 +68,7 @@ describe.skipIf(!QEMU_IMG || !QEMU_BINARY)(
       expect(hasPattern(image(9701, 'vm-9701-disk-1.qcow2'), 'qcow2', 0x5a)).toBe(true);
 
       // a volume of a VM as the source
+      lines.length = 0;
       const { allocateDriveVolumes } = await import('../../src/storage/alloc.js');
       const out = await allocateDriveVolumes({
         root: r.root,
