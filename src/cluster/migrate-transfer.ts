@@ -3,25 +3,26 @@
  * How a local volume gets from the source node to the target node (different hosts: no shared
  * filesystem is assumed). The source owns the migration: it writes a transfer record
  * `<prefix>transfers/<id>` (VM, source, target, the volumes with their byte counts) under a
- * lease it keeps alive, and streams each volume file in ordered HTTPS `PUT`s of at most 1 GiB to
- * the target's `…/qemu/{vmid}/migrate-volume` endpoint, at the URL the target registered and
- * pinned to the certificate fingerprint it registered (the API proxy's connection, api/proxy).
- * The 256-bit random id is the credential: the target accepts only what an existing record for
- * itself names (etcd is the cluster's root of trust; whoever can write it can do anything
- * anyway). The target writes to a hidden temporary file, counts and hashes (SHA-256) each
- * chunk's bytes and, after the last, fsyncs and links the file into place only if the name is
- * still free; it answers each chunk with its count and hash, which the source compares with its
- * own. The record's key disappears either in the source's ownership transaction (the VM is the
+ * lease it keeps alive, and streams each volume file in ordered HTTPS `PUT`s of at most 1 GiB of
+ * the file to the target's `…/qemu/{vmid}/migrate-volume` endpoint, at the URL the target
+ * registered and pinned to the certificate fingerprint it registered (the API proxy's
+ * connection, api/proxy). A chunk travels as the file's extents (migrate-extents): its data,
+ * and a short record per hole, so a sparse volume costs what it holds. The 256-bit random id is
+ * the credential: the target accepts only what an existing record for itself names (etcd is the
+ * cluster's root of trust; whoever can write it can do anything anyway). The target writes to a
+ * hidden temporary file (mode 0644 less the umask, as qemu-img creates volumes), counts and
+ * hashes (SHA-256) each chunk's full content (holes as zeros) and, after the last, fsyncs and
+ * links the file into place only if the name is still free; it answers each chunk with its count
+ * and hash, which the source compares with its own. The record's key disappears either in the source's ownership transaction (the VM is the
  * target's now) or when the source gives up or dies (lease revoked or expired): the target
  * watches it and, once it is gone and the VM is not its own, removes what it received.
  */
 
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { type FileHandle, link, mkdir, open, readdir, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, link, open, readdir, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { basename, dirname, join } from 'node:path';
-import { type Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Target } from '../api/proxy.js';
 import { CvmError } from '../errors.js';
@@ -29,8 +30,10 @@ import { renderBytes } from '../storage/convert.js';
 import { volumePath } from '../storage/path.js';
 import type { StorageConfig } from '../storage/types.js';
 import { parseVolumeId, storageConfig } from '../storage/volume.js';
+import { makeDirs } from '../util/mkdirs.js';
 import type { EtcdClient } from './etcd-client.js';
 import { clusterKeys } from './etcd-store.js';
+import { decodeExtents, encodeExtents, extentsIn, fileExtents, hashZeros, wireBytes } from './migrate-extents.js';
 
 /** Lease of a transfer record: how long a dead source's half-done migration lingers. */
 export const TRANSFER_TTL_SECONDS = 15;
@@ -171,9 +174,11 @@ export async function nodeRequest(
 export const CHUNK_BYTES = 1 << 30;
 
 /**
- * Stream one volume file to the target, chunk by chunk in order; progress lines every 10 % (and
- * at the end) in the wording of qemu-server's copy progress. For each chunk the target's byte
- * count and SHA-256 must match ours.
+ * Send one volume file to the target, chunk by chunk in order, as its extents (data, and hole
+ * records for what the file system has not allocated: migrate-extents); progress lines every
+ * 10 % (and at the end) in the wording of qemu-server's copy progress, then what went over the
+ * wire. For each chunk the target's byte count and SHA-256 of the full content (holes as zeros)
+ * must match ours.
  */
 export async function sendVolume(args: {
   endpoint: NodeEndpoint;
@@ -185,9 +190,11 @@ export async function sendVolume(args: {
   bytes: number;
   log: (line: string) => void;
   chunkBytes?: number;
-}): Promise<void> {
+}): Promise<{ wireBytes: number }> {
   const chunkBytes = args.chunkBytes ?? CHUNK_BYTES;
+  const map = await fileExtents(args.path, args.bytes);
   let sent = 0;
+  let onWire = 0;
   let nextReport = 10;
   const progress = (n: number) => {
     sent += n;
@@ -200,30 +207,22 @@ export async function sendVolume(args: {
   let offset = 0;
   do {
     const length = Math.min(chunkBytes, args.bytes - offset);
+    const extents = extentsIn(map, offset, length);
+    const wire = wireBytes(extents);
     const hash = createHash('sha256');
     let counted = 0;
-    // counts and hashes what goes out; opened only once the connection is verified
-    const open = (): Readable => {
-      const meter = new Transform({
-        transform(chunk: Buffer, _enc, done) {
-          hash.update(chunk);
-          counted += chunk.length;
-          progress(chunk.length);
-          done(null, chunk);
-        },
-      });
-      if (length === 0) {
-        meter.end();
-        return meter;
-      }
-      const file = createReadStream(args.path, { start: offset, end: offset + length - 1, highWaterMark: 1 << 20 });
-      file.on('error', (err) => meter.destroy(err));
-      return file.pipe(meter);
+    // hashes the full content and counts it as it goes out; the file is opened only once the connection is verified
+    const onContent = (piece: Buffer | number) => {
+      const n = typeof piece === 'number' ? piece : piece.length;
+      if (typeof piece === 'number') hashZeros(hash, piece);
+      else hash.update(piece);
+      counted += n;
+      progress(n);
     };
     const query = new URLSearchParams({ transfer: args.transfer, volid: args.volid, offset: String(offset) }).toString();
     const answer = (await nodeRequest(args.endpoint, 'PUT', `/nodes/${args.target}/qemu/${args.vmid}/migrate-volume?${query}`, {
-      open,
-      length,
+      open: () => Readable.from(encodeExtents(args.path, extents, onContent), { objectMode: false }),
+      length: wire,
     })) as { bytes?: number; sha256?: string } | null;
     const digest = hash.digest('hex');
     if (counted !== length || answer?.bytes !== length || answer?.sha256 !== digest) {
@@ -232,9 +231,15 @@ export async function sendVolume(args: {
         `transfer of '${args.volid}' is incomplete: sent ${counted} bytes at offset ${offset} (sha256 ${digest}), target received ${answer?.bytes ?? '?'} (sha256 ${answer?.sha256 ?? '?'})`,
       );
     }
+    onWire += wire;
     offset += length;
   } while (offset < args.bytes);
   args.log(`transferred ${renderBytes(sent)} of ${renderBytes(args.bytes)} (100.00%)`);
+  const holes = map.reduce((n, e) => n + (e.data ? 0 : e.length), 0);
+  args.log(
+    `'${args.volid}': sent ${renderBytes(onWire)} over the wire for ${renderBytes(args.bytes)} (${renderBytes(holes)} of holes not sent)`,
+  );
+  return { wireBytes: onWire };
 }
 
 // ---------------------------------------------------------------- target side
@@ -323,21 +328,25 @@ export async function receiveVolume(
   if (!vol || vol.bytes === undefined)
     throw new CvmError('PARAM_INVALID', `volid: invalid value '${volid}' - not a local volume of this migration`);
   const { path, tmp } = receivingPath(storage, id, volid);
-  if (offset === 0) await mkdir(dirname(path), { recursive: true });
-  const fh = await open(tmp, offset === 0 ? 'wx' : 'r+', 0o600);
+  if (offset === 0) await makeDirs(dirname(path));
+  // 0644 less the umask, as qemu-img creates a volume file (a local `create` gives the same mode)
+  const fh = await open(tmp, offset === 0 ? 'wx' : 'r+', 0o644);
   const hash = createHash('sha256');
   let bytes = 0;
   try {
     const have = (await fh.stat()).size;
     if (have !== offset)
       throw new CvmError('STORAGE', `'${volid}': a chunk at offset ${offset} does not follow the ${have} bytes received`);
-    for await (const chunk of body) {
-      const buf = chunk as Buffer;
-      if (offset + bytes + buf.length > vol.bytes)
-        throw new CvmError('STORAGE', `'${volid}': more data than the announced ${vol.bytes} bytes`);
-      hash.update(buf);
-      await writeSparse(fh, buf, offset + bytes);
-      bytes += buf.length;
+    for await (const piece of decodeExtents(body, volid)) {
+      const length = 'hole' in piece ? piece.hole : piece.data.length;
+      if (offset + bytes + length > vol.bytes) throw new CvmError('STORAGE', `'${volid}': more data than the announced ${vol.bytes} bytes`);
+      // a hole is left unwritten (it reads as zeros); its zeros count in the hash all the same
+      if ('hole' in piece) hashZeros(hash, piece.hole);
+      else {
+        hash.update(piece.data);
+        await writeSparse(fh, piece.data, offset + bytes);
+      }
+      bytes += length;
     }
     // skipped zero blocks at the end still count: the file is as long as what arrived
     if (bytes > 0) await fh.truncate(offset + bytes);

@@ -112,6 +112,14 @@ describe('migration of stopped VMs between cluster nodes', () => {
         qemuImg('create', '-q', '-f', 'qcow2', join(dir(107), 'vm-107-disk-0.qcow2'), '16M');
         qemuIo('-f', 'qcow2', '-c', 'write -P 0x17 0 3M', join(dir(107), 'vm-107-disk-0.qcow2'));
         conf(107, 'name: chunked\nscsi0: local:107/vm-107-disk-0.qcow2,size=16M\n');
+        // 108: 1 GiB sparse volumes with 1 MiB written each: a thin raw one and a qcow2 with preallocated metadata
+        const sparseRaw = join(dir(108), 'vm-108-disk-0.raw');
+        qemuImg('create', '-q', '-f', 'raw', sparseRaw, '1G');
+        qemuIo('-f', 'raw', '-c', 'write -P 0x3c 300M 1M', sparseRaw);
+        const sparseQcow2 = join(dir(108), 'vm-108-disk-1.qcow2');
+        qemuImg('create', '-q', '-f', 'qcow2', '-o', 'preallocation=metadata', sparseQcow2, '1G');
+        qemuIo('-f', 'qcow2', '-c', 'write -P 0xc3 700M 1M', sparseQcow2);
+        conf(108, 'name: sparse\nscsi0: local:108/vm-108-disk-0.raw,size=1G\nscsi1: local:108/vm-108-disk-1.qcow2,size=1G\n');
       },
     });
     roots.b = await makeClusterRoot(base, 'node-b', etcd.endpoints, { storageCfg: storageCfg(join(base, 'node-b')), token: roots.a.token });
@@ -300,11 +308,13 @@ describe('migration of stopped VMs between cluster nodes', () => {
     expect(await configOn('node-a', 105)).toContain('#still here');
     // the killed target left its temporary file; its next start removes it (the transfer is gone)
     expect(readdirSync(dir).filter((n) => n.startsWith('.migrate-'))).toHaveLength(1);
-    nodes.c = await startServe(roots.c as ClusterRoot);
-    expect(await until(() => (existsSync(dir) ? undefined : true), 15_000)).toBe(true);
-    expect(nodes.c.output()).toMatch(
-      /removed '.*\/images\/105\/\.migrate-[0-9a-f]{16}-vm-105-disk-0\.raw' left by an unfinished migration/,
-    );
+    const c = await startServe(roots.c as ClusterRoot);
+    nodes.c = c;
+    // the line is printed just after the removal: wait for both
+    const swept = /removed '.*\/images\/105\/\.migrate-[0-9a-f]{16}-vm-105-disk-0\.raw' left by an unfinished migration/;
+    expect(await until(() => (existsSync(dir) || !swept.test(c.output()) ? undefined : true), 15_000)).toBe(true);
+    expect(existsSync(dir)).toBe(false);
+    expect(c.output()).toMatch(swept);
   }, 120_000);
 
   it('cvmctl migrate: --json result, and the task-log lines with progress when migrating back', async () => {
@@ -359,4 +369,41 @@ describe('migration of stopped VMs between cluster nodes', () => {
     expect(progress.at(-1)).toMatch(/\(100\.00%\)$/);
     expect(await owner(107)).toBe('node-b');
   }, 60_000);
+
+  it('sends a sparse volume as its allocated extents: 1 GiB volumes with 1 MiB written cost < 5 MiB on the wire', async () => {
+    const names = ['vm-108-disk-0.raw', 'vm-108-disk-1.qcow2'];
+    // reference copies (sparse, as the originals) to compare with once the originals are gone
+    const ref = join(base, 'ref-108');
+    mkdirSync(ref);
+    for (const n of names) execFileSync('cp', ['--sparse=always', img('a', 108, n), join(ref, n)]);
+    const modes = names.map((n) => statSync(img('a', 108, n)).mode & 0o777);
+    // what the target process reads (its sockets included) while it receives, from the kernel's count
+    const b = nodes.b as ServeNode;
+    const rchar = () => Number(/^rchar: (\d+)$/m.exec(readFileSync(`/proc/${b.child.pid}/io`, 'utf8'))?.[1]);
+    const before = rchar();
+    const t = await (nodes.a as ServeNode).task('POST', '/nodes/node-a/qemu/108/migrate', { target: 'node-b', 'with-local-disks': 1 });
+    const read = rchar() - before;
+    expect(t.exitstatus, t.log.join('\n')).toBe('OK');
+    expect(read).toBeGreaterThan(2 << 20); // the 2 MiB of data did arrive
+    expect(read).toBeLessThan(5 << 20);
+    // the task log says what went over the wire per volume
+    for (const n of names) {
+      const sent = t.log.find((l) => l.startsWith(`'local:108/${n}': sent `));
+      expect(sent, t.log.join('\n')).toMatch(
+        /^'[^']+': sent \d+\.\d\d [KM]iB over the wire for \d+\.\d\d GiB \(\d+\.\d\d [KMG]iB of holes not sent\)$/,
+      );
+    }
+    for (const [i, n] of names.entries()) {
+      const got = img('b', 108, n);
+      // byte for byte the same file, the same image, still sparse, and the mode a local qemu-img create gives
+      expect(qemuImg('compare', '-q', '-f', 'raw', '-F', 'raw', join(ref, n), got)).toBe('');
+      if (n.endsWith('.qcow2')) expect(qemuImg('compare', '-q', '-f', 'qcow2', '-F', 'qcow2', join(ref, n), got)).toBe('');
+      const st = statSync(got);
+      expect(st.size).toBe(statSync(join(ref, n)).size);
+      expect(st.blocks * 512).toBeLessThan(4 << 20);
+      expect(st.mode & 0o777).toBe(modes[i]);
+    }
+    expect(existsSync(img('a', 108, names[0] as string))).toBe(false);
+    expect(await owner(108)).toBe('node-b');
+  }, 120_000);
 });

@@ -5,7 +5,7 @@
  * `POST …/{vmid}/migrate` checks what can be refused at once (target, lock, running, local
  * devices, local disks without `with-local-disks`) with qemu-server's texts and then runs a
  * `qmigrate` task on this (the source) node. The two node-to-node endpoints the task calls on
- * the target, `migrate-prepare` and `migrate-volume` (the volume file as the raw body), take no
+ * the target, `migrate-prepare` and `migrate-volume` (a chunk of the volume file as its extents), take no
  * user credentials: the transfer id, a record the source put into etcd for this node, is the
  * credential (see cluster/migrate-transfer).
  */
