@@ -5,7 +5,8 @@
  * names and volumes without snapshot support; set `lock: snapshot`, add the `[NAME]` section
  * (a copy of the config without unusedN, lock, parent's own snapshot keys, with `snapstate:
  * prepare`, `snaptime`, `description`, and for a running VM with --vmstate the `vmstate`
- * volume). Then snapshot every volume (qemu-img offline, QMP online) and the RAM. Commit:
+ * volume). Then snapshot every volume (qemu-img offline; online through the VM's QEMU and, for
+ * a qcow2 tpmstate0, its qemu-storage-daemon, with the VM paused) and the RAM. Commit:
  * drop `snapstate` and the lock, set `parent`. A failure undoes everything done so far
  * (volume snapshots, vmstate volume, section, lock) before the error is reported.
  */
@@ -18,10 +19,11 @@ import { currentMemoryMiB } from '../store/status.js';
 import { allocateNamedVolume, freeVolumeIds } from '../storage/alloc.js';
 import { volumePath } from '../storage/path.js';
 import { parseVolumeId } from '../storage/volume.js';
-import { checkSnapshotName, isRunning, isTemplate, type SnapshotOptions, snapshotOf, storeOf, withQmp } from './common.js';
+import { checkSnapshotName, isRunning, isTemplate, type SnapshotOptions, snapshotOf, storeOf } from './common.js';
 import { deleteSnapshotLocked } from './delete.js';
-import { saveVmstate } from './vmstate.js';
-import { assertSnapshotFeature, snapshotVolumes, volumeSnapshotOffline, volumeSnapshotsOnline } from './volumes.js';
+import { snapshotRunningVm, splitByPeer } from './online.js';
+import { withRunningPeers } from './qsd.js';
+import { assertSnapshotFeature, snapshotVolumes, volumeSnapshotOffline } from './volumes.js';
 
 export interface SnapshotCreateOptions extends SnapshotOptions {
   description?: string;
@@ -118,17 +120,18 @@ export async function snapshotCreate(ctx: LifecycleContext, vmid: number, name: 
       const snap = snapshotOf((await store.read(vmid)).config, name);
       const volumes = snapshotVolumes(snap);
       if (running) {
-        await withQmp(ctx, vmid, async (qmp) => {
-          const { status } = await qmp.execute<{ status: string }>('query-status');
-          if (stateVolid) await qmp.execute('stop');
-          try {
-            await volumeSnapshotsOnline('create', qmp, storage, volumes, name, log);
-            done.push(...volumes.map((v) => v.key));
-            if (stateVolid) await saveVmstate(qmp, volumePath(storage, stateVolid), parseVolumeId(stateVolid)?.storeid ?? '', log);
-          } finally {
-            if (stateVolid && status === 'running') await qmp.execute('cont');
-          }
-        });
+        const needQsd = splitByPeer(storage, volumes).qsd.length > 0;
+        await withRunningPeers(ctx, vmid, needQsd, (peers) =>
+          snapshotRunningVm(peers, {
+            storage,
+            vmid,
+            vols: volumes,
+            snapname: name,
+            log,
+            done: (keys) => done.push(...keys),
+            ...(stateVolid ? { statePath: volumePath(storage, stateVolid), stateStoreid: parseVolumeId(stateVolid)?.storeid ?? '' } : {}),
+          }),
+        );
       } else {
         for (const v of volumes) {
           await volumeSnapshotOffline('create', storage, v, name, log);

@@ -2,7 +2,7 @@
  * @module snapshot/delete
  * `cvmctl delsnapshot` = qemu-server's snapshot_delete: `lock: snapshot-delete`, the section
  * marked `snapstate: delete`, the vmstate volume freed, each volume's snapshot removed
- * (qemu-img offline, QMP online) and the drive dropped from the section as it goes, so an
+ * (qemu-img offline; QMP online, a qcow2 tpmstate0's through the qemu-storage-daemon) and the drive dropped from the section as it goes, so an
  * interrupted delete shows what is left; then parent links are re-pointed, the section and the
  * lock removed. `--force` goes on past volume errors (warning) and drops the section anyway.
  * A failed `snapshot` create uses the same path (under its `snapshot` lock, only the volumes
@@ -15,8 +15,10 @@ import type { LifecycleContext } from '../run/context.js';
 import { assertNotLocked, withVmRunLock } from '../run/lock.js';
 import { freeVolumeIds } from '../storage/alloc.js';
 import { addUnusedVolume } from '../store/vm-pending.js';
-import { isRunning, isTemplate, type SnapshotOptions, snapshotOf, storeOf, withQmp } from './common.js';
-import { snapshotVolumes, volumeSnapshotOffline, volumeSnapshotsOnline } from './volumes.js';
+import { isRunning, isTemplate, type SnapshotOptions, snapshotOf, storeOf } from './common.js';
+import { runningVolumeSnapshots, splitByPeer } from './online.js';
+import { withRunningPeers } from './qsd.js';
+import { snapshotVolumes, volumeSnapshotOffline } from './volumes.js';
 
 export interface SnapshotDeleteOptions extends SnapshotOptions {
   /** Remove the snapshot from the config even if removing disk snapshots fails. */
@@ -93,8 +95,11 @@ export async function deleteSnapshotLocked(ctx: LifecycleContext, vmid: number, 
     warn((err as Error).message);
   };
   if (running) {
-    // one job for all volumes of the running VM
-    await withQmp(ctx, vmid, (qmp) => volumeSnapshotsOnline('delete', qmp, storage, targets, name, log)).catch(failed);
+    // one job for the volumes of the running VM's QEMU, then its qemu-storage-daemon's
+    const needQsd = splitByPeer(storage, targets).qsd.length > 0;
+    await withRunningPeers(ctx, vmid, needQsd, (peers) =>
+      runningVolumeSnapshots('delete', peers, { storage, vmid, vols: targets, snapname: name, log, onError: failed }),
+    ).catch(failed);
   } else {
     for (const v of targets) await volumeSnapshotOffline('delete', storage, v, name, log).catch(failed);
   }

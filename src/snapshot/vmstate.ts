@@ -21,7 +21,7 @@ interface MigrateInfo {
   ram?: { transferred?: number };
 }
 
-async function waitMigration(qmp: QmpClient, what: string, timeoutMs: number): Promise<MigrateInfo> {
+async function waitMigration(qmp: Pick<QmpClient, 'execute'>, what: string, timeoutMs: number): Promise<MigrateInfo> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const info = await qmp.execute<MigrateInfo>('query-migrate');
@@ -35,7 +35,12 @@ async function waitMigration(qmp: QmpClient, what: string, timeoutMs: number): P
 }
 
 /** Migrate the (paused) VM's state into `path`; the VM stays paused. */
-export async function saveVmstate(qmp: QmpClient, path: string, storeid: string, log: (line: string) => void): Promise<void> {
+export async function saveVmstate(
+  qmp: Pick<QmpClient, 'execute'>,
+  path: string,
+  storeid: string,
+  log: (line: string) => void,
+): Promise<void> {
   log(`saving VM state and RAM using storage '${storeid}'`);
   await qmp.execute('migrate', { uri: `file:${path}` });
   const info = await waitMigration(qmp, 'save', 3_600_000);
@@ -48,7 +53,7 @@ export async function saveVmstate(qmp: QmpClient, path: string, storeid: string,
 export const INCOMING_ARGS: readonly string[] = ['-incoming', 'defer'];
 
 /** Load the state saved in `path` into a QEMU started with INCOMING_ARGS, then let it run. */
-export async function loadVmstate(qmp: QmpClient, path: string): Promise<void> {
+export async function loadVmstate(qmp: Pick<QmpClient, 'execute'>, path: string): Promise<void> {
   await qmp.execute('migrate-incoming', { uri: `file:${path}` });
   await waitMigration(qmp, 'load', 3_600_000);
   const { status } = await qmp.execute<{ status: string }>('query-status');

@@ -47,7 +47,7 @@ interface BlockNode {
 }
 
 /** The qcow2 format node of a running VM that has `path` open. */
-async function formatNode(qmp: QmpClient, path: string, key: string): Promise<string> {
+async function formatNode(qmp: Pick<QmpClient, 'execute'>, path: string, key: string): Promise<string> {
   const nodes = await qmp.execute<BlockNode[]>('query-named-block-nodes', { flat: true });
   const node = nodes.find((n) => n.drv === 'qcow2' && n.file === path);
   if (!node) throw new CvmError('QMP_ERROR', `${key}: the running VM has no qcow2 node for '${path}'`);
@@ -75,7 +75,7 @@ interface JobInfo {
   error?: string;
 }
 
-async function runJob(qmp: QmpClient, command: string, args: Record<string, unknown>, what: string): Promise<void> {
+async function runJob(qmp: Pick<QmpClient, 'execute'>, command: string, args: Record<string, unknown>, what: string): Promise<void> {
   const id = `cvmctl-${command}-${process.pid}-${Date.now()}`;
   await qmp.execute(command, { 'job-id': id, ...args });
   const deadline = Date.now() + 3_600_000;
@@ -102,7 +102,7 @@ async function runJob(qmp: QmpClient, command: string, args: Record<string, unkn
  */
 export async function volumeSnapshotsOnline(
   op: 'create' | 'delete',
-  qmp: QmpClient,
+  qmp: Pick<QmpClient, 'execute'>,
   storage: StorageConfig,
   vols: readonly SnapVolume[],
   snapname: string,
