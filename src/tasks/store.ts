@@ -87,13 +87,21 @@ export class TaskStore {
    */
   async status(upid: string, runningHere: (upid: string) => boolean): Promise<TaskStatus> {
     const u = decodeUpid(upid) as Upid;
-    const lines = await this.lines(upid);
-    const last = lines[lines.length - 1] ?? '';
-    const exit = exitStatusOf(last);
     const base: TaskStatus = { upid, ...u, status: 'stopped' };
+    const exit = await this.finalStatus(upid);
     if (exit !== undefined) return { ...base, exitstatus: exit };
     const alive = u.pid === process.pid ? runningHere(upid) : await processLives(u.pid, u.pstart);
-    return alive ? { ...base, status: 'running' } : { ...base, exitstatus: 'unexpected status' };
+    if (alive) return { ...base, status: 'running' };
+    // The worker may have written its final line and ended after the read above (a worker
+    // leaves the running set only once its final line is on disk, a process exits after it):
+    // read again now that it is known to be gone, else a failed task can show `unexpected status`.
+    return { ...base, exitstatus: (await this.finalStatus(upid)) ?? 'unexpected status' };
+  }
+
+  /** The exit status of the log's final line, undefined while there is none. */
+  private async finalStatus(upid: string): Promise<string | undefined> {
+    const lines = await this.lines(upid);
+    return exitStatusOf(lines[lines.length - 1] ?? '');
   }
 
   /** Lines `start`.. (0-based) at most `limit` of them, numbered from 1, plus the total count. */
