@@ -4,14 +4,16 @@
  * version of the config file and shared, and derived again as soon as the file changes, whether
  * the store replaces it (rename) or someone rewrites it in place; views of one config are kept
  * apart by name; what a view's derivation or a reader does to its copy never reaches the cache;
- * a missing config is the store's error.
+ * a missing config is the store's error. The listing matches the store's, shares unchanged
+ * parses, sees every kind of change and lets a concurrent listing reuse the one under way.
  */
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rejectedCvmError } from '../../test/helpers/cvm-error.js';
 import type { VmConfig } from '../config/types.js';
+import { FsConfigStore } from '../store/fs-store.js';
 import { updateVm } from '../store/vm-ops.js';
 import { ConfigCache } from './config-cache.js';
 
@@ -81,5 +83,58 @@ describe('ConfigCache.view', () => {
     expect(err.code).toBe('VM_NOT_FOUND');
     expect(err.message).toMatch(/799\.conf' does not exist$/);
     expect(derived).toBe(0);
+  });
+});
+
+describe('ConfigCache.list', () => {
+  it('lists what the store lists, parses only changed files, and sees additions, rewrites and removals', async () => {
+    const listRoot = mkdtempSync(join(tmpdir(), 'cvmctl-config-list-'));
+    const dir = join(listRoot, 'qemu-server');
+    mkdirSync(dir, { recursive: true });
+    try {
+      writeFileSync(join(dir, '100.conf'), 'name: a\nmemory: 512\n');
+      writeFileSync(join(dir, '101.conf'), 'name: b\ncores: 2\n');
+      writeFileSync(join(dir, '102.conf'), 'name: c\n');
+      writeFileSync(join(dir, 'notes.txt'), 'not a config\n');
+      symlinkSync(join(dir, '100.conf'), join(dir, '103.conf')); // the store refuses symlinks
+      const cache = new ConfigCache(listRoot);
+      const first = await cache.list();
+      expect(first).toEqual(await new FsConfigStore(listRoot).list());
+      expect(first.map((vm) => vm.vmid)).toEqual([100, 101, 102]);
+      // shared and frozen: no reader can change what the next one gets
+      expect(Object.isFrozen(first[0]?.config) && Object.isFrozen(first[0]?.config.conf)).toBe(true);
+      expect(() => {
+        (first[0]?.config.conf as Record<string, string>).name = 'x';
+      }).toThrow(TypeError);
+      const again = await cache.list();
+      expect(again[1]).toBe(first[1]); // unchanged file: the same parse
+      writeFileSync(join(dir, '101.conf'), 'name: b2\ncores: 4\n'); // in place
+      await updateVm({ root: listRoot, vmid: 102, params: { name: 'c2' } }); // replaced by rename
+      rmSync(join(dir, '100.conf'));
+      writeFileSync(join(dir, '104.conf'), 'name: d\n');
+      const third = await cache.list();
+      expect(third.map((vm) => [vm.vmid, vm.config.conf.name])).toEqual([
+        [101, 'b2'],
+        [102, 'c2'],
+        [104, 'd'],
+      ]);
+      expect(third).toEqual(await new FsConfigStore(listRoot).list());
+    } finally {
+      rmSync(listRoot, { recursive: true, force: true });
+    }
+  });
+
+  it('a listing started while another runs waits for it and then reuses its parses', async () => {
+    const listRoot = mkdtempSync(join(tmpdir(), 'cvmctl-config-list-'));
+    mkdirSync(join(listRoot, 'qemu-server'), { recursive: true });
+    try {
+      for (let i = 0; i < 600; i++) writeFileSync(join(listRoot, 'qemu-server', `${1000 + i}.conf`), `name: vm${i}\n`);
+      const cache = new ConfigCache(listRoot);
+      const [a, b] = await Promise.all([cache.list(), cache.list()]);
+      expect(a).toHaveLength(600);
+      expect(b.every((vm, i) => vm === a[i])).toBe(true);
+    } finally {
+      rmSync(listRoot, { recursive: true, force: true });
+    }
   });
 });

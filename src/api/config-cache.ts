@@ -11,13 +11,19 @@
  * derived from a config (the typed JSON answer of `GET …/config`): it is computed once per
  * version of the file and shared, so callers must treat it as read-only. A missing or
  * unreadable file goes through the store, which raises its usual errors.
+ * `list()` is the listing `/cluster/resources` makes of every VM: one `readdir` and one `lstat`
+ * per config, and a parse only for the files that changed since the previous listing; the
+ * listed configs are shared and frozen (what the cluster's watch-fed copy hands out too), and
+ * `serve` warms this copy in the background at start.
  */
 
 import { lstatSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { parseVmConfig } from '../config/file/parse.js';
+import { freezeConfig } from '../config/file/views.js';
 import type { ConfigSection, VmConfig } from '../config/types.js';
 import type { ConfigStore } from '../store/config-store.js';
-import { FsConfigStore } from '../store/fs-store.js';
+import { FsConfigStore, type ListedVm } from '../store/fs-store.js';
 import { openConfigStore } from '../store/open.js';
 import { perTurn } from '../util/per-turn.js';
 import { READ_LIMITS, readRegularFile } from '../util/read-file.js';
@@ -65,9 +71,16 @@ function copyConfig(cfg: VmConfig): VmConfig {
   };
 }
 
+/** Configs parsed in one go before the listing yields to other work (the warm-up must not hold requests up). */
+const LIST_BATCH = 250;
+
 export class ConfigCache {
   private readonly entries = new Map<number, Entry>();
+  /** The listing's copy: every config file's frozen parse by identity (no cap: exactly the files the directory has). */
+  private readonly listed = new Map<number, { identity: string; vm: ListedVm }>();
   private readonly store: ConfigStore;
+  /** The listing under way, if any. */
+  private listing: Promise<ListedVm[]> | undefined;
 
   constructor(root: string) {
     this.store = openConfigStore(root);
@@ -90,6 +103,69 @@ export class ConfigCache {
     const view = derive(copyConfig(config));
     entry.views.set(name, view);
     return view;
+  }
+
+  /**
+   * Every VM with a config file, by ascending vmid, as the store's `list()` gives them but
+   * shared and frozen: treat them as read-only. Unreadable files are skipped as the store does.
+   */
+  async list(): Promise<ListedVm[]> {
+    // one listing after the other: a request arriving during the start-up warm-up waits for it
+    // and then finds every file parsed, instead of parsing the same files a second time
+    const earlier = this.listing;
+    const mine = (async () => {
+      if (earlier) await earlier.catch(() => undefined);
+      return this.listNow();
+    })();
+    this.listing = mine;
+    const clear = () => {
+      if (this.listing === mine) this.listing = undefined;
+    };
+    mine.then(clear, clear);
+    return mine;
+  }
+
+  private async listNow(): Promise<ListedVm[]> {
+    const store = this.store;
+    if (!(store instanceof FsConfigStore)) return store.list();
+    let names: string[];
+    try {
+      names = await readdir(store.layout.configDir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const vmids = names
+      .map((name) => /^(\d+)\.conf$/.exec(name)?.[1])
+      .filter((v): v is string => v !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
+    const out: ListedVm[] = [];
+    let parsed = 0;
+    for (const vmid of vmids) {
+      const path = store.configPath(vmid);
+      const identity = fileIdentity(path);
+      const hit = this.listed.get(vmid);
+      if (identity !== undefined && hit?.identity === identity) {
+        out.push(hit.vm);
+        continue;
+      }
+      this.listed.delete(vmid);
+      try {
+        const vm = Object.freeze({ vmid, config: freezeConfig((await store.read(vmid)).config) });
+        out.push(vm);
+        // a file replaced while it was read is listed but not kept: the next listing reads it again
+        if (identity !== undefined && fileIdentity(path) === identity) this.listed.set(vmid, { identity, vm });
+      } catch {
+        // gone meanwhile, not a regular file, too big, unparsable: skipped, as the store's list() does
+      }
+      if (++parsed % LIST_BATCH === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (this.listed.size > vmids.length) {
+      const present = new Set(vmids);
+      for (const vmid of this.listed.keys()) if (!present.has(vmid)) this.listed.delete(vmid);
+    }
+    return out;
   }
 
   /** The current config; with its cache entry unless it cannot be cached (then the config is the caller's own). */

@@ -28,6 +28,7 @@ import { decodeBody, decodeForm, hasBody, mergeParams, readBody } from './reques
 import { Router } from './router.js';
 import { attachSerialConsole } from './serial-console.js';
 import { defaultUiRoot, serveUi } from './static.js';
+import { warmVmResources } from './routes/cluster.js';
 import { allRoutes } from './routes/index.js';
 import { type ApiRequest, EncodedData, Envelope, type HttpMethod, type RouteDef, type ServerContext } from './types.js';
 
@@ -299,7 +300,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       if (isClusterRoot(opts.root)) {
         const { startClusterMembership } = await import('../cluster/serve-hook.js');
         registration = await startClusterMembership({ root: opts.root, node: opts.node, host, port: bound, fingerprint: opts.tls.fingerprint, warn: log });
-      }
+      } else void warmVmResources(context).catch(() => undefined); // so the first /cluster/resources answers from memory too
       return bound;
     },
     async close(graceMs = 30_000) {

@@ -20,6 +20,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { CvmError } from '../errors.js';
 import { parseVmConfig } from '../config/file/parse.js';
+import { freezeConfig } from '../config/file/views.js';
 import { writeVmConfig } from '../config/file/write.js';
 import type { VmConfig } from '../config/types.js';
 import type { ConfigStore } from '../store/config-store.js';
@@ -207,11 +208,7 @@ export class EtcdConfigStore implements ConfigStore {
   /** Parse; a cached (shared) parse is frozen so no caller can change the copy other requests see. */
   private parseShared(vmid: number, text: string, node: string, freeze: boolean): VmConfig {
     const config = this.parse(vmid, text, node);
-    if (!freeze) return config;
-    for (const section of [config.conf, config.pending, ...Object.values(config.special), ...Object.values(config.snapshots)]) Object.freeze(section);
-    Object.freeze(config.special);
-    Object.freeze(config.snapshots);
-    return Object.freeze(config);
+    return freeze ? freezeConfig(config) : config;
   }
 
   /** Every VM id in the cluster with the node that owns it. */

@@ -6,6 +6,7 @@
  * way qemu-server's vmstatus does.
  */
 
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { driveFile } from '../config/file/drives.js';
 import { currentConfig, splitList } from '../config/file/views.js';
@@ -29,6 +30,27 @@ export function pidfilePath(root: string, vmid: number): string {
 export async function vmStatus(root: string, vmid: number): Promise<VmStatus> {
   const pid = await runningPidFromFile(pidfilePath(root, vmid));
   return pid === undefined ? { status: 'stopped' } : { status: 'running', pid };
+}
+
+/**
+ * The VM ids with a pid file in the run dir: one `readdir` that lets a listing of many VMs
+ * check liveness only for those (a VM without a pid file is stopped) instead of trying to read
+ * a pid file per VM.
+ */
+export async function vmidsWithPidFile(root: string): Promise<Set<number>> {
+  let names: string[];
+  try {
+    names = await readdir(stateLayout(root).runDir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Set();
+    throw err;
+  }
+  const out = new Set<number>();
+  for (const name of names) {
+    const m = /^(\d+)\.pid$/.exec(name);
+    if (m) out.add(Number(m[1]));
+  }
+  return out;
 }
 
 /** Default of `memory` in qemu-server 9.2.6 (MiB): `$memory_fmt->{current}->{default}`. */

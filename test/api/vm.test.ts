@@ -6,7 +6,8 @@
  * and existing-VM texts that clients match on.
  */
 
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataOf, NODE, startTestServer, type TestServer } from './helpers.js';
@@ -158,6 +159,24 @@ describe('create and read', () => {
     ]);
     const all = (await t.call('GET', '/cluster/resources')).body?.data as Record<string, unknown>[];
     expect(all.map((e) => e.type).sort()).toEqual(['node', 'qemu', 'storage']);
+  });
+
+  it('/cluster/resources shows a VM whose pid file names its live process as running, with its pid', async () => {
+    const runDir = join(t.root, 'run');
+    mkdirSync(runDir, { recursive: true });
+    const pidfile = join(runDir, '100.pid');
+    // a stand-in for QEMU: alive, and its command line names the pid file after -pidfile (what store/liveness checks)
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', '--', '-pidfile', pidfile], { stdio: 'ignore' });
+    try {
+      writeFileSync(pidfile, `${child.pid}\n`);
+      const res = (await t.call('GET', '/cluster/resources', { query: { type: 'vm' } })).body?.data as Record<string, unknown>[];
+      expect(res).toEqual([expect.objectContaining({ vmid: 100, status: 'running', pid: child.pid })]);
+    } finally {
+      child.kill();
+      rmSync(pidfile, { force: true });
+    }
+    const after = (await t.call('GET', '/cluster/resources', { query: { type: 'vm' } })).body?.data as Record<string, unknown>[];
+    expect(after).toEqual([expect.objectContaining({ vmid: 100, status: 'stopped' })]);
   });
 });
 

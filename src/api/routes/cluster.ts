@@ -12,11 +12,12 @@ import { clusterMembers, remoteNodeEntry, remoteVmStatus } from '../../cluster/a
 import { EtcdConfigStore } from '../../cluster/etcd-store.js';
 import { openConfigStore } from '../../store/open.js';
 import { stateLayout } from '../../store/root.js';
+import { vmidsWithPidFile } from '../../store/status.js';
 import { VMID_MAX, VMID_MIN } from '../../store/vmid.js';
 import { paramError } from '../params.js';
 import { canSee } from '../permissions.js';
 import { vmid } from '../schemas.js';
-import { type ApiRequest, identityOf, type RouteDef } from '../types.js';
+import { type ApiRequest, identityOf, type RouteDef, type ServerContext } from '../types.js';
 import { vmStatusObject } from '../vmstatus.js';
 import { nodeEntry } from './nodes.js';
 import { storageEntries } from './storage.js';
@@ -46,13 +47,15 @@ export async function vmResources(req: ApiRequest): Promise<Record<string, strin
   const store = openConfigStore(root);
   const members = await clusterMembers(root);
   // a cluster member lists every node's VMs; the others' running state comes from their registrations
-  const vms = store instanceof EtcdConfigStore ? await store.listAll() : (await store.list()).map((vm) => ({ ...vm, node }));
+  const vms = store instanceof EtcdConfigStore ? await store.listAll() : (await req.server.configs.list()).map((vm) => ({ ...vm, node }));
+  // only VMs with a pid file can run here: the others are stopped without a look at /proc
+  const pidFiles = await vmidsWithPidFile(root);
   const out: Record<string, string | number>[] = [];
   for (const vm of vms) {
     if (!(await canSee(req, identity, `/vms/${vm.vmid}`, ['VM.Audit']))) continue;
     const local = vm.node === node;
     // another node's VM has no pid file here: its state comes from that node's registration
-    const st = await vmStatusObject(root, vm.config, local ? undefined : { status: 'stopped' });
+    const st = await vmStatusObject(root, vm.config, local && pidFiles.has(vm.vmid) ? undefined : { status: 'stopped' });
     if (!local) st.status = members ? remoteVmStatus(members, vm.node, vm.vmid) : 'unknown';
     out.push({
       id: `qemu/${vm.vmid}`,
@@ -64,6 +67,15 @@ export async function vmResources(req: ApiRequest): Promise<Record<string, strin
     });
   }
   return out;
+}
+
+/**
+ * Parse every config and what the listing takes from it ahead of the first `/cluster/resources`
+ * of a single node (`serve` runs it in the background at start; a cluster member warms its
+ * watch-fed copy instead).
+ */
+export async function warmVmResources(server: ServerContext): Promise<void> {
+  for (const vm of await server.configs.list()) await vmStatusObject(server.root, vm.config, { status: 'stopped' });
 }
 
 export const clusterRoutes: RouteDef[] = [

@@ -3,7 +3,8 @@
  * Read-only views on a parsed config, as the qemu-server API hands them out: the config with
  * pending changes applied (`load_current_config`, what `qm config` shows) or without them
  * (`--current`), a snapshot's config (`load_snapshot_config`), and the `delete:` list of the
- * `[PENDING]` section (`parse_pending_delete` / `print_pending_delete`, `split_list`).
+ * `[PENDING]` section (`parse_pending_delete` / `print_pending_delete`, `split_list`); and
+ * `freezeConfig` for a parsed config that several readers share.
  */
 
 import { CvmError } from '../../errors.js';
@@ -62,4 +63,15 @@ export function snapshotConfig(cfg: VmConfig, name: string): ConfigSection {
   const snap = Object.hasOwn(cfg.snapshots, name) ? cfg.snapshots[name] : undefined;
   if (!snap) throw new CvmError('VM_NOT_FOUND', `snapshot '${name}' does not exist`);
   return { ...snap, digest: cfg.digest };
+}
+
+/**
+ * Freeze a config and all its sections: a parse shared by many requests (a listing cache) is
+ * handed out as is, so no caller may change what the others see.
+ */
+export function freezeConfig(config: VmConfig): VmConfig {
+  for (const section of [config.conf, config.pending, ...Object.values(config.special), ...Object.values(config.snapshots)]) Object.freeze(section);
+  Object.freeze(config.special);
+  Object.freeze(config.snapshots);
+  return Object.freeze(config);
 }
