@@ -5,8 +5,11 @@
  * `SIZE` is absolute or `+N` (K/M/G/T, fractions allowed, bytes without unit) on top of the
  * volume's current size (`qemu-img info`); shrinking is refused, an unchanged size is a no-op.
  * A stopped VM's volume grows with `qemu-img resize`; a running VM's through QMP `block_resize`
- * on the drive's top node (size rounded up to 1 KiB, as qemu-server does). The new size is
- * recorded in the drive's `size=`.
+ * on the node `query-block` shows inserted in the drive's device (its top node; size rounded up
+ * to 1 KiB, as qemu-server does) -- a running VM's tpmstate0 has none and is refused with
+ * qemu-server's `no block node inserted for drive 'tpmstate0'`; QEMU's refusals read as
+ * qemu-server's (`VM 100 qmp command 'block_resize' failed - Cannot resize fixed-size raw disks`
+ * for a raw efidisk0). The new size is recorded in the drive's `size=`.
  */
 
 import { execFile } from 'node:child_process';
@@ -14,7 +17,7 @@ import { promisify } from 'node:util';
 import { parseDrive, printDrive, driveIsCdrom } from '../config/drive.js';
 import { validDriveNames } from '../config/options/drive-names.js';
 import { CvmError } from '../errors.js';
-import { QmpClient } from '../qemu/qmp/index.js';
+import { QmpClient, QmpError } from '../qemu/qmp/index.js';
 import { type LifecycleContext, pathsFor } from '../run/context.js';
 import { assertNotLocked } from '../run/lock.js';
 import { runningPid } from '../run/runtime-files.js';
@@ -68,6 +71,25 @@ export function newDiskSize(sizeText: string, current: number): number {
   return Math.trunc(size);
 }
 
+/** qdev_id_to_drive_id: virtio-blk reports its backend path, the OVMF flashes their machine path, SCSI/SATA/IDE the drive id. */
+export function qdevIdToDriveId(qdev: string): string {
+  const virtio = /^\/machine\/peripheral\/(virtio\d+)\/virtio-backend$/.exec(qdev);
+  if (virtio) return virtio[1] as string;
+  const flash = /^\/machine\/(?:system|virt)\.flash([01])$/.exec(qdev);
+  if (flash) return flash[1] === '0' ? 'pflash0' : 'efidisk0';
+  return qdev;
+}
+
+/** get_block_info: drive id -> the node-name inserted in its device (query-block). */
+async function insertedNodes(qmp: Pick<QmpClient, 'execute'>): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const block of await qmp.execute<{ qdev?: string; inserted?: { 'node-name'?: string } }[]>('query-block')) {
+    const node = block.inserted?.['node-name'];
+    if (block.qdev && node) out.set(qdevIdToDriveId(block.qdev), node);
+  }
+  return out;
+}
+
 export async function diskResize(
   ctx: LifecycleContext,
   vmid: number,
@@ -101,12 +123,18 @@ export async function diskResize(
     if (await runningPid(pathsFor(ctx, vmid))) {
       const qmp = await QmpClient.connect(pathsFor(ctx, vmid).qmp);
       try {
-        // the top (throttle) node, like qemu-server: QEMU only updates the top node's size then
-        await qmp.execute(
-          'block_resize',
-          { 'node-name': `drive-${disk}`, size: newSize + ((1024 - (newSize % 1024)) % 1024) },
-          { timeoutMs: 60_000 },
-        );
+        // the node inserted in the drive's device: its top (throttle) node, like qemu-server
+        // (QEMU only updates the top node's size then). A TPM state has none: swtpm, not
+        // QEMU, has its volume open.
+        const nodeName = (await insertedNodes(qmp)).get(disk);
+        if (!nodeName) throw new CvmError('VM_RUNNING', `no block node inserted for drive '${disk}'`);
+        await qmp
+          .execute('block_resize', { 'node-name': nodeName, size: newSize + ((1024 - (newSize % 1024)) % 1024) }, { timeoutMs: 60_000 })
+          .catch((err: unknown) => {
+            // mon_cmd's text, e.g. QEMU's 'Cannot resize fixed-size raw disks' for a raw efidisk0
+            if (!(err instanceof QmpError)) throw err;
+            throw new CvmError('QMP_ERROR', `VM ${vmid} qmp command 'block_resize' failed - ${err.desc}`, { cause: err });
+          });
       } finally {
         await qmp.close();
       }
