@@ -47,7 +47,7 @@ if [ "${CVMCTL_SKIP_APT:-0}" != 1 ]; then
   for pair in python3-proxmoxer:/usr/lib/python3/dist-packages/proxmoxer ansible:/usr/lib/python3/dist-packages/ansible_collections/community/general/plugins/modules/proxmox_kvm.py \
     swtpm:/usr/bin/swtpm swtpm-tools:/usr/bin/swtpm_setup etcd-server:/usr/bin/etcd chromium:/usr/bin/chromium firefox-esr:/usr/bin/firefox-esr \
     qemu-guest-agent:/usr/sbin/qemu-ga iproute2:/usr/sbin/ip bridge-utils:/usr/sbin/brctl lvm2:/usr/sbin/lvm \
-    thin-provisioning-tools:/usr/sbin/thin_check curl:/usr/bin/curl openssl:/usr/bin/openssl; do
+    thin-provisioning-tools:/usr/sbin/thin_check curl:/usr/bin/curl openssl:/usr/bin/openssl genisoimage:/usr/bin/genisoimage; do
     [ -e "${pair#*:}" ] || extra_missing+=("${pair%%:*}")
   done
   if [ ${#extra_missing[@]} -gt 0 ]; then

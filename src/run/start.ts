@@ -4,13 +4,16 @@
  * qemu-server), refuse a second start, clear what a crashed QEMU left behind, build the
  * command with the host facts (a confidential VM on a host without the feature fails here,
  * before any process exists), check and create tap devices, spawn QEMU without a shell and
- * wait until its QMP socket answers. Helper processes (swtpm) start and end through the hook
+ * wait until its QMP socket answers. A VM with a cloud-init drive gets its image written first
+ * (src/cloudinit). Helper processes (swtpm) start and end through the hook
  * list of run/hooks. A QEMU that dies while starting is reported with its own stderr text;
  * everything set up for it (helpers included) is undone.
  */
 
 import { join } from 'node:path';
 import { CvmError } from '../errors.js';
+import { hasCloudinitDrive } from '../config/file/write.js';
+import type { VmConfig } from '../config/types.js';
 import { withVmConfigLock } from '../store/open.js';
 import { type LifecycleContext, pathsFor, startTimeoutSec, warnFn } from './context.js';
 import { prepareTempEfivars } from './efivars.js';
@@ -64,6 +67,8 @@ async function startLocked(ctx: LifecycleContext, vmid: number, opts: StartOptio
   if (await runningPid(paths)) throw new CvmError('VM_RUNNING', `VM ${vmid} already running`);
   // like vm_start: changes kept pending while the VM ran take effect now
   if (ctx.applyPending && Object.keys(config.pending).length > 0) config = await ctx.applyPending(vmid);
+  // like vm_start: the cloud-init image is written from the config the VM starts with
+  if (hasCloudinitDrive(config.conf)) config = await writeCloudinitImage(ctx, config, warn);
   const conf = config.conf;
   // helpers (swtpm), pid file, sockets, logs of a QEMU that died without cleaning up
   await runAfterExitHooks(ctx, vmid);
@@ -129,6 +134,17 @@ async function startLocked(ctx: LifecycleContext, vmid: number, opts: StartOptio
     await removeRuntimeFiles(paths.runDir, vmid);
     throw withKvmHint(err, built.argv, vmid);
   }
+}
+
+/** apply_cloudinit_config at start: generate the image; recorded changes are then cleared in the stored config. */
+async function writeCloudinitImage(ctx: LifecycleContext, config: VmConfig, warn: (m: string) => void): Promise<VmConfig> {
+  const { applyCloudinit } = await import('../cloudinit/apply.js');
+  if (!(await applyCloudinit(config, { storage: ctx.facts.storage, warn }))) return config;
+  const { openConfigStore } = await import('../store/open.js');
+  return openConfigStore(ctx.root).update(config.vmid, (current) => {
+    delete current.special.cloudinit;
+    return current;
+  });
 }
 
 /**

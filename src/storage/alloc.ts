@@ -9,6 +9,8 @@
  * and `size=` is recorded. `efidisk0` gets a copy of the matching OVMF VARS template (`qemu-img
  * convert`), sized like the template (528K for a 4M one); SEV-SNP refuses an EFI disk
  * (`assertEfidiskAllowed`, qemu-server's text). `tpmstate0` gets a 4 MiB raw volume.
+ * `STORAGE:cloudinit` gets a 4 MiB `vm-<vmid>-cloudinit[.qcow2]` with `media=cdrom` (filled at
+ * start by src/cloudinit).
  * `import-from=` fills the new volume from an image (convert.ts). A failed call undoes what it
  * created.
  */
@@ -211,6 +213,41 @@ async function importSource(storage: StorageConfig, source: string): Promise<{ p
   return { path: source, format: info.format, size: info.virtualSize };
 }
 
+/** `STORAGE:cloudinit`: a new cloud-init drive to allocate (qemu-server's create_disks). */
+const CLOUDINIT_ALLOC_RE = /^([^/:\s]+):cloudinit$/;
+export const CLOUDINIT_DISK_KIB = 4 * 1024;
+
+function sortedDrive(file: string, opts: Map<string, string>): string {
+  const rest = [...opts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`);
+  return [file, ...rest].join(',');
+}
+
+/**
+ * `STORAGE:cloudinit` becomes `vm-<vmid>-cloudinit` of 4 MiB: `.<fmt>` (qcow2 unless the drive
+ * says `format=`) on a file storage, raw on LVM-thin/ZFS; the drive gets `media=cdrom` and loses
+ * `format=`. The image itself is written at start (src/cloudinit).
+ */
+async function allocateCloudinit(ctx: AllocContext, vmid: number, storeid: string, opts: Map<string, string>, undo: UndoList): Promise<string> {
+  const def = storageDef(ctx.storage, storeid);
+  const block = BLOCK_STORAGE_TYPES.has(def.type);
+  const fmt = opts.get('format') ?? (block ? 'raw' : 'qcow2');
+  let volid: string;
+  if (block) {
+    const made = await allocateBlockVolume(
+      { def, storeid, vmid, format: fmt, sizeKiB: CLOUDINIT_DISK_KIB, name: `vm-${vmid}-cloudinit` },
+      ctx.run,
+    );
+    volid = made.volid;
+    undo.push(() => freeBlockVolume(def, storeid, `vm-${vmid}-cloudinit`, ctx.run));
+  } else {
+    volid = await allocateNamedVolume({ storage: ctx.storage, storeid, vmid, name: `vm-${vmid}-cloudinit.${fmt}`, sizeKiB: CLOUDINIT_DISK_KIB });
+    undo.push(() => freeVolumeIds({ storage: ctx.storage, vmid, volids: [volid] }));
+  }
+  opts.delete('format');
+  opts.set('media', 'cdrom');
+  return sortedDrive(volid, opts);
+}
+
 /** Allocate one drive value; returns the new value, or undefined when it is not an allocation. */
 async function allocateOne(
   ctx: AllocContext,
@@ -221,6 +258,8 @@ async function allocateOne(
   log: (line: string) => void,
 ): Promise<string | undefined> {
   const { file, opts } = splitDrive(value);
+  const ci = CLOUDINIT_ALLOC_RE.exec(file);
+  if (ci) return allocateCloudinit(ctx, vmid, ci[1] as string, new Map(opts), undo);
   const m = NEW_DISK_RE.exec(file);
   if (!m) return undefined;
   const storeid = m[2];
@@ -299,7 +338,7 @@ export async function allocateDriveVolumes(args: {
 }): Promise<ConfigSection> {
   const todo = args.keys.filter((k) => {
     const v = args.conf[k];
-    return v !== undefined && NEW_DISK_RE.test(splitDrive(v).file);
+    return v !== undefined && (NEW_DISK_RE.test(splitDrive(v).file) || CLOUDINIT_ALLOC_RE.test(splitDrive(v).file));
   });
   if (todo.length === 0) return args.conf;
   const ctx = args.context ?? (await allocContextFor(args.root, args.conf));
@@ -377,7 +416,11 @@ export async function checkDriveVolumes(args: {
     }
     if (file === '' || file === 'none' || file === 'cdrom') continue;
     const id = parseVolumeId(file);
-    if (!id || id.volname === 'cloudinit') continue;
+    if (!id) continue;
+    if (id.volname === 'cloudinit') {
+      allocs.push([key, value, id.storeid]);
+      continue;
+    }
     todo.push([key, value, file, new Map(opts)]);
   }
   if (todo.length === 0 && allocs.length === 0) return;
@@ -488,6 +531,8 @@ export async function allocateNamedVolume(args: {
   );
   if (taken) throw new CvmError('STORAGE', `unable to create image: volume '${args.storeid}:${args.vmid}/${args.name}' already exists`);
   const fmt = /\.(raw|qcow2|vmdk)$/.exec(args.name)?.[1] ?? 'raw';
+  if (/\.\w+$/.test(args.name) && !/\.(raw|qcow2|vmdk)$/.test(args.name))
+    throw new CvmError('STORAGE', `unsupported format '${/\.(\w+)$/.exec(args.name)?.[1]}' for storage '${args.storeid}'`);
   await qemuImg(['create', '-f', fmt, path, `${args.sizeKiB}K`], 'unable to create image');
   return `${args.storeid}:${args.vmid}/${args.name}`;
 }

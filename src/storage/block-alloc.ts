@@ -82,12 +82,13 @@ async function freeName(def: StorageDef, storeid: string, vmid: number, run: Com
 
 /** alloc_image of the LVM-thin / ZFS pool plugin; returns the volume id and the device path. */
 export async function allocateBlockVolume(
-  args: { def: StorageDef; storeid: string; vmid: number; format: string; sizeKiB: number },
+  args: { def: StorageDef; storeid: string; vmid: number; format: string; sizeKiB: number; name?: string },
   run: CommandRunner = defaultRunner,
 ): Promise<{ volid: string; path: string }> {
   const { def, storeid } = args;
   if (args.format !== 'raw') throw new CvmError('STORAGE', `unsupported format '${args.format}'`);
-  const name = await freeName(def, storeid, args.vmid, run);
+  // a given name (vm-<vmid>-cloudinit) is taken as is: lvcreate/zfs refuse an existing one
+  const name = args.name ?? (await freeName(def, storeid, args.vmid, run));
   if (def.type === 'lvmthin') {
     const vg = setting(def, 'vgname', storeid);
     const pool = setting(def, 'thinpool', storeid);

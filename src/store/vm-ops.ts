@@ -16,6 +16,8 @@ import { splitList } from '../config/file/views.js';
 import { perlTrue } from '../config/file/write.js';
 import { lookupConfigKey, validDriveNamesForBoot } from '../config/options/index.js';
 import type { ConfigSection, VmConfig } from '../config/types.js';
+import { assertSingleCloudinitDrive, hasCloudinitChanges } from '../cloudinit/pending.js';
+import { parseHotplugFeatures } from '../run/hotplug/features.js';
 import { checkAndPinMachineString, windowsVersion } from '../qemu/cfg2cmd/version.js';
 import { CREATE_LOCK } from './fs-store.js';
 import { openConfigStore } from './open.js';
@@ -169,6 +171,7 @@ export async function createVm(args: CreateVmArgs): Promise<VmConfig> {
   let allocated: ConfigSection = {};
   // the config is reserved (`lock: create`) before any volume exists; a failure frees the
   // volumes and then drops the reservation, a crash leaves a config `destroy` cleans up
+  assertSingleCloudinitDrive({ conf: {}, pending: {} }, params);
   return store.create(
     args.vmid,
     async () => {
@@ -264,6 +267,7 @@ export async function updateVm(args: UpdateVmArgs): Promise<UpdateVmResult> {
         args.onStart?.();
         for (const note of notes) info(args)(note);
         const driveKeys = Object.keys(params).filter((k) => isDriveKey(k) && params[k] !== cfg.conf[k]);
+        assertSingleCloudinitDrive(cfg, Object.fromEntries(driveKeys.map((k) => [k, params[k] as string])));
         if (driveKeys.length > 0) {
           const before = { ...params };
           const conf = await (await storage()).allocateDriveVolumes({
@@ -281,7 +285,12 @@ export async function updateVm(args: UpdateVmArgs): Promise<UpdateVmResult> {
         if (running) {
           applyFastPlug(cfg);
           hotplugErrors = await hotplug(args, cfg, effects);
-        } else effects.push(applyPending(cfg));
+        } else {
+          const applied = applyPending(cfg);
+          effects.push(applied);
+          // vmconfig_apply_pending: a cloud-init drive set on a stopped VM gets its image now
+          if (applied.generateCloudinit) await generateCloudinitNow(args, cfg);
+        }
         return cfg;
       },
       args.digest ? { digest: args.digest } : {},
@@ -349,13 +358,23 @@ async function pinMachineOnOstypeChange(
   return notes;
 }
 
+async function generateCloudinitNow(ctx: VmOpContext, cfg: VmConfig): Promise<void> {
+  const [{ applyCloudinit }, { loadLocalStorage }] = await Promise.all([
+    import('../cloudinit/apply.js'),
+    import('../host/local/probe.js'),
+  ]);
+  await applyCloudinit(cfg, { storage: await loadLocalStorage(ctx.root), ...(ctx.warn ? { warn: ctx.warn } : {}) });
+}
+
 /**
  * vmconfig_hotplug_pending for a running VM (run/hotplug, loaded only then): plugs what the
  * `hotplug` option allows, inside the config lock; returns the per-key problems.
  */
 async function hotplug(args: UpdateVmArgs, cfg: VmConfig, effects: EditEffects[]): Promise<Record<string, string>> {
   const onlyDelete = Object.keys(cfg.pending).every((k) => k === 'delete');
-  if (onlyDelete && !cfg.pending.delete) return {};
+  // with `cloudinit` in `hotplug`, recorded cloud-init changes alone regenerate the image
+  const cloudinitUpdate = parseHotplugFeatures(cfg.conf.hotplug ?? '1').has('cloudinit') && hasCloudinitChanges(cfg);
+  if (onlyDelete && !cfg.pending.delete && !cloudinitUpdate) return {};
   const { applyHotplug } = await import('../run/hotplug/index.js');
   const outcome = await applyHotplug({ root: args.root, config: cfg, ...(args.warn ? { warn: args.warn } : {}) });
   effects.push({ freeVolumes: outcome.freeVolumes, warnings: [] });

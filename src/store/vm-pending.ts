@@ -4,7 +4,9 @@
  * them: changes are first staged in `[PENDING]` (values, and a `delete:` list), and for a VM
  * that is not running they are then applied to the main section at once. Replaced or removed
  * disks that belong to the VM are kept as `unusedN` entries; cd-roms and pass-through paths
- * are just dropped. Pure functions on a `VmConfig` (mutated in place); no I/O.
+ * are just dropped; a cloud-init image is freed. While a VM runs, changes of the keys its
+ * cloud-init image is made from are recorded in `[special:cloudinit]`. Pure functions on a
+ * `VmConfig` (mutated in place); no I/O.
  */
 
 import { CvmError } from '../errors.js';
@@ -12,6 +14,7 @@ import { driveFile, isDriveKey } from '../config/file/drives.js';
 import { parsePendingDelete, printPendingDelete, splitList } from '../config/file/views.js';
 import { perlTrue } from '../config/file/write.js';
 import { cloudinitKeys } from '../config/options/cloudinit.js';
+import { recordCloudinitChange } from '../cloudinit/pending.js';
 import type { ConfigSection, VmConfig } from '../config/types.js';
 import { windowsVersion } from '../qemu/cfg2cmd/version.js';
 import { encryptPassword, isCryptHash } from '../util/sha-crypt.js';
@@ -25,6 +28,8 @@ export interface EditEffects {
   /** Volume ids to free (deleted unusedN / vmstate). */
   freeVolumes: string[];
   warnings: string[];
+  /** A cloud-init drive was set on a stopped VM: its image is generated now (vmconfig_apply_pending). */
+  generateCloudinit?: boolean;
 }
 
 /** The VM that owns a volume, from its name (`vm-100-disk-0`, `100/vm-100-disk-0.qcow2`, `base-…`). */
@@ -53,13 +58,17 @@ export function addUnusedVolume(conf: ConfigSection, volid: string): string | un
   return key;
 }
 
-/** vmconfig_register_unused_drive: keep a detached disk of this VM as unusedN. */
-export function registerUnusedDrive(cfg: VmConfig, key: string, value: string | undefined): void {
+/**
+ * vmconfig_register_unused_drive: keep a detached disk of this VM as unusedN; a detached
+ * cloud-init image is not kept but freed (pushed to `free`) and its recorded changes dropped.
+ */
+export function registerUnusedDrive(cfg: VmConfig, key: string, value: string | undefined, free?: string[]): void {
   if (value === undefined) return;
   const drive = driveFile(key, value);
   if (!drive) return;
   if (CLOUDINIT_VOLUME_RE.test(drive.file)) {
     delete cfg.special.cloudinit;
+    if (free && volumeOwner(drive.file) === cfg.vmid) free.push(drive.file);
     return;
   }
   if (drive.media === 'cdrom') return;
@@ -139,7 +148,7 @@ export function stageChanges(cfg: VmConfig, args: StageArgs): EditEffects {
       if (perlTrue(conf.protection)) {
         throw new CvmError('PARAM_INVALID', `can't remove drive '${opt}' - protection mode enabled`);
       }
-      if (isPendingVal) registerUnusedDrive(cfg, opt, val);
+      if (isPendingVal) registerUnusedDrive(cfg, opt, val, effects.freeVolumes);
       addToPendingDelete(cfg, opt, args.force);
     } else if (opt === 'tags') {
       delete conf[opt];
@@ -155,7 +164,7 @@ export function stageChanges(cfg: VmConfig, args: StageArgs): EditEffects {
       // update_vm_api: set at once (never pending), as a crypt hash unless Windows or already hashed
       conf[opt] = storedCipassword(value, conf.ostype);
     } else if (isDriveKey(opt)) {
-      if (pending[opt] !== undefined) registerUnusedDrive(cfg, opt, pending[opt]);
+      if (pending[opt] !== undefined) registerUnusedDrive(cfg, opt, pending[opt], effects.freeVolumes);
       pending[opt] = value;
       const drive = driveFile(opt, value);
       if (order.length > 0 && drive?.media === 'cdrom' && !CLOUDINIT_VOLUME_RE.test(drive.file) && !order.includes(opt)) {
@@ -196,7 +205,9 @@ export function applyPending(cfg: VmConfig): EditEffects {
     }
     if (conf[opt] !== undefined && isDriveKey(opt)) {
       const drive = driveFile(opt, conf[opt] as string);
-      if (drive && drive.media !== 'cdrom') {
+      // a deleted cloud-init drive's image is freed, forced or not
+      if (drive && CLOUDINIT_VOLUME_RE.test(drive.file)) registerUnusedDrive(cfg, opt, conf[opt], effects.freeVolumes);
+      else if (drive && drive.media !== 'cdrom') {
         if (deletes.get(opt)?.force) {
           if (volumeOwner(drive.file) === cfg.vmid) effects.freeVolumes.push(drive.file);
         } else {
@@ -212,7 +223,8 @@ export function applyPending(cfg: VmConfig): EditEffects {
 
   for (const opt of Object.keys(pending)) {
     if (opt === 'delete') continue;
-    if (conf[opt] !== undefined && isDriveKey(opt)) registerUnusedDrive(cfg, opt, conf[opt]);
+    if (conf[opt] !== undefined && isDriveKey(opt)) registerUnusedDrive(cfg, opt, conf[opt], effects.freeVolumes);
+    if (isDriveKey(opt) && CLOUDINIT_VOLUME_RE.test(driveFile(opt, pending[opt] as string)?.file ?? '')) effects.generateCloudinit = true;
     conf[opt] = pending[opt] as string;
     delete pending[opt];
   }
@@ -256,12 +268,14 @@ export function applyFastPlug(cfg: VmConfig): void {
   const { conf, pending } = cfg;
   for (const opt of Object.keys(pending)) {
     if (FAST_PLUG_OPTIONS.has(opt)) {
+      recordCloudinitChange(cfg, opt, conf[opt], pending[opt]);
       conf[opt] = pending[opt] as string;
       delete pending[opt];
     }
   }
   for (const opt of [...parsePendingDelete(pending.delete).keys()].sort()) {
     if (!FAST_PLUG_OPTIONS.has(opt)) continue;
+    recordCloudinitChange(cfg, opt, conf[opt], undefined);
     delete conf[opt];
     removeFromPendingDelete(cfg, opt);
   }

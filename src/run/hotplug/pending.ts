@@ -9,9 +9,12 @@
  * `shares: 0`), `cpuunits`/`cpulimit` go to the VM's cpu cgroup; disk throttling changes go
  * to the drive's throttle group, cd-rom media are swapped. What cannot change live stays in
  * `[PENDING]` without a message, as in qemu-server (efidisk/tpmstate/ide/sata disks, disk
- * cache/aio/… changes, balloon on/off, cloud-init drives — cvmctl generates no cloud-init
- * image —, everything else); a failure is recorded as `<key>: hotplug problem - <reason>` and
- * the key stays pending. The caller holds the config lock and writes the config afterwards.
+ * cache/aio/… changes, balloon on/off, everything else); a failure is recorded as `<key>:
+ * hotplug problem - <reason>` and the key stays pending. Cloud-init: changes of the keys the image
+ * is made from are recorded in `[special:cloudinit]`; a new cloud-init drive gets its image
+ * generated before it is swapped in (after every other change), and with `cloudinit` in
+ * `hotplug` recorded changes regenerate the image and swap it into the drive. The caller holds
+ * the config lock and writes the config afterwards.
  */
 
 import { CvmError } from '../../errors.js';
@@ -39,6 +42,9 @@ import { balloonChange, balloonReset } from './balloon.js';
 import { plugTablet, plugUsb, unplugUnverified, unplugUsb, unplugXhciIfUnused, usesQemuXhci } from './usb.js';
 import { changeCpuQuota, changeCpuShares, clampCpuShares, cpuQuotaUs, findCpuCgroup } from '../cgroup.js';
 import { driveIsCloudinit } from '../../qemu/cfg2cmd/drives-common.js';
+import { applyCloudinit } from '../../cloudinit/apply.js';
+import { cloudinitDrive } from '../../cloudinit/image.js';
+import { hasCloudinitChanges, recordCloudinitChange } from '../../cloudinit/pending.js';
 
 /** "skip\n" of qemu-server: not hotpluggable, stays pending, no error. */
 class Skip extends Error {}
@@ -158,14 +164,17 @@ export async function hotplugPending(cfg: VmConfig, env: HotplugEnv): Promise<Ho
         const drive = conf[opt] ? driveFile(opt, conf[opt] as string) : undefined;
         if (deletes.get(opt)?.force) {
           if (drive && drive.media !== 'cdrom' && volumeOwner(drive.file) === cfg.vmid) outcome.freeVolumes.push(drive.file);
-        } else registerUnusedDrive(cfg, opt, conf[opt]);
+        } else registerUnusedDrive(cfg, opt, conf[opt], outcome.freeVolumes);
       } else skip();
     });
     if (ok) {
+      recordCloudinitChange(cfg, opt, conf[opt], undefined);
       delete conf[opt];
       removeFromPendingDelete(cfg, opt);
     }
   }
+
+  let cloudinitOpt: string | undefined;
 
   for (const opt of Object.keys(pending).sort()) {
     if (opt === 'delete') continue;
@@ -202,14 +211,43 @@ export async function hotplugPending(cfg: VmConfig, env: HotplugEnv): Promise<Ho
         await changeCpuQuota(await cgroup(), cfg.vmid, cpuQuotaUs(value));
       } else if (isDriveKey(opt)) {
         if (opt === 'efidisk0' || opt === 'tpmstate0') skip();
-        // qemu-server regenerates the cloud-init image, then swaps it in; cvmctl generates none
-        if (driveIsCloudinit({ interface: opt, index: 0, file: driveFile(opt, value)?.file ?? '' })) skip();
-        await updateDisk(env, cfg, features.has('disk'), opt, value, argvWith, checkBootdisk);
+        if (driveIsCloudinit({ interface: opt, index: 0, file: driveFile(opt, value)?.file ?? '' })) {
+          // every other change first: the image is made from the config they produce
+          cloudinitOpt = opt;
+          skip();
+        }
+        await updateDisk(env, cfg, features.has('disk'), opt, value, argvWith, checkBootdisk, outcome.freeVolumes);
       } else skip();
+    });
+    if (ok) {
+      recordCloudinitChange(cfg, opt, conf[opt], value);
+      conf[opt] = value;
+      delete pending[opt];
+    }
+  }
+  const storage = env.ctx.facts.storage;
+  if (cloudinitOpt !== undefined) {
+    const opt = cloudinitOpt;
+    const value = pending[opt] as string;
+    const ok = await attempt(opt, async () => {
+      const temp: VmConfig = { ...cfg, conf: { ...conf, [opt]: value } };
+      if (await applyCloudinit(temp, { storage })) delete cfg.special.cloudinit;
+      await updateDisk(env, cfg, features.has('disk'), opt, value, argvWith, checkBootdisk, outcome.freeVolumes);
     });
     if (ok) {
       conf[opt] = value;
       delete pending[opt];
+    }
+  }
+  if (features.has('cloudinit') && hasCloudinitChanges(cfg)) {
+    // vmconfig_update_cloudinit_drive: a new image for the recorded changes, swapped in
+    const drive = cloudinitDrive(conf, cfg.vmid);
+    if (drive) {
+      await attempt(drive.key, async () => {
+        await changeMedium(env, drive.key, drive.volid, () => argvWith({}), async () => {
+          await applyCloudinit(cfg, { storage });
+        });
+      });
     }
   }
   // the xhci controller goes with the last USB device
@@ -272,11 +310,22 @@ async function updateNet(
   await plugNet(env, await argvWith({ [opt]: value }), opt, value);
 }
 
-/** Blockdev::change_medium: open the tray (forced), drop the old medium, insert the new one. */
-async function changeMedium(env: HotplugEnv, id: string, file: string, argvFor: () => Promise<string[]>): Promise<void> {
+/**
+ * Blockdev::change_medium: open the tray (forced), drop the old medium, insert the new one.
+ * `whileEjected` runs once QEMU let go of the old medium: a cloud-init image is rewritten in
+ * place then (QEMU holds a lock on an attached image that keeps qemu-img from writing it).
+ */
+export async function changeMedium(
+  env: Pick<HotplugEnv, 'qmp'>,
+  id: string,
+  file: string,
+  argvFor: () => Promise<string[]>,
+  whileEjected?: () => Promise<void>,
+): Promise<void> {
   await env.qmp.execute('blockdev-open-tray', { force: true, id });
   await env.qmp.execute('blockdev-remove-medium', { id });
   await detachBlockdev(env.qmp, id);
+  await whileEjected?.();
   if (file === 'none') return;
   const argv = await argvFor();
   const blockdev = blockdevArg(argv, `drive-${id}`);
@@ -295,6 +344,7 @@ async function updateDisk(
   value: string,
   argvWith: (changes: Record<string, string | undefined>) => Promise<string[]>,
   checkBootdisk: (opt: string) => void,
+  free: string[],
 ): Promise<void> {
   const { conf } = cfg;
   const drive = driveFile(opt, value);
@@ -308,7 +358,7 @@ async function updateDisk(
         failure = err;
       });
       // an ejected cloud-init image stays known as unusedN
-      if (drive.file === 'none' && /[:/](?:vm-\d+-)?cloudinit/.test(old.file)) registerUnusedDrive(cfg, opt, oldValue);
+      if (drive.file === 'none' && /[:/](?:vm-\d+-)?cloudinit/.test(old.file)) registerUnusedDrive(cfg, opt, oldValue, free);
       if (failure) throw failure;
       return;
     }
@@ -325,7 +375,7 @@ async function updateDisk(
     if (!hotplug) skip();
     checkBootdisk(opt);
     await unplugDrive(env, conf, opt);
-    registerUnusedDrive(cfg, opt, oldValue);
+    registerUnusedDrive(cfg, opt, oldValue, free);
   }
   if (!hotplug || /^(ide|sata)\d+$/.test(opt)) skip();
   await plugDrive(env, await argvWith({ [opt]: value }), opt);
