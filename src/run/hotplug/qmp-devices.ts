@@ -4,7 +4,8 @@
  * (vm_devices_list: PCI qdev ids including those behind bridges, drives by their qdev, the
  * tablet, and every device of /machine/peripheral), device_add from a `-device` string the way qemu_deviceadd splits it, device_del
  * with the verify loops and their texts (`error on hot-unplugging device 'net1' - still busy
- * in guest?`), and attaching/detaching a drive's blockdev tree with its throttle group.
+ * in guest?`), and attaching/detaching a drive's blockdev tree with its throttle group (also
+ * any block node tree, e.g. a mirror's source or target).
  */
 
 import { CvmError } from '../../errors.js';
@@ -111,20 +112,41 @@ export async function attachBlockdev(
   }
 }
 
-interface NamedNode {
-  'node-name': string;
-  children?: { child: string; 'node-name': string }[];
+interface BlockGraph {
+  nodes: { id: number; type: string; name: string }[];
+  edges: { parent: number; child: number; name: string }[];
 }
 
-/** Blockdev::detach of a drive's top node `drive-<id>`: the node and its file children, then the throttle group. */
-export async function detachBlockdev(qmp: QmpClient, driveId: string): Promise<void> {
-  const top = `drive-${driveId}`;
-  const nodes = new Map((await qmp.execute<NamedNode[]>('query-named-block-nodes')).map((n) => [n['node-name'], n]));
-  const hadTop = nodes.has(top);
-  const queue = [top];
+/**
+ * Every block node of the VM with its children by role (`file`, `backing`, …). qemu-server reads
+ * the `children` field pve-qemu adds to query-named-block-nodes; stock QEMU 10.0 has no such
+ * field, its block graph query has the same edges.
+ */
+export async function blockNodeChildren(qmp: QmpClient): Promise<Map<string, Map<string, string>>> {
+  const graph = await qmp.execute<BlockGraph>('x-debug-query-block-graph');
+  const byId = new Map(graph.nodes.filter((n) => n.type === 'block-driver').map((n) => [n.id, n.name]));
+  const children = new Map<string, Map<string, string>>([...byId.values()].map((name) => [name, new Map()]));
+  for (const edge of graph.edges) {
+    const parent = byId.get(edge.parent);
+    const child = byId.get(edge.child);
+    if (parent !== undefined && child !== undefined) children.get(parent)?.set(edge.name, child);
+  }
+  return children;
+}
+
+/**
+ * Blockdev::detach: delete block node `nodeName` and its `file` children (and `backing` ones
+ * with `followBacking`) — QEMU drops implicitly added children itself, not those added by
+ * blockdev-add (a previous mirror target). A drive's top node `drive-<id>` takes its throttle
+ * group along.
+ */
+export async function detachBlockNode(qmp: QmpClient, nodeName: string, opts: { followBacking?: boolean } = {}): Promise<void> {
+  const nodes = await blockNodeChildren(qmp);
+  const throttleGroup = /^drive-([a-z]+\d+)$/.test(nodeName) && nodes.has(nodeName) ? `throttle-${nodeName}` : undefined;
+  const queue = [nodeName];
   for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
-    const node = nodes.get(name);
-    if (!node) continue;
+    const children = nodes.get(name);
+    if (!children) continue; // already gone
     try {
       await qmp.execute('blockdev-del', { 'node-name': name });
     } catch (err) {
@@ -132,13 +154,21 @@ export async function detachBlockdev(qmp: QmpClient, driveId: string): Promise<v
         throw new CvmError('QMP_ERROR', `deleting blockdev '${name}' failed : ${(err as Error).message}`, { cause: err });
       }
     }
-    for (const child of node.children ?? []) if (child.child === 'file' || child.child === 'backing') queue.push(child['node-name']);
+    const file = children.get('file');
+    if (file) queue.push(file);
+    const backing = children.get('backing');
+    if (backing && opts.followBacking) queue.push(backing);
   }
-  if (hadTop) {
-    await qmp.execute('object-del', { id: `throttle-drive-${driveId}` }).catch((err: Error) => {
+  if (throttleGroup) {
+    await qmp.execute('object-del', { id: throttleGroup }).catch((err: Error) => {
       throw new CvmError('QMP_ERROR', `removing throttle group failed - ${err.message}`, { cause: err });
     });
   }
+}
+
+/** Blockdev::detach of a drive's top node `drive-<id>`: the node and its file and backing children, then the throttle group. */
+export async function detachBlockdev(qmp: QmpClient, driveId: string): Promise<void> {
+  await detachBlockNode(qmp, `drive-${driveId}`, { followBacking: true });
 }
 
 /** query-cpus-fast: how many vCPUs QEMU runs now. */
