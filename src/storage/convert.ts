@@ -14,8 +14,8 @@ import { CvmError } from '../errors.js';
 const run = promisify(execFile);
 const qemuImgBin = () => process.env.CVMCTL_QEMU_IMG || 'qemu-img';
 
-/** PVE::Tools::render_bytes */
-export function renderBytes(bytes: number): string {
+/** PVE::Format::render_bytes (`precision` decimals, default 2). */
+export function renderBytes(bytes: number, precision = 2): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let v = bytes;
   let i = 0;
@@ -23,7 +23,30 @@ export function renderBytes(bytes: number): string {
     v /= 1024;
     i++;
   }
-  return `${v.toFixed(2)} ${units[i]}`;
+  return `${v.toFixed(precision)} ${units[i]}`;
+}
+
+/**
+ * PVE::Format::render_duration: whole seconds as `1w 2d 3h 4m 5s` (zero parts left out, `0s`
+ * for nothing); `autoLimitAccuracy` drops minutes once there are weeks and seconds once there are days.
+ */
+export function renderDuration(seconds: number, autoLimitAccuracy = false): string {
+  let rest = Math.round(seconds);
+  if (!rest) return '0s';
+  const parts: string[] = [];
+  const step = (unit: string, length: number): boolean => {
+    const v = Math.trunc(rest / length);
+    if (v <= 0) return false;
+    parts.push(`${v}${unit}`);
+    rest -= v * length;
+    return true;
+  };
+  const weeks = step('w', 7 * 24 * 3600);
+  const days = step('d', 24 * 3600) || weeks;
+  step('h', 3600);
+  if (!autoLimitAccuracy || !weeks) step('m', 60);
+  if (!autoLimitAccuracy || !days) step('s', 1);
+  return parts.join(' ');
 }
 
 export interface ImageInfo {
@@ -57,8 +80,11 @@ export async function qemuImgConvert(args: {
   dstFormat: string;
   size: number;
   log: (line: string) => void;
+  /** Rate limit in KiB/s (`-r NK`, as qemu-server passes a move's bwlimit). */
+  bwlimit?: number;
 }): Promise<void> {
-  const argv = ['convert', '-p', '-n', '-f', args.srcFormat, '-O', args.dstFormat, args.src, args.dst];
+  const rate = args.bwlimit ? ['-r', `${args.bwlimit}K`] : [];
+  const argv = ['convert', '-p', '-n', ...rate, '-f', args.srcFormat, '-O', args.dstFormat, args.src, args.dst];
   await new Promise<void>((resolve, reject) => {
     const child = spawn(qemuImgBin(), argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';

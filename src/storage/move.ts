@@ -1,25 +1,29 @@
 /**
  * @module storage/move
- * `cvmctl disk move VMID DISK STORAGE [--format F] [--delete]` = qemu-server's move_disk for a
- * stopped VM: the checks and texts of `$load_and_check_move` (lock, digest, disk exists and
+ * `cvmctl disk move VMID DISK STORAGE [--format F] [--delete] [--bwlimit KiB/s]` = qemu-server's
+ * move_disk: the checks and texts of `$load_and_check_move` (lock, digest, disk exists and
  * has a volume, not a CD-ROM, not the same storage and format, target takes images, a disk
- * with snapshots cannot be moved with --delete), a new volume on the target (format: --format,
- * else the source's, as the dir plugin allows raw/qcow2/vmdk) of the source's size, the data
- * copied with `qemu-img convert` and its progress lines, the drive switched to the new volume
- * and the old one kept as `unusedN` (or freed with --delete, after the config is written). A
- * failed copy frees the new volume. A running VM is refused: moving it needs drive-mirror.
+ * with snapshots cannot be moved with --delete), then clone_disk's full clone: a new volume on
+ * the target (format: --format, else the source's, as the dir plugin allows raw/qcow2/vmdk) of
+ * the source's size, the data copied — a stopped VM's with `qemu-img convert` and its progress
+ * lines, a running VM's with a QEMU mirror job that ends by switching the VM to the new volume
+ * (storage/mirror; a TPM state cannot move while the VM runs) — and the drive switched to the
+ * new volume, the old one kept as `unusedN` (or freed with --delete, after the config is
+ * written). A failed copy frees the new volume and leaves the config as it was.
  */
 
 import { driveIsCdrom, parseDrive, printDrive } from '../config/drive.js';
 import { CvmError } from '../errors.js';
-import { type LifecycleContext, pathsFor } from '../run/context.js';
+import { type LifecycleContext, pathsFor, warnFn } from '../run/context.js';
 import { assertNotLocked } from '../run/lock.js';
+import { perCommandQmp } from '../qemu/qmp/index.js';
 import { runningPid } from '../run/runtime-files.js';
 import { DIGEST_MISMATCH_MESSAGE } from '../store/fs-store.js';
 import { openConfigStore } from '../store/open.js';
 import { addUnusedVolume } from '../store/vm-pending.js';
 import { allocateVolume, freeVolumeIds, runUndo, type UndoList } from './alloc.js';
 import { qemuImgConvert } from './convert.js';
+import { mirrorDrive } from './mirror.js';
 import { volumeFile, volumeSize } from './resize.js';
 import { parseVolumeId, parseVolname, storageConfig } from './volume.js';
 
@@ -28,7 +32,11 @@ export interface DiskMoveOptions {
   /** Free the source volume after a successful copy (default: keep it as unusedN). */
   delete?: boolean;
   digest?: string;
+  /** I/O bandwidth limit in KiB/s for the copy (qemu-img `-r`, the mirror job's speed); 0: none. */
+  bwlimit?: number;
   log?: (line: string) => void;
+  /** Poll interval of the mirror job (qemu-server: 1 s). */
+  pollMs?: number;
 }
 
 export async function diskMove(
@@ -67,29 +75,35 @@ export async function diskMove(
         (snap) => snap[disk] !== undefined && /^(?:(?:file|volume)=)?([^,]+)/.exec(snap[disk] as string)?.[1] === oldVolid,
       );
       if (snapshotted && opts.delete) throw new CvmError('PARAM_INVALID', "you can't move a disk with snapshots and delete the source");
-      if (await runningPid(pathsFor(ctx, vmid))) {
-        throw new CvmError(
-          'VM_RUNNING',
-          `disk move: VM ${vmid} is running - moving the disk of a running VM (drive-mirror) is not supported by cvmctl; stop the VM first`,
-        );
-      }
+      const running = Boolean(await runningPid(pathsFor(ctx, vmid)));
 
       log(`copying volume '${oldVolid}' from current storage '${oldStore ?? ''}' to target storage '${storeid}'`);
-      if (snapshotted)
-        (ctx.warn ?? ((m: string) => process.stderr.write(`WARN: ${m}\n`)))('moving disk with snapshots, snapshots will not be moved!');
-      const src = volumeFile(storage, oldVolid);
-      const size = await volumeSize(src.path, src.format);
-      const format = opts.format ?? (['raw', 'qcow2', 'vmdk'].includes(src.format) ? src.format : 'raw');
+      const warn = warnFn(ctx);
       try {
+        if (snapshotted) warn('moving disk with snapshots, snapshots will not be moved!');
+        if (running && disk === 'tpmstate0') throw new CvmError('VM_RUNNING', 'cannot move TPM state while VM is running');
+        log(`create full clone of drive ${disk} (${oldVolid})`);
+        const src = volumeFile(storage, oldVolid);
+        const size = await volumeSize(src.path, src.format);
+        const format = opts.format ?? (['raw', 'qcow2', 'vmdk'].includes(src.format) ? src.format : 'raw');
         const dst = await allocateVolume({ storage, storeid, vmid, format, sizeKiB: Math.ceil(size / 1024) }, undo);
         newVolid = dst.volid;
-        await qemuImgConvert({ src: src.path, srcFormat: src.format, dst: dst.path, dstFormat: format, size, log });
+        log(`allocated target volume '${newVolid}'`);
+        if (running) {
+          const qmp = perCommandQmp(pathsFor(ctx, vmid).qmp);
+          await mirrorDrive({ qmp, host: ctx.facts, key: disk, value, volid: newVolid, log, warn, ...bwlimitOf(opts), ...pollOf(opts) });
+          // the VM writes to the new volume now: whatever fails later must not free it
+          undo.length = 0;
+        } else {
+          await qemuImgConvert({ src: src.path, srcFormat: src.format, dst: dst.path, dstFormat: format, size, log, ...bwlimitOf(opts) });
+        }
+        drive.size = size;
       } catch (err) {
         await runUndo(undo);
-        throw new CvmError('STORAGE', `storage migration failed: ${(err as Error).message}`, { cause: err });
+        const code = (err as CvmError).code === 'VM_RUNNING' ? 'VM_RUNNING' : 'STORAGE';
+        throw new CvmError(code, `storage migration failed: ${(err as Error).message}`, { cause: err });
       }
       drive.file = newVolid;
-      drive.size = size;
       delete drive.format;
       conf[disk] = printDrive(drive);
       if (!opts.delete) {
@@ -108,8 +122,11 @@ export async function diskMove(
     try {
       await freeVolumeIds({ storage, vmid, volids: [oldVolid] });
     } catch (err) {
-      (ctx.warn ?? ((m: string) => process.stderr.write(`WARN: ${m}\n`)))((err as Error).message);
+      warnFn(ctx)((err as Error).message);
     }
   }
   return { volid: newVolid };
 }
+
+const bwlimitOf = (opts: DiskMoveOptions) => (opts.bwlimit ? { bwlimit: opts.bwlimit } : {});
+const pollOf = (opts: DiskMoveOptions) => (opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {});

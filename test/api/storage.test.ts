@@ -108,6 +108,34 @@ describe.skipIf(!QEMU_IMG)('storage', () => {
     expect((await t.waitTask(dataOf<string>(unknown))).exitstatus).toMatch(/nosuch/);
   }, 120_000);
 
+  it("move_disk of a running VM mirrors in a qmmove task with qemu-server's lines and bwlimit", async () => {
+    const created = await t.call('POST', `/nodes/${NODE}/qemu`, {
+      form: { vmid: '201', kvm: '0', memory: '64', vga: 'none', scsi0: 'local:0.03125,format=qcow2' },
+    });
+    expect((await t.waitTask(dataOf<string>(created))).exitstatus).toBe('OK');
+    expect((await t.waitTask(dataOf<string>(await t.call('POST', `/nodes/${NODE}/qemu/201/status/start`)), 60_000)).exitstatus).toBe('OK');
+    try {
+      const bad = await t.call('POST', `/nodes/${NODE}/qemu/201/move_disk`, { form: { disk: 'scsi0', storage: 'other', bwlimit: '-1' } });
+      expect(bad.status).toBe(400);
+      const r = await t.call('POST', `/nodes/${NODE}/qemu/201/move_disk`, { form: { disk: 'scsi0', storage: 'other', bwlimit: '65536' } });
+      expect(r.status, r.reason).toBe(200);
+      const upid = dataOf<string>(r);
+      expect(upid.split(':')[5]).toBe('qmmove');
+      expect((await t.waitTask(upid, 120_000)).exitstatus).toBe('OK');
+      const log = dataOf<{ t: string }[]>(await t.call('GET', `/nodes/${NODE}/tasks/${upid}/log`)).map((l) => l.t);
+      expect(log).toContain('drive mirror is starting for drive-scsi0 with bandwidth limit: 65536 KiB/s');
+      expect(log.filter((l) => l.startsWith('mirror-scsi0: transferred ')).at(-1)).toMatch(/ of 32\.0 MiB \(100\.00%\) in \d+s, ready$/);
+      expect(log).toContain("all 'mirror' jobs are ready");
+      expect(log).toContain('mirror-scsi0: mirror-job finished');
+      expect(log).toContain("adding source volume 'local:201/vm-201-disk-0.qcow2' as 'unused0' to config");
+      const conf = dataOf<Record<string, string>>(await t.call('GET', `/nodes/${NODE}/qemu/201/config`));
+      expect(conf.scsi0).toBe('other:201/vm-201-disk-0.qcow2,size=32M');
+      expect(dataOf<{ status: string }>(await t.call('GET', `/nodes/${NODE}/qemu/201/status/current`)).status).toBe('running');
+    } finally {
+      await t.waitTask(dataOf<string>(await t.call('POST', `/nodes/${NODE}/qemu/201/status/stop`)), 60_000);
+    }
+  }, 180_000);
+
   it('a user without datastore rights sees no storages', async () => {
     await t.addUser('vmonly@pve', 'vmonly-secret', { '/vms': ['PVEVMUser'] });
     const creds = await t.login('vmonly@pve', 'vmonly-secret');

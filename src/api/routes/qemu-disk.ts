@@ -2,8 +2,9 @@
  * @module api/routes/qemu-disk
  * Disk operations bpg and Ansible use: `PUT …/{vmid}/resize` (a `resize` task: grow a disk to
  * an absolute size or by `+N`, offline with qemu-img, online through QMP; shrinking refused) and
- * `POST …/{vmid}/move_disk` (a `qmmove` task: copy a stopped VM's disk to another storage or
- * format, the source kept as unusedN unless `delete=1`). The work is the CLI's `cvmctl disk
+ * `POST …/{vmid}/move_disk` (a `qmmove` task: copy a disk to another storage or format — a
+ * running VM's with a QEMU mirror job and its progress lines in the task log — the source kept
+ * as unusedN unless `delete=1`, `bwlimit` in KiB/s). The work is the CLI's `cvmctl disk
  * resize|move` (src/storage/resize, src/storage/move); checks that need no I/O (disk name,
  * size syntax, digest) answer before a task starts.
  */
@@ -60,6 +61,7 @@ export const qemuDiskRoutes: RouteDef[] = [
       format: { type: 'string', optional: true, enum: ['raw', 'qcow2', 'vmdk'], description: 'Target format.' },
       delete: optionalBool('Delete the original disk after successful copy.'),
       digest,
+      bwlimit: { type: 'integer', optional: true, minimum: 0, description: 'Override I/O bandwidth limit (in KiB/s).' },
     }),
     permissions: allOf(
       requirePrivs(vmAcl, ['VM.Config.Disk']),
@@ -75,6 +77,7 @@ export const qemuDiskRoutes: RouteDef[] = [
           delete: flag(req.params, 'delete'),
           ...(req.params.format ? { format: req.params.format } : {}),
           ...(req.params.digest ? { digest: req.params.digest } : {}),
+          ...(Number(req.params.bwlimit) > 0 ? { bwlimit: Number(req.params.bwlimit) } : {}),
         });
         task.log(`moved ${req.params.disk} to ${res.volid}`);
       });

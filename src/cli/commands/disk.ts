@@ -5,11 +5,22 @@
  * as in qm's task output.
  */
 import type { Command } from 'commander';
+import { CvmError } from '../../errors.js';
 import { parseVmid as parseVmidText } from '../../store/vmid.js';
 import { printWarning } from '../output.js';
 
 const parseVmid = (text: string): number => parseVmidText(text);
 const log = (line: string) => process.stdout.write(`${line}\n`);
+
+/** `bwlimit`: an integer ≥ 0 (qm's schema). */
+function parseBwlimit(text: string): number {
+  if (!/^\d+$/.test(text)) {
+    throw new CvmError('PARAM_INVALID', `bwlimit: type check ('integer') failed - got '${text}'`, {
+      details: { key: 'bwlimit', value: text },
+    });
+  }
+  return Number(text);
+}
 
 async function context(cmd: Command) {
   const [{ resolveRoot }, { localLifecycleContext }] = await Promise.all([
@@ -36,15 +47,24 @@ export function register(program: Command): void {
     });
   disk
     .command('move')
-    .description('copy a disk of a stopped VM to another storage (qemu-img convert); the source stays as unusedN unless --delete')
+    .description(
+      'copy a disk to another storage (stopped VM: qemu-img convert; running VM: a QEMU mirror job, then the VM switches to the copy); the source stays as unusedN unless --delete',
+    )
     .argument('<vmid>', 'VM ID', parseVmid)
     .argument('<disk>', 'the disk (scsi0, virtio1, efidisk0, tpmstate0, …)')
     .argument('<storage>', 'target storage')
     .option('--format <raw|qcow2|vmdk>', 'target format (default: the source format)')
     .option('--delete', 'free the source volume after a successful copy')
     .option('--digest <sha1>', 'only if the config still has this SHA-1')
+    .option('--bwlimit <KiB/s>', 'I/O bandwidth limit of the copy in KiB/s (0: unlimited)', parseBwlimit)
     .action(
-      async (vmid: number, name: string, storage: string, opts: { format?: string; delete?: boolean; digest?: string }, cmd: Command) => {
+      async (
+        vmid: number,
+        name: string,
+        storage: string,
+        opts: { format?: string; delete?: boolean; digest?: string; bwlimit?: number },
+        cmd: Command,
+      ) => {
         const ctx = await context(cmd);
         const { diskMove } = await import('../../storage/move.js');
         await diskMove(ctx, vmid, name, storage, {
@@ -52,6 +72,7 @@ export function register(program: Command): void {
           delete: opts.delete === true,
           ...(opts.format ? { format: opts.format } : {}),
           ...(opts.digest ? { digest: opts.digest } : {}),
+          ...(opts.bwlimit ? { bwlimit: opts.bwlimit } : {}),
         });
       },
     );
