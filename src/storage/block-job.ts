@@ -57,7 +57,7 @@ export interface BlockJobInfo {
   'io-status'?: string;
 }
 
-const messageOf = (err: unknown) => (err as { desc?: string }).desc ?? (err as Error).message;
+const messageOf = (err: unknown) => (err as Error).message;
 
 /** qemu_handle_concluded_blockjob: dismiss, delete what the job leaves behind, report its error. */
 async function handleConcluded(env: BlockJobEnv, jobId: string, info: BlockJobInfo, job: BlockJobState): Promise<void> {

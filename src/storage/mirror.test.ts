@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { pveTestProfile } from '../host/profiles/pve-test.js';
-import { QmpError } from '../qemu/qmp/index.js';
+import { CvmError } from '../errors.js';
 import { mirrorDrive } from './mirror.js';
 
 // qemu-server's BlockJob.pm / Blockdev.pm sequence (facts, not its code): node names are a type
@@ -20,7 +20,10 @@ interface Call {
 
 type Answer = unknown | ((args?: Record<string, unknown>) => unknown);
 
-/** A QMP peer answering from per-command queues (the last answer repeats); errors are QmpErrors. */
+/** QEMU refusing a command, as the per-command session of VM 100 reports it (mon_cmd's text). */
+const monErr = (command: string, desc: string) => new CvmError('QMP_ERROR', `VM 100 qmp command '${command}' failed - ${desc}`);
+
+/** A QMP peer answering from per-command queues (the last answer repeats). */
 function fakeQmp(answers: Record<string, Answer[]>) {
   const calls: Call[] = [];
   return {
@@ -177,7 +180,7 @@ describe('mirror of a drive of a VM started with -blockdev', () => {
       'query-named-block-nodes': [throttleTop],
       'x-debug-query-block-graph': [graph()],
       'query-block-jobs': [[ready], [ready], [job({ status: 'concluded' })], []],
-      'job-complete': [new QmpError('job-complete', 'GenericError', "The active block job 'mirror-scsi0' cannot be completed"), {}],
+      'job-complete': [monErr('job-complete', "The active block job 'mirror-scsi0' cannot be completed"), {}],
     });
     const { lines, done } = run(qmp);
     await done;
@@ -196,16 +199,15 @@ describe('mirror of a drive of a VM started with -blockdev', () => {
     const qmp = fakeQmp({
       'query-named-block-nodes': [throttleTop],
       'x-debug-query-block-graph': [graph(), graph([{ name: target }])],
-      'blockdev-mirror': [
-        new QmpError('blockdev-mirror', 'GenericError', "Node 'drive-scsi0' is busy: block device is in use by block job: mirror"),
-      ],
-      'block-job-cancel': [new QmpError('block-job-cancel', 'DeviceNotActive', "Block job 'mirror-scsi0' not found")],
+      'blockdev-mirror': [monErr('blockdev-mirror', "Node 'drive-scsi0' is busy: block device is in use by block job: mirror")],
+      'block-job-cancel': [monErr('block-job-cancel', "Block job 'mirror-scsi0' not found")],
       'query-block-jobs': [[]],
     });
     const { lines, done } = run(qmp, { flavor: 'local' });
     await expect(done).rejects.toMatchObject({
       code: 'QMP_ERROR',
-      message: "error starting blockdev mirrror - Node 'drive-scsi0' is busy: block device is in use by block job: mirror",
+      message:
+        "error starting blockdev mirrror - VM 100 qmp command 'blockdev-mirror' failed - Node 'drive-scsi0' is busy: block device is in use by block job: mirror",
     });
     expect(qmp.calls.map((c) => c.command).slice(3)).toEqual([
       'blockdev-mirror',

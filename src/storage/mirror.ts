@@ -64,7 +64,7 @@ function mirrorOptions(args: MirrorArgs, deviceId: string, target: string): Reco
   return opts;
 }
 
-const messageOf = (err: unknown) => (err as { desc?: string }).desc ?? (err as Error).message;
+const messageOf = (err: unknown) => (err as Error).message;
 
 /** blockdev_mirror: mirror below the throttle filter `drive-<key>` into a freshly added target chain. */
 async function blockdevMirror(args: MirrorArgs, top: NamedNode): Promise<void> {

@@ -90,7 +90,7 @@ export async function diskMove(
         newVolid = dst.volid;
         log(`allocated target volume '${newVolid}'`);
         if (running) {
-          const qmp = perCommandQmp(pathsFor(ctx, vmid).qmp);
+          const qmp = perCommandQmp(pathsFor(ctx, vmid).qmp, { peer: `VM ${vmid}` });
           await mirrorDrive({ qmp, host: ctx.facts, key: disk, value, volid: newVolid, log, warn, ...bwlimitOf(opts), ...pollOf(opts) });
           // the VM writes to the new volume now: whatever fails later must not free it
           undo.length = 0;

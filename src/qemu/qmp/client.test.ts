@@ -177,3 +177,27 @@ describe('LineDecoder', () => {
     expect(d.rest).toBe('{"c"');
   });
 });
+
+describe('perCommandQmp', () => {
+  it('connects for each command and leaves the monitor free in between; refusals read as mon_cmd', async () => {
+    const srv = await fakeQmp((cmd, sock) => {
+      if (cmd.execute === 'job-complete') {
+        sock.write(`${JSON.stringify({ error: { class: 'GenericError', desc: "Job 'mirror-scsi0' not found" }, id: cmd.id })}\r\n`);
+      } else reply(sock, cmd.id, []);
+    });
+    const { perCommandQmp } = await import('./per-command.js');
+    const qmp = perCommandQmp(srv.path, { peer: 'VM 100' });
+    expect(await qmp.execute('query-block-jobs')).toEqual([]);
+    await expect(qmp.execute('job-complete', { id: 'mirror-scsi0' })).rejects.toMatchObject({
+      code: 'QMP_ERROR',
+      message: "VM 100 qmp command 'job-complete' failed - Job 'mirror-scsi0' not found",
+    });
+    expect(srv.log).toEqual(['qmp_capabilities', 'query-block-jobs', 'qmp_capabilities', 'job-complete']);
+    expect(srv.sockets).toHaveLength(2);
+    // both sessions were closed by the client
+    await new Promise((r) => setTimeout(r, 50));
+    expect(srv.sockets.every((s) => s.destroyed || s.readableEnded)).toBe(true);
+    // without a peer name the client's own error comes through
+    await expect(perCommandQmp(srv.path).execute('job-complete')).rejects.toBeInstanceOf(QmpError);
+  });
+});
