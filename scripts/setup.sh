@@ -62,6 +62,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   # the UI's end-to-end tests drive Debian's /usr/bin/chromium and /usr/bin/firefox-esr: no browser is downloaded
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 fi
+# the tiny Linux guest (Debian kernel + busybox + qemu-ga) the agent and hotplug integration tests boot
+bash scripts/test-guest.sh || echo "setup: no test guest; the tests that boot it skip and say why"
 echo "setup: building ..."
 npm run build --silent
 
