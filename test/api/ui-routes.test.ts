@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiServer } from '../../src/api/index.js';
 import { loadTls } from '../../src/api/tls.js';
 import { openAccessControl } from '../../src/access/index.js';
+import { probeKvm } from '../../src/host/local/kvm-probe.js';
 import { loadHostProfile } from '../../src/host/profiles/index.js';
 import { AMD_TURIN_9005 } from '../../src/host/profiles/pve-test.js';
 import { dataOf, NODE, startTestServer, type TestServer } from './helpers.js';
@@ -166,13 +167,17 @@ describe('node-wide CVM routes for the UI', () => {
   });
 
   it('cvm/host reports the facts the server runs VMs with', async () => {
-    const host = dataOf<{ cpuVendor: string; qemuVersion: string; kvm: number; firmware: { name: string }[] }>(
+    const host = dataOf<{ cpuVendor: string; qemuVersion: string; kvm: number; kvmProbe?: { cpu: string }; firmware: { name: string }[] }>(
       await t.call('GET', `/nodes/${NODE}/cvm/host`),
     );
     const facts = await loadHostProfile('pve-test', {});
     expect(host.cpuVendor).toBe(facts.cpuVendor);
     expect(host.qemuVersion).toBe(facts.qemuInstalledVersion || facts.qemuVersion);
     expect(host.kvm).toBe(facts.kvmAvailable ? 1 : 0);
+    // with the device there, whether a default VM's vCPU can be made under KVM (and why not)
+    const probe = await probeKvm(facts);
+    expect(host.kvmProbe).toEqual({ usable: probe.usable ? 1 : 0, cpu: probe.cpu, ...(probe.reason ? { reason: probe.reason } : {}) });
+    expect(host.kvmProbe?.cpu).toMatch(/^kvm64,enforce/);
     expect(Array.isArray(host.firmware)).toBe(true);
   });
 

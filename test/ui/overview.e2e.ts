@@ -50,6 +50,16 @@ test('login, the overview with 1,000 VMs, filter, sort, live update, logout', as
   await expect(page.getByRole('heading', { name: 'Node uinode' })).toBeVisible();
   await expect(page.getByText(/QEMU/).first()).toBeVisible();
   await expect(page.locator('.facts')).toContainText(/\d+\.\d+\.\d+/); // the QEMU version
+  // KVM as the server found it: no device, usable, or present but unable to run a default VM (and why)
+  type Host = { kvm: number; kvmProbe: { usable: number; cpu: string; reason?: string } };
+  const host = await page.evaluate(async () => ((await (await fetch('/api2/json/nodes/uinode/cvm/host')).json()) as { data: Host }).data);
+  const kvm = page.locator('.facts .kvm');
+  if (!host.kvm) await expect(kvm).toHaveText('(no KVM: TCG only)');
+  else if (host.kvmProbe.usable) await expect(kvm).toHaveText('(KVM)');
+  else {
+    await expect(kvm).toHaveText(`(KVM device present, not usable: ${host.kvmProbe.reason})`);
+    await expect(page.locator('.facts')).toContainText(`Probed with the default CPU ${host.kvmProbe.cpu}; VMs with kvm: 0 run under TCG.`);
+  }
   await expect(page.locator('.caps li')).toHaveCount(4);
 
   const status = page.locator('.card-head .muted');

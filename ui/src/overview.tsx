@@ -28,7 +28,14 @@ const yes = (f: Flag) => f === true || (typeof f === 'number' && f !== 0) || (ty
 
 interface NodeFacts {
   node: string;
-  host: { cpuVendor: string; arch: string; qemuVersion: string; kvm: number; firmware: { name: string; features: string[] }[] };
+  host: {
+    cpuVendor: string;
+    arch: string;
+    qemuVersion: string;
+    kvm: number;
+    kvmProbe?: { usable: number; cpu: string; reason?: string };
+    firmware: { name: string; features: string[] }[];
+  };
   caps: { capabilities: Record<string, Record<string, Flag>>; vendor: string | null; notes: string[] } | { error: string };
   status: { cpuinfo: { model: string; cpus: number }; memory: { total: number } };
 }
@@ -68,6 +75,19 @@ function Capability(props: { label: string; on: boolean }) {
   );
 }
 
+/** KVM as it is: no device, a device that runs VMs, or a device that cannot run a default VM (and why). */
+function Kvm(props: { host: NodeFacts['host'] }) {
+  const { kvm, kvmProbe } = props.host;
+  if (!kvm) return <span class="kvm">(no KVM: TCG only)</span>;
+  if (!kvmProbe || kvmProbe.usable) return <span class="kvm">(KVM)</span>;
+  return (
+    <>
+      <span class="kvm">(KVM device present, not usable: {kvmProbe.reason ?? 'unknown reason'})</span>
+      <p class="muted small">Probed with the default CPU {kvmProbe.cpu}; VMs with kvm: 0 run under TCG.</p>
+    </>
+  );
+}
+
 function NodePanel() {
   const { data, error } = useLoad(loadNode);
   if (error) return <p class="error">Node facts: {error}</p>;
@@ -90,7 +110,7 @@ function NodePanel() {
         <dd>{bytes(data.status.memory.total)}</dd>
         <dt>QEMU</dt>
         <dd>
-          {data.host.qemuVersion} {data.host.kvm ? '(KVM)' : '(no KVM: TCG only)'}
+          {data.host.qemuVersion} <Kvm host={data.host} />
         </dd>
         <dt>Confidential computing</dt>
         <dd>

@@ -1,8 +1,9 @@
 /**
  * @module api/routes/cvm-node
  * Node-wide confidential-computing reads the web UI needs and PVE has no call for:
- * `GET /nodes/{node}/cvm/host` (CPU vendor, QEMU version, whether KVM is usable, the firmware
- * found: what the overview shows about the node), `GET /nodes/{node}/cvm/vms` (the CVM type of
+ * `GET /nodes/{node}/cvm/host` (CPU vendor, QEMU version, whether `/dev/kvm` opens and whether
+ * KVM can create a default VM's vCPU there (host/local/kvm-probe), the firmware found: what the
+ * overview shows about the node), `GET /nodes/{node}/cvm/vms` (the CVM type of
  * every VM the caller may audit, one call for the list's type badges instead of one config read
  * per VM) and `POST /nodes/{node}/cvm/policy` (the guest-policy word and its bits for an
  * unsaved `amd-sev` value, checked by the option table and explained by the server's codec, so
@@ -35,11 +36,14 @@ export const cvmNodeRoutes: RouteDef[] = [
     permissions: audit,
     handler: async (req) => {
       const facts = await req.server.facts();
+      // the device opening is not enough (a nested guest's KVM may lack the default CPU's features): probed once per server
+      const probe = facts.kvmAvailable ? await (await import('../../host/local/kvm-probe.js')).probeKvm(facts) : undefined;
       return {
         cpuVendor: facts.cpuVendor,
         arch: facts.arch,
         qemuVersion: facts.qemuInstalledVersion || facts.qemuVersion,
         kvm: facts.kvmAvailable ? 1 : 0,
+        ...(probe ? { kvmProbe: { usable: probe.usable ? 1 : 0, cpu: probe.cpu, ...(probe.reason ? { reason: probe.reason } : {}) } } : {}),
         firmware: firmwareSummary(facts.firmware),
       };
     },
