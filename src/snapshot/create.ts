@@ -6,7 +6,8 @@
  * (a copy of the config without unusedN, lock, parent's own snapshot keys, with `snapstate:
  * prepare`, `snaptime`, `description`, and for a running VM with --vmstate the `vmstate`
  * volume). Then snapshot every volume (qemu-img offline; online through the VM's QEMU and, for
- * a qcow2 tpmstate0, its qemu-storage-daemon, with the VM paused) and the RAM. Commit:
+ * a qcow2 tpmstate0, its qemu-storage-daemon, with the VM paused and, without RAM, the guest
+ * file systems frozen through the agent) and the RAM. Commit:
  * drop `snapstate` and the lock, set `parent`. A failure undoes everything done so far
  * (volume snapshots, vmstate volume, section, lock) before the error is reported.
  */
@@ -21,6 +22,7 @@ import { volumePath } from '../storage/path.js';
 import { parseVolumeId } from '../storage/volume.js';
 import { checkSnapshotName, isRunning, isTemplate, type SnapshotOptions, snapshotOf, storeOf } from './common.js';
 import { deleteSnapshotLocked } from './delete.js';
+import { fsFreeze, fsFreezeApplicable, fsThaw } from './freeze.js';
 import { snapshotRunningVm, splitByPeer } from './online.js';
 import { withRunningPeers } from './qsd.js';
 import { assertSnapshotFeature, snapshotVolumes, volumeSnapshotOffline } from './volumes.js';
@@ -121,17 +123,23 @@ export async function snapshotCreate(ctx: LifecycleContext, vmid: number, name: 
       const volumes = snapshotVolumes(snap);
       if (running) {
         const needQsd = splitByPeer(storage, volumes).qsd.length > 0;
-        await withRunningPeers(ctx, vmid, needQsd, (peers) =>
-          snapshotRunningVm(peers, {
-            storage,
-            vmid,
-            vols: volumes,
-            snapname: name,
-            log,
-            done: (keys) => done.push(...keys),
-            ...(stateVolid ? { statePath: volumePath(storage, stateVolid), stateStoreid: parseVolumeId(stateVolid)?.storeid ?? '' } : {}),
-          }),
-        );
+        const freeze = !stateVolid && (await fsFreezeApplicable(ctx, vmid, snap.agent, log, warn));
+        if (freeze) await fsFreeze(ctx, vmid, warn);
+        try {
+          await withRunningPeers(ctx, vmid, needQsd, (peers) =>
+            snapshotRunningVm(peers, {
+              storage,
+              vmid,
+              vols: volumes,
+              snapname: name,
+              log,
+              done: (keys) => done.push(...keys),
+              ...(stateVolid ? { statePath: volumePath(storage, stateVolid), stateStoreid: parseVolumeId(stateVolid)?.storeid ?? '' } : {}),
+            }),
+          );
+        } finally {
+          if (freeze) await fsThaw(ctx, vmid, warn);
+        }
       } else {
         for (const v of volumes) {
           await volumeSnapshotOffline('create', storage, v, name, log);

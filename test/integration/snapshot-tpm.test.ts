@@ -123,6 +123,7 @@ describe.skipIf(!ready)(`snapshots of a running VM with a qcow2 TPM state${ready
     // swtpm's linear file magic: the state is at the start of the volume
     expect(atFirst.subarray(0, 8).toString('latin1')).toBe('nilmptws');
     expect(lines).toEqual([
+      'skipping guest filesystem freeze - disabled in VM options',
       `snapshotting 'drive-scsi0' (local:${vmid}/vm-${vmid}-disk-0.qcow2)`,
       `snapshotting 'drive-tpmstate0' (local:${vmid}/vm-${vmid}-disk-1.qcow2)`,
     ]);
