@@ -19,7 +19,7 @@ import { startVm, stopVm } from '../../src/run/index.js';
 import { snapshotCreate, snapshotDelete, snapshotRollback } from '../../src/snapshot/index.js';
 import { createVm } from '../../src/store/vm-ops.js';
 import { runningQsd, runningSwtpm, swtpmPaths } from '../../src/tpm/index.js';
-import { alive, makeTestRoot, QEMU_BINARY, readIfExists, SKIP_REASON, waitFor } from './helpers.js';
+import { alive, cliSync, makeTestRoot, QEMU_BINARY, readIfExists, SKIP_REASON, waitFor } from './helpers.js';
 
 const tools = (() => {
   try {
@@ -139,8 +139,11 @@ describe.skipIf(!ready)(`snapshots of a running VM with a qcow2 TPM state${ready
     await settle(debugcon, 2);
     expect(tpmState(readFileSync(fuse(vmid)))).not.toBe(tpmState(atFirst));
 
-    // with RAM: the state volume and the TPM snapshot of the same (paused) moment
-    await snapshotCreate(ctx, vmid, 'second', { vmstate: true, now });
+    // with RAM, through the CLI: the state volume and the TPM snapshot of the same (paused) moment
+    const cli = cliSync(r.root, 'snapshot', String(vmid), 'second', '--vmstate', '1');
+    expect(cli.stderr).toBe('');
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toContain(`snapshotting 'drive-tpmstate0' (local:${vmid}/vm-${vmid}-disk-1.qcow2)`);
     const atSecond = readFileSync(fuse(vmid));
     expect(tpmState(atSecond)).not.toBe(tpmState(atFirst));
     expect(conf(vmid)).toMatch(/^vmstate: local:9611\/vm-9611-state-second\.raw$/m);
@@ -196,6 +199,13 @@ describe.skipIf(!ready)(`snapshots of a running VM with a qcow2 TPM state${ready
       message: `QEMU storage daemon ${vmid} qsd command 'blockdev-snapshot-internal-sync' failed - Snapshot with name 'taken' already exists on device 'drive-tpmstate0'`,
     });
     expect(warnings).toEqual(['snapshot create failed: starting cleanup']);
+    // the CLI: the warning and the error, one line each
+    const cli = cliSync(r.root, 'snapshot', String(vmid), 'taken');
+    expect(cli.code).toBe(1);
+    expect(cli.stderr.trimEnd().split('\n')).toEqual([
+      'WARN: snapshot create failed: starting cleanup',
+      `QEMU storage daemon ${vmid} qsd command 'blockdev-snapshot-internal-sync' failed - Snapshot with name 'taken' already exists on device 'drive-tpmstate0'`,
+    ]);
     expect(snapNames(image(vmid, 0))).toEqual([]);
     expect(snapNames(image(vmid, 1))).toEqual(['taken']);
     expect(conf(vmid)).toBe(before);
