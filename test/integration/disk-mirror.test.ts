@@ -9,7 +9,7 @@
  * with drive-mirror and the same lines under the job name `drive-scsi0`.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QmpClient } from '../../src/qemu/qmp/index.js';
@@ -212,6 +212,29 @@ describe.skipIf(!QEMU_IMG || !QEMU_BINARY)(
       expect(execFileSync('qemu-img', ['info', '--output=json', secondImage(9801, 'vm-9801-disk-1.raw')], { encoding: 'utf8' })).toMatch(
         /"format": "raw"/,
       );
+    });
+
+    it('moves the EFI vars of a running OVMF VM: the raw target keeps the exact vars size', { timeout: 180_000 }, async () => {
+      await createVm({
+        root: r.root,
+        vmid: 9803,
+        params: { kvm: '0', memory: '128', vga: 'none', bios: 'ovmf', efidisk0: 'local:1,efitype=4m' },
+      });
+      const source = localImage(9803, 'vm-9803-disk-0.raw');
+      const varsSize = statSync(source).size;
+      r.track((await startVm(ctx, 9803, { timeoutSec: 120 })).pid);
+      try {
+        const lines: string[] = [];
+        await diskMove(ctx, 9803, 'efidisk0', 'second', { log: (l) => lines.push(l), pollMs: 200 });
+        expect(lines).toContain('mirror-efidisk0: mirror-job finished');
+        expect(conf(9803)).toMatch(new RegExp(`^efidisk0: second:9803/vm-9803-disk-0\\.raw,efitype=4m,size=${varsSize / 1024}K$`, 'm'));
+        expect(await openFiles(9803)).toContain(secondImage(9803, 'vm-9803-disk-0.raw'));
+        expect(await openFiles(9803)).not.toContain(source);
+      } finally {
+        await stopVm(ctx, 9803, { timeoutSec: 10 });
+      }
+      expect(statSync(secondImage(9803, 'vm-9803-disk-0.raw')).size).toBe(varsSize);
+      expect(sameData(source, secondImage(9803, 'vm-9803-disk-0.raw')).status).toBe(0);
     });
 
     it('mirrors with drive-mirror when the VM was started with -drive (machine 9.2)', { timeout: 120_000 }, async () => {
