@@ -227,25 +227,51 @@ function sortedDrive(file: string, opts: Map<string, string>): string {
  * says `format=`) on a file storage, raw on LVM-thin/ZFS; the drive gets `media=cdrom` and loses
  * `format=`. The image itself is written at start (src/cloudinit).
  */
-async function allocateCloudinit(ctx: AllocContext, vmid: number, storeid: string, opts: Map<string, string>, undo: UndoList): Promise<string> {
-  const def = storageDef(ctx.storage, storeid);
-  const block = BLOCK_STORAGE_TYPES.has(def.type);
-  const fmt = opts.get('format') ?? (block ? 'raw' : 'qcow2');
-  let volid: string;
-  if (block) {
-    const made = await allocateBlockVolume(
-      { def, storeid, vmid, format: fmt, sizeKiB: CLOUDINIT_DISK_KIB, name: `vm-${vmid}-cloudinit` },
-      ctx.run,
-    );
-    volid = made.volid;
-    undo.push(() => freeBlockVolume(def, storeid, `vm-${vmid}-cloudinit`, ctx.run));
-  } else {
-    volid = await allocateNamedVolume({ storage: ctx.storage, storeid, vmid, name: `vm-${vmid}-cloudinit.${fmt}`, sizeKiB: CLOUDINIT_DISK_KIB });
-    undo.push(() => freeVolumeIds({ storage: ctx.storage, vmid, volids: [volid] }));
-  }
+async function allocateCloudinit(
+  ctx: AllocContext,
+  vmid: number,
+  storeid: string,
+  opts: Map<string, string>,
+  undo: UndoList,
+): Promise<string> {
+  const volid = await allocateCloudinitVolume(
+    {
+      storage: ctx.storage,
+      storeid,
+      vmid,
+      ...(opts.has('format') ? { format: opts.get('format') as string } : {}),
+      ...(ctx.run ? { run: ctx.run } : {}),
+    },
+    undo,
+  );
   opts.delete('format');
   opts.set('media', 'cdrom');
   return sortedDrive(volid, opts);
+}
+
+/**
+ * vdisk_alloc of a cloud-init volume (also `disk move`'s clone_disk): `vm-<vmid>-cloudinit` of
+ * 4 MiB, `.<format>` (default qcow2) on a file storage, raw on LVM-thin/ZFS. Registers its undo.
+ */
+export async function allocateCloudinitVolume(
+  args: { storage: StorageConfig; storeid: string; vmid: number; format?: string; run?: CommandRunner },
+  undo: UndoList,
+): Promise<string> {
+  const { storage, storeid, vmid } = args;
+  const def = storageDef(storage, storeid);
+  const block = BLOCK_STORAGE_TYPES.has(def.type);
+  const fmt = args.format ?? (block ? 'raw' : 'qcow2');
+  if (block) {
+    const made = await allocateBlockVolume(
+      { def, storeid, vmid, format: fmt, sizeKiB: CLOUDINIT_DISK_KIB, name: `vm-${vmid}-cloudinit` },
+      args.run,
+    );
+    undo.push(() => freeBlockVolume(def, storeid, `vm-${vmid}-cloudinit`, args.run));
+    return made.volid;
+  }
+  const volid = await allocateNamedVolume({ storage, storeid, vmid, name: `vm-${vmid}-cloudinit.${fmt}`, sizeKiB: CLOUDINIT_DISK_KIB });
+  undo.push(() => freeVolumeIds({ storage, vmid, volids: [volid] }));
+  return volid;
 }
 
 /** Allocate one drive value; returns the new value, or undefined when it is not an allocation. */

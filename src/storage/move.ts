@@ -12,7 +12,7 @@
  * written). A failed copy frees the new volume and leaves the config as it was.
  */
 
-import { driveIsCdrom, parseDrive, printDrive } from '../config/drive.js';
+import { driveIsCdrom, driveIsCloudinit, parseDrive, printDrive } from '../config/drive.js';
 import { CvmError } from '../errors.js';
 import { type LifecycleContext, pathsFor, warnFn } from '../run/context.js';
 import { assertNotLocked } from '../run/lock.js';
@@ -21,7 +21,7 @@ import { runningPid } from '../run/runtime-files.js';
 import { DIGEST_MISMATCH_MESSAGE } from '../store/fs-store.js';
 import { openConfigStore } from '../store/open.js';
 import { addUnusedVolume } from '../store/vm-pending.js';
-import { allocateVolume, freeVolumeIds, runUndo, type UndoList } from './alloc.js';
+import { allocateCloudinitVolume, allocateVolume, CLOUDINIT_DISK_KIB, freeVolumeIds, runUndo, type UndoList } from './alloc.js';
 import { qemuImgConvert } from './convert.js';
 import { mirrorDrive } from './mirror.js';
 import { volumeFile, volumeSize } from './resize.js';
@@ -82,22 +82,9 @@ export async function diskMove(
       try {
         if (snapshotted) warn('moving disk with snapshots, snapshots will not be moved!');
         if (running && disk === 'tpmstate0') throw new CvmError('VM_RUNNING', 'cannot move TPM state while VM is running');
-        log(`create full clone of drive ${disk} (${oldVolid})`);
-        const src = volumeFile(storage, oldVolid);
-        const size = await volumeSize(src.path, src.format);
-        const format = opts.format ?? (['raw', 'qcow2', 'vmdk'].includes(src.format) ? src.format : 'raw');
-        const dst = await allocateVolume({ storage, storeid, vmid, format, sizeKiB: Math.ceil(size / 1024) }, undo);
-        newVolid = dst.volid;
-        log(`allocated target volume '${newVolid}'`);
-        if (running) {
-          const qmp = perCommandQmp(pathsFor(ctx, vmid).qmp, { peer: `VM ${vmid}` });
-          await mirrorDrive({ qmp, host: ctx.facts, key: disk, value, volid: newVolid, log, warn, ...bwlimitOf(opts), ...pollOf(opts) });
-          // the VM writes to the new volume now: whatever fails later must not free it
-          undo.length = 0;
-        } else {
-          await qemuImgConvert({ src: src.path, srcFormat: src.format, dst: dst.path, dstFormat: format, size, log, ...bwlimitOf(opts) });
-        }
-        drive.size = size;
+        const copy = await cloneDisk(ctx, { vmid, disk, value, storeid, running, undo, log, warn }, opts);
+        newVolid = copy.volid;
+        drive.size = copy.size;
       } catch (err) {
         await runUndo(undo);
         const code = (err as CvmError).code === 'VM_RUNNING' ? 'VM_RUNNING' : 'STORAGE';
@@ -108,7 +95,13 @@ export async function diskMove(
       conf[disk] = printDrive(drive);
       if (!opts.delete) {
         const key = addUnusedVolume(conf, oldVolid);
-        log(`adding source volume '${oldVolid}' as '${key}' to config`);
+        if (key === undefined && driveIsCloudinit({ file: oldVolid })) {
+          // QemuConfig's add_unused_volume: an old cloud-init image is not kept but freed
+          log(`found unused cloudinit disk '${oldVolid}', removing it`);
+          await freeVolumeIds({ storage, vmid, volids: [oldVolid] }).catch((err: Error) => warnFn(ctx)(err.message));
+        }
+        // (qemu-server prints an empty key when nothing was added)
+        log(`adding source volume '${oldVolid}' as '${key ?? ''}' to config`);
       }
       return cfg;
     });
@@ -130,3 +123,56 @@ export async function diskMove(
 
 const bwlimitOf = (opts: DiskMoveOptions) => (opts.bwlimit ? { bwlimit: opts.bwlimit } : {});
 const pollOf = (opts: DiskMoveOptions) => (opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {});
+
+interface CloneArgs {
+  vmid: number;
+  disk: string;
+  value: string;
+  storeid: string;
+  running: boolean;
+  undo: UndoList;
+  log: (line: string) => void;
+  warn: (message: string) => void;
+}
+
+/**
+ * clone_disk's full clone onto `storeid`: a new volume of the source's size, filled by qemu-img
+ * (stopped VM) or a mirror job that switches the running VM to it; a cloud-init drive gets a
+ * fresh `vm-<vmid>-cloudinit` and no data (its image is written again at the next start).
+ */
+async function cloneDisk(ctx: LifecycleContext, args: CloneArgs, opts: DiskMoveOptions): Promise<{ volid: string; size: number }> {
+  const { vmid, disk, storeid, undo, log } = args;
+  const storage = ctx.facts.storage;
+  const drive = parseDrive(disk, args.value);
+  const oldVolid = drive.file as string;
+  log(`create full clone of drive ${disk} (${oldVolid})`);
+  const src = volumeFile(storage, oldVolid);
+  const format = opts.format ?? (['raw', 'qcow2', 'vmdk'].includes(src.format) ? src.format : 'raw');
+  if (driveIsCloudinit(drive)) {
+    const volid = await allocateCloudinitVolume({ storage, storeid, vmid, format }, undo);
+    log(`allocated target volume '${volid}'`);
+    return { volid, size: CLOUDINIT_DISK_KIB * 1024 };
+  }
+  const size = await volumeSize(src.path, src.format);
+  const dst = await allocateVolume({ storage, storeid, vmid, format, sizeKiB: Math.ceil(size / 1024) }, undo);
+  log(`allocated target volume '${dst.volid}'`);
+  if (args.running) {
+    const qmp = perCommandQmp(pathsFor(ctx, vmid).qmp, { peer: `VM ${vmid}` });
+    await mirrorDrive({
+      qmp,
+      host: ctx.facts,
+      key: disk,
+      value: args.value,
+      volid: dst.volid,
+      log,
+      warn: args.warn,
+      ...bwlimitOf(opts),
+      ...pollOf(opts),
+    });
+    // the VM writes to the new volume now: whatever fails later must not free it
+    undo.length = 0;
+  } else {
+    await qemuImgConvert({ src: src.path, srcFormat: src.format, dst: dst.path, dstFormat: format, size, log, ...bwlimitOf(opts) });
+  }
+  return { volid: dst.volid, size };
+}

@@ -237,7 +237,26 @@ describe.skipIf(!QEMU_IMG || !QEMU_BINARY)(
       expect(sameData(source, secondImage(9803, 'vm-9803-disk-0.raw')).status).toBe(0);
     });
 
-    it('mirrors with drive-mirror when the VM was started with -drive (machine 9.2)', { timeout: 120_000 }, async () => {
+    it('moves a cloud-init drive as a fresh vm-<vmid>-cloudinit volume, no data copied', async () => {
+    await createVm({ root: r.root, vmid: 9804, params: { ide2: 'local:cloudinit', scsi0: 'local:0.03125' } });
+    expect(conf(9804)).toMatch(/^ide2: local:9804\/vm-9804-cloudinit\.qcow2,media=cdrom(,size=4M)?$/m);
+    const lines: string[] = [];
+    await diskMove(ctx, 9804, 'ide2', 'second', { format: 'raw', log: (l) => lines.push(l) });
+    expect(lines).toEqual([
+      "copying volume 'local:9804/vm-9804-cloudinit.qcow2' from current storage 'local' to target storage 'second'",
+      'create full clone of drive ide2 (local:9804/vm-9804-cloudinit.qcow2)',
+      "allocated target volume 'second:9804/vm-9804-cloudinit.raw'",
+      // QemuConfig's add_unused_volume frees an old cloud-init image instead of keeping it
+      "found unused cloudinit disk 'local:9804/vm-9804-cloudinit.qcow2', removing it",
+      "adding source volume 'local:9804/vm-9804-cloudinit.qcow2' as '' to config",
+    ]);
+    expect(conf(9804)).toMatch(/^ide2: second:9804\/vm-9804-cloudinit\.raw,media=cdrom,size=4M$/m);
+    expect(conf(9804)).not.toMatch(/^unused/m);
+    expect(existsSync(localImage(9804, 'vm-9804-cloudinit.qcow2'))).toBe(false);
+    expect(statSync(secondImage(9804, 'vm-9804-cloudinit.raw')).size).toBe(4 * 1024 * 1024);
+  });
+
+  it('mirrors with drive-mirror when the VM was started with -drive (machine 9.2)', { timeout: 120_000 }, async () => {
       await createVm({
         root: r.root,
         vmid: 9802,
