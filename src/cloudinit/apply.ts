@@ -10,9 +10,11 @@
  */
 
 import type { VmConfig } from '../config/types.js';
+import type { LifecycleContext } from '../run/context.js';
 import { CvmError } from '../errors.js';
 import type { StorageConfig } from '../storage/types.js';
-import { type GenerateArgs, generateCloudinit } from './image.js';
+import { type DumpType, dumpCloudinit } from './files.js';
+import { type GenerateArgs, generateCloudinit, hostResolv } from './image.js';
 import { hasCloudinitChanges } from './pending.js';
 
 export interface ApplyOptions {
@@ -90,4 +92,38 @@ export async function updateCloudinitDrive(ctx: UpdateDriveContext, vmid: number
         return current;
       });
   });
+}
+
+/** `cloudinit update` through a lifecycle context (CLI and API): storage from the host facts, the medium swapped over QMP. */
+export async function cloudinitUpdate(ctx: LifecycleContext, vmid: number, opts: { skiplock?: boolean } = {}): Promise<void> {
+  await updateCloudinitDrive(
+    {
+      root: ctx.root,
+      storage: ctx.facts.storage,
+      ...(ctx.warn ? { warn: ctx.warn } : {}),
+      changeMedium: async (config, key, whileEjected) => {
+        const { swapMedium } = await import('../run/hotplug/index.js');
+        await swapMedium({ root: ctx.root, ctx, config, key, whileEjected });
+      },
+    },
+    vmid,
+    opts,
+  );
+}
+
+export const DUMP_TYPES: readonly DumpType[] = ['user', 'network', 'meta'];
+
+/** `cloudinit dump`: the generated file of `type` for the VM's current config (DNS fallback from the host). */
+export async function cloudinitDump(
+  cfg: VmConfig,
+  type: string,
+  opts: { maskPassword?: boolean; warn?: (m: string) => void } = {},
+): Promise<string> {
+  if (!DUMP_TYPES.includes(type as DumpType)) {
+    throw new CvmError('PARAM_INVALID', `type: value '${type}' does not have a value in the enumeration '${DUMP_TYPES.join(', ')}'`, {
+      details: { key: 'type', value: type },
+    });
+  }
+  const warn = opts.warn ?? ((m: string) => process.stderr.write(`WARN: ${m}\n`));
+  return dumpCloudinit(cfg.conf, cfg.vmid, type as DumpType, { host: await hostResolv(), warn }, opts.maskPassword === true);
 }

@@ -6,7 +6,15 @@
  * genisoimage and qemu-img (image), and when that happens (apply).
  */
 
-export { applyCloudinit, updateCloudinitDrive, type ApplyOptions, type UpdateDriveContext } from './apply.js';
+export {
+  applyCloudinit,
+  cloudinitDump,
+  cloudinitUpdate,
+  DUMP_TYPES,
+  updateCloudinitDrive,
+  type ApplyOptions,
+  type UpdateDriveContext,
+} from './apply.js';
 export { cloudinitFormat, cloudinitImage, dumpCloudinit, type CloudinitImage, type DumpType } from './files.js';
 export { cloudinitDrive, generateCloudinit, hostResolv, readCustomFiles } from './image.js';
 export {

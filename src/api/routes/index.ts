@@ -14,6 +14,7 @@ import { nodeRoutes } from './nodes.js';
 import { poolRoutes } from './pools.js';
 import { qemuRoutes } from './qemu.js';
 import { qemuAgentRoutes } from './qemu-agent.js';
+import { qemuCloudinitRoutes } from './qemu-cloudinit.js';
 import { qemuConfigRoutes } from './qemu-config.js';
 import { qemuDiskRoutes } from './qemu-disk.js';
 import { qemuSnapshotRoutes } from './qemu-snapshot.js';
@@ -33,6 +34,7 @@ export const allRoutes: readonly RouteDef[] = [
   ...qemuStatusRoutes,
   ...qemuDiskRoutes,
   ...qemuAgentRoutes,
+  ...qemuCloudinitRoutes,
   ...qemuSnapshotRoutes,
   ...migrateRoutes,
   ...taskRoutes,

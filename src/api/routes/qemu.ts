@@ -64,7 +64,7 @@ export const qemuRoutes: RouteDef[] = [
     permissions: requirePrivs(vmAcl, ['VM.Audit']),
     handler: async (req) => {
       await loadVm(req);
-      return ['config', 'pending', 'status', 'cvm', 'showcmd'].map((subdir) => ({ subdir }));
+      return ['config', 'pending', 'status', 'cloudinit', 'cvm', 'showcmd'].map((subdir) => ({ subdir }));
     },
   },
   {

@@ -16,7 +16,8 @@ import * as agent from './agent.js';
 import * as serve from './serve.js';
 import * as snapshot from './snapshot.js';
 import * as disk from './disk.js';
+import * as cloudinit from './cloudinit.js';
 import * as cluster from './cluster.js';
 import * as migrate from './migrate.js';
 
-export const commandModules: CommandModule[] = [vm, showcmd, lifecycle, agent, snapshot, disk, policy, host, lint, measure, attest, serve, access, cluster, migrate];
+export const commandModules: CommandModule[] = [vm, showcmd, lifecycle, agent, snapshot, disk, cloudinit, policy, host, lint, measure, attest, serve, access, cluster, migrate];
