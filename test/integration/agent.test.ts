@@ -3,7 +3,7 @@
  * guest (scripts/test-guest.sh: Debian's kernel and busybox in an initramfs) with the Debian
  * qemu-guest-agent running INSIDE it on the virtio-serial port org.qemu.guest_agent.0: every
  * command crosses QEMU's chardev, the virtio-serial device and the guest kernel to the agent.
- * Before the guest is up, and after the agent inside is killed, the CLI says what qemu-server says.
+ * With the guest's vCPUs paused, and after the agent inside is killed, the CLI says what qemu-server says.
  * When the guest cannot be built here (no network for `apt-get download`), the tests say why and skip.
  */
 import { execFile, execFileSync } from 'node:child_process';
@@ -65,7 +65,8 @@ describe.skipIf(Boolean(skip))(`cvmctl agent against qemu-ga in the test guest${
   }, 60_000);
 
   it("says why it cannot talk to an agent, with qemu-server's texts", async () => {
-    // the guest kernel is still booting under TCG: the channel is there, nobody answers on it
+    // the guest's vCPUs paused: the channel is there, nobody answers on it
+    expect(await cli(r.root, ['suspend', String(VMID)])).toMatchObject({ code: 0 });
     const t0 = Date.now();
     expect(await cli(r.root, ['agent', String(VMID), 'ping'])).toEqual({
       code: 1,
@@ -74,6 +75,7 @@ describe.skipIf(Boolean(skip))(`cvmctl agent against qemu-ga in the test guest${
     });
     // guest-ping waits 3 s (qga_check_running), not the 5 s default
     expect(Date.now() - t0).toBeGreaterThanOrEqual(3000);
+    expect(await cli(r.root, ['resume', String(VMID)])).toMatchObject({ code: 0 });
     expect(await cli(r.root, ['agent', '9412', 'info'])).toEqual({ code: 1, stdout: '', stderr: 'No QEMU guest agent configured\n' });
     expect(await cli(r.root, ['agent', '9413', 'info'])).toEqual({ code: 1, stdout: '', stderr: 'VM 9413 is not running\n' });
     const bad = await cli(r.root, ['agent', String(VMID), 'reboot']);
