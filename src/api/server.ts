@@ -299,7 +299,15 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       // a cluster member announces itself (URL, fingerprint, running VMs) while it serves
       if (isClusterRoot(opts.root)) {
         const { startClusterMembership } = await import('../cluster/serve-hook.js');
-        registration = await startClusterMembership({ root: opts.root, node: opts.node, host, port: bound, fingerprint: opts.tls.fingerprint, warn: log });
+        registration = await startClusterMembership({
+          root: opts.root,
+          node: opts.node,
+          host,
+          port: bound,
+          fingerprint: opts.tls.fingerprint,
+          warn: log,
+          tasks,
+        });
       } else void warmVmResources(context).catch(() => undefined); // so the first /cluster/resources answers from memory too
       return bound;
     },

@@ -1,14 +1,21 @@
 /**
  * @module cluster/api-view
- * What the API's /nodes, /cluster/status and /cluster/resources need to know about the other
- * members: each node online or offline with its registration, and which VMs run where.
- * `undefined` on a root without cluster.json, so single-node answers stay exactly as before.
+ * What the API's /nodes, /cluster/status, /cluster/resources and /cluster/tasks need to know
+ * about the other members: each node online or offline with its registration, which VMs run
+ * where and what they use, and each node's recent tasks (what serve-hook publishes under the
+ * node's lease; serializable reads, like the registrations). `undefined` on a root without
+ * cluster.json, so single-node answers stay exactly as before.
  */
 
 import { isClusterRoot, readClusterFile } from './cluster-file.js';
 import { clusterKeys } from './etcd-store.js';
 import { type ClusterNode, clusterNodes } from './membership.js';
 import { clusterClient } from '../store/open.js';
+import type { RecentTask } from '../tasks/recent.js';
+
+/** The usage fields of a running VM's status object that other nodes show in /cluster/resources. */
+export const USAGE_FIELDS = ['cpu', 'mem', 'memhost', 'uptime', 'netin', 'netout', 'diskread', 'diskwrite'] as const;
+export type VmUsage = Partial<Record<(typeof USAGE_FIELDS)[number], number>>;
 
 export async function clusterMembers(root: string): Promise<ClusterNode[] | undefined> {
   if (!isClusterRoot(root)) return undefined;
@@ -44,5 +51,44 @@ export async function clusterQuorum(root: string): Promise<{ name: string; quora
     return { name, quorate: true };
   } catch {
     return { name, quorate: false };
+  }
+}
+
+/** The JSON documents every node published under `prefix` (`tasks/`, `usage/`), by node; foreign values skipped. */
+async function perNodeDocuments<T>(
+  root: string,
+  pick: (keys: ReturnType<typeof clusterKeys>) => string,
+): Promise<Map<string, T> | undefined> {
+  if (!isClusterRoot(root)) return undefined;
+  const { client, cluster } = clusterClient(root);
+  const prefix = pick(clusterKeys(cluster));
+  const { kvs } = await client.range(prefix, { prefix: true, serializable: true });
+  const out = new Map<string, T>();
+  for (const kv of kvs) {
+    try {
+      out.set(kv.key.slice(prefix.length), JSON.parse(kv.value) as T);
+    } catch {
+      // not a published document
+    }
+  }
+  return out;
+}
+
+/** Each node's published recent tasks (tasks/recent's list). */
+export function clusterTaskLists(root: string): Promise<Map<string, RecentTask[]> | undefined> {
+  return perNodeDocuments<RecentTask[]>(root, (k) => k.tasks);
+}
+
+/** Each node's published usage of its running VMs, by vmid. */
+export function clusterUsage(root: string): Promise<Map<string, Record<string, VmUsage>> | undefined> {
+  return perNodeDocuments<Record<string, VmUsage>>(root, (k) => k.usage);
+}
+
+/** Copy the numbers of a published usage record onto a VM's status object (nothing else gets through). */
+export function applyUsage(st: Record<string, string | number>, usage: VmUsage | undefined): void {
+  if (!usage) return;
+  for (const field of USAGE_FIELDS) {
+    const value = usage[field];
+    if (typeof value === 'number' && Number.isFinite(value)) st[field] = value;
   }
 }

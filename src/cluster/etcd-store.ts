@@ -57,6 +57,12 @@ export function clusterKeys(cluster: string) {
     member: (node: string) => `${prefix}members/${node}`,
     online: `${prefix}online/`,
     onlineNode: (node: string) => `${prefix}online/${node}`,
+    /** A node's recent tasks (JSON list), under its registration lease. */
+    tasks: `${prefix}tasks/`,
+    tasksNode: (node: string) => `${prefix}tasks/${node}`,
+    /** Usage of a node's running VMs (JSON by vmid), under its registration lease. */
+    usage: `${prefix}usage/`,
+    usageNode: (node: string) => `${prefix}usage/${node}`,
   };
 }
 

@@ -7,9 +7,12 @@
  * keep-alive. A node that dies or is cut off stops refreshing, its key expires and every other
  * node sees it offline (and its VMs `unknown`) within the TTL. When the lease is lost (etcd
  * unreachable longer than the TTL) registration starts over with a fresh lease.
+ * Other per-node documents (the recent task list, the running VMs' usage) are published under
+ * the same lease with `publish`: they vanish with the node's registration and are put again
+ * under a fresh lease.
  */
 
-import type { EtcdClient } from './etcd-client.js';
+import { type EtcdClient, LeaseNotFound } from './etcd-client.js';
 import { clusterKeys } from './etcd-store.js';
 
 export const ONLINE_TTL_SECONDS = 10;
@@ -40,6 +43,10 @@ export class NodeRegistration {
   private stopped = false;
   private readonly key: string;
   private readonly ttl: number;
+  /** Documents to keep published under the lease, by key. */
+  private readonly documents = new Map<string, string>();
+  /** What of them is written under the current lease (a failed put is retried by the next refresh). */
+  private readonly written = new Map<string, string>();
 
   constructor(private readonly opts: RegistrationOptions) {
     this.key = clusterKeys(opts.cluster).onlineNode(opts.node);
@@ -65,8 +72,36 @@ export class NodeRegistration {
     const { client } = this.opts;
     if (this.lease === undefined || !(await client.leaseKeepAlive(this.lease))) {
       this.lease = await client.leaseGrant(this.ttl);
+      this.written.clear(); // the old lease took the published documents with it
     }
+    await this.flush();
     await client.put(this.key, await this.record(), this.lease);
+  }
+
+  /** Put every document not yet written under the current lease. */
+  private async flush(): Promise<void> {
+    const lease = this.lease;
+    if (lease === undefined) return;
+    for (const [key, value] of this.documents) {
+      if (this.written.get(key) === value) continue;
+      await this.opts.client.put(key, value, lease);
+      if (this.lease === lease) this.written.set(key, value);
+    }
+  }
+
+  /**
+   * Keep `value` under `key` bound to the registration's lease: written now, and again under a
+   * fresh lease after a loss. Before the first registration it is only remembered; a put that
+   * fails is retried by the next refresh.
+   */
+  async publish(key: string, value: string): Promise<void> {
+    if (this.stopped) return;
+    this.documents.set(key, value);
+    try {
+      await this.flush();
+    } catch (err) {
+      if (!(err instanceof LeaseNotFound)) throw err;
+    }
   }
 
   /** Deregister: the node shows offline at once instead of after the TTL. */

@@ -7,3 +7,4 @@
 export { encodeUpid, decodeUpid, processStartTicks, type Upid } from './upid.js';
 export { TaskStore, tasksDir, exitStatusOf, type TaskStatus, type TaskLogLine } from './store.js';
 export { TaskRunner, oneLine, type TaskContext, type TaskSpec } from './runner.js';
+export { recentTasks, MAX_RECENT_TASKS, type RecentTask } from './recent.js';

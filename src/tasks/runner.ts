@@ -7,6 +7,7 @@
  * Warnings become `WARN: …` lines; the log ends with `TASK OK`, `TASK WARNINGS: n` or
  * `TASK ERROR: <message on one line>`. On shutdown, tasks get a grace period to finish;
  * those still running are ended with `TASK ERROR: server shut down` so none stays "running".
+ * Listeners hear of every start and end (a cluster member republishes its recent tasks).
  */
 
 import { type FileHandle, open } from 'node:fs/promises';
@@ -48,6 +49,7 @@ export class TaskRunner {
   readonly store: TaskStore;
   private readonly running = new Map<string, RunningTask>();
   private readonly issued = new Set<string>();
+  private readonly listeners = new Set<() => void>();
 
   constructor(
     readonly root: string,
@@ -59,6 +61,30 @@ export class TaskRunner {
 
   isRunning(upid: string): boolean {
     return this.running.has(upid);
+  }
+
+  /** The UPIDs of the tasks this process runs now. */
+  runningUpids(): string[] {
+    return [...this.running.keys()];
+  }
+
+  /**
+   * Call `listener` whenever a task started (its log exists) or ended (its final line is
+   * written); returns the unsubscribe function. A cluster member republishes its task list then.
+   */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(): void {
+    for (const listener of this.listeners) {
+      try {
+        listener();
+      } catch {
+        // a listener's failure is its own business, never the task's
+      }
+    }
   }
 
   get activeCount(): number {
@@ -109,6 +135,7 @@ export class TaskRunner {
       await writes;
       await handle.close().catch(() => undefined);
       this.running.delete(upid);
+      this.changed();
     };
     const abort = new AbortController();
     const ctx: TaskContext = {
@@ -130,6 +157,7 @@ export class TaskRunner {
       }
     })();
     this.running.set(upid, { done, abort, finish });
+    this.changed();
     return upid;
   }
 

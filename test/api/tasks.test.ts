@@ -4,7 +4,8 @@
  * runner's logs (`WARN:` lines and `TASK WARNINGS: n`, one-line `TASK ERROR:`), a task found
  * without final line whose process is gone (after a restart) reading as `unexpected status`,
  * shutdown ending running tasks as failed, and the task endpoints' errors (unparsable UPID,
- * unknown task, log paging, `%21`-encoded token UPIDs, another user's task).
+ * unknown task, log paging, `%21`-encoded token UPIDs, another user's task), and the recent
+ * task list of `GET /cluster/tasks` on a single node.
  */
 
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -180,5 +181,58 @@ describe('task endpoints', () => {
     const r = await t.call('GET', `/nodes/${NODE}/tasks/${upid}/status`, { as: nosys });
     expect(r.status).toBe(403);
     expect(r.reason).toBe(`Permission check failed (/nodes/${NODE}, Sys.Audit)`);
+  });
+
+  it('GET /cluster/tasks: running tasks with pid, finished ones with endtime and status; others only with Sys.Audit on /', async () => {
+    const runner = t.server.context.tasks;
+    const before = Math.floor(Date.now() / 1000);
+    const failed = await runner.start({ type: 'qmstart', id: '301', user: 'nosys@pve' }, async () => {
+      throw new Error('boom');
+    });
+    await runner.wait(failed, 5000);
+    const hanging = await runner.start({ type: 'vncproxy', id: '301', user: 'root@pam' }, () => new Promise(() => {}));
+    const tokenTask = await runner.start({ type: 'qmconfig', id: '301', user: 'root@pam!ci' }, async () => {});
+    await runner.wait(tokenTask, 5000);
+    try {
+      const rows = dataOf<Record<string, unknown>[]>(await t.call('GET', '/cluster/tasks'));
+      expect(rows[0]).toEqual({
+        upid: hanging,
+        node: NODE,
+        pid: process.pid,
+        starttime: decodeUpid(hanging)?.starttime,
+        type: 'vncproxy',
+        id: '301',
+        user: 'root@pam',
+      });
+      const byUpid = new Map(rows.map((r) => [r.upid, r]));
+      const f = byUpid.get(failed) as Record<string, unknown>;
+      expect(f).toEqual({
+        upid: failed,
+        node: NODE,
+        starttime: decodeUpid(failed)?.starttime,
+        type: 'qmstart',
+        id: '301',
+        user: 'nosys@pve',
+        endtime: expect.any(Number),
+        status: 'boom',
+      });
+      expect(f.endtime as number).toBeGreaterThanOrEqual(before);
+      expect(f.endtime as number).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));
+      expect(byUpid.get(tokenTask)).toMatchObject({ user: 'root@pam', tokenid: 'ci', status: 'OK' });
+      // PVE lists running tasks and finished ones up to 25 entries
+      expect(rows.length).toBeLessThanOrEqual(25);
+      expect(rows.filter((r) => r.pid !== undefined).map((r) => r.upid)).toEqual([hanging]);
+      // without Sys.Audit on / a user sees only their own tasks
+      const nosys = await t.login('nosys@pve', 'nosys-secret');
+      const own = dataOf<Record<string, unknown>[]>(await t.call('GET', '/cluster/tasks', { as: nosys }));
+      expect(own.map((r) => r.upid)).toEqual([failed]);
+      const audit = await t.login('audit@pve', AUDIT_PASSWORD);
+      expect(dataOf<unknown[]>(await t.call('GET', '/cluster/tasks', { as: audit }))).toHaveLength(rows.length);
+    } finally {
+      await runner.stop(hanging);
+    }
+    const after = dataOf<Record<string, unknown>[]>(await t.call('GET', '/cluster/tasks'));
+    expect(after.find((r) => r.upid === hanging)).toMatchObject({ status: 'received interrupt', endtime: expect.any(Number) });
+    expect((await t.call('GET', '/cluster')).body?.data).toContainEqual({ name: 'tasks' });
   });
 });

@@ -203,6 +203,23 @@ for (const [auth, vmid] of [
       expect(list.find((r) => r.vmid === vmid)).toMatchObject({ vmid, name: `px-${auth}`, status: 'stopped' });
     });
 
+    it('reads cluster/tasks: the create task with its end time and exit status, a token split off the user', () => {
+      const upid = ok<string>(flow, 'create');
+      const [user, tokenid] = authid().split('!');
+      const rows = ok<Record<string, unknown>[]>(flow, 'cluster_tasks');
+      expect(rows.find((r) => r.upid === upid)).toEqual({
+        upid,
+        node: server.node,
+        starttime: Number.parseInt(upid.split(':')[4] as string, 16),
+        type: 'qmcreate',
+        id: String(vmid),
+        user,
+        ...(tokenid ? { tokenid } : {}),
+        endtime: expect.any(Number),
+        status: 'OK',
+      });
+    });
+
     it('starts the VM under TCG, refuses a second start in the task, suspends, resumes, resets and stops it', () => {
       const upid = expectUpid(ok(flow, 'start'), server.node, 'qmstart', vmid, authid());
       expectTaskOk(ok<TaskWait>(flow, 'start_wait'), upid, 'qmstart', vmid, authid());

@@ -122,6 +122,7 @@ step("error_unknown_node", lambda: api.nodes("nosuchnode").qemu.get())
 
 step("resources", lambda: api.cluster.resources.get(type="vm"))
 step("list", lambda: qemu.get())
+step("cluster_tasks", lambda: api.cluster.tasks.get())
 
 # power: start under TCG, status, start again (task fails), suspend/resume/reset, stop
 upid = step("start", lambda: qemu(vmid).status.start.post())

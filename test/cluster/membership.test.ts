@@ -2,11 +2,14 @@
  * Membership through the API of real `serve` servers on three cluster roots over a real 3-member
  * etcd: each running server registers itself (URL + certificate fingerprint) under a lease;
  * /nodes and /cluster/status show members online/offline; /cluster/resources lists every
- * node's VMs (stopped from an online node, unknown from an offline one); nextid skips ids used
+ * node's VMs (stopped from an online node, unknown from an offline one; another node's running
+ * VM with the usage that node published); /cluster/tasks lists every node's recent tasks from
+ * either node, and an offline node's no more; nextid skips ids used
  * on any node; a server that shuts down shows offline at once; `cluster fence` takes over a dead
  * node's VMs only (never an online node's, never a locked VM).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +20,7 @@ import { clusterInit, clusterJoin } from '../../src/cluster/setup.js';
 import { CvmError } from '../../src/errors.js';
 import { openConfigStore } from '../../src/store/open.js';
 import { dataOf, startTestServer, type TestServer } from '../api/helpers.js';
+import { waitFor } from '../integration/helpers.js';
 import { EtcdCluster } from './etcd-harness.js';
 
 describe('cluster membership through the API', () => {
@@ -90,6 +94,82 @@ describe('cluster membership through the API', () => {
     ]);
   });
 
+  it("/cluster/resources shows another node's running VM with the usage that node published", async () => {
+    const b = sb as TestServer;
+    const pidfile = join(roots.b as string, 'run', '101.pid');
+    mkdirSync(join(roots.b as string, 'run'), { recursive: true });
+    // a stand-in for QEMU on node-b: alive, -pidfile names the pid file (what store/liveness checks)
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', '--', '-pidfile', pidfile], { stdio: 'ignore' });
+    try {
+      writeFileSync(pidfile, `${child.pid}\n`);
+      const vm101 = async () => {
+        const vms = dataOf<Record<string, unknown>[]>(await sa.call('GET', '/cluster/resources', { query: { type: 'vm' } }));
+        return vms.find((v) => v.vmid === 101);
+      };
+      // node-b notices the VM at its next registration refresh (~3 s) and publishes its usage at once
+      const seen = await waitFor(async () => {
+        const v = await vm101();
+        return v?.status === 'running' && (v.mem as number) > 0 ? v : undefined;
+      }, 20_000);
+      const rss = Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]) * 1024;
+      expect(seen).toMatchObject({
+        node: 'node-b',
+        status: 'running',
+        mem: expect.any(Number),
+        cpu: expect.any(Number),
+        uptime: expect.any(Number),
+      });
+      // the stand-in's resident memory, as node-b measured it a moment ago (within a factor of two)
+      expect(seen?.mem as number).toBeGreaterThan(rss / 2);
+      expect(seen?.mem as number).toBeLessThan(rss * 2);
+      // node-b's own answer for its VM has the same kind of numbers
+      const own = dataOf<Record<string, unknown>>(await b.call('GET', '/nodes/node-b/qemu/101/status/current'));
+      expect(own.status).toBe('running');
+    } finally {
+      child.kill();
+      rmSync(pidfile, { force: true });
+    }
+    // stopped: no usage left on the entry
+    const stopped = await waitFor(async () => {
+      const vms = dataOf<Record<string, unknown>[]>(await sa.call('GET', '/cluster/resources', { query: { type: 'vm' } }));
+      const v = vms.find((x) => x.vmid === 101);
+      return v?.status === 'stopped' ? v : undefined;
+    }, 20_000);
+    expect(stopped).toMatchObject({ mem: 0, cpu: 0, uptime: 0 });
+  });
+
+  it("GET /cluster/tasks lists every node's recent tasks, from either node", async () => {
+    const b = sb as TestServer;
+    const onB = await b.server.context.tasks.start({ type: 'qmstart', id: '101', user: 'root@pam' }, async () => {
+      throw new Error('failed on b');
+    });
+    await b.server.context.tasks.wait(onB, 5000);
+    const onA = await sa.server.context.tasks.start({ type: 'qmconfig', id: '100', user: 'root@pam' }, async () => {});
+    await sa.server.context.tasks.wait(onA, 5000);
+    // node-b republishes its list shortly after the task ended
+    const rows = await waitFor(async () => {
+      const list = dataOf<Record<string, unknown>[]>(await sa.call('GET', '/cluster/tasks'));
+      return list.some((r) => r.upid === onB) ? list : undefined;
+    }, 10_000);
+    expect(rows?.find((r) => r.upid === onB)).toEqual({
+      upid: onB,
+      node: 'node-b',
+      starttime: expect.any(Number),
+      type: 'qmstart',
+      id: '101',
+      user: 'root@pam',
+      endtime: expect.any(Number),
+      status: 'failed on b',
+    });
+    expect(rows?.find((r) => r.upid === onA)).toMatchObject({ node: 'node-a', status: 'OK' });
+    // node-b's API lists node-a's task too (node-a published it)
+    const fromB = await waitFor(async () => {
+      const list = dataOf<Record<string, unknown>[]>(await b.call('GET', '/cluster/tasks'));
+      return list.some((r) => r.upid === onA) ? list : undefined;
+    }, 10_000);
+    expect(fromB?.some((r) => r.upid === onB)).toBe(true);
+  });
+
   it('the per-node VM list and CVM badges come from the cluster store (this node VMs only)', async () => {
     const list = dataOf<Record<string, unknown>[]>(await sa.call('GET', '/nodes/node-a/qemu'));
     expect(list.map((v) => v.vmid)).toEqual([100]);
@@ -118,6 +198,10 @@ describe('cluster membership through the API', () => {
     expect(nodes.map((n) => n.status)).toEqual(['online', 'offline', 'offline']);
     const vms = dataOf<Record<string, unknown>[]>(await sa.call('GET', '/cluster/resources', { query: { type: 'vm' } }));
     expect(vms.find((v) => v.vmid === 101)?.status).toBe('unknown');
+    // its published task list went with its registration
+    const tasks = dataOf<Record<string, unknown>[]>(await sa.call('GET', '/cluster/tasks'));
+    expect(tasks.length).toBeGreaterThan(0);
+    expect(tasks.every((r) => r.node === 'node-a')).toBe(true);
   });
 
   it('fence takes over a dead node VMs in one transaction each, but not while a VM lock is held', async () => {

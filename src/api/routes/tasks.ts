@@ -15,9 +15,14 @@ import { intParam, paramError } from '../params.js';
 import { node, upid, vmid } from '../schemas.js';
 import { type ApiRequest, Envelope, identityOf, type RouteDef } from '../types.js';
 
-/** PVE splits a token user `root@pam!tok` into `user` and `tokenid`. */
+/** PVE splits a task's token user `root@pam!tok` into `user` and `tokenid` (split_tokenid). */
+export function splitTaskUser(user: string): { user: string; tokenid?: string } {
+  const bang = user.indexOf('!');
+  return bang === -1 ? { user } : { user: user.slice(0, bang), tokenid: user.slice(bang + 1) };
+}
+
 function statusObject(st: TaskStatus): Record<string, string | number> {
-  const bang = st.user.indexOf('!');
+  const { user, tokenid } = splitTaskUser(st.user);
   const out: Record<string, string | number> = {
     upid: st.upid,
     node: st.node,
@@ -26,10 +31,10 @@ function statusObject(st: TaskStatus): Record<string, string | number> {
     starttime: st.starttime,
     type: st.type,
     id: st.id,
-    user: bang === -1 ? st.user : st.user.slice(0, bang),
+    user,
     status: st.status,
   };
-  if (bang !== -1) out.tokenid = st.user.slice(bang + 1);
+  if (tokenid !== undefined) out.tokenid = tokenid;
   if (st.exitstatus !== undefined) out.exitstatus = st.exitstatus;
   return out;
 }

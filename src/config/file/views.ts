@@ -70,7 +70,8 @@ export function snapshotConfig(cfg: VmConfig, name: string): ConfigSection {
  * handed out as is, so no caller may change what the others see.
  */
 export function freezeConfig(config: VmConfig): VmConfig {
-  for (const section of [config.conf, config.pending, ...Object.values(config.special), ...Object.values(config.snapshots)]) Object.freeze(section);
+  for (const section of [config.conf, config.pending, ...Object.values(config.special), ...Object.values(config.snapshots)])
+    Object.freeze(section);
   Object.freeze(config.special);
   Object.freeze(config.snapshots);
   return Object.freeze(config);
