@@ -80,10 +80,10 @@ export async function qemuImgConvert(args: {
   dstFormat: string;
   size: number;
   log: (line: string) => void;
-  /** Rate limit in KiB/s (`-r NK`, as qemu-server passes a move's bwlimit). */
+  /** Rate limit in KiB/s (`-r NK`, as qemu-server passes a move's bwlimit; 0: unlimited). */
   bwlimit?: number;
 }): Promise<void> {
-  const rate = args.bwlimit ? ['-r', `${args.bwlimit}K`] : [];
+  const rate = args.bwlimit !== undefined ? ['-r', `${args.bwlimit}K`] : [];
   const argv = ['convert', '-p', '-n', ...rate, '-f', args.srcFormat, '-O', args.dstFormat, args.src, args.dst];
   await new Promise<void>((resolve, reject) => {
     const child = spawn(qemuImgBin(), argv, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -26,7 +26,7 @@ export interface MirrorArgs extends BlockJobEnv {
   value: string;
   /** The allocated target volume. */
   volid: string;
-  /** Bandwidth limit in KiB/s (0 or none: unlimited). */
+  /** Bandwidth limit in KiB/s (0: unlimited, but said so in the log as qemu-server does). */
   bwlimit?: number;
 }
 
@@ -55,7 +55,7 @@ export function volumeIsZeroInitialized(host: Pick<HostFacts, 'flavor' | 'storag
 /** common_mirror_qmp_options: full sync, no auto-dismiss (errors stay readable), speed in bytes/s. */
 function mirrorOptions(args: MirrorArgs, deviceId: string, target: string): Record<string, unknown> {
   const opts: Record<string, unknown> = { device: deviceId, sync: 'full', target, 'auto-dismiss': false };
-  if (args.bwlimit) {
+  if (args.bwlimit !== undefined) {
     opts.speed = args.bwlimit * 1024;
     args.log(`drive mirror is starting for ${deviceId} with bandwidth limit: ${args.bwlimit} KiB/s`);
   } else {

@@ -21,6 +21,7 @@ import { runningPid } from '../run/runtime-files.js';
 import { DIGEST_MISMATCH_MESSAGE } from '../store/fs-store.js';
 import { openConfigStore } from '../store/open.js';
 import { addUnusedVolume } from '../store/vm-pending.js';
+import { bandwidthLimit, type MayOverride } from './bwlimit.js';
 import { allocateCloudinitVolume, allocateVolume, CLOUDINIT_DISK_KIB, freeVolumeIds, runUndo, type UndoList } from './alloc.js';
 import { qemuImgConvert } from './convert.js';
 import { mirrorDrive } from './mirror.js';
@@ -32,8 +33,14 @@ export interface DiskMoveOptions {
   /** Free the source volume after a successful copy (default: keep it as unusedN). */
   delete?: boolean;
   digest?: string;
-  /** I/O bandwidth limit in KiB/s for the copy (qemu-img `-r`, the mirror job's speed); 0: none. */
+  /**
+   * Requested I/O bandwidth limit in KiB/s for the copy (qemu-img `-r`, the mirror job's speed;
+   * 0: unlimited). Storage limits (`bwlimit move=…` in storage.cfg) apply unless the caller may
+   * override them (storage/bwlimit).
+   */
   bwlimit?: number;
+  /** Whether the caller may override the storage limits of an ACL path (default: yes, the CLI runs as root). */
+  mayOverrideBwlimit?: MayOverride;
   log?: (line: string) => void;
   /** Poll interval of the mirror job (qemu-server: 1 s). */
   pollMs?: number;
@@ -82,7 +89,8 @@ export async function diskMove(
       try {
         if (snapshotted) warn('moving disk with snapshots, snapshots will not be moved!');
         if (running && disk === 'tpmstate0') throw new CvmError('VM_RUNNING', 'cannot move TPM state while VM is running');
-        const copy = await cloneDisk(ctx, { vmid, disk, value, storeid, running, undo, log, warn }, opts);
+        const bwlimit = await bandwidthLimit(storage, 'move', [oldStore, storeid], opts.bwlimit, opts.mayOverrideBwlimit ?? (() => true));
+        const copy = await cloneDisk(ctx, { vmid, disk, value, storeid, running, undo, log, warn, bwlimit }, opts);
         newVolid = copy.volid;
         drive.size = copy.size;
       } catch (err) {
@@ -121,7 +129,7 @@ export async function diskMove(
   return { volid: newVolid };
 }
 
-const bwlimitOf = (opts: DiskMoveOptions) => (opts.bwlimit ? { bwlimit: opts.bwlimit } : {});
+const bwlimitOf = (args: CloneArgs) => (args.bwlimit !== undefined ? { bwlimit: args.bwlimit } : {});
 const pollOf = (opts: DiskMoveOptions) => (opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {});
 
 interface CloneArgs {
@@ -133,6 +141,8 @@ interface CloneArgs {
   undo: UndoList;
   log: (line: string) => void;
   warn: (message: string) => void;
+  /** The limit that applies (KiB/s), undefined: none. */
+  bwlimit: number | undefined;
 }
 
 /**
@@ -166,13 +176,13 @@ async function cloneDisk(ctx: LifecycleContext, args: CloneArgs, opts: DiskMoveO
       volid: dst.volid,
       log,
       warn: args.warn,
-      ...bwlimitOf(opts),
+      ...bwlimitOf(args),
       ...pollOf(opts),
     });
     // the VM writes to the new volume now: whatever fails later must not free it
     undo.length = 0;
   } else {
-    await qemuImgConvert({ src: src.path, srcFormat: src.format, dst: dst.path, dstFormat: format, size, log, ...bwlimitOf(opts) });
+    await qemuImgConvert({ src: src.path, srcFormat: src.format, dst: dst.path, dstFormat: format, size, log, ...bwlimitOf(args) });
   }
   return { volid: dst.volid, size };
 }

@@ -131,6 +131,26 @@ describe.skipIf(!QEMU_IMG)('storage', () => {
       const conf = dataOf<Record<string, string>>(await t.call('GET', `/nodes/${NODE}/qemu/201/config`));
       expect(conf.scsi0).toBe('other:201/vm-201-disk-0.qcow2,size=32M');
       expect(dataOf<{ status: string }>(await t.call('GET', `/nodes/${NODE}/qemu/201/status/current`)).status).toBe('running');
+
+      // a user who may not change the storages' limits cannot raise them: local's `bwlimit move=` applies
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(
+        join(t.root, 'storage.cfg'),
+        `dir: local\n\tpath ${t.root}\n\tcontent images,iso\n\tbwlimit move=32768\n\ndir: other\n\tpath ${join(t.root, 'other')}\n\tcontent images\n`,
+      );
+      await t.addUser('mover@pve', 'mover-secret', { '/vms': ['PVEVMAdmin'], '/storage': ['PVEDatastoreUser'] });
+      const mover = await t.login('mover@pve', 'mover-secret');
+      const back = await t.call('POST', `/nodes/${NODE}/qemu/201/move_disk`, {
+        form: { disk: 'scsi0', storage: 'local', format: 'raw', bwlimit: '65536' },
+        as: mover,
+      });
+      expect(back.status, back.reason).toBe(200);
+      expect((await t.waitTask(dataOf<string>(back), 120_000)).exitstatus).toBe('OK');
+      const backLog = dataOf<{ t: string }[]>(await t.call('GET', `/nodes/${NODE}/tasks/${dataOf<string>(back)}/log`)).map((l) => l.t);
+      expect(backLog).toContain('drive mirror is starting for drive-scsi0 with bandwidth limit: 32768 KiB/s');
+      expect(dataOf<Record<string, string>>(await t.call('GET', `/nodes/${NODE}/qemu/201/config`)).scsi0).toMatch(
+        /^local:201\/vm-201-disk-\d+\.raw,size=32M$/,
+      );
     } finally {
       await t.waitTask(dataOf<string>(await t.call('POST', `/nodes/${NODE}/qemu/201/status/stop`)), 60_000);
     }

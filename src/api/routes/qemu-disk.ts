@@ -4,7 +4,8 @@
  * an absolute size or by `+N`, offline with qemu-img, online through QMP; shrinking refused) and
  * `POST …/{vmid}/move_disk` (a `qmmove` task: copy a disk to another storage or format — a
  * running VM's with a QEMU mirror job and its progress lines in the task log — the source kept
- * as unusedN unless `delete=1`, `bwlimit` in KiB/s). The work is the CLI's `cvmctl disk
+ * as unusedN unless `delete=1`, `bwlimit` in KiB/s over the storages' limits only for users with
+ * Datastore.Allocate on them). The work is the CLI's `cvmctl disk
  * resize|move` (src/storage/resize, src/storage/move); checks that need no I/O (disk name,
  * size syntax, digest) answer before a task starts.
  */
@@ -13,9 +14,9 @@ import { CvmError } from '../../errors.js';
 import { validDriveNames } from '../../config/options/drive-names.js';
 import { DIGEST_MISMATCH_MESSAGE } from '../../store/fs-store.js';
 import { flag } from '../params.js';
-import { allOf, assertRootOnly, requirePrivs, vmAcl } from '../permissions.js';
+import { allOf, assertRootOnly, canSee, requirePrivs, vmAcl } from '../permissions.js';
 import { digest, optionalBool, skiplock, vmPath } from '../schemas.js';
-import type { ApiRequest, RouteDef } from '../types.js';
+import { type ApiRequest, identityOf, type RouteDef } from '../types.js';
 import { loadVm, taskLifecycle, vmidOf, vmTask } from '../vm-task.js';
 
 const disk = { type: 'string', enum: validDriveNames, description: 'The disk you want to resize or move.' } as const;
@@ -77,7 +78,9 @@ export const qemuDiskRoutes: RouteDef[] = [
           delete: flag(req.params, 'delete'),
           ...(req.params.format ? { format: req.params.format } : {}),
           ...(req.params.digest ? { digest: req.params.digest } : {}),
-          ...(Number(req.params.bwlimit) > 0 ? { bwlimit: Number(req.params.bwlimit) } : {}),
+          ...(req.params.bwlimit !== undefined ? { bwlimit: Number(req.params.bwlimit) } : {}),
+          // get_bandwidth_limit: who may change a storage's limits may override them
+          mayOverrideBwlimit: (path) => canSee(req, identityOf(req), path, ['Datastore.Allocate']),
         });
         task.log(`moved ${req.params.disk} to ${res.volid}`);
       });

@@ -56,7 +56,7 @@ export function register(program: Command): void {
     .option('--format <raw|qcow2|vmdk>', 'target format (default: the source format)')
     .option('--delete', 'free the source volume after a successful copy')
     .option('--digest <sha1>', 'only if the config still has this SHA-1')
-    .option('--bwlimit <KiB/s>', 'I/O bandwidth limit of the copy in KiB/s (0: unlimited)', parseBwlimit)
+    .option('--bwlimit <KiB/s>', "I/O bandwidth limit of the copy in KiB/s (0: unlimited); default: the storages' `bwlimit move=`", parseBwlimit)
     .action(
       async (
         vmid: number,
@@ -72,7 +72,7 @@ export function register(program: Command): void {
           delete: opts.delete === true,
           ...(opts.format ? { format: opts.format } : {}),
           ...(opts.digest ? { digest: opts.digest } : {}),
-          ...(opts.bwlimit ? { bwlimit: opts.bwlimit } : {}),
+          ...(opts.bwlimit !== undefined ? { bwlimit: opts.bwlimit } : {}),
         });
       },
     );
