@@ -1,9 +1,9 @@
 /**
  * @module bin/code-cache
- * Runs a CommonJS bundle (dist/cli/showcmd-main.cjs) through `vm.Script` with a V8 code cache,
- * `<bundle>.cache`, written by `npm run build`. Node 20 has no compile cache of its own
- * (`module.enableCompileCache` came in 22), and compiling the bundle plus every function a
- * `showcmd` runs was about a third of our share of a cold start; a cache made after a run
+ * Runs a CommonJS bundle (dist/cli/showcmd-main.cjs, dist/cli/main.cjs) through `vm.Script`
+ * with a V8 code cache, `<bundle>.cache`, written by `npm run build`. Node 20 has no compile
+ * cache of its own (`module.enableCompileCache` came in 22), and compiling the bundle plus every
+ * function a command runs was about a third of our share of a cold start; a cache made after a run
  * holds the bytecode of every function that run compiled, so V8 deserializes it instead.
  *
  * The cache is used only when it was made from these very bundle bytes by this Node build and

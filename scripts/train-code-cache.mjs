@@ -1,7 +1,11 @@
 /**
  * @module scripts/train-code-cache
- * Last step of scripts/bundle-cli.mjs: writes dist/cli/showcmd-main.cjs.cache, the V8 code
- * cache bin/cvmctl loads the showcmd bundle with (bin/code-cache.js). A cache made after running
+ * Steps of scripts/bundle-cli.mjs: write dist/cli/showcmd-main.cjs.cache and
+ * dist/cli/main.cjs.cache, the V8 code caches bin/cvmctl loads its bundles with
+ * (bin/code-cache.js). The full CLI's training runs the everyday read-only commands (`list`,
+ * `config`, `status`, `listsnapshot`, `lint`, help) and config changes (`create`, `set`) on a
+ * few VMs: every command shares commander and the registration of all command modules, which
+ * is most of what a cold start compiles. For showcmd: a cache made after running
  * holds the bytecode of every function the runs compiled, so the training runs `showcmd` the
  * ways users do: from the store and from `--file`, on the `pve-test` and `local` hosts and a JSON profile, plain,
  * `--pretty` and `--json`, for configs that reach most of the generator (q35, OVMF with efidisk
@@ -86,17 +90,51 @@ export function trainShowcmdCache(root, bundle) {
       [...common, '--file', join(files, '8008.conf'), '--host', join(files, 'sev-host.json')],
       [...common, '--file', join(files, '8007.conf'), '--host', 'pve-test'],
     ];
-    const loader = join(root, 'bin', 'code-cache.js');
-    const result = join(state, 'exit-codes.json');
-    const code = [
-      `require(${JSON.stringify(loader)}).trainCodeCache(${JSON.stringify(bundle)}, ${JSON.stringify(runs)})`,
-      `.then((codes) => require('node:fs').writeFileSync(${JSON.stringify(result)}, JSON.stringify(codes)));`,
-    ].join('');
-    const env = { ...process.env };
-    delete env.NODE_OPTIONS;
-    // the runs print command lines and warnings: not the build's output
-    execFileSync(process.execPath, ['-e', code], { env, stdio: 'ignore' });
-    return JSON.parse(readFileSync(result, 'utf8'));
+    return trainInChild(root, bundle, runs, state);
+  } finally {
+    rmSync(state, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Run `bundle` once per argument list in a child process with no NODE_OPTIONS and save its code
+ * cache (bin/code-cache.js trainCodeCache); returns the runs' exit codes.
+ */
+function trainInChild(root, bundle, runs, state) {
+  const loader = join(root, 'bin', 'code-cache.js');
+  const result = join(state, 'exit-codes.json');
+  const code = [
+    `require(${JSON.stringify(loader)}).trainCodeCache(${JSON.stringify(bundle)}, ${JSON.stringify(runs)})`,
+    `.then((codes) => require('node:fs').writeFileSync(${JSON.stringify(result)}, JSON.stringify(codes)));`,
+  ].join('');
+  const env = { ...process.env, CVMCTL_ROOT: state };
+  delete env.NODE_OPTIONS;
+  // the runs print command lines and warnings: not the build's output
+  execFileSync(process.execPath, ['-e', code], { env, stdio: 'ignore' });
+  return JSON.parse(readFileSync(result, 'utf8'));
+}
+
+/** Train the cache of `bundle` (dist/cli/main.cjs, the full CLI); returns the runs' exit codes. */
+export function trainCliCache(root, bundle) {
+  const state = mkdtempSync(join(tmpdir(), 'cvmctl-train-cli-'));
+  try {
+    mkdirSync(join(state, 'qemu-server'));
+    writeFileSync(join(state, 'qemu-server', '8006.conf'), BIG);
+    writeFileSync(join(state, 'qemu-server', '8007.conf'), SMALL);
+    writeFileSync(join(state, 'qemu-server', '8008.conf'), SEV);
+    const r = ['--root', state];
+    const runs = [
+      [...r, 'list'],
+      [...r, 'config', '8006'],
+      [...r, 'config', '8007', '--current'],
+      [...r, 'status', '8007'],
+      [...r, 'listsnapshot', '8007'],
+      [...r, 'lint', '8007'],
+      [...r, 'create', '8010', '--name', 'trained', '--memory', '512', '--cores', '2', '--net0', 'virtio,bridge=vmbr0'],
+      [...r, 'set', '8010', '--description', 'training run', '--delete', 'cores'],
+      [...r, 'help'],
+    ];
+    return trainInChild(root, bundle, runs, state);
   } finally {
     rmSync(state, { recursive: true, force: true });
   }

@@ -11,8 +11,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { dirname, extname, join, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { extname, join, resolve, sep } from 'node:path';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -31,7 +30,7 @@ const CSP = "default-src 'self'; connect-src 'self' wss:; img-src 'self' data:; 
 
 /** dist/ui next to the running code: dist/cli/main.js and dist/api/static.js both sit one folder below dist/. */
 export function defaultUiRoot(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
+  const here = import.meta.dirname;
   const candidates = [join(here, '..', 'ui'), join(here, '..', '..', 'dist', 'ui')];
   return candidates.find((dir) => existsSync(join(dir, 'index.html'))) ?? (candidates[0] as string);
 }
