@@ -4,7 +4,7 @@
  * move_disk: the checks and texts of `$load_and_check_move` (lock, digest, disk exists and
  * has a volume, not a CD-ROM, not the same storage and format, target takes images, a disk
  * with snapshots cannot be moved with --delete), then clone_disk's full clone: a new volume on
- * the target (format: --format, else the source's, as the dir plugin allows raw/qcow2/vmdk) of
+ * the target (format: --format, else the source's, if the target takes it, else its default) of
  * the source's size, the data copied — a stopped VM's with `qemu-img convert` and its progress
  * lines, a running VM's with a QEMU mirror job that ends by switching the VM to the new volume
  * (storage/mirror; a TPM state cannot move while the VM runs) — and the drive switched to the
@@ -22,6 +22,7 @@ import { DIGEST_MISMATCH_MESSAGE } from '../store/fs-store.js';
 import { openConfigStore } from '../store/open.js';
 import { addUnusedVolume } from '../store/vm-pending.js';
 import { bandwidthLimit, type MayOverride } from './bwlimit.js';
+import { resolveFormatHint } from './formats.js';
 import { allocateCloudinitVolume, allocateVolume, CLOUDINIT_DISK_KIB, freeVolumeIds, runUndo, type UndoList } from './alloc.js';
 import { qemuImgConvert } from './convert.js';
 import { mirrorDrive } from './mirror.js';
@@ -157,7 +158,11 @@ async function cloneDisk(ctx: LifecycleContext, args: CloneArgs, opts: DiskMoveO
   const oldVolid = drive.file as string;
   log(`create full clone of drive ${disk} (${oldVolid})`);
   const src = volumeFile(storage, oldVolid);
-  const format = opts.format ?? (['raw', 'qcow2', 'vmdk'].includes(src.format) ? src.format : 'raw');
+  // resolve_dst_disk_format: the requested format, else the source's, if the target takes it
+  const format = resolveFormatHint(storage, storeid, opts.format ?? src.format);
+  if (opts.format && opts.format !== format) {
+    args.warn(`format '${opts.format}' is not supported by the target storage '${storeid}' - using '${format}' instead`);
+  }
   if (driveIsCloudinit(drive)) {
     const volid = await allocateCloudinitVolume({ storage, storeid, vmid, format }, undo);
     log(`allocated target volume '${volid}'`);
