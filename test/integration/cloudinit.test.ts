@@ -217,10 +217,32 @@ describe.skipIf(!ready)(`cloud-init drive${ready ? '' : ' (skipped: needs qemu-s
     expect(await ide2Medium()).toEqual({ inserted: true, trayOpen: false });
   }, 120_000);
 
-  it('deleting the drive of the stopped VM frees the image', () => {
+  it('on the running VM, ejecting the cloud-init drive frees its image and a new one is generated and inserted', async () => {
+    ok('set', String(VMID), '--ide2', 'none,media=cdrom');
+    expect(configText()).toContain('\nide2: none,media=cdrom\n');
+    expect(existsSync(imagePath())).toBe(false);
+    expect((await ide2Medium()).inserted).toBe(false);
+
+    ok('set', String(VMID), '--ide2', 'local:cloudinit');
+    expect(configText()).toContain(`\nide2: ${IMAGE},media=cdrom\n`);
+    expect(configText()).not.toContain('[PENDING]');
+    expect(readIso(['/user-data']).files['/user-data']).toBe('#cloud-config\nruncmd: [echo snippet]\n');
+    expect(await ide2Medium()).toEqual({ inserted: true, trayOpen: false });
+  }, 120_000);
+
+  it('on the stopped VM, a new cloud-init drive is generated at once (configdrive2 here); delete and destroy free it', () => {
     ok('stop', String(VMID));
-    ok('set', String(VMID), '--delete', 'ide2');
+    ok('set', String(VMID), '--delete', 'ide2,cicustom');
     expect(existsSync(imagePath())).toBe(false);
     expect(configText()).not.toContain('cloudinit');
+
+    ok('set', String(VMID), '--sata0', 'local:cloudinit', '--citype', 'configdrive2');
+    const sataImage = imagePath();
+    const iso = readIso(['/openstack/latest/user_data', '/openstack/content/0000']);
+    expect(iso.label).toBe('config-2');
+    expect(iso.files['/openstack/latest/user_data']).toContain('\nuser: carol\n');
+    expect(iso.files['/openstack/content/0000']).toContain('auto eth0\niface eth0 inet static\n        address 192.0.2.10\n');
+    ok('destroy', String(VMID));
+    expect(existsSync(sataImage)).toBe(false);
   }, 120_000);
 });
