@@ -11,6 +11,7 @@
 
 import { CvmError } from '../errors.js';
 import { isDriveKey } from '../config/file/drives.js';
+import { driveIsCloudinit } from '../config/drive.js';
 import type { Identity } from '../access/types.js';
 import type { AccessControl } from '../access/types.js';
 import { ROOT } from './permissions.js';
@@ -43,6 +44,11 @@ const CLOUDINIT = new Set(['cicustom', 'cipassword', 'citype', 'ciuser', 'ciupgr
 
 const rootOnly = (key: string, what = 'config') => new CvmError('PERMISSION_DENIED', `only root can set '${key}' ${what}`);
 
+/** The volume part of a drive value (`file=`/`volume=` or the leading positional value). */
+function storageFile(value: string): string {
+  return (value.split(',', 1)[0] ?? '').replace(/^(?:file|volume)=/, '');
+}
+
 /** The storage a drive value allocates on (`local:4`) or refers to (`local:100/vm-100-disk-0.raw`). */
 function storageOfDrive(value: string): string | undefined {
   const file = value.split(',', 1)[0] ?? '';
@@ -69,7 +75,9 @@ export async function checkConfigChangePerms(
     const value = values[key];
     if (isDriveKey(key) || key === 'cdrom') {
       const cdrom = key === 'cdrom' || (value !== undefined && /(?:^|,)media=cdrom(?:,|$)/.test(value));
-      await vm([cdrom ? 'VM.Config.CDROM' : 'VM.Config.Disk']);
+      // a cloud-init drive (`local:cloudinit`, `…/vm-100-cloudinit.qcow2`) needs both, as update_vm's check_drive_perms
+      const cloudinit = value !== undefined && driveIsCloudinit({ file: storageFile(value) });
+      await vm(cloudinit ? ['VM.Config.Cloudinit', 'VM.Config.CDROM'] : [cdrom ? 'VM.Config.CDROM' : 'VM.Config.Disk']);
       const storage = value !== undefined ? storageOfDrive(value) : undefined;
       if (storage && value !== undefined && /^[^,]*:\d+(?:\.\d+)?(?:,|$)/.test(value)) {
         await access.check(identity, `/storage/${storage}`, ['Datastore.AllocateSpace']);

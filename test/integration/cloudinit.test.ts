@@ -217,13 +217,20 @@ describe.skipIf(!ready)(`cloud-init drive${ready ? '' : ' (skipped: needs qemu-s
     expect(await ide2Medium()).toEqual({ inserted: true, trayOpen: false });
   }, 120_000);
 
-  it('on the running VM, ejecting the cloud-init drive frees its image and a new one is generated and inserted', async () => {
-    ok('set', String(VMID), '--ide2', 'none,media=cdrom');
+  it('on the running VM, ejecting the cloud-init drive frees its image and a new one is generated and inserted (API, PVEVMUser)', async () => {
+    // PVEVMUser has VM.Config.CDROM and VM.Config.Cloudinit but not VM.Config.Disk: enough for a cloud-init drive
+    await api.addUser('vmuser@pve', 'vmuser-secret', { [`/vms/${VMID}`]: ['PVEVMUser'] });
+    const vmuser = await api.login('vmuser@pve', 'vmuser-secret');
+    const config = `/nodes/${NODE}/qemu/${VMID}/config`;
+    const eject = await api.call('PUT', config, { form: { ide2: 'none,media=cdrom' }, as: vmuser });
+    expect(eject.status, eject.text).toBe(200);
     expect(configText()).toContain('\nide2: none,media=cdrom\n');
     expect(existsSync(imagePath())).toBe(false);
     expect((await ide2Medium()).inserted).toBe(false);
 
-    ok('set', String(VMID), '--ide2', 'local:cloudinit');
+    expect((await api.call('PUT', config, { form: { scsi1: 'local:1' }, as: vmuser })).status).toBe(403);
+    const add = await api.call('PUT', config, { form: { ide2: 'local:cloudinit' }, as: vmuser });
+    expect(add.status, add.text).toBe(200);
     expect(configText()).toContain(`\nide2: ${IMAGE},media=cdrom\n`);
     expect(configText()).not.toContain('[PENDING]');
     expect(readIso(['/user-data']).files['/user-data']).toBe('#cloud-config\nruncmd: [echo snippet]\n');
