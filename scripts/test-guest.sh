@@ -114,6 +114,15 @@ fi
 exit 0
 EOF
 
+# qemu-ga's guest-shutdown runs /sbin/shutdown -P +0 …, which busybox lacks: power off (after
+# exiting, so the agent sees the program succeed)
+cat >"$root/sbin/shutdown" <<'EOF'
+#!/bin/sh
+echo "guest: shutdown $*" >/dev/console
+(sleep 1; sync; case " $* " in *" -r "*) reboot -f ;; *" -H "*) halt -f ;; *) poweroff -f ;; esac) >/dev/null 2>&1 &
+exit 0
+EOF
+
 cat >"$root/init" <<'EOF'
 #!/bin/sh
 # cvmctl test guest: busybox, the virtio drivers, qemu-ga; no udev, no disk root
@@ -149,7 +158,7 @@ echo "CVMCTL-TEST-GUEST READY $(uname -r) cpus=$(cat /sys/devices/system/cpu/onl
 # pid 1 must not exit
 while :; do sleep 3600; done
 EOF
-chmod 755 "$root/init" "$root/sbin/guest-uevent"
+chmod 755 "$root/init" "$root/sbin/guest-uevent" "$root/sbin/shutdown"
 
 (cd "$root" && find . | "$bb" cpio -o -H newc 2>/dev/null) | gzip -9 >"$work/initrd.gz"
 cp "$work/kernel/boot/vmlinuz-$uname_r" "$work/vmlinuz"

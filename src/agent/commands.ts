@@ -10,7 +10,10 @@
  */
 
 import { join } from 'node:path';
+import { agentFormat } from '../config/options/system-formats.js';
 import { CvmError } from '../errors.js';
+import { propBool } from '../qemu/cfg2cmd/props.js';
+import { readPropertyString } from '../schema/reader.js';
 import type { LifecycleContext } from '../run/context.js';
 import { runningPid, runtimePaths } from '../run/runtime-files.js';
 import { qgaCommand, type QgaCommandOptions } from './client.js';
@@ -49,6 +52,12 @@ export type AgentContext = Pick<LifecycleContext, 'facts' | 'loadConfig'>;
 
 export function agentSocketPath(ctx: AgentContext, vmid: number): string {
   return join(ctx.facts.paths.runDir, `${vmid}.qga`);
+}
+
+/** get_qga_key(conf, 'enabled'): the `agent` value says the agent is enabled (`1`, `enabled=1,…`). */
+export function agentEnabled(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  return propBool(readPropertyString(agentFormat, value).enabled) === true;
 }
 
 /** assert_agent_available: configured, VM running, agent answering a ping. */

@@ -10,6 +10,7 @@ export {
   AGENT_COMMANDS,
   MAX_EXEC_INPUT_BYTES,
   agentCommand,
+  agentEnabled,
   agentExec,
   agentExecStatus,
   agentSocketPath,

@@ -1,7 +1,8 @@
 /**
  * @module run/stop
  * Ending a VM. `stop` is qemu-server's ladder: QMP `quit`, wait; then SIGTERM, wait 10 s;
- * then SIGKILL. `shutdown` asks the guest (ACPI `system_powerdown`) and waits; since the
+ * then SIGKILL. `shutdown` asks the guest (through its agent when that runs, else ACPI
+ * `system_powerdown`: run/guest-shutdown) and waits; since the
  * command line has `-no-shutdown` (qemu-server relies on qmeventd to quit QEMU after a guest
  * power-off) cvmctl itself sends `quit` once QEMU reports `shutdown`. `reboot` is a shutdown
  * followed by a fresh start, as qmeventd does it, so config changes apply. Runtime files and
@@ -12,7 +13,8 @@ import { rm } from 'node:fs/promises';
 import { CvmError } from '../errors.js';
 import { parseStartupOrder } from '../schema/formats/ids.js';
 import { tempEfivarsPath } from './efivars.js';
-import { QmpClient, queryStatus, systemPowerdown } from '../qemu/qmp/index.js';
+import { QmpClient, queryStatus } from '../qemu/qmp/index.js';
+import { requestGuestShutdown, type ShutdownRequest } from './guest-shutdown.js';
 import { type LifecycleContext, pathsFor, warnFn } from './context.js';
 import { runAfterExitHooks } from './hooks.js';
 import { assertNotLocked, withVmRunLock } from './lock.js';
@@ -140,6 +142,7 @@ async function shutdownLocked(ctx: LifecycleContext, vmid: number, opts: Shutdow
   const deadline = Date.now() + timeoutSec * 1000;
   const qmp = await QmpClient.connect(paths.qmp);
   let guestOff = false;
+  let request: ShutdownRequest | undefined;
   try {
     // a paused guest cannot see the power button; it would power off the moment it resumes (vm_shutdown API)
     if ((await queryStatus(qmp).catch(() => undefined))?.status === 'paused') {
@@ -150,8 +153,8 @@ async function shutdownLocked(ctx: LifecycleContext, vmid: number, opts: Shutdow
       await cleanupAfterExit(ctx, vmid);
       return { vmid, wasRunning: true, method };
     }
-    await systemPowerdown(qmp);
-    while (Date.now() < deadline) {
+    request = await requestGuestShutdown(ctx, vmid, config.conf, qmp, timeoutSec * 1000);
+    while (Date.now() < deadline && !request.failure()) {
       if (!(await waitForExit(pid, 0))) {
         const status = await queryStatus(qmp).catch(() => undefined);
         if (status?.status === 'shutdown') {
@@ -170,6 +173,15 @@ async function shutdownLocked(ctx: LifecycleContext, vmid: number, opts: Shutdow
     await stopLadder(ctx, vmid, pid, { timeoutSec: 10, termWaitSec: 5 });
     await cleanupAfterExit(ctx, vmid);
     return { vmid, wasRunning: true, method: 'powerdown' };
+  }
+  // the agent refused (its shutdown program failed): _do_vm_stop's error path
+  const refused = request?.failure();
+  if (refused) {
+    if (!opts.forceStop) throw new CvmError('QMP_ERROR', 'VM quit/powerdown failed', { details: { reason: refused.message } });
+    warnFn(ctx)('VM quit/powerdown failed - terminating now with SIGTERM');
+    const method = await stopLadder(ctx, vmid, pid, { timeoutSec: 0, termWaitSec: 10 });
+    await cleanupAfterExit(ctx, vmid);
+    return { vmid, wasRunning: true, method };
   }
   if (!opts.forceStop) throw new CvmError('QMP_TIMEOUT', 'VM quit/powerdown failed - got timeout');
   warnFn(ctx)(`guest did not power off within ${timeoutSec} s - stopping VM ${vmid}`);

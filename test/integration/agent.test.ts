@@ -187,7 +187,7 @@ describe.skipIf(Boolean(skip))(`cvmctl agent against qemu-ga in the test guest${
     }, 60_000);
 
     // last: kill the agent inside the guest; the channel stays, nobody answers any more
-    it('says the agent is not running once qemu-ga in the guest is gone', async () => {
+    it('says the agent is not running once qemu-ga in the guest is gone; shutdown falls back to ACPI', async () => {
       const kill = await cli(r.root, [
         'agent',
         String(VMID),
@@ -211,6 +211,12 @@ describe.skipIf(Boolean(skip))(`cvmctl agent against qemu-ga in the test guest${
         stdout: '',
         stderr: 'QEMU guest agent is not running\n',
       });
+      // shutdown then warns like qga_check_running and falls back to ACPI, which this guest ignores (no acpid)
+      const down = await cli(r.root, ['shutdown', String(VMID), '--timeout', '2', '--force-stop']);
+      expect(down.code, down.stderr).toBe(0);
+      expect(down.stderr).toContain(`QEMU Guest Agent is not running - VM ${VMID} qga command 'guest-ping' failed - got timeout\n`);
+      expect(down.stderr).toContain(`guest did not power off within 2 s - stopping VM ${VMID}\n`);
+      expect(readFileSync(serial, 'utf8')).not.toMatch(/guest: shutdown/);
     }, 90_000);
   });
 });

@@ -211,4 +211,12 @@ describe.skipIf(Boolean(skip))(`hotplug seen from inside a running guest${skip ?
     expect((await qmp<{ name: string }[]>('qom-list', { path: '/objects' })).map((o) => o.name)).not.toContain('mem-dimm0');
     await guestUntil(['cat', '/proc/meminfo'], (out) => memTotalKiB(out) === before);
   }, 240_000);
+
+  // last: the guest ignores the ACPI power button (no acpid), so only the agent's guest-shutdown can power it off
+  it('shutdown goes through the guest agent, as qm shutdown does with agent: 1', () => {
+    const res = cli(r.root, 'shutdown', String(VMID), '--timeout', '120');
+    expect(res).toMatchObject({ code: 0, stderr: '' });
+    expect(readFileSync(serial, 'utf8')).toMatch(/^guest: shutdown (-h )?-P \+0 hypervisor initiated shutdown\r?$/m);
+    expect(cli(r.root, 'status', String(VMID))).toMatchObject({ code: 0, stdout: 'status: stopped\n' });
+  }, 180_000);
 });

@@ -89,7 +89,7 @@ export function register(program: Command): void {
 
   program
     .command('shutdown')
-    .description('ask the guest to power off (ACPI) and wait; --force-stop stops it after the timeout')
+    .description('ask the guest to power off (through its agent when that runs, else ACPI) and wait; --force-stop stops it after the timeout')
     .argument('<vmid>', 'VM ID', parseVmid)
     .option('--timeout <s>', `seconds to wait for the guest, 0 - ${MAX_TIMEOUT_SEC} (default: the config's startup down=N, else 60)`, parseSeconds('timeout'))
     .addOption(new Option('--force-stop', 'stop the VM if the guest has not powered off in time'))
