@@ -176,14 +176,17 @@ describe('create / set input', () => {
     expect(cvmctl('set', '100', '--delete', 'ide2').code).toBe(0);
   });
 
-  it('names key and value for a boot order with a missing device, printing no update line', () => {
+  it('names key and value for a boot order with a missing device, after the update line as qm prints it', () => {
     const before = readConf(100);
+    // update_vm checks the boot order inside its worker, after 'update VM …' is printed
+    const r = cvmctl('set', '100', '--boot', 'order=scsi9');
     expectOneLineError(
-      cvmctl('set', '100', '--boot', 'order=scsi9'),
+      { ...r, stdout: r.stdout.replace(/^update VM 100: -boot order=scsi9\n$/, '') },
       2,
       "boot: invalid value 'order=scsi9'",
       "device 'scsi9' does not exist",
     );
+    expect(r.stdout).toBe('update VM 100: -boot order=scsi9\n');
     expect(readConf(100)).toBe(before);
   });
 
