@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { pveTestProfile } from '../host/profiles/pve-test.js';
 import { CvmError } from '../errors.js';
-import { mirrorDrive } from './mirror.js';
+import { checkMirrorIoUring, mirrorDrive } from './mirror.js';
+import type { StorageConfig } from './types.js';
 
 // qemu-server's BlockJob.pm / Blockdev.pm sequence (facts, not its code): node names are a type
 // letter plus the first 30 hex digits of sha256("drive=<id>,volid=<volid>")
@@ -273,5 +274,27 @@ describe('mirror of a drive of a VM started with -drive', () => {
     expect(qmp.calls.find((c) => c.command === 'job-complete')?.args).toEqual({ id: 'drive-scsi0' });
     expect(lines[1]).toBe('drive-scsi0: transferred 32.0 MiB of 32.0 MiB (100.00%) in 0s, ready');
     expect(lines.at(-1)).toBe('drive-scsi0: mirror-job finished');
+  });
+});
+
+describe('clone_disk_check_io_uring before a mirror to another storage', () => {
+  const storage: StorageConfig = {
+    local: { type: 'dir', content: ['images'], path: '/var/lib/vz' },
+    other: { type: 'dir', content: ['images'], path: '/srv/other' },
+    smb: { type: 'cifs', content: ['images'], path: '/mnt/pve/smb' },
+  };
+  const refused = 'target storage is known to cause issues with aio=io_uring (used by current drive)';
+  const check = (value: string, target: string, blockdev: boolean) => () => checkMirrorIoUring(storage, value, 'scsi0', target, blockdev);
+
+  it('refuses a CIFS target for a drive using io_uring: set explicitly, or by default on a -drive VM', () => {
+    expect(check(`${SOURCE},aio=io_uring`, 'smb', true)).toThrow(refused);
+    expect(check(SOURCE, 'smb', false)).toThrow(refused);
+  });
+
+  it('lets other aio modes, the -blockdev default, same-storage moves and io_uring-safe targets through', () => {
+    expect(check(SOURCE, 'smb', true)).not.toThrow();
+    expect(check(`${SOURCE},aio=native,cache=none`, 'smb', false)).not.toThrow();
+    expect(check(`${SOURCE},aio=io_uring`, 'other', true)).not.toThrow();
+    expect(check(`${SOURCE},aio=io_uring`, 'local', false)).not.toThrow();
   });
 });

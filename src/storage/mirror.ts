@@ -14,9 +14,11 @@ import { CvmError } from '../errors.js';
 import type { HostFacts } from '../host/facts.js';
 import { blockdevChain } from '../qemu/cfg2cmd/blockdev.js';
 import { parseDriveValue } from '../qemu/cfg2cmd/drives.js';
+import { driveUsesCacheDirect, storageAllowsIoUringDefault } from '../qemu/cfg2cmd/drives-common.js';
 import { blockNodeChildren, detachBlockNode } from '../run/hotplug/qmp-devices.js';
 import { type BlockJobEnv, type BlockJobs, cancelBlockJobs, monitorBlockJobs } from './block-job.js';
 import { volumePath } from './path.js';
+import type { StorageConfig } from './types.js';
 import { checkedVolumeFormat, parseVolumeId, storageConfig } from './volume.js';
 
 export interface MirrorArgs extends BlockJobEnv {
@@ -125,6 +127,32 @@ async function driveMirror(args: MirrorArgs): Promise<void> {
   await monitorBlockJobs(args, jobs, 'complete');
 }
 
+/** Whether the running VM has drive `key` as a `-blockdev` tree (top node `drive-<key>`), else it came with `-drive`. */
+export async function driveUsesBlockdev(qmp: MirrorArgs['qmp'], key: string): Promise<boolean> {
+  const nodes = await qmp.execute<NamedNode[]>('query-named-block-nodes', { flat: true });
+  return nodes.some((n) => n['node-name'] === `drive-${key}`);
+}
+
+/**
+ * clone_disk_check_io_uring (bug #4525): a mirror opens the target with the source's aio mode;
+ * refuse a target storage known to break with io_uring when the drive uses it — explicitly, or
+ * by default on a `-drive` VM (with `-blockdev` the default is chosen again for the target).
+ */
+export function checkMirrorIoUring(storage: StorageConfig, value: string, key: string, targetStoreid: string, blockdev: boolean): void {
+  const drive = parseDriveValue(key, value);
+  const source = drive ? parseVolumeId(drive.file) : undefined;
+  if (!drive || !source || source.storeid === targetStoreid) return;
+  const srcScfg = storageConfig(storage, source.storeid);
+  const cacheDirect = driveUsesCacheDirect(drive, srcScfg);
+  let usesIoUring: boolean;
+  if (drive.aio) usesIoUring = drive.aio === 'io_uring';
+  else if (blockdev) return;
+  else usesIoUring = storageAllowsIoUringDefault(srcScfg, cacheDirect);
+  if (usesIoUring && !storageAllowsIoUringDefault(storageConfig(storage, targetStoreid), cacheDirect)) {
+    throw new CvmError('STORAGE', 'target storage is known to cause issues with aio=io_uring (used by current drive)');
+  }
+}
+
 /**
  * BlockJob::mirror: copy drive `key` of the running VM to `volid` and switch the VM to it.
  * Whether the VM runs with `-blockdev` is read from QEMU (its drive's top node is named
@@ -132,6 +160,7 @@ async function driveMirror(args: MirrorArgs): Promise<void> {
  */
 export async function mirrorDrive(args: MirrorArgs): Promise<void> {
   const nodes = await args.qmp.execute<NamedNode[]>('query-named-block-nodes', { flat: true });
+  // the same test as driveUsesBlockdev, keeping the node for its size
   const top = nodes.find((n) => n['node-name'] === `drive-${args.key}`);
   if (top) await blockdevMirror(args, top);
   else await driveMirror(args);

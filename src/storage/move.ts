@@ -25,7 +25,7 @@ import { bandwidthLimit, type MayOverride } from './bwlimit.js';
 import { resolveFormatHint } from './formats.js';
 import { allocateCloudinitVolume, allocateVolume, CLOUDINIT_DISK_KIB, freeVolumeIds, runUndo, type UndoList } from './alloc.js';
 import { qemuImgConvert } from './convert.js';
-import { mirrorDrive } from './mirror.js';
+import { checkMirrorIoUring, driveUsesBlockdev, mirrorDrive } from './mirror.js';
 import { volumeFile, volumeSize } from './resize.js';
 import { parseVolumeId, parseVolname, storageConfig } from './volume.js';
 
@@ -168,11 +168,12 @@ async function cloneDisk(ctx: LifecycleContext, args: CloneArgs, opts: DiskMoveO
     log(`allocated target volume '${volid}'`);
     return { volid, size: CLOUDINIT_DISK_KIB * 1024 };
   }
+  const qmp = perCommandQmp(pathsFor(ctx, vmid).qmp, { peer: `VM ${vmid}` });
+  if (args.running) checkMirrorIoUring(storage, args.value, disk, storeid, await driveUsesBlockdev(qmp, disk));
   const size = await volumeSize(src.path, src.format);
   const dst = await allocateVolume({ storage, storeid, vmid, format, sizeKiB: Math.ceil(size / 1024) }, undo);
   log(`allocated target volume '${dst.volid}'`);
   if (args.running) {
-    const qmp = perCommandQmp(pathsFor(ctx, vmid).qmp, { peer: `VM ${vmid}` });
     await mirrorDrive({
       qmp,
       host: ctx.facts,

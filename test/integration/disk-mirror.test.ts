@@ -65,7 +65,7 @@ describe.skipIf(!QEMU_IMG || !QEMU_BINARY)(
       writeFileSync(join(broken, 'images', '9801'), 'not a directory');
       writeFileSync(
         join(r.root, 'storage.cfg'),
-        `dir: local\n\tpath ${r.root}\n\tcontent images,iso\n\ndir: second\n\tpath ${second}\n\tcontent images\n\tbwlimit move=65536,restore=1\n\ndir: broken\n\tpath ${broken}\n\tcontent images\n`,
+        `dir: local\n\tpath ${r.root}\n\tcontent images,iso\n\ndir: second\n\tpath ${second}\n\tcontent images\n\tbwlimit move=65536,restore=1\n\ndir: broken\n\tpath ${broken}\n\tcontent images\n\ncifs: smb\n\tpath ${broken}-smb\n\tserver 127.0.0.1\n\tshare vms\n\tcontent images\n`,
       );
       await createVm({
         root: r.root,
@@ -202,7 +202,24 @@ describe.skipIf(!QEMU_IMG || !QEMU_BINARY)(
       }
     });
 
-    it('holds the same data in the copies after the VM stopped', { timeout: 60_000 }, async () => {
+    it('refuses a target storage that breaks with io_uring when the drive uses it (bug #4525)', async () => {
+    // as with the TPM state, an entry in the file reaches the check (a set would stay pending)
+    const original = conf(9801);
+    const before = original.replace(/^(scsi0: [^\n]*)$/m, '$1,aio=io_uring');
+    r.writeConfig(9801, before);
+    try {
+      await expect(diskMove(ctx, 9801, 'scsi0', 'smb')).rejects.toMatchObject({
+        code: 'STORAGE',
+        message: 'storage migration failed: target storage is known to cause issues with aio=io_uring (used by current drive)',
+      });
+      expect(conf(9801)).toBe(before);
+      expect(existsSync(`${broken}-smb`)).toBe(false);
+    } finally {
+      r.writeConfig(9801, original);
+    }
+  });
+
+  it('holds the same data in the copies after the VM stopped', { timeout: 60_000 }, async () => {
       const pid = Number(readFileSync(join(r.root, 'run', '9801.pid'), 'utf8'));
       await stopVm(ctx, 9801, { timeoutSec: 10 });
       expect(alive(pid)).toBe(false);

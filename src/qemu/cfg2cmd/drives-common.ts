@@ -85,7 +85,8 @@ export function driveUsesCacheDirect(drive: DriveLike, scfg: StorageDef | undefi
   return !driveIsCdrom(drive) && !(scfg && scfg.type === 'btrfs' && !truthy(scfg['nocow']));
 }
 
-function storageAllowsIoUringDefault(scfg: StorageDef | undefined, cacheDirect: boolean): boolean {
+/** storage_allows_io_uring_default: not krbd without O_DIRECT, not LVM, not CIFS. */
+export function storageAllowsIoUringDefault(scfg: StorageDef | undefined, cacheDirect: boolean): boolean {
   if (scfg && scfg.type === 'rbd' && truthy(scfg['krbd']) && !cacheDirect) return false;
   if (scfg && scfg.type === 'lvm') return false;
   if (scfg && scfg.type === 'cifs') return false;
