@@ -5,7 +5,8 @@
  * query-memory-devices) and what the guest kernel sees, asked through the real qemu-guest-agent
  * inside it (`cvmctl agent exec`, `network-get-interfaces`). With a guest to acknowledge them the
  * unplugs complete (SCSI disk and its controller, virtio NIC, the top vCPU, a DIMM), where
- * test/integration/hotplug.test.ts (no guest OS) can only show them timing out.
+ * test/integration/hotplug.test.ts (no guest OS) can only show them timing out; the guest's
+ * balloon driver meets a balloon target, and `shutdown` goes through the agent.
  * When the guest cannot be built here (no network for `apt-get download`), the tests say why and skip.
  */
 import { execFileSync } from 'node:child_process';
@@ -211,6 +212,30 @@ describe.skipIf(Boolean(skip))(`hotplug seen from inside a running guest${skip ?
     expect((await qmp<{ name: string }[]>('qom-list', { path: '/objects' })).map((o) => o.name)).not.toContain('mem-dimm0');
     await guestUntil(['cat', '/proc/meminfo'], (out) => memTotalKiB(out) === before);
   }, 240_000);
+
+  it("a balloon target (shares: 0) is met by the guest's virtio_balloon driver, and released on delete", async () => {
+    const before = memTotalKiB();
+    expect(await qmp('query-balloon')).toEqual({ actual: 1024 * 2 ** 20 });
+    expect(cli(r.root, 'set', String(VMID), '--shares', '0', '--balloon', '768')).toMatchObject({ code: 0, stderr: '' });
+    // the guest gives 256 MiB to the balloon: QEMU sees it, the guest's MemTotal shrinks by as much
+    expect(
+      await waitFor(
+        async () => ((await qmp<{ actual: number }>('query-balloon')).actual === 768 * 2 ** 20 ? true : undefined),
+        60_000,
+        1000,
+      ),
+    ).toBe(true);
+    await guestUntil(['cat', '/proc/meminfo'], (out) => before - memTotalKiB(out) === 256 * 1024);
+    expect(cli(r.root, 'set', String(VMID), '--delete', 'balloon')).toMatchObject({ code: 0, stderr: '' });
+    expect(
+      await waitFor(
+        async () => ((await qmp<{ actual: number }>('query-balloon')).actual === 1024 * 2 ** 20 ? true : undefined),
+        60_000,
+        1000,
+      ),
+    ).toBe(true);
+    await guestUntil(['cat', '/proc/meminfo'], (out) => memTotalKiB(out) === before);
+  }, 180_000);
 
   // last: the guest ignores the ACPI power button (no acpid), so only the agent's guest-shutdown can power it off
   it('shutdown goes through the guest agent, as qm shutdown does with agent: 1', () => {
