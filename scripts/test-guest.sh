@@ -8,7 +8,8 @@
 # the org.qemu.guest_agent.0 port, onlines hot-added CPUs (memory: memhp_default_state on the
 # command line) and prints READY on ttyS0. Output, cached and never committed:
 #   $CVMCTL_TEST_GUEST_DIR (default /var/cache/cvmctl-test-guest)/{vmlinuz,initrd.gz,cmdline}
-# Idempotent: a second run only compares the stamp (kernel, busybox, qemu-ga, this script) and exits.
+# Idempotent: a second run only compares the stamp (kernel, busybox, qemu-ga, this script) and exits;
+# when newer packages cannot be fetched, a guest built by this script with this qemu-ga is kept.
 # Exit code 0 when the guest is there; otherwise 1 with one line on stderr saying why (no network,
 # no qemu-ga ...), which the tests print when they skip.
 set -euo pipefail
@@ -35,24 +36,31 @@ flock 9
 kernel_pkg() {
   apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-amd64\)$/\1/p' | head -1
 }
+# a guest built by this script with this qemu-ga stays usable when newer packages cannot be fetched
+tools="qemu-ga $(sha256sum "$qga" | cut -c1-16) script $(sha256sum "$self" | cut -c1-16)"
+old_stamp=$(cat "$dir/stamp" 2>/dev/null || true)
+keep_old() {
+  if [ -f "$dir/vmlinuz" ] && [ -f "$dir/initrd.gz" ] && [ -f "$dir/cmdline" ] && [ "${old_stamp#* qemu-ga }" = "${tools#qemu-ga }" ]; then
+    echo "test-guest: $1; keeping the guest built from ${old_stamp%% busybox-static *}" >&2
+    exit 0
+  fi
+  fail "$1"
+}
 kpkg=$(kernel_pkg)
 if [ -z "$kpkg" ] && [ "$(id -u)" -eq 0 ]; then
   apt-get update -qq >/dev/null 2>&1 || true
   kpkg=$(kernel_pkg)
 fi
-[ -n "$kpkg" ] || fail 'apt knows no linux-image-amd64 (no Debian package lists; run apt-get update)'
+[ -n "$kpkg" ] || keep_old 'apt knows no linux-image-amd64 (no Debian package lists; run apt-get update)'
 kver=$(apt-cache policy "$kpkg" | sed -n 's/^ *Candidate: //p')
 bbver=$(apt-cache policy busybox-static | sed -n 's/^ *Candidate: //p')
-stamp="$kpkg $kver busybox-static $bbver qemu-ga $(sha256sum "$qga" | cut -c1-16) script $(sha256sum "$self" | cut -c1-16)"
-
-if [ -f "$dir/vmlinuz" ] && [ -f "$dir/initrd.gz" ] && [ -f "$dir/cmdline" ] && [ "$(cat "$dir/stamp" 2>/dev/null)" = "$stamp" ]; then
-  exit 0
-fi
+stamp="$kpkg $kver busybox-static $bbver $tools"
+[ "$old_stamp" = "$stamp" ] && [ -f "$dir/vmlinuz" ] && [ -f "$dir/initrd.gz" ] && [ -f "$dir/cmdline" ] && exit 0
 
 work=$(mktemp -d "$dir/build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 (cd "$work" && apt-get download -q "$kpkg" busybox-static >download.log 2>&1) ||
-  fail "apt-get download $kpkg busybox-static failed (no network?): $(grep -E '^(E|Err):' "$work/download.log" | head -1)"
+  keep_old "apt-get download $kpkg busybox-static failed (no network?): $(grep -E '^(E|Err):' "$work/download.log" | head -1)"
 dpkg-deb -x "$work"/linux-image-*.deb "$work/kernel"
 dpkg-deb -x "$work"/busybox-static_*.deb "$work/busybox"
 bb="$work/busybox/bin/busybox"
