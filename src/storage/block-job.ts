@@ -42,6 +42,8 @@ export interface BlockJobEnv {
   warn: (message: string) => void;
   /** Poll interval (qemu-server: 1 s). */
   pollMs?: number;
+  /** Aborted: stop waiting and cancel the jobs (qemu-server dies `interrupted by signal` on INT/TERM/QUIT/HUP). */
+  signal?: AbortSignal;
 }
 
 /** BlockJobInfo of query-block-jobs (the fields used here). */
@@ -141,6 +143,7 @@ async function monitorLoop(env: BlockJobEnv, jobs: BlockJobs, completion: Comple
   let errComplete = 0;
   const start = now();
   for (;;) {
+    if (env.signal?.aborted) throw new CvmError('STORAGE', 'interrupted by signal');
     if (errComplete > 300) throw new CvmError('QMP_ERROR', `block job ('${op}') timed out`);
     const stats = await env.qmp.execute<BlockJobInfo[]>('query-block-jobs');
     const seconds = now() - start;

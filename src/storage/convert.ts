@@ -82,11 +82,13 @@ export async function qemuImgConvert(args: {
   log: (line: string) => void;
   /** Rate limit in KiB/s (`-r NK`, as qemu-server passes a move's bwlimit; 0: unlimited). */
   bwlimit?: number;
+  /** Aborted: qemu-img is stopped and the copy fails with `interrupted by signal`. */
+  signal?: AbortSignal;
 }): Promise<void> {
   const rate = args.bwlimit !== undefined ? ['-r', `${args.bwlimit}K`] : [];
   const argv = ['convert', '-p', '-n', ...rate, '-f', args.srcFormat, '-O', args.dstFormat, args.src, args.dst];
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(qemuImgBin(), argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(qemuImgBin(), argv, { stdio: ['ignore', 'pipe', 'pipe'], ...(args.signal ? { signal: args.signal } : {}) });
     let stderr = '';
     let buffer = '';
     let lastPercent = -1;
@@ -109,9 +111,13 @@ export async function qemuImgConvert(args: {
         args.log(`transferred ${renderBytes((args.size * percent) / 100)} of ${renderBytes(args.size)} (${percent.toFixed(2)}%)`);
       }
     });
-    child.once('error', (err) => reject(new CvmError('STORAGE', `unable to run qemu-img - ${err.message}`, { cause: err })));
+    child.once('error', (err) => {
+      if (args.signal?.aborted) return reject(new CvmError('STORAGE', 'interrupted by signal', { cause: err }));
+      reject(new CvmError('STORAGE', `unable to run qemu-img - ${err.message}`, { cause: err }));
+    });
     child.once('close', (code) => {
       if (code === 0) return resolve();
+      if (args.signal?.aborted) return reject(new CvmError('STORAGE', 'interrupted by signal'));
       const text = stderr.trim().split('\n').filter(Boolean).join(' - ');
       reject(new CvmError('STORAGE', `copy failed: qemu-img convert exited with code ${code}${text ? `: ${text}` : ''}`));
     });

@@ -12,7 +12,8 @@
  * written). A failed copy frees the new volume and leaves the config as it was.
  */
 
-import { driveIsCdrom, driveIsCloudinit, parseDrive, printDrive } from '../config/drive.js';
+import { type Drive, driveIsCdrom, driveIsCloudinit, parseDrive, printDrive } from '../config/drive.js';
+import type { VmConfig } from '../config/types.js';
 import { CvmError } from '../errors.js';
 import { type LifecycleContext, pathsFor, warnFn } from '../run/context.js';
 import { assertNotLocked } from '../run/lock.js';
@@ -27,6 +28,7 @@ import { allocateCloudinitVolume, allocateVolume, CLOUDINIT_DISK_KIB, freeVolume
 import { qemuImgConvert } from './convert.js';
 import { checkMirrorIoUring, driveUsesBlockdev, mirrorDrive } from './mirror.js';
 import { volumeFile, volumeSize } from './resize.js';
+import type { StorageConfig } from './types.js';
 import { parseVolumeId, parseVolname, storageConfig } from './volume.js';
 
 export interface DiskMoveOptions {
@@ -45,6 +47,42 @@ export interface DiskMoveOptions {
   log?: (line: string) => void;
   /** Poll interval of the mirror job (qemu-server: 1 s). */
   pollMs?: number;
+  /** Aborted (a signal to the CLI, a stopped API task): the copy stops and is cleaned up like a failed one. */
+  signal?: AbortSignal;
+}
+
+/**
+ * $load_and_check_move: the refusals of a move, checked on the config (the API runs them once
+ * before its task starts, as qemu-server does before forking, and again under the lock).
+ */
+export function checkMove(
+  storage: StorageConfig,
+  cfg: VmConfig,
+  disk: string,
+  storeid: string,
+  opts: Pick<DiskMoveOptions, 'digest' | 'format' | 'delete'>,
+): { drive: Drive; oldStore: string | undefined; snapshotted: boolean } {
+  const conf = cfg.conf;
+  assertNotLocked(conf);
+  if (opts.digest && opts.digest !== cfg.digest) throw new CvmError('DIGEST_MISMATCH', DIGEST_MISMATCH_MESSAGE);
+  const value = conf[disk];
+  if (!value) throw new CvmError('PARAM_INVALID', `disk '${disk}' does not exist`);
+  const drive = parseDrive(disk, value);
+  if (!drive.file) throw new CvmError('PARAM_INVALID', `disk '${disk}' has no associated volume`);
+  if (driveIsCdrom(drive, true)) throw new CvmError('PARAM_INVALID', "you can't move a cdrom");
+  const oldVolid = drive.file;
+  const oldStore = parseVolumeId(oldVolid)?.storeid;
+  const oldFormat = oldStore ? parseVolname(storage, oldVolid).format : undefined;
+  if (oldStore === storeid && (!opts.format || !oldFormat || oldFormat === opts.format)) {
+    throw new CvmError('PARAM_INVALID', "you can't move to the same storage with same format");
+  }
+  const target = storageConfig(storage, storeid);
+  if (!target.content.includes('images')) throw new CvmError('PARAM_INVALID', `storage: storage '${storeid}' does not support vm images`);
+  const snapshotted = Object.values(cfg.snapshots).some(
+    (snap) => snap[disk] !== undefined && /^(?:(?:file|volume)=)?([^,]+)/.exec(snap[disk] as string)?.[1] === oldVolid,
+  );
+  if (snapshotted && opts.delete) throw new CvmError('PARAM_INVALID', "you can't move a disk with snapshots and delete the source");
+  return { drive, oldStore, snapshotted };
 }
 
 export async function diskMove(
@@ -63,26 +101,9 @@ export async function diskMove(
   try {
     await store.update(vmid, async (cfg) => {
       const conf = cfg.conf;
-      assertNotLocked(conf);
-      if (opts.digest && opts.digest !== cfg.digest) throw new CvmError('DIGEST_MISMATCH', DIGEST_MISMATCH_MESSAGE);
-      const value = conf[disk];
-      if (!value) throw new CvmError('PARAM_INVALID', `disk '${disk}' does not exist`);
-      const drive = parseDrive(disk, value);
-      if (!drive.file) throw new CvmError('PARAM_INVALID', `disk '${disk}' has no associated volume`);
-      if (driveIsCdrom(drive, true)) throw new CvmError('PARAM_INVALID', "you can't move a cdrom");
-      oldVolid = drive.file;
-      const oldStore = parseVolumeId(oldVolid)?.storeid;
-      const oldFormat = oldStore ? parseVolname(storage, oldVolid).format : undefined;
-      if (oldStore === storeid && (!opts.format || !oldFormat || oldFormat === opts.format)) {
-        throw new CvmError('PARAM_INVALID', "you can't move to the same storage with same format");
-      }
-      const target = storageConfig(storage, storeid);
-      if (!target.content.includes('images'))
-        throw new CvmError('PARAM_INVALID', `storage: storage '${storeid}' does not support vm images`);
-      const snapshotted = Object.values(cfg.snapshots).some(
-        (snap) => snap[disk] !== undefined && /^(?:(?:file|volume)=)?([^,]+)/.exec(snap[disk] as string)?.[1] === oldVolid,
-      );
-      if (snapshotted && opts.delete) throw new CvmError('PARAM_INVALID', "you can't move a disk with snapshots and delete the source");
+      const { drive, oldStore, snapshotted } = checkMove(storage, cfg, disk, storeid, opts);
+      const value = conf[disk] as string;
+      oldVolid = drive.file as string;
       const running = Boolean(await runningPid(pathsFor(ctx, vmid)));
 
       log(`copying volume '${oldVolid}' from current storage '${oldStore ?? ''}' to target storage '${storeid}'`);
@@ -184,11 +205,12 @@ async function cloneDisk(ctx: LifecycleContext, args: CloneArgs, opts: DiskMoveO
       warn: args.warn,
       ...bwlimitOf(args),
       ...pollOf(opts),
+      ...(opts.signal ? { signal: opts.signal } : {}),
     });
     // the VM writes to the new volume now: whatever fails later must not free it
     undo.length = 0;
   } else {
-    await qemuImgConvert({ src: src.path, srcFormat: src.format, dst: dst.path, dstFormat: format, size, log, ...bwlimitOf(args) });
+    await qemuImgConvert({ src: src.path, srcFormat: src.format, dst: dst.path, dstFormat: format, size, log, ...bwlimitOf(args), ...(opts.signal ? { signal: opts.signal } : {}) });
   }
   return { volid: dst.volid, size };
 }

@@ -104,8 +104,16 @@ describe.skipIf(!QEMU_IMG)('storage', () => {
     const conf = dataOf<Record<string, string>>(await t.call('GET', `/nodes/${NODE}/qemu/200/config`));
     expect(conf.scsi0).toMatch(/^other:200\/vm-200-disk-0\.qcow2,/);
     expect(conf.unused0).toBe(volid);
+    // $load_and_check_move runs before the task: its refusals answer the request (user errors are
+    // 400s in cvmctl's one code-to-status mapping, qemu-server's plain dies 500s) and start no task
+    const tasksBefore = dataOf<unknown[]>(await t.call('GET', `/nodes/${NODE}/tasks`, { query: { limit: '1000' } })).length;
     const unknown = await t.call('POST', `/nodes/${NODE}/qemu/200/move_disk`, { form: { disk: 'scsi0', storage: 'nosuch' } });
-    expect((await t.waitTask(dataOf<string>(unknown))).exitstatus).toMatch(/nosuch/);
+    expect([unknown.status, unknown.reason]).toEqual([500, "storage 'nosuch' does not exist"]);
+    const same = await t.call('POST', `/nodes/${NODE}/qemu/200/move_disk`, { form: { disk: 'scsi0', storage: 'other' } });
+    expect([same.status, same.reason]).toEqual([400, "you can't move to the same storage with same format"]);
+    const missing = await t.call('POST', `/nodes/${NODE}/qemu/200/move_disk`, { form: { disk: 'scsi3', storage: 'local' } });
+    expect([missing.status, missing.reason]).toEqual([400, "disk 'scsi3' does not exist"]);
+    expect(dataOf<unknown[]>(await t.call('GET', `/nodes/${NODE}/tasks`, { query: { limit: '1000' } })).length).toBe(tasksBefore);
   }, 120_000);
 
   it("move_disk of a running VM mirrors in a qmmove task with qemu-server's lines and bwlimit", async () => {

@@ -8,9 +8,9 @@
  * storages and the running VM as they were. A VM started with `-drive` (machine 9.2) is moved
  * with drive-mirror and the same lines under the job name `drive-scsi0`.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QmpClient } from '../../src/qemu/qmp/index.js';
 import { startVm, stopVm } from '../../src/run/index.js';
@@ -85,7 +85,7 @@ describe.skipIf(!QEMU_IMG || !QEMU_BINARY)(
       const lines: string[] = [];
       const started = Date.now();
       // the CLI runs as root, who may override the storage's limit (65536)
-    const res = await diskMove(ctx, 9801, 'scsi0', 'second', { bwlimit: 8192, log: (l) => lines.push(l), pollMs: 200 });
+      const res = await diskMove(ctx, 9801, 'scsi0', 'second', { bwlimit: 8192, log: (l) => lines.push(l), pollMs: 200 });
       const seconds = (Date.now() - started) / 1000;
       expect(res.volid).toBe('second:9801/vm-9801-disk-0.qcow2');
       const progress = lines.filter((l) => l.includes(': transferred '));
@@ -127,7 +127,7 @@ describe.skipIf(!QEMU_IMG || !QEMU_BINARY)(
       const lines: string[] = [];
       await diskMove(ctx, 9801, 'virtio0', 'second', { format: 'raw', delete: true, log: (l) => lines.push(l), pollMs: 200 });
       // no --bwlimit: the target storage's `bwlimit move=` applies (the CLI's own request above overrode it)
-    expect(lines).toContain('drive mirror is starting for drive-virtio0 with bandwidth limit: 65536 KiB/s');
+      expect(lines).toContain('drive mirror is starting for drive-virtio0 with bandwidth limit: 65536 KiB/s');
       expect(lines.filter((l) => PROGRESS.test(l)).at(-1)).toMatch(/^mirror-virtio0: .*\(100\.00%\).*, ready$/);
       expect(lines.at(-1)).toBe("removing source volume 'local:9801/vm-9801-disk-1.qcow2' after successful copy");
       expect(conf(9801)).toMatch(/^virtio0: second:9801\/vm-9801-disk-1\.raw,size=32M$/m);
@@ -203,23 +203,62 @@ describe.skipIf(!QEMU_IMG || !QEMU_BINARY)(
     });
 
     it('refuses a target storage that breaks with io_uring when the drive uses it (bug #4525)', async () => {
-    // as with the TPM state, an entry in the file reaches the check (a set would stay pending)
-    const original = conf(9801);
-    const before = original.replace(/^(scsi0: [^\n]*)$/m, '$1,aio=io_uring');
-    r.writeConfig(9801, before);
-    try {
-      await expect(diskMove(ctx, 9801, 'scsi0', 'smb')).rejects.toMatchObject({
-        code: 'STORAGE',
-        message: 'storage migration failed: target storage is known to cause issues with aio=io_uring (used by current drive)',
-      });
-      expect(conf(9801)).toBe(before);
-      expect(existsSync(`${broken}-smb`)).toBe(false);
-    } finally {
-      r.writeConfig(9801, original);
-    }
-  });
+      // as with the TPM state, an entry in the file reaches the check (a set would stay pending)
+      const original = conf(9801);
+      const before = original.replace(/^(scsi0: [^\n]*)$/m, '$1,aio=io_uring');
+      r.writeConfig(9801, before);
+      try {
+        await expect(diskMove(ctx, 9801, 'scsi0', 'smb')).rejects.toMatchObject({
+          code: 'STORAGE',
+          message: 'storage migration failed: target storage is known to cause issues with aio=io_uring (used by current drive)',
+        });
+        expect(conf(9801)).toBe(before);
+        expect(existsSync(`${broken}-smb`)).toBe(false);
+      } finally {
+        r.writeConfig(9801, original);
+      }
+    });
 
-  it('holds the same data in the copies after the VM stopped', { timeout: 60_000 }, async () => {
+    it('the CLI stops a mirror on SIGINT, cancels the job and frees the new volume', { timeout: 120_000 }, async () => {
+      const before = conf(9801);
+      const filesBefore = await openFiles(9801);
+      const child = spawn(
+        process.execPath,
+        [resolve('bin/cvmctl'), '--root', r.root, 'disk', 'move', '9801', 'scsi0', 'local', '--format', 'raw', '--bwlimit', '2048'],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+      });
+      const progressing = new Promise<void>((ok) => {
+        child.stdout.setEncoding('utf8').on('data', (d: string) => {
+          stdout += d;
+          if (/^mirror-scsi0: transferred /m.test(stdout)) ok();
+        });
+      });
+      const exited = new Promise<number | null>((ok) => child.once('exit', (code) => ok(code)));
+      await Promise.race([progressing, exited]);
+      child.kill('SIGINT');
+      expect(await exited).toBe(1);
+      // qemu_blockjobs_cancel warns with the error QEMU reports for the job it cancelled, then the one error line
+      expect(stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(/^WARN: mirror-scsi0: .+ \(io-status: \w+\)$/),
+        expect.stringMatching(/storage migration failed: block job \(mirror\) error: interrupted by signal$/),
+      ]);
+      expect(stdout.trim().split('\n').slice(-2)).toEqual(['mirror-scsi0: Cancelling block job', 'mirror-scsi0: Done.']);
+      const allocated = /^allocated target volume 'local:9801\/(vm-9801-disk-\d+\.raw)'$/m.exec(stdout)?.[1] as string;
+      expect(allocated).toBeDefined();
+      expect(existsSync(localImage(9801, allocated))).toBe(false);
+      expect(conf(9801)).toBe(before);
+      expect(await openFiles(9801)).toEqual(filesBefore);
+      expect(await withQmp(9801, (qmp) => qmp.execute<unknown[]>('query-block-jobs'))).toEqual([]);
+    });
+
+    it('holds the same data in the copies after the VM stopped', { timeout: 60_000 }, async () => {
       const pid = Number(readFileSync(join(r.root, 'run', '9801.pid'), 'utf8'));
       await stopVm(ctx, 9801, { timeoutSec: 10 });
       expect(alive(pid)).toBe(false);
@@ -257,25 +296,25 @@ describe.skipIf(!QEMU_IMG || !QEMU_BINARY)(
     });
 
     it('moves a cloud-init drive as a fresh vm-<vmid>-cloudinit volume, no data copied', async () => {
-    await createVm({ root: r.root, vmid: 9804, params: { ide2: 'local:cloudinit', scsi0: 'local:0.03125' } });
-    expect(conf(9804)).toMatch(/^ide2: local:9804\/vm-9804-cloudinit\.qcow2,media=cdrom(,size=4M)?$/m);
-    const lines: string[] = [];
-    await diskMove(ctx, 9804, 'ide2', 'second', { format: 'raw', log: (l) => lines.push(l) });
-    expect(lines).toEqual([
-      "copying volume 'local:9804/vm-9804-cloudinit.qcow2' from current storage 'local' to target storage 'second'",
-      'create full clone of drive ide2 (local:9804/vm-9804-cloudinit.qcow2)',
-      "allocated target volume 'second:9804/vm-9804-cloudinit.raw'",
-      // QemuConfig's add_unused_volume frees an old cloud-init image instead of keeping it
-      "found unused cloudinit disk 'local:9804/vm-9804-cloudinit.qcow2', removing it",
-      "adding source volume 'local:9804/vm-9804-cloudinit.qcow2' as '' to config",
-    ]);
-    expect(conf(9804)).toMatch(/^ide2: second:9804\/vm-9804-cloudinit\.raw,media=cdrom,size=4M$/m);
-    expect(conf(9804)).not.toMatch(/^unused/m);
-    expect(existsSync(localImage(9804, 'vm-9804-cloudinit.qcow2'))).toBe(false);
-    expect(statSync(secondImage(9804, 'vm-9804-cloudinit.raw')).size).toBe(4 * 1024 * 1024);
-  });
+      await createVm({ root: r.root, vmid: 9804, params: { ide2: 'local:cloudinit', scsi0: 'local:0.03125' } });
+      expect(conf(9804)).toMatch(/^ide2: local:9804\/vm-9804-cloudinit\.qcow2,media=cdrom(,size=4M)?$/m);
+      const lines: string[] = [];
+      await diskMove(ctx, 9804, 'ide2', 'second', { format: 'raw', log: (l) => lines.push(l) });
+      expect(lines).toEqual([
+        "copying volume 'local:9804/vm-9804-cloudinit.qcow2' from current storage 'local' to target storage 'second'",
+        'create full clone of drive ide2 (local:9804/vm-9804-cloudinit.qcow2)',
+        "allocated target volume 'second:9804/vm-9804-cloudinit.raw'",
+        // QemuConfig's add_unused_volume frees an old cloud-init image instead of keeping it
+        "found unused cloudinit disk 'local:9804/vm-9804-cloudinit.qcow2', removing it",
+        "adding source volume 'local:9804/vm-9804-cloudinit.qcow2' as '' to config",
+      ]);
+      expect(conf(9804)).toMatch(/^ide2: second:9804\/vm-9804-cloudinit\.raw,media=cdrom,size=4M$/m);
+      expect(conf(9804)).not.toMatch(/^unused/m);
+      expect(existsSync(localImage(9804, 'vm-9804-cloudinit.qcow2'))).toBe(false);
+      expect(statSync(secondImage(9804, 'vm-9804-cloudinit.raw')).size).toBe(4 * 1024 * 1024);
+    });
 
-  it('mirrors with drive-mirror when the VM was started with -drive (machine 9.2)', { timeout: 120_000 }, async () => {
+    it('mirrors with drive-mirror when the VM was started with -drive (machine 9.2)', { timeout: 120_000 }, async () => {
       await createVm({
         root: r.root,
         vmid: 9802,

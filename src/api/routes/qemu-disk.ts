@@ -7,7 +7,7 @@
  * as unusedN unless `delete=1`, `bwlimit` in KiB/s over the storages' limits only for users with
  * Datastore.Allocate on them). The work is the CLI's `cvmctl disk
  * resize|move` (src/storage/resize, src/storage/move); checks that need no I/O (disk name,
- * size syntax, digest) answer before a task starts.
+ * size syntax, digest; a move's $load_and_check_move) answer before a task starts.
  */
 
 import { CvmError } from '../../errors.js';
@@ -69,11 +69,16 @@ export const qemuDiskRoutes: RouteDef[] = [
       requirePrivs((req) => `/storage/${req.params.storage}`, ['Datastore.AllocateSpace']),
     ),
     handler: async (req) => {
-      await checkDigest(req);
       const id = vmidOf(req);
+      const { checkMove, diskMove } = await import('../../storage/move.js');
+      // $load_and_check_move before the fork: refusals are the request's error, not a failed task
+      checkMove((await req.server.lifecycle()).facts.storage, await loadVm(req), req.params.disk as string, req.params.storage as string, {
+        delete: flag(req.params, 'delete'),
+        ...(req.params.format ? { format: req.params.format } : {}),
+        ...(req.params.digest ? { digest: req.params.digest } : {}),
+      });
       return vmTask(req, 'qmmove', id, async (task) => {
-        const { diskMove } = await import('../../storage/move.js');
-        const res = await diskMove(await taskLifecycle(req, task), id, req.params.disk as string, req.params.storage as string, {
+        await diskMove(await taskLifecycle(req, task), id, req.params.disk as string, req.params.storage as string, {
           log: task.log,
           delete: flag(req.params, 'delete'),
           ...(req.params.format ? { format: req.params.format } : {}),
@@ -81,8 +86,8 @@ export const qemuDiskRoutes: RouteDef[] = [
           ...(req.params.bwlimit !== undefined ? { bwlimit: Number(req.params.bwlimit) } : {}),
           // get_bandwidth_limit: who may change a storage's limits may override them
           mayOverrideBwlimit: (path) => canSee(req, identityOf(req), path, ['Datastore.Allocate']),
+          signal: task.signal,
         });
-        task.log(`moved ${req.params.disk} to ${res.volid}`);
       });
     },
   },

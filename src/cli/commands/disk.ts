@@ -56,7 +56,11 @@ export function register(program: Command): void {
     .option('--format <raw|qcow2|vmdk>', 'target format (default: the source format)')
     .option('--delete', 'free the source volume after a successful copy')
     .option('--digest <sha1>', 'only if the config still has this SHA-1')
-    .option('--bwlimit <KiB/s>', "I/O bandwidth limit of the copy in KiB/s (0: unlimited); default: the storages' `bwlimit move=`", parseBwlimit)
+    .option(
+      '--bwlimit <KiB/s>',
+      "I/O bandwidth limit of the copy in KiB/s (0: unlimited); default: the storages' `bwlimit move=`",
+      parseBwlimit,
+    )
     .action(
       async (
         vmid: number,
@@ -67,13 +71,24 @@ export function register(program: Command): void {
       ) => {
         const ctx = await context(cmd);
         const { diskMove } = await import('../../storage/move.js');
-        await diskMove(ctx, vmid, name, storage, {
-          log,
-          delete: opts.delete === true,
-          ...(opts.format ? { format: opts.format } : {}),
-          ...(opts.digest ? { digest: opts.digest } : {}),
-          ...(opts.bwlimit !== undefined ? { bwlimit: opts.bwlimit } : {}),
-        });
+        // qemu-server's move dies `interrupted by signal` on INT/TERM/QUIT/HUP and cleans up (a
+        // mirror job cancelled, the new volume freed) instead of leaving them behind
+        const interrupt = new AbortController();
+        const signals = ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGHUP'] as const;
+        const onSignal = () => interrupt.abort();
+        for (const s of signals) process.on(s, onSignal);
+        try {
+          await diskMove(ctx, vmid, name, storage, {
+            signal: interrupt.signal,
+            log,
+            delete: opts.delete === true,
+            ...(opts.format ? { format: opts.format } : {}),
+            ...(opts.digest ? { digest: opts.digest } : {}),
+            ...(opts.bwlimit !== undefined ? { bwlimit: opts.bwlimit } : {}),
+          });
+        } finally {
+          for (const s of signals) process.off(s, onSignal);
+        }
       },
     );
 }
