@@ -110,7 +110,7 @@ describe('small endpoints', () => {
       expect.arrayContaining([expect.objectContaining({ realm: 'pam' }), expect.objectContaining({ realm: 'pve' })]),
     );
     expect(dataOf<{ name: string }[]>(await t.call('GET', `/nodes/${NODE}`)).map((e) => e.name)).toContain('qemu');
-    expect(dataOf<{ name: string }[]>(await t.call('GET', '/cluster')).map((e) => e.name)).toEqual(['nextid', 'resources', 'status']);
+    expect(dataOf<{ name: string }[]>(await t.call('GET', '/cluster')).map((e) => e.name)).toEqual(['nextid', 'resources', 'status', 'tasks']);
     expect(dataOf<{ name: string }[]>(await t.call('GET', `/nodes/${NODE}/capabilities/qemu`)).map((e) => e.name)).toContain('cvm');
   });
 });

@@ -125,8 +125,12 @@ describe('node death and partition-return', () => {
     const c = nodes.c as ServeNode;
     const snapshot = async () => {
       const { kvs } = await client.range(keys.prefix, { prefix: true });
+      // the lease-bound per-node status (registration, task list, VM usage) is rewritten as nodes go: not state
+      const status = [keys.online, keys.tasks, keys.usage];
       return new Map(
-        kvs.filter((kv) => !kv.key.startsWith(keys.online) && !kv.key.includes('/locks/')).map((kv): [string, KeyValue] => [kv.key, kv]),
+        kvs
+          .filter((kv) => !status.some((prefix) => kv.key.startsWith(prefix)) && !kv.key.includes('/locks/'))
+          .map((kv): [string, KeyValue] => [kv.key, kv]),
       );
     };
     const before = await snapshot();
@@ -152,6 +156,9 @@ describe('node death and partition-return', () => {
     expect(back.value).toBeDefined();
     expect(back.value).not.toBe(leaseBefore); // a fresh lease: the old one had expired
     expect((await client.range(keys.onlineNode('node-c'), { prefix: true })).kvs).toHaveLength(1);
+    // node-c's task list and VM usage went with the old lease and are back under the new one
+    expect((await client.get(keys.tasksNode('node-c')))?.lease).toBe(back.value);
+    expect((await client.get(keys.usageNode('node-c')))?.lease).toBe(back.value);
 
     // nothing duplicated or clobbered: every key as before, plus exactly the new VM's two keys
     const after = await snapshot();
