@@ -23,16 +23,32 @@ export async function clusterMembers(root: string): Promise<ClusterNode[] | unde
   return clusterNodes(client, cluster);
 }
 
-/** The /nodes entry of another member (PVE shows an offline node with its name and status only). */
+/** The numbers of a registration's node usage, in the order of a node entry (foreign values skipped). */
+const NODE_USAGE_FIELDS = ['cpu', 'maxcpu', 'mem', 'maxmem', 'uptime'] as const;
+
+/**
+ * The /nodes entry of another member: PVE shows an offline node with its name and status only,
+ * an online one with the load, memory and uptime it last registered.
+ */
 export function remoteNodeEntry(m: ClusterNode): Record<string, string | number> {
-  return {
+  const out: Record<string, string | number> = {
     node: m.node,
     status: m.online ? 'online' : 'offline',
     id: `node/${m.node}`,
     type: 'node',
-    level: '',
-    ...(m.record?.fingerprint ? { ssl_fingerprint: m.record.fingerprint } : {}),
   };
+  const usage = m.online ? m.record?.usage : undefined;
+  if (usage) {
+    for (const field of NODE_USAGE_FIELDS) {
+      const value = usage[field];
+      if (typeof value === 'number' && Number.isFinite(value)) out[field] = value;
+    }
+    out.disk = 0;
+    out.maxdisk = 0;
+  }
+  out.level = '';
+  if (m.record?.fingerprint) out.ssl_fingerprint = m.record.fingerprint;
+  return out;
 }
 
 /** Running state of a VM on `node` as the members report it: `unknown` when the node is offline. */

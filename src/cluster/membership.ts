@@ -3,8 +3,8 @@
  * Liveness of cluster nodes, the way pmxcfs's status broadcast works but on etcd: a node's
  * `cvmctl serve` puts `<prefix>online/<node>` under a lease of ONLINE_TTL_SECONDS and keeps it
  * alive; the value carries the API URL, the TLS certificate's SHA-256 fingerprint (which other
- * nodes pin when they forward) and the ids of the VMs running there, refreshed on every
- * keep-alive. A node that dies or is cut off stops refreshing, its key expires and every other
+ * nodes pin when they forward), the ids of the VMs running there and the node's load, memory
+ * and uptime, refreshed on every keep-alive. A node that dies or is cut off stops refreshing, its key expires and every other
  * node sees it offline (and its VMs `unknown`) within the TTL. When the lease is lost (etcd
  * unreachable longer than the TTL) registration starts over with a fresh lease.
  * Other per-node documents (the recent task list, the running VMs' usage) are published under
@@ -17,11 +17,25 @@ import { clusterKeys } from './etcd-store.js';
 
 export const ONLINE_TTL_SECONDS = 10;
 
+/** A node's load, memory and uptime as its node entry shows them (pvestatd broadcasts the same). */
+export interface NodeUsage {
+  /** Load average over the CPU count, at most 1. */
+  cpu: number;
+  maxcpu: number;
+  /** Bytes. */
+  mem: number;
+  maxmem: number;
+  /** Seconds. */
+  uptime: number;
+}
+
 export interface OnlineRecord {
   url: string;
   fingerprint: string;
   /** VM ids running on the node at the last refresh. */
   running: number[];
+  /** The node's own numbers at the last refresh (absent from registrations of older versions). */
+  usage?: NodeUsage;
   updated: string;
 }
 
@@ -33,6 +47,8 @@ export interface RegistrationOptions {
   fingerprint: string;
   /** Ids of the VMs running on this node now. */
   running: () => Promise<number[]>;
+  /** The node's own numbers now. */
+  usage?: () => NodeUsage;
   ttlSeconds?: number;
   warn?: (msg: string) => void;
 }
@@ -54,7 +70,13 @@ export class NodeRegistration {
   }
 
   private async record(): Promise<string> {
-    const rec: OnlineRecord = { url: this.opts.url, fingerprint: this.opts.fingerprint, running: await this.opts.running(), updated: new Date().toISOString() };
+    const rec: OnlineRecord = {
+      url: this.opts.url,
+      fingerprint: this.opts.fingerprint,
+      running: await this.opts.running(),
+      ...(this.opts.usage ? { usage: this.opts.usage() } : {}),
+      updated: new Date().toISOString(),
+    };
     return JSON.stringify(rec);
   }
 

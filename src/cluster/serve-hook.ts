@@ -20,6 +20,7 @@ import { NodeRegistration } from './membership.js';
 import { clusterKeys, EtcdConfigStore } from './etcd-store.js';
 import { startWatchCache } from './watch-cache.js';
 import { USAGE_FIELDS, type VmUsage } from './api-view.js';
+import { hostUsage } from '../api/routes/nodes.js';
 import { vmStatusObject } from '../api/vmstatus.js';
 import type { VmConfig } from '../config/types.js';
 import { recentTasks } from '../tasks/recent.js';
@@ -74,6 +75,7 @@ export async function startClusterMembership(opts: {
     url: advertisedUrl(opts.host, opts.port),
     fingerprint: opts.fingerprint,
     warn: opts.warn,
+    usage: hostUsage,
     running: async () => {
       const ids = (await runningVms()).map((vm) => vm.config.vmid);
       // a VM that started or stopped gets its usage published now, not at the next interval

@@ -1,6 +1,6 @@
 /**
  * Membership through the API of real `serve` servers on three cluster roots over a real 3-member
- * etcd: each running server registers itself (URL + certificate fingerprint) under a lease;
+ * etcd: each running server registers itself (URL, certificate fingerprint, load, memory, uptime) under a lease;
  * /nodes and /cluster/status show members online/offline; /cluster/resources lists every
  * node's VMs (stopped from an online node, unknown from an offline one; another node's running
  * VM with the usage that node published); /cluster/tasks lists every node's recent tasks from
@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir, totalmem, uptime } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient } from '../../src/cluster/etcd-client.js';
@@ -63,6 +63,15 @@ describe('cluster membership through the API', () => {
     expect(nodes[0]?.ssl_fingerprint).toBe(sa.server.context.fingerprint);
     expect(nodes[1]?.ssl_fingerprint).toBe(sb?.server.context.fingerprint);
     expect(nodes[2]?.ssl_fingerprint).toBeUndefined();
+    // node-b's load, memory and uptime as it registered them: the same host as this test, so the same totals
+    expect(nodes[1]).toMatchObject({ maxcpu: availableParallelism(), maxmem: totalmem(), disk: 0, maxdisk: 0 });
+    expect(nodes[1]?.mem as number).toBeGreaterThan(0);
+    expect(nodes[1]?.mem as number).toBeLessThanOrEqual(totalmem());
+    expect(nodes[1]?.cpu as number).toBeGreaterThanOrEqual(0);
+    expect(nodes[1]?.cpu as number).toBeLessThanOrEqual(1);
+    expect(Math.abs((nodes[1]?.uptime as number) - uptime())).toBeLessThan(30);
+    // an offline node shows its name and status only
+    expect(Object.keys(nodes[2] ?? {}).sort()).toEqual(['id', 'level', 'node', 'status', 'type']);
     // the same from the other node's API
     const fromB = dataOf<Record<string, unknown>[]>(await (sb as TestServer).call('GET', '/nodes'));
     expect(fromB.map((n) => [n.node, n.status])).toEqual(nodes.map((n) => [n.node, n.status]));
