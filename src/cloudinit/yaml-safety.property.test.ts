@@ -6,10 +6,14 @@
  * under the same key, with no extra keys or list items.
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { nocloudNetwork } from './network.js';
-import { sshKeyLines, userData } from './userdata.js';
+import { cloudinitImage } from './files.js';
+import { sshKeyLines, uriUnescape, userData } from './userdata.js';
 
 const PYTHON = '/usr/bin/python3';
 const LOADER = `
@@ -23,7 +27,7 @@ for doc in json.load(sys.stdin):
 print(json.dumps(out, default=str))
 `;
 
-const special = fc.constantFrom(
+const special = fc.constantFrom('$(touch "$MARKER")', '`touch "$MARKER"`', ';touch "$MARKER";', '$MARKER', 
   ':',
   ': ',
   ' #',
@@ -133,5 +137,35 @@ describe('generated YAML keeps its structure whatever the option values', () => 
       expect(config.map((c) => c.type)).toEqual(['physical', 'nameserver']);
       expect(config[1], docs[i]).toEqual({ type: 'nameserver', search: domains });
     });
+  });
+});
+
+describe('context.sh (opennebula) keeps shell syntax inert whatever the option values', () => {
+  it('sourcing the file with sh sets USERNAME, SEARCH_DOMAIN and SSH_PUBLIC_KEY to the values and runs nothing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cvmctl-ctx-'));
+    try {
+      const samples = fc.sample(
+        fc.record({ ciuser: value, searchdomain: word, keys: fc.array(value, { minLength: 1, maxLength: 3 }) }),
+        { numRuns: 60, seed: 9001 },
+      );
+      samples.forEach((s, i) => {
+        const conf = { citype: 'opennebula', ciuser: s.ciuser, searchdomain: s.searchdomain, sshkeys: encodeURIComponent(s.keys.join('\n')) };
+        const text = cloudinitImage(conf, 300, { host, warn: () => undefined, custom: {} }).files['/context.sh'] as string;
+        const file = join(dir, `context-${i}.sh`);
+        writeFileSync(file, text);
+        // a command smuggled into a value would create this file
+        const marker = join(dir, `ran-${i}`);
+        const out = execFileSync('/bin/sh', ['-c', '. "$1"; printf "%s\\0%s\\0%s" "$USERNAME" "$SEARCH_DOMAIN" "$SSH_PUBLIC_KEY"', 'sh', file], {
+          env: { PATH: '/usr/bin:/bin', MARKER: marker },
+          encoding: 'utf8',
+        });
+        const keys = uriUnescape(conf.sshkeys).split(/\s*\n\s*/);
+        while (keys.length > 0 && keys[keys.length - 1] === '') keys.pop();
+        expect(out.split('\0'), text).toEqual([s.ciuser, s.searchdomain, keys.join('\n')]);
+        expect(existsSync(marker)).toBe(false);
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
