@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { VmConfig } from '../config/types.js';
+import { applyFastPlug } from '../store/vm-pending.js';
 import { assertSingleCloudinitDrive, cloudinitPending, hasCloudinitChanges, recordCloudinitChange } from './pending.js';
 
 const vm = (conf: Record<string, string>, special: Record<string, string> | undefined = undefined): VmConfig => ({
@@ -84,5 +85,16 @@ describe('one cloud-init drive per VM', () => {
     expect(() => assertSingleCloudinitDrive({ conf: {}, pending: { sata0: 'local:cloudinit' } }, { ide2: 'local:cloudinit' })).toThrow(
       "ide2 - cloud-init drive is already attached at 'sata0'",
     );
+  });
+});
+
+describe('a running VM takes cloud-init keys at once (fast plug) and records them', () => {
+  it('applies ciuser, ipconfigN and name from [PENDING] and deletions, noting the image values', () => {
+    const cfg = vm({ ciuser: 'bob', ipconfig0: 'ip=dhcp', nameserver: '192.0.2.1', memory: '512' });
+    cfg.pending = { ciuser: 'alice', ipconfig0: 'ip=192.0.2.10/24', ipconfig1: 'ip=dhcp', memory: '1024', delete: 'nameserver' };
+    applyFastPlug(cfg);
+    expect(cfg.conf).toEqual({ ciuser: 'alice', ipconfig0: 'ip=192.0.2.10/24', ipconfig1: 'ip=dhcp', memory: '512' });
+    expect(cfg.pending).toEqual({ memory: '1024' });
+    expect(cfg.special.cloudinit).toEqual({ ciuser: 'bob', ipconfig0: 'ip=dhcp', nameserver: '192.0.2.1', added: 'ipconfig1' });
   });
 });

@@ -260,6 +260,11 @@ export const FAST_PLUG_OPTIONS: ReadonlySet<string> = new Set([
   ...Object.keys(cloudinitKeys),
 ]);
 
+/** A fast-plug option: FAST_PLUG_OPTIONS or an `ipconfigN` (qemu-server's $confdesc_cloudinit has those too). */
+export function isFastPlugOption(opt: string): boolean {
+  return FAST_PLUG_OPTIONS.has(opt) || /^ipconfig\d+$/.test(opt);
+}
+
 /**
  * The part of vmconfig_hotplug_pending that needs no running QEMU: fast-plug values and
  * deletions take effect at once; everything else stays pending until the next start.
@@ -267,14 +272,14 @@ export const FAST_PLUG_OPTIONS: ReadonlySet<string> = new Set([
 export function applyFastPlug(cfg: VmConfig): void {
   const { conf, pending } = cfg;
   for (const opt of Object.keys(pending)) {
-    if (FAST_PLUG_OPTIONS.has(opt)) {
+    if (isFastPlugOption(opt)) {
       recordCloudinitChange(cfg, opt, conf[opt], pending[opt]);
       conf[opt] = pending[opt] as string;
       delete pending[opt];
     }
   }
   for (const opt of [...parsePendingDelete(pending.delete).keys()].sort()) {
-    if (!FAST_PLUG_OPTIONS.has(opt)) continue;
+    if (!isFastPlugOption(opt)) continue;
     recordCloudinitChange(cfg, opt, conf[opt], undefined);
     delete conf[opt];
     removeFromPendingDelete(cfg, opt);
