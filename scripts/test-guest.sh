@@ -86,10 +86,11 @@ for lib in $(ldd "$qga" | sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^\s*\(\/[^ ]*\) 
   esac
 done
 
-# the drivers this kernel builds as modules (a `=y` one needs nothing) and what they depend on
+# the drivers this kernel builds as modules (a `=y` one needs nothing) and what they depend on;
+# ext4 (with crc32c) mounts the file system the fsfreeze tests freeze
 wanted=""
 for opt in VIRTIO_PCI:virtio_pci VIRTIO_CONSOLE:virtio_console VIRTIO_NET:virtio_net SCSI_VIRTIO:virtio_scsi \
-  BLK_DEV_SD:sd_mod VIRTIO_BLK:virtio_blk VIRTIO_BALLOON:virtio_balloon; do
+  BLK_DEV_SD:sd_mod VIRTIO_BLK:virtio_blk VIRTIO_BALLOON:virtio_balloon CRYPTO_CRC32C:crc32c_generic EXT4_FS:ext4; do
   grep -qx "CONFIG_${opt%%:*}=m" "$work/kernel/boot/config-$uname_r" && wanted="$wanted ${opt#*:}"
 done
 "$bb" depmod -b "$work/kernel" "$uname_r"
@@ -158,6 +159,8 @@ done
 if [ -n "$port" ]; then
   mkdir -p /dev/virtio-ports
   ln -sf "/dev/$port" /dev/virtio-ports/org.qemu.guest_agent.0
+  # qemu-ga sends its notes on freezes, shutdowns and file access to syslog: onto the console with them
+  syslogd -O /dev/console
   qemu-ga -d -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0 -l /dev/console -t /run -f /run/qemu-ga.pid
 else
   echo 'guest: no org.qemu.guest_agent.0 port (agent: 1 not set?)'

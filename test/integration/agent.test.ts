@@ -7,17 +7,17 @@
  * When the guest cannot be built here (no network for `apt-get download`), the tests say why and skip.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { guestArgs, prepareTestGuest, TEST_GUEST_DIR, waitGuestReady } from './guest.js';
-import { makeTestRoot, QEMU_BINARY, type TestRoot, waitFor } from './helpers.js';
+import { makeTestRoot, QEMU_BINARY, QEMU_IMG, type TestRoot, waitFor } from './helpers.js';
 
 const BIN = resolve('bin/cvmctl');
 const QEMU_GA = '/usr/sbin/qemu-ga';
 const built = existsSync(resolve('dist/cli/main.js'));
-const tools = Boolean(QEMU_BINARY) && built && existsSync(QEMU_GA);
-const prepared = tools ? prepareTestGuest() : { reason: 'needs qemu-system-x86_64, /usr/sbin/qemu-ga and npm run build' };
+const tools = Boolean(QEMU_BINARY && QEMU_IMG) && built && existsSync(QEMU_GA);
+const prepared = tools ? prepareTestGuest() : { reason: 'needs qemu-system-x86_64, qemu-img, /usr/sbin/qemu-ga and npm run build' };
 const skip = 'reason' in prepared ? prepared.reason : undefined;
 if (skip) console.warn(`test/integration/agent skipped: ${skip}`);
 
@@ -46,9 +46,18 @@ describe.skipIf(Boolean(skip))(`cvmctl agent against qemu-ga in the test guest${
     if (!('guest' in prepared)) return;
     r = makeTestRoot('cvmctl-agent-');
     serial = join(r.logs, 'guest-serial.log');
+    mkdirSync(join(r.root, 'images', String(VMID)), { recursive: true });
+    execFileSync(QEMU_IMG as string, [
+      'create',
+      '-q',
+      '-f',
+      'qcow2',
+      join(r.root, 'images', String(VMID), `vm-${VMID}-disk-0.qcow2`),
+      '32M',
+    ]);
     r.writeConfig(
       VMID,
-      `name: agent-vm\nmemory: 256\ncores: 1\nkvm: 0\nvga: none\nagent: 1\nnet0: virtio=${MAC}\nargs: ${guestArgs(prepared.guest, serial)}\n`,
+      `name: agent-vm\nmemory: 256\ncores: 1\nkvm: 0\nvga: none\nagent: 1\nnet0: virtio=${MAC}\nscsihw: virtio-scsi-pci\nscsi0: local:${VMID}/vm-${VMID}-disk-0.qcow2,size=32M\nargs: ${guestArgs(prepared.guest, serial)}\n`,
     );
     r.writeConfig(9412, 'name: no-agent\nmemory: 64\nkvm: 0\nvga: none\n');
     r.writeConfig(9413, 'name: stopped\nmemory: 64\nkvm: 0\nvga: none\nagent: enabled=1\n');
@@ -185,6 +194,32 @@ describe.skipIf(Boolean(skip))(`cvmctl agent against qemu-ga in the test guest${
       expect(status.code).toBe(1);
       expect(status.stderr).toBe("Agent error: Invalid parameter 'pid'\n");
     }, 60_000);
+
+    it("freezes and thaws the guest's mounted file system; a disk snapshot of the running VM does so too", async () => {
+      const exec = async (...argv: string[]) => {
+        const res = await cli(r.root, ['agent', String(VMID), 'exec', '--', ...argv]);
+        expect(res.code, res.stderr).toBe(0);
+        const out = JSON.parse(res.stdout) as { exitcode: number; 'out-data'?: string; 'err-data'?: string };
+        expect(out.exitcode, out['err-data']).toBe(0);
+        return out['out-data'] ?? '';
+      };
+      await exec('sh', '-c', 'mke2fs -q /dev/sda && mkdir -p /run/data && mount /dev/sda /run/data && echo kept > /run/data/file');
+      // one file system the agent can freeze (tmpfs, proc, sysfs cannot be frozen and are left out)
+      expect(await cli(r.root, ['agent', String(VMID), 'fsfreeze-freeze'])).toEqual({ code: 0, stdout: '1\n', stderr: '' });
+      expect(await cli(r.root, ['agent', String(VMID), 'fsfreeze-status'])).toEqual({ code: 0, stdout: 'frozen\n', stderr: '' });
+      expect(await cli(r.root, ['agent', String(VMID), 'fsfreeze-thaw'])).toEqual({ code: 0, stdout: '1\n', stderr: '' });
+      expect(await cli(r.root, ['agent', String(VMID), 'fsfreeze-status'])).toEqual({ code: 0, stdout: 'thawed\n', stderr: '' });
+
+      const froze = (readFileSync(serial, 'utf8').match(/guest-fsfreeze called/g) ?? []).length;
+      const snap = await cli(r.root, ['snapshot', String(VMID), 'withguest']);
+      expect(snap.code, snap.stderr).toBe(0);
+      expect(snap.stdout + snap.stderr).not.toMatch(/skipping guest filesystem freeze|unable to freeze|thaw problems/);
+      // qemu-ga logs each freeze on the guest's console
+      expect((readFileSync(serial, 'utf8').match(/guest-fsfreeze called/g) ?? []).length).toBe(froze + 1);
+      expect(await cli(r.root, ['agent', String(VMID), 'fsfreeze-status'])).toEqual({ code: 0, stdout: 'thawed\n', stderr: '' });
+      expect((await cli(r.root, ['listsnapshot', String(VMID)])).stdout).toContain('withguest');
+      expect(await exec('cat', '/run/data/file')).toBe('kept\n');
+    }, 120_000);
 
     // last: kill the agent inside the guest; the channel stays, nobody answers any more
     it('says the agent is not running once qemu-ga in the guest is gone; shutdown falls back to ACPI', async () => {
