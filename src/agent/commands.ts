@@ -60,6 +60,26 @@ export function agentEnabled(value: string | undefined): boolean {
   return propBool(readPropertyString(agentFormat, value).enabled) === true;
 }
 
+/** get_qga_key: one setting of the `agent` property string (undefined without an `agent` line). */
+export function qgaKey(value: string | undefined, key: string): string | undefined {
+  if (value === undefined) return undefined;
+  return readPropertyString(agentFormat, value)[key];
+}
+
+/**
+ * qga_check_running: whether the agent answers `guest-ping` within 3 s; if not, and unless
+ * `warn` is omitted, it warns `QEMU Guest Agent is not running - <why>`.
+ */
+export async function qgaCheckRunning(ctx: AgentContext, vmid: number, warn?: (message: string) => void): Promise<boolean> {
+  try {
+    await qgaCommand(agentSocketPath(ctx, vmid), vmid, 'guest-ping', undefined, { timeoutMs: PING_TIMEOUT_MS });
+    return true;
+  } catch (err) {
+    warn?.(`QEMU Guest Agent is not running - ${(err as Error).message}`);
+    return false;
+  }
+}
+
 /** assert_agent_available: configured, VM running, agent answering a ping. */
 export async function assertAgentAvailable(ctx: AgentContext, vmid: number): Promise<void> {
   const config = await ctx.loadConfig(vmid);

@@ -15,6 +15,8 @@ export {
   agentExecStatus,
   agentSocketPath,
   assertAgentAvailable,
+  qgaCheckRunning,
+  qgaKey,
   type AgentContext,
   type ExecOptions,
   type ExecStatus,

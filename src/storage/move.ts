@@ -12,11 +12,13 @@
  * written). A failed copy frees the new volume and leaves the config as it was.
  */
 
+import { agentSocketPath, qgaCheckRunning, qgaCommand, qgaKey } from '../agent/index.js';
 import { type Drive, driveIsCdrom, driveIsCloudinit, parseDrive, printDrive } from '../config/drive.js';
 import type { VmConfig } from '../config/types.js';
 import { CvmError } from '../errors.js';
 import { type LifecycleContext, pathsFor, warnFn } from '../run/context.js';
 import { assertNotLocked } from '../run/lock.js';
+import { propBool } from '../qemu/cfg2cmd/props.js';
 import { perCommandQmp } from '../qemu/qmp/index.js';
 import { runningPid } from '../run/runtime-files.js';
 import { DIGEST_MISMATCH_MESSAGE } from '../store/fs-store.js';
@@ -97,6 +99,7 @@ export async function diskMove(
   const store = openConfigStore(ctx.root, ctx.warn ? { warn: ctx.warn } : {});
   let oldVolid = '';
   let newVolid = '';
+  let trim = false;
   const undo: UndoList = [];
   try {
     await store.update(vmid, async (cfg) => {
@@ -105,6 +108,7 @@ export async function diskMove(
       const value = conf[disk] as string;
       oldVolid = drive.file as string;
       const running = Boolean(await runningPid(pathsFor(ctx, vmid)));
+      trim = running && propBool(qgaKey(conf.agent, 'fstrim_cloned_disks')) === true;
 
       log(`copying volume '${oldVolid}' from current storage '${oldStore ?? ''}' to target storage '${storeid}'`);
       const warn = warnFn(ctx);
@@ -139,6 +143,10 @@ export async function diskMove(
     // the copy is of no use if the config does not point to it
     await runUndo(undo);
     throw err;
+  }
+  // the mirror wrote every block of the disk: let the guest discard what its file systems do not use
+  if (trim && (await qgaCheckRunning(ctx, vmid, warnFn(ctx)))) {
+    await qgaCommand(agentSocketPath(ctx, vmid), vmid, 'guest-fstrim').catch(() => undefined);
   }
   if (opts.delete) {
     log(`removing source volume '${oldVolid}' after successful copy`);

@@ -10,6 +10,7 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QmpClient } from '../../src/qemu/qmp/index.js';
@@ -256,6 +257,48 @@ describe.skipIf(!QEMU_IMG || !QEMU_BINARY)(
       expect(conf(9801)).toBe(before);
       expect(await openFiles(9801)).toEqual(filesBefore);
       expect(await withQmp(9801, (qmp) => qmp.execute<unknown[]>('query-block-jobs'))).toEqual([]);
+    });
+
+    it('asks the guest agent to trim after a move when fstrim_cloned_disks is set, warns when it does not answer', {
+      timeout: 120_000,
+    }, async () => {
+      // the SeaBIOS guest has no agent: a stand-in on the VM's agent socket records what it is asked
+      // and what the config says then; the agent line goes into the file (a set would stay pending)
+      const agentPath = join(r.root, 'run', '9801.qga');
+      const seen: { command: string; scsi0?: string }[] = [];
+      const agent = createServer((socket) => {
+        let pending = '';
+        socket.on('data', (chunk) => {
+          pending += chunk.toString('utf8');
+          for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+            const { execute, arguments: args } = JSON.parse(pending.slice(0, nl)) as { execute: string; arguments?: { id?: number } };
+            pending = pending.slice(nl + 1);
+            if (execute === 'guest-sync-delimited') {
+              socket.write(Buffer.concat([Buffer.from([0xff]), Buffer.from(`${JSON.stringify({ return: args?.id })}\n`)]));
+              continue;
+            }
+            seen.push({ command: execute, ...(execute === 'guest-fstrim' ? { scsi0: /^scsi0: ([^,\n]+)/m.exec(conf(9801))?.[1] } : {}) });
+            socket.write(`${JSON.stringify({ return: {} })}\n`);
+          }
+        });
+      });
+      await new Promise<void>((ok) => agent.listen(agentPath, ok));
+      r.writeConfig(9801, `agent: 1,fstrim_cloned_disks=1\n${conf(9801)}`);
+      const warnings: string[] = [];
+      const wctx = { ...ctx, warn: (m: string) => warnings.push(m) };
+      try {
+        const moved = await diskMove(wctx, 9801, 'scsi0', 'local', { format: 'raw', pollMs: 200 });
+        expect(seen).toEqual([{ command: 'guest-ping' }, { command: 'guest-fstrim', scsi0: moved.volid }]);
+        expect(warnings).toEqual([]);
+        await new Promise<void>((ok) => agent.close(() => ok()));
+        await diskMove(wctx, 9801, 'scsi0', 'second', { format: 'qcow2', pollMs: 200 });
+        expect(seen).toHaveLength(2);
+        expect(warnings).toEqual([expect.stringMatching(/^QEMU Guest Agent is not running - VM 9801 qga command 'guest-ping' failed - /)]);
+        expect(conf(9801)).toMatch(/^scsi0: second:9801\/vm-9801-disk-\d+\.qcow2,size=32M$/m);
+      } finally {
+        agent.close();
+        r.writeConfig(9801, conf(9801).replace(/^agent: .*\n/m, ''));
+      }
     });
 
     it('holds the same data in the copies after the VM stopped', { timeout: 60_000 }, async () => {
