@@ -6,7 +6,7 @@
  * inside it (`cvmctl agent exec`, `network-get-interfaces`). With a guest to acknowledge them the
  * unplugs complete (SCSI disk and its controller, virtio NIC, the top vCPU, a DIMM), where
  * test/integration/hotplug.test.ts (no guest OS) can only show them timing out; the guest's
- * balloon driver meets a balloon target, and `shutdown` goes through the agent.
+ * balloon driver meets a balloon target, and `reboot` and `shutdown` go through the agent.
  * When the guest cannot be built here (no network for `apt-get download`), the tests say why and skip.
  */
 import { execFileSync } from 'node:child_process';
@@ -15,7 +15,16 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QmpClient } from '../../src/qemu/qmp/index.js';
 import { guestArgs, prepareTestGuest, waitGuestReady } from './guest.js';
-import { cliSync, makeTestRoot, QEMU_BINARY, QEMU_IMG, configSections as sectionsOf, type TestRoot, waitFor } from './helpers.js';
+import {
+  cliSync,
+  makeTestRoot,
+  QEMU_BINARY,
+  QEMU_IMG,
+  readIfExists,
+  configSections as sectionsOf,
+  type TestRoot,
+  waitFor,
+} from './helpers.js';
 
 const built = existsSync(resolve('dist/cli/main.js'));
 const tools = Boolean(QEMU_BINARY && QEMU_IMG) && built && existsSync('/usr/sbin/qemu-ga');
@@ -236,6 +245,19 @@ describe.skipIf(Boolean(skip))(`hotplug seen from inside a running guest${skip ?
     ).toBe(true);
     await guestUntil(['cat', '/proc/meminfo'], (out) => memTotalKiB(out) === before);
   }, 180_000);
+
+  it('reboot shuts the guest down through its agent and starts it again', async () => {
+    const pidFile = join(r.root, 'run', `${VMID}.pid`);
+    const before = readFileSync(pidFile, 'utf8').trim();
+    const res = cli(r.root, 'reboot', String(VMID));
+    expect(res, res.stderr).toMatchObject({ code: 0 });
+    // a new QEMU, its console (the file chardev starts empty) showing a fresh boot
+    expect(readFileSync(pidFile, 'utf8').trim()).not.toBe(before);
+    const console = await waitGuestReady(serial);
+    expect(console, `guest console:\n${readIfExists(serial)}`).toBeDefined();
+    expect(cli(r.root, 'agent', String(VMID), 'ping')).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(Number(guest('cut', '-d.', '-f1', '/proc/uptime'))).toBeLessThan(300);
+  }, 300_000);
 
   // last: the guest ignores the ACPI power button (no acpid), so only the agent's guest-shutdown can power it off
   it('shutdown goes through the guest agent, as qm shutdown does with agent: 1', () => {
