@@ -12,10 +12,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QmpClient } from '../../src/qemu/qmp/index.js';
 import { sha256Crypt } from '../../src/util/sha-crypt.js';
 import { AUDIT_PASSWORD, dataOf, NODE, startTestServer, type TestServer } from '../api/helpers.js';
-import { cliSync, makeTestRoot, QEMU_BINARY, QEMU_IMG, type TestRoot } from './helpers.js';
+import { cliSync, makeTestRoot, QEMU_BINARY, QEMU_IMG, qmpOnce, type TestRoot } from './helpers.js';
 
 const ISOINFO = (() => {
   try {
@@ -52,14 +51,7 @@ describe.skipIf(!ready)(`cloud-init drive${ready ? '' : ' (skipped: needs qemu-s
     return { label, files: out };
   };
 
-  const qmp = async <T>(command: string, args?: Record<string, unknown>): Promise<T> => {
-    const c = await QmpClient.connect(join(r.root, 'run', `${VMID}.qmp`));
-    try {
-      return await c.execute<T>(command, args);
-    } finally {
-      await c.close();
-    }
-  };
+  const qmp = <T>(command: string, args?: Record<string, unknown>): Promise<T> => qmpOnce<T>(r.root, VMID, command, args);
   /** The medium QEMU has in ide2 (undefined when the tray is empty). */
   const ide2Medium = async () => {
     const block = await qmp<{ qdev?: string; inserted?: { image: { filename: string } }; tray_open?: boolean }[]>('query-block');

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { HostFacts } from '../../src/host/facts.js';
 import { probeLocalHost } from '../../src/host/local/index.js';
+import { QmpClient } from '../../src/qemu/qmp/index.js';
 import { localLifecycleContext } from '../../src/run/local-context.js';
 import type { LifecycleContext } from '../../src/run/index.js';
 
@@ -26,6 +27,9 @@ function which(bin: string): string | undefined {
 export const QEMU_BINARY = which('qemu-system-x86_64');
 export const QEMU_IMG = which('qemu-img');
 export const SKIP_REASON = 'qemu-system-x86_64 is not installed (run scripts/setup.sh)';
+/** The TPM tests need swtpm and, for qcow2 TPM state, qemu-storage-daemon. */
+export const TPM_TOOLS = Boolean(which('swtpm') && which('qemu-storage-daemon'));
+export const TPM_SKIP_REASON = 'swtpm or qemu-storage-daemon is not installed (run scripts/setup.sh)';
 
 export interface TestRoot {
   root: string;
@@ -133,4 +137,17 @@ export function configSections(root: string, vmid: number): { main: Record<strin
     if (m) section[m[1] as string] = m[2] as string;
   }
   return out;
+}
+
+/**
+ * One QMP command on a VM's socket, connected for just this command: QEMU serves one QMP
+ * client at a time, so a test that holds no connection lets cvmctl get in between.
+ */
+export async function qmpOnce<T>(root: string, vmid: number, command: string, args?: Record<string, unknown>): Promise<T> {
+  const c = await QmpClient.connect(join(root, 'run', `${vmid}.qmp`));
+  try {
+    return await c.execute<T>(command, args);
+  } finally {
+    await c.close();
+  }
 }

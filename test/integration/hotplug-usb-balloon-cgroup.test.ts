@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QmpClient } from '../../src/qemu/qmp/index.js';
 import { type CpuCgroup, findCpuCgroup } from '../../src/run/cgroup.js';
-import { cliSync, configSections as sectionsOf, makeTestRoot, QEMU_BINARY, QEMU_IMG, readIfExists, type TestRoot, waitFor } from './helpers.js';
+import { cliSync, configSections as sectionsOf, makeTestRoot, QEMU_BINARY, QEMU_IMG, qmpOnce, readIfExists, type TestRoot, waitFor } from './helpers.js';
 
 const built = existsSync(resolve('dist/cli/main.js'));
 const ready = Boolean(QEMU_BINARY && QEMU_IMG) && built;
@@ -31,14 +31,7 @@ describe.skipIf(!ready)(`USB, tablet, balloon and cgroup changes on a running VM
   let r: TestRoot;
   let trace: string;
   let cg: CpuCgroup;
-  const qmp = async <T>(command: string, args?: Record<string, unknown>): Promise<T> => {
-    const c = await QmpClient.connect(join(r.root, 'run', `${VMID}.qmp`));
-    try {
-      return await c.execute<T>(command, args);
-    } finally {
-      await c.close();
-    }
-  };
+  const qmp = <T>(command: string, args?: Record<string, unknown>): Promise<T> => qmpOnce<T>(r.root, VMID, command, args);
   const peripherals = async () => (await qmp<{ name: string }[]>('qom-list', { path: '/machine/peripheral' })).map((p) => p.name);
   const usbInfo = async () => (await qmp<string>('human-monitor-command', { 'command-line': 'info usb' })).replace(/\r/g, '');
   const balloonTargets = () => [...readIfExists(trace).matchAll(/balloon target: 0x([0-9a-f]+)/g)].map((m) => Number.parseInt(m[1] as string, 16) / MiB);

@@ -16,19 +16,10 @@ import { startVm, stopVm } from '../../src/run/index.js';
 import { diskResize, qdevIdToDriveId } from '../../src/storage/resize.js';
 import { createVm } from '../../src/store/vm-ops.js';
 import { runningQsd, runningSwtpm, swtpmPaths } from '../../src/tpm/index.js';
-import { makeTestRoot, QEMU_BINARY, SKIP_REASON } from './helpers.js';
+import { makeTestRoot, QEMU_BINARY, SKIP_REASON, TPM_SKIP_REASON, TPM_TOOLS } from './helpers.js';
 
-const tools = (() => {
-  try {
-    execFileSync('swtpm', ['--version']);
-    execFileSync('qemu-storage-daemon', ['--version']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const ready = QEMU_BINARY && tools;
-const why = !QEMU_BINARY ? SKIP_REASON : 'swtpm or qemu-storage-daemon is not installed (run scripts/setup.sh)';
+const ready = QEMU_BINARY && TPM_TOOLS;
+const why = !QEMU_BINARY ? SKIP_REASON : TPM_SKIP_REASON;
 
 const r = makeTestRoot('cvmctl-rstpm-');
 const vmids = [9621, 9622];

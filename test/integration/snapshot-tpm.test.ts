@@ -19,19 +19,10 @@ import { startVm, stopVm } from '../../src/run/index.js';
 import { snapshotCreate, snapshotDelete, snapshotRollback } from '../../src/snapshot/index.js';
 import { createVm } from '../../src/store/vm-ops.js';
 import { runningQsd, runningSwtpm, swtpmPaths } from '../../src/tpm/index.js';
-import { alive, cliSync, makeTestRoot, QEMU_BINARY, readIfExists, SKIP_REASON, waitFor } from './helpers.js';
+import { alive, cliSync, makeTestRoot, QEMU_BINARY, readIfExists, SKIP_REASON, TPM_SKIP_REASON, TPM_TOOLS, waitFor } from './helpers.js';
 
-const tools = (() => {
-  try {
-    execFileSync('swtpm', ['--version']);
-    execFileSync('qemu-storage-daemon', ['--version']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const ready = QEMU_BINARY && tools;
-const why = !QEMU_BINARY ? SKIP_REASON : 'swtpm or qemu-storage-daemon is not installed (run scripts/setup.sh)';
+const ready = QEMU_BINARY && TPM_TOOLS;
+const why = !QEMU_BINARY ? SKIP_REASON : TPM_SKIP_REASON;
 
 const r = makeTestRoot('cvmctl-snaptpm-');
 const vmids = [9611, 9612];
