@@ -151,3 +151,13 @@ export async function qmpOnce<T>(root: string, vmid: number, command: string, ar
     await c.close();
   }
 }
+
+interface QueryPciBus {
+  devices: { qdev_id: string; pci_bridge?: { devices: { qdev_id: string }[] } }[];
+}
+
+/** The qdev ids of QEMU's PCI devices (query-pci), including those one bridge down. */
+export async function pciQdevIds(root: string, vmid: number): Promise<string[]> {
+  const buses = await qmpOnce<QueryPciBus[]>(root, vmid, 'query-pci');
+  return buses.flatMap((b) => b.devices.flatMap((d) => [d.qdev_id, ...(d.pci_bridge?.devices ?? []).map((x) => x.qdev_id)]));
+}

@@ -13,13 +13,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QmpClient } from '../../src/qemu/qmp/index.js';
 import { guestArgs, prepareTestGuest, waitGuestReady } from './guest.js';
 import {
   cliSync,
   makeTestRoot,
+  pciQdevIds,
   QEMU_BINARY,
   QEMU_IMG,
+  qmpOnce,
   readIfExists,
   configSections as sectionsOf,
   type TestRoot,
@@ -40,19 +41,8 @@ const configSections = (root: string) => sectionsOf(root, VMID);
 describe.skipIf(Boolean(skip))(`hotplug seen from inside a running guest${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let r: TestRoot;
   let serial: string;
-  // QEMU's QMP socket serves one client at a time: connect per question, so cvmctl can get in
-  const qmp = async <T>(command: string, args?: Record<string, unknown>): Promise<T> => {
-    const c = await QmpClient.connect(join(r.root, 'run', `${VMID}.qmp`));
-    try {
-      return await c.execute<T>(command, args);
-    } finally {
-      await c.close();
-    }
-  };
-  const pciIds = async () => {
-    const buses = await qmp<{ devices: { qdev_id: string; pci_bridge?: { devices: { qdev_id: string }[] } }[] }[]>('query-pci');
-    return buses.flatMap((b) => b.devices.flatMap((d) => [d.qdev_id, ...(d.pci_bridge?.devices ?? []).map((x) => x.qdev_id)]));
-  };
+  const qmp = <T>(command: string, args?: Record<string, unknown>) => qmpOnce<T>(r.root, VMID, command, args);
+  const pciIds = () => pciQdevIds(r.root, VMID);
   const blockDevices = async () => (await qmp<{ qdev?: string }[]>('query-block')).map((b) => b.qdev).filter(Boolean);
 
   /** Run a program in the guest through the agent; its stdout (exit code 0 asserted). */
