@@ -56,8 +56,7 @@ export function agentSocketPath(ctx: AgentContext, vmid: number): string {
 
 /** get_qga_key(conf, 'enabled'): the `agent` value says the agent is enabled (`1`, `enabled=1,…`). */
 export function agentEnabled(value: string | undefined): boolean {
-  if (value === undefined) return false;
-  return propBool(readPropertyString(agentFormat, value).enabled) === true;
+  return propBool(qgaKey(value, 'enabled')) === true;
 }
 
 /** get_qga_key: one setting of the `agent` property string (undefined without an `agent` line). */

@@ -8,14 +8,11 @@
  * error is what `failure()` reports while the caller waits for the guest to power off.
  */
 
-import { agentEnabled, agentSocketPath, qgaCommand } from '../agent/index.js';
+import { agentEnabled, agentSocketPath, qgaCheckRunning, qgaCommand } from '../agent/index.js';
 import type { ConfigSection } from '../config/types.js';
 import { CvmError } from '../errors.js';
 import { type QmpClient, systemPowerdown } from '../qemu/qmp/index.js';
 import { type LifecycleContext, warnFn } from './context.js';
-
-/** qga_check_running's wait for `guest-ping`. */
-const PING_TIMEOUT_MS = 3000;
 
 export interface ShutdownRequest {
   via: 'agent' | 'acpi';
@@ -31,26 +28,18 @@ export async function requestGuestShutdown(
   qmp: QmpClient,
   timeoutMs: number,
 ): Promise<ShutdownRequest> {
-  if (agentEnabled(conf.agent)) {
-    const socket = agentSocketPath(ctx, vmid);
-    const ping = await qgaCommand(socket, vmid, 'guest-ping', undefined, { timeoutMs: PING_TIMEOUT_MS }).then(
-      () => undefined,
-      (err: Error) => err,
+  if (agentEnabled(conf.agent) && (await qgaCheckRunning(ctx, vmid, warnFn(ctx)))) {
+    let failed: Error | undefined;
+    // not awaited: on success the answer never comes, the connection ends when QEMU quits
+    void qgaCommand(agentSocketPath(ctx, vmid), vmid, 'guest-shutdown', undefined, { timeoutMs }).then(
+      (reply) => {
+        if (!reply.ok) failed = new CvmError('AGENT_ERROR', `VM ${vmid} qga command 'guest-shutdown' failed - ${reply.desc}`);
+      },
+      (err: Error) => {
+        if (!/got timeout$/.test(err.message)) failed = err;
+      },
     );
-    if (!ping) {
-      let failed: Error | undefined;
-      // not awaited: on success the answer never comes, the connection ends when QEMU quits
-      void qgaCommand(socket, vmid, 'guest-shutdown', undefined, { timeoutMs }).then(
-        (reply) => {
-          if (!reply.ok) failed = new CvmError('AGENT_ERROR', `VM ${vmid} qga command 'guest-shutdown' failed - ${reply.desc}`);
-        },
-        (err: Error) => {
-          if (!/got timeout$/.test(err.message)) failed = err;
-        },
-      );
-      return { via: 'agent', failure: () => failed };
-    }
-    warnFn(ctx)(`QEMU Guest Agent is not running - ${ping.message}`);
+    return { via: 'agent', failure: () => failed };
   }
   await systemPowerdown(qmp);
   return { via: 'acpi', failure: () => undefined };
