@@ -7,11 +7,11 @@
  * When the guest cannot be built here (no network for `apt-get download`), the tests say why and skip.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { guestArgs, prepareTestGuest, TEST_GUEST_DIR, waitGuestReady } from './guest.js';
-import { makeTestRoot, QEMU_BINARY, QEMU_IMG, type TestRoot, waitFor } from './helpers.js';
+import { createQcow2, makeTestRoot, QEMU_BINARY, QEMU_IMG, startTracked, type TestRoot, waitFor } from './helpers.js';
 
 const BIN = resolve('bin/cvmctl');
 const QEMU_GA = '/usr/sbin/qemu-ga';
@@ -46,24 +46,14 @@ describe.skipIf(Boolean(skip))(`cvmctl agent against qemu-ga in the test guest${
     if (!('guest' in prepared)) return;
     r = makeTestRoot('cvmctl-agent-');
     serial = join(r.logs, 'guest-serial.log');
-    mkdirSync(join(r.root, 'images', String(VMID)), { recursive: true });
-    execFileSync(QEMU_IMG as string, [
-      'create',
-      '-q',
-      '-f',
-      'qcow2',
-      join(r.root, 'images', String(VMID), `vm-${VMID}-disk-0.qcow2`),
-      '32M',
-    ]);
+    createQcow2(r.root, VMID, `vm-${VMID}-disk-0.qcow2`, '32M');
     r.writeConfig(
       VMID,
       `name: agent-vm\nmemory: 256\ncores: 1\nkvm: 0\nvga: none\nagent: 1\nnet0: virtio=${MAC}\nscsihw: virtio-scsi-pci\nscsi0: local:${VMID}/vm-${VMID}-disk-0.qcow2,size=32M\nargs: ${guestArgs(prepared.guest, serial)}\n`,
     );
     r.writeConfig(9412, 'name: no-agent\nmemory: 64\nkvm: 0\nvga: none\n');
     r.writeConfig(9413, 'name: stopped\nmemory: 64\nkvm: 0\nvga: none\nagent: enabled=1\n');
-    const start = await cli(r.root, ['start', String(VMID), '--json']);
-    expect(start.code, start.stderr).toBe(0);
-    r.track((JSON.parse(start.stdout) as { pid: number }).pid);
+    startTracked(r, VMID);
   }, 120_000);
 
   afterAll(async () => {

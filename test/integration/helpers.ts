@@ -161,3 +161,20 @@ export async function pciQdevIds(root: string, vmid: number): Promise<string[]> 
   const buses = await qmpOnce<QueryPciBus[]>(root, vmid, 'query-pci');
   return buses.flatMap((b) => b.devices.flatMap((d) => [d.qdev_id, ...(d.pci_bridge?.devices ?? []).map((x) => x.qdev_id)]));
 }
+
+/** A qcow2 image `images/<vmid>/<file>` of a test root's `local` storage (for `local:<vmid>/<file>` in a config). */
+export function createQcow2(root: string, vmid: number, file: string, size: string): string {
+  const dir = join(root, 'images', String(vmid));
+  mkdirSync(dir, { recursive: true });
+  execFileSync(QEMU_IMG as string, ['create', '-q', '-f', 'qcow2', join(dir, file), size]);
+  return join(dir, file);
+}
+
+/** `cvmctl start <vmid>` through the built CLI; its QEMU is tracked for the root's clean-up. */
+export function startTracked(r: TestRoot, vmid: number): number {
+  const res = cliSync(r.root, 'start', String(vmid), '--json');
+  if (res.code !== 0) throw new Error(`start ${vmid} failed: ${res.stderr}`);
+  const pid = (JSON.parse(res.stdout) as { pid: number }).pid;
+  r.track(pid);
+  return pid;
+}

@@ -22,6 +22,7 @@ import {
   QEMU_IMG,
   qmpOnce,
   readIfExists,
+  startTracked,
   configSections as sectionsOf,
   type TestRoot,
   waitFor,
@@ -94,9 +95,7 @@ describe.skipIf(Boolean(skip))(`hotplug seen from inside a running guest${skip ?
         '',
       ].join('\n'),
     );
-    const start = cli(r.root, 'start', String(VMID), '--json');
-    expect(start.code, start.stderr).toBe(0);
-    r.track((JSON.parse(start.stdout) as { pid: number }).pid);
+    startTracked(r, VMID);
     const console = await waitGuestReady(serial);
     expect(console, `guest console:\n${readFileSync(serial, 'utf8')}`).toBeDefined();
   }, 300_000);
