@@ -23,6 +23,7 @@ import { CvmError } from '../errors.js';
 import type { ConfigSection } from '../config/types.js';
 import { assertEfidiskAllowed, efivarsTemplate, type FirmwareCvmType, type FirmwareFacts } from '../firmware/index.js';
 import type { PropertyValues } from '../schema/types.js';
+import { vmArch } from '../host/local/parse.js';
 import { getCvmType } from '../sev/index.js';
 import type { StorageConfig, StorageDef } from './types.js';
 import { allocateBlockVolume, BLOCK_STORAGE_TYPES, type CommandRunner, freeBlockVolume } from './block-alloc.js';
@@ -135,7 +136,7 @@ export function allocFactsFromConf(conf: ConfigSection): Pick<AllocContext, 'cvm
   const machine = /^(?:type=)?([^,]+)/.exec(conf.machine ?? '')?.[1];
   return {
     cvmType: getCvmType(conf) as FirmwareCvmType,
-    arch: conf.arch ?? (process.arch === 'arm64' ? 'aarch64' : 'x86_64'),
+    arch: vmArch(conf),
     q35: /q35/.test(machine ?? ''),
     ...(machine ? { machine } : {}),
   };

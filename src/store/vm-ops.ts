@@ -18,6 +18,7 @@ import { lookupConfigKey, validDriveNamesForBoot } from '../config/options/index
 import type { ConfigSection, VmConfig } from '../config/types.js';
 import { assertSingleCloudinitDrive, hasCloudinitChanges } from '../cloudinit/pending.js';
 import { parseHotplugFeatures } from '../run/hotplug/features.js';
+import { nodeArchToQemu, vmArch } from '../host/local/parse.js';
 import { checkAndPinMachineString, windowsVersion } from '../qemu/cfg2cmd/version.js';
 import { CREATE_LOCK } from './fs-store.js';
 import { openConfigStore } from './open.js';
@@ -119,7 +120,6 @@ export function defaultBootDevices(conf: ConfigSection): string[] {
  */
 async function hostQemuVersion(root: string): Promise<string | undefined> {
   const { findQemuBinary, qemuBinaryFacts } = await import('../host/local/qemu-binary.js');
-  const { nodeArchToQemu } = await import('../host/local/parse.js');
   const binary = await findQemuBinary(nodeArchToQemu(process.arch));
   if (!binary) return undefined;
   try {
@@ -323,11 +323,6 @@ function allocLog(ctx: VmOpContext): { log?: (line: string) => void; created?: (
   const out = ctx.info;
   if (!out) return {};
   return { log: out, created: (key, value) => out(`${key}: successfully created disk '${value}'`) };
-}
-
-/** get_vm_arch: the config's `arch`, else the host's. */
-function vmArch(conf: ConfigSection): string {
-  return conf.arch ?? (process.arch === 'arm64' ? 'aarch64' : 'x86_64');
 }
 
 /**

@@ -33,8 +33,8 @@ export function register(program: Command): void {
         const { currentHwCapabilities } = await import('../../host/capabilities/index.js');
         const { discoverFirmwareDescriptors, pveTableFromDir } = await import('../../firmware/index.js');
         const firmware = (await pveTableFromDir()) ?? (await discoverFirmwareDescriptors());
-        const arch = process.arch === 'arm64' ? 'aarch64' : 'x86_64';
-        host = { hwCapabilities: (await currentHwCapabilities()).caps, firmware, arch };
+        const { nodeArchToQemu } = await import('../../host/local/parse.js');
+        host = { hwCapabilities: (await currentHwCapabilities()).caps, firmware, arch: nodeArchToQemu(process.arch) };
       }
       const findings = lintConfig(config, host);
       process.stdout.write(opts.json ? `${JSON.stringify(findings, null, 2)}\n` : formatFindings(findings));

@@ -55,3 +55,8 @@ export function parseMachineHelp(text: string): string[] {
 export function nodeArchToQemu(arch: string): 'x86_64' | 'aarch64' {
   return arch === 'arm64' ? 'aarch64' : 'x86_64';
 }
+
+/** get_vm_arch: the config's `arch`, else this host's. */
+export function vmArch(conf: { arch?: string | undefined }): string {
+  return conf.arch ?? nodeArchToQemu(process.arch);
+}
