@@ -11,26 +11,16 @@
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient } from '../../src/cluster/etcd-client.js';
 import { dataOf, startTestServer } from '../api/helpers.js';
+import { freePort } from '../clients/harness.js';
+import { waitFor } from '../integration/helpers.js';
 import { ETCD_BIN } from './etcd-harness.js';
 import { cvmctl } from './run-cli.js';
 
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** CA, server certificate for 127.0.0.1 and a client certificate, as PEM files in `dir`. */
 function makeCertificates(dir: string): void {
@@ -156,13 +146,11 @@ describe('cluster over TLS to etcd with client certificates', () => {
       expect(await names()).toEqual([[120, 'over-tls']]);
       // a change by another process reaches the server's copy through the watch stream
       expect((await cvmctl(root, 'set', '120', '--name', 'renamed')).code).toBe(0);
-      const deadline = Date.now() + 10_000;
-      let seen = await names();
-      while (seen[0]?.[1] !== 'renamed' && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 100));
-        seen = await names();
-      }
-      expect(seen).toEqual([[120, 'renamed']]);
+      const seen = await waitFor(async () => {
+        const now = await names();
+        return now[0]?.[1] === 'renamed' ? now : undefined;
+      }, 10_000, 100);
+      expect(seen ?? (await names())).toEqual([[120, 'renamed']]);
     } finally {
       await server.close();
     }
