@@ -39,10 +39,7 @@ export function remoteNodeEntry(m: ClusterNode): Record<string, string | number>
   };
   const usage = m.online ? m.record?.usage : undefined;
   if (usage) {
-    for (const field of NODE_USAGE_FIELDS) {
-      const value = usage[field];
-      if (typeof value === 'number' && Number.isFinite(value)) out[field] = value;
-    }
+    copyNumbers(out, usage, NODE_USAGE_FIELDS);
     out.disk = 0;
     out.maxdisk = 0;
   }
@@ -100,11 +97,15 @@ export function clusterUsage(root: string): Promise<Map<string, Record<string, V
   return perNodeDocuments<Record<string, VmUsage>>(root, (k) => k.usage);
 }
 
+/** Copy the finite numbers among `fields` of a published (foreign) record onto `out`; nothing else gets through. */
+function copyNumbers(out: Record<string, string | number>, record: object, fields: readonly string[]): void {
+  for (const field of fields) {
+    const value = (record as Record<string, unknown>)[field];
+    if (typeof value === 'number' && Number.isFinite(value)) out[field] = value;
+  }
+}
+
 /** Copy the numbers of a published usage record onto a VM's status object (nothing else gets through). */
 export function applyUsage(st: Record<string, string | number>, usage: VmUsage | undefined): void {
-  if (!usage) return;
-  for (const field of USAGE_FIELDS) {
-    const value = usage[field];
-    if (typeof value === 'number' && Number.isFinite(value)) st[field] = value;
-  }
+  if (usage) copyNumbers(st, usage, USAGE_FIELDS);
 }
