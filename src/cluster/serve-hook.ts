@@ -33,6 +33,11 @@ export function advertisedUrl(host: string, port: number): string {
   return `https://${shown}:${port}`;
 }
 
+interface RunningVm {
+  config: VmConfig;
+  pid: number;
+}
+
 /** How often the running VMs' usage is published (pvestatd's status loop runs every 10 s). */
 export const USAGE_INTERVAL_MS = 10_000;
 /** How long after a task starts or ends the task list is republished (starts and ends in a burst go out once). */
@@ -58,7 +63,7 @@ export async function startClusterMembership(opts: {
   const keys = clusterKeys(file.name);
   /** This node's running VMs with their pids. */
   const runningVms = async () => {
-    const out: { config: VmConfig; pid: number }[] = [];
+    const out: RunningVm[] = [];
     for (const vm of await store.list()) {
       const st = await vmStatus(opts.root, vm.vmid);
       if (st.status === 'running' && st.pid !== undefined) out.push({ config: vm.config, pid: st.pid });
@@ -77,15 +82,17 @@ export async function startClusterMembership(opts: {
     warn: opts.warn,
     usage: hostUsage,
     running: async () => {
-      const ids = (await runningVms()).map((vm) => vm.config.vmid);
-      // a VM that started or stopped gets its usage published now, not at the next interval
-      if (ids.join() !== usageOf.join()) publishUsage().catch(failed('VM usage'));
+      const vms = await runningVms();
+      const ids = vms.map((vm) => vm.config.vmid);
+      // a VM that started or stopped gets its usage published now (from this same look), not at the next interval
+      if (ids.join() !== usageOf.join()) publishUsage(vms).catch(failed('VM usage'));
       return ids;
     },
   });
-  const publishUsage = async () => {
+  /** Publish the usage of `vms` (this node's running VMs, looked up now unless the caller just did). */
+  const publishUsage = async (known?: RunningVm[]) => {
     const usage: Record<string, VmUsage> = {};
-    const vms = await runningVms();
+    const vms = known ?? (await runningVms());
     usageOf = vms.map((vm) => vm.config.vmid);
     for (const vm of vms) {
       const st = await vmStatusObject(opts.root, vm.config, { status: 'running', pid: vm.pid });
