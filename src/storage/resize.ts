@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { parseDrive, printDrive, driveIsCdrom } from '../config/drive.js';
 import { validDriveNames } from '../config/options/drive-names.js';
 import { CvmError } from '../errors.js';
-import { QmpClient, QmpError } from '../qemu/qmp/index.js';
+import { perCommandQmp, type QmpExecutor } from '../qemu/qmp/index.js';
 import { type LifecycleContext, pathsFor } from '../run/context.js';
 import { assertNotLocked } from '../run/lock.js';
 import { runningPid } from '../run/runtime-files.js';
@@ -81,7 +81,7 @@ export function qdevIdToDriveId(qdev: string): string {
 }
 
 /** get_block_info: drive id -> the node-name inserted in its device (query-block). */
-async function insertedNodes(qmp: Pick<QmpClient, 'execute'>): Promise<Map<string, string>> {
+async function insertedNodes(qmp: QmpExecutor): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const block of await qmp.execute<{ qdev?: string; inserted?: { 'node-name'?: string } }[]>('query-block')) {
     const node = block.inserted?.['node-name'];
@@ -121,23 +121,18 @@ export async function diskResize(
     if (newSize === size) return cfg;
     opts.log?.(`update VM ${vmid}: resize --disk ${disk} --size ${sizeText}`);
     if (await runningPid(pathsFor(ctx, vmid))) {
-      const qmp = await QmpClient.connect(pathsFor(ctx, vmid).qmp);
-      try {
-        // the node inserted in the drive's device: its top (throttle) node, like qemu-server
-        // (QEMU only updates the top node's size then). A TPM state has none: swtpm, not
-        // QEMU, has its volume open.
-        const nodeName = (await insertedNodes(qmp)).get(disk);
-        if (!nodeName) throw new CvmError('VM_RUNNING', `no block node inserted for drive '${disk}'`);
-        await qmp
-          .execute('block_resize', { 'node-name': nodeName, size: newSize + ((1024 - (newSize % 1024)) % 1024) }, { timeoutMs: 60_000 })
-          .catch((err: unknown) => {
-            // mon_cmd's text, e.g. QEMU's 'Cannot resize fixed-size raw disks' for a raw efidisk0
-            if (!(err instanceof QmpError)) throw err;
-            throw new CvmError('QMP_ERROR', `VM ${vmid} qmp command 'block_resize' failed - ${err.desc}`, { cause: err });
-          });
-      } finally {
-        await qmp.close();
-      }
+      // mon_cmd's texts for QEMU's refusals, e.g. 'Cannot resize fixed-size raw disks' for a raw efidisk0
+      const qmp = perCommandQmp(pathsFor(ctx, vmid).qmp, { peer: `VM ${vmid}` });
+      // the node inserted in the drive's device: its top (throttle) node, like qemu-server
+      // (QEMU only updates the top node's size then). A TPM state has none: swtpm, not
+      // QEMU, has its volume open.
+      const nodeName = (await insertedNodes(qmp)).get(disk);
+      if (!nodeName) throw new CvmError('VM_RUNNING', `no block node inserted for drive '${disk}'`);
+      await qmp.execute(
+        'block_resize',
+        { 'node-name': nodeName, size: newSize + ((1024 - (newSize % 1024)) % 1024) },
+        { timeoutMs: 60_000 },
+      );
     } else {
       try {
         await run(process.env.CVMCTL_QEMU_IMG || 'qemu-img', ['resize', '-f', format, path, String(newSize)], { timeout: 600_000 });
