@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pveTestProfile } from '../host/profiles/pve-test.js';
-import { attachAndExport, fuseExportArgs, qsdDaemonArgs, qsdFuseExportPath, qsdPaths } from './qsd.js';
+import { attachAndExport, fuseExportArgs, qsdDaemonArgs, qsdFuseExportPath, qsdPaths, startQsdFuseExport } from './qsd.js';
 import { tpmStateBlockdev, tpmStateOf } from './state.js';
 
 // qemu-server's QSD.pm / Helpers.pm names and arguments (facts, not its code)
@@ -61,6 +61,35 @@ describe('qemu-storage-daemon for a non-raw tpmstate0', () => {
       file: { driver: 'qcow2', file: { driver: 'file', filename: '/var/lib/vz/images/100/vm-100-disk-0.qcow2' } },
     });
     expect(throttleGroup).toEqual({ id: 'throttle-drive-tpmstate0', limits: {}, 'qom-type': 'throttle-group' });
+  });
+
+  describe('a daemon that does not start', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cvmctl-qsd-start-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const { blockdev, throttleGroup } = tpmStateBlockdev('local:100/vm-100-disk-0.qcow2,size=4M,version=v2.0', pveTestProfile());
+    const opts = { runDir: dir, vmid: 100, name: 'tpmstate0', blockdev, throttleGroup };
+
+    it('names the missing binary and its Debian package', async () => {
+      await expect(startQsdFuseExport({ ...opts, qsdBin: join(dir, 'no-such-qsd') })).rejects.toMatchObject({
+        code: 'HOST_UNSUPPORTED',
+        message: `tpmstate0: ${join(dir, 'no-such-qsd')} is not installed (Debian package qemu-system-common)`,
+      });
+    });
+
+    it("reports the daemon's own last output lines and leaves no pid file or export file behind", async () => {
+      const fake = join(dir, 'fake-qsd');
+      writeFileSync(fake, '#!/bin/sh\necho first >&2\necho "  " >&2\necho second >&2\necho third\necho fourth >&2\nexit 3\n', {
+        mode: 0o755,
+      });
+      writeFileSync(qsdPaths(dir, 100).pid, '999999\n');
+      await expect(startQsdFuseExport({ ...opts, qsdBin: fake })).rejects.toMatchObject({
+        code: 'QEMU_FAILED',
+        // stderr before stdout, blank lines dropped, the last three kept
+        message: `tpmstate0: unable to start ${fake}: second - fourth - third`,
+      });
+      expect(existsSync(qsdPaths(dir, 100).pid)).toBe(false);
+      expect(readdirSync(dir).filter((n) => n.endsWith('.fuse'))).toEqual([]);
+    });
   });
 
   describe('QMP sequence', () => {

@@ -10,7 +10,6 @@
  * stops what it started, so it leaves no daemon, mount or file behind.
  */
 
-import { execFile } from 'node:child_process';
 import { readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CvmError } from '../errors.js';
@@ -18,6 +17,7 @@ import { QmpClient } from '../qemu/qmp/index.js';
 import { attachBlockdev } from '../run/hotplug/qmp-devices.js';
 import { processAlive, processCmdline } from '../run/runtime-files.js';
 import { waitForExit } from '../run/wait.js';
+import { readPid, runTool, toolMessage } from './swtpm.js';
 
 export interface QsdPaths {
   /** The daemon's QMP socket (qemu-server's `qmp_socket` of a `qsd` peer). */
@@ -60,25 +60,10 @@ export function fuseExportArgs(name: string, nodeName: string, mountpoint: strin
   };
 }
 
-function run(bin: string, args: string[], timeoutMs: number): Promise<{ ok: boolean; text: string; error?: Error & { code?: unknown } }> {
-  return new Promise((resolve) => {
-    execFile(bin, args, { timeout: timeoutMs, maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
-      const text = `${stderr}\n${stdout}`
-        .split('\n')
-        .map((l) => l.trim())
-        .filter(Boolean)
-        .slice(-3)
-        .join(' - ');
-      resolve({ ok: !err, text, error: err ?? undefined });
-    });
-  });
-}
-
 /** The daemon of this VM if it runs: the pid its pid file names, checked against its command line. */
 export async function runningQsd(runDir: string, vmid: number): Promise<number | undefined> {
   const paths = qsdPaths(runDir, vmid);
-  const m = /^\s*(\d+)/.exec((await readFile(paths.pid, 'utf8').catch(() => undefined)) ?? '');
-  const pid = m ? Number(m[1]) : undefined;
+  const pid = await readPid(paths.pid);
   if (!pid || !(await processAlive(pid))) return undefined;
   const cmdline = await processCmdline(pid);
   return cmdline?.some((a) => a.endsWith('qemu-storage-daemon')) && cmdline.includes(paths.pid) ? pid : undefined;
@@ -106,9 +91,12 @@ export async function cleanupQsdFuseFiles(runDir: string, vmid: number): Promise
     if (!name.startsWith(prefix) || !name.endsWith('.fuse')) continue;
     const path = join(dir, name);
     if (mounted.has(path)) {
-      const res = await run('umount', [path], 30_000);
-      if (!res.ok)
-        throw new CvmError('QEMU_FAILED', `unable to unmount left-over FUSE export '${path}': ${res.text || res.error?.message}`);
+      const res = await runTool('umount', [path], 30_000);
+      if (res.code !== 0)
+        throw new CvmError(
+          'QEMU_FAILED',
+          `unable to unmount left-over FUSE export '${path}': ${toolMessage(res.output) || res.error?.message}`,
+        );
     }
     await rm(path, { force: true });
   }
@@ -189,12 +177,13 @@ export async function startQsdFuseExport(opts: QsdExportOptions): Promise<string
   // a left-over mount would keep the new daemon from exporting on the same file
   await cleanupQsdFuseFiles(opts.runDir, opts.vmid);
   await rm(paths.pid, { force: true });
-  const res = await run(bin, qsdDaemonArgs(paths), 30_000);
-  if (!res.ok) {
+  const res = await runTool(bin, qsdDaemonArgs(paths), 30_000);
+  if (res.code !== 0) {
     await stopQsd(opts.runDir, opts.vmid);
-    if (res.error?.code === 'ENOENT')
+    if ((res.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT')
       throw new CvmError('HOST_UNSUPPORTED', `${opts.name}: ${bin} is not installed (Debian package qemu-system-common)`);
-    throw new CvmError('QEMU_FAILED', `${opts.name}: unable to start ${bin}${res.text ? `: ${res.text}` : ''}`, { cause: res.error });
+    const text = toolMessage(res.output);
+    throw new CvmError('QEMU_FAILED', `${opts.name}: unable to start ${bin}${text ? `: ${text}` : ''}`, { cause: res.error });
   }
   const mountpoint = qsdFuseExportPath(opts.runDir, opts.vmid, opts.name);
   try {

@@ -64,7 +64,8 @@ export function swtpmSocketArgs(statePath: string, paths: SwtpmPaths, version: T
   return args;
 }
 
-function runTool(bin: string, args: string[], timeoutMs: number): Promise<{ code: number | null; output: string; error?: Error }> {
+/** Run a tool without a shell; never rejects: exit code (null: killed or not started), output, error. */
+export function runTool(bin: string, args: string[], timeoutMs: number): Promise<{ code: number | null; output: string; error?: Error }> {
   return new Promise((resolve) => {
     execFile(bin, args, { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
       const output = `${stderr}\n${stdout}`;
@@ -76,7 +77,7 @@ function runTool(bin: string, args: string[], timeoutMs: number): Promise<{ code
 }
 
 /** The last meaningful lines of a tool's output, joined into one line. */
-function toolMessage(output: string): string {
+export function toolMessage(output: string): string {
   const lines = output
     .split('\n')
     .map((l) => l.trim())
@@ -93,7 +94,8 @@ function toolFailure(what: string, bin: string, res: { code: number | null; outp
   return new CvmError('QEMU_FAILED', `${what}: ${bin} failed (${status})${text ? `: ${text}` : ''}`, { cause: res.error });
 }
 
-async function readPid(file: string): Promise<number | undefined> {
+/** The pid a pid file names (undefined: no file or no number). */
+export async function readPid(file: string): Promise<number | undefined> {
   const text = await readFile(file, 'utf8').catch(() => undefined);
   const m = /^\s*(\d+)/.exec(text ?? '');
   return m ? Number(m[1]) : undefined;
