@@ -58,7 +58,6 @@ export interface CloudinitPendingRow {
   delete?: 1;
 }
 
-const CLOUDINIT_OPTIONS = ['cicustom', 'cipassword', 'citype', 'ciuser', 'ciupgrade', 'nameserver', 'searchdomain', 'sshkeys'];
 const MASK = '**********';
 
 /**
@@ -75,7 +74,7 @@ export function cloudinitPending(cfg: VmConfig): CloudinitPendingRow[] {
   const added = ci.added ?? '';
   delete ci.added;
   for (const key of splitList(added)) rows.push({ key, ...(conf[key] !== undefined ? { pending: conf[key] } : {}) });
-  for (const opt of [...CLOUDINIT_OPTIONS].sort()) {
+  for (const opt of Object.keys(cloudinitKeys).sort()) {
     // qemu-server skips false values ('' and '0') and options whose name occurs in `added`
     if (!conf[opt] || conf[opt] === '0' || added.includes(opt)) continue;
     const old = ci[opt];
