@@ -28,7 +28,6 @@ import { parsePropertyString } from '../schema/index.js';
 
 const run = promisify(execFile);
 const SNIPPET_MAX_BYTES = 1024 * 1024;
-export const CLOUDINIT_DISK_SIZE = 4 * 1024 * 1024;
 
 /** The drive key and volume id of the VM's cloud-init drive (`vm-<vmid>-cloudinit…`), if it has one. */
 export function cloudinitDrive(conf: ConfigSection, vmid: number): { key: string; volid: string } | undefined {
