@@ -54,14 +54,8 @@ export async function readCustomFiles(conf: ConfigSection, storage: StorageConfi
   for (const kind of ['network', 'user', 'meta', 'vendor'] as const) {
     const volid = spec[kind];
     if (!volid) continue;
-    let path: string;
-    try {
-      if (parseVolname(storage, volid).vtype !== 'snippets') throw new Error('not snippets');
-      path = volumePath(storage, volid);
-    } catch (err) {
-      if ((err as Error).message !== 'not snippets') throw err;
-      throw new CvmError('PARAM_INVALID', `${volid} is not in the snippets directory`);
-    }
+    if (parseVolname(storage, volid).vtype !== 'snippets') throw new CvmError('PARAM_INVALID', `${volid} is not in the snippets directory`);
+    const path = volumePath(storage, volid);
     const handle = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
       throw new CvmError('IO', `unable to open file '${path}' - ${err.code === 'ENOENT' ? 'No such file or directory' : err.message}`);
     });
