@@ -230,8 +230,8 @@ export async function hotplugPending(cfg: VmConfig, env: HotplugEnv): Promise<Ho
     const opt = cloudinitOpt;
     const value = pending[opt] as string;
     const ok = await attempt(opt, async () => {
-      const temp: VmConfig = { ...cfg, conf: { ...conf, [opt]: value } };
-      if (await applyCloudinit(temp, { storage })) delete cfg.special.cloudinit;
+      // the copy shares cfg.special: applyCloudinit clears the recorded changes there
+      await applyCloudinit({ ...cfg, conf: { ...conf, [opt]: value } }, { storage });
       await updateDisk(env, cfg, features.has('disk'), opt, value, argvWith, checkBootdisk, outcome.freeVolumes);
     });
     if (ok) {
