@@ -63,7 +63,7 @@ export interface HotplugOutcome {
 }
 
 export interface HotplugEnv extends PlugEnv {
-  ctx: Pick<LifecycleContext, 'root' | 'facts' | 'buildCommand'>;
+  ctx: Pick<LifecycleContext, 'root' | 'facts' | 'buildCommand' | 'warn'>;
 }
 
 /** get_bootdisks: drives of `boot: order=…` (or the legacy `bootdisk`). */
@@ -225,13 +225,14 @@ export async function hotplugPending(cfg: VmConfig, env: HotplugEnv): Promise<Ho
       delete pending[opt];
     }
   }
-  const storage = env.ctx.facts.storage;
+  // cloud-init warnings go where the caller's warnings go (the task log of an API request)
+  const ciOptions = { storage: env.ctx.facts.storage, ...(env.ctx.warn ? { warn: env.ctx.warn } : {}) };
   if (cloudinitOpt !== undefined) {
     const opt = cloudinitOpt;
     const value = pending[opt] as string;
     const ok = await attempt(opt, async () => {
       // the copy shares cfg.special: applyCloudinit clears the recorded changes there
-      await applyCloudinit({ ...cfg, conf: { ...conf, [opt]: value } }, { storage });
+      await applyCloudinit({ ...cfg, conf: { ...conf, [opt]: value } }, ciOptions);
       await updateDisk(env, cfg, features.has('disk'), opt, value, argvWith, checkBootdisk, outcome.freeVolumes);
     });
     if (ok) {
@@ -245,7 +246,7 @@ export async function hotplugPending(cfg: VmConfig, env: HotplugEnv): Promise<Ho
     if (drive) {
       await attempt(drive.key, async () => {
         await changeMedium(env, drive.key, drive.volid, () => argvWith({}), async () => {
-          await applyCloudinit(cfg, { storage });
+          await applyCloudinit(cfg, ciOptions);
         });
       });
     }
