@@ -89,5 +89,10 @@ describe('STORAGE:cloudinit allocation', () => {
     ).rejects.toThrow("volume 'local:300/vm-300-cloudinit.qcow2' already exists");
     expect(existsSync(join(dir, 'images/300/vm-300-disk-0.raw'))).toBe(false);
     expect(existsSync(join(dir, 'images/300/vm-300-cloudinit.qcow2'))).toBe(true);
+    // a dir storage makes raw, qcow2 and vmdk images only (pve-storage's alloc_image)
+    await expect(
+      allocateDriveVolumes({ root: dir, vmid: 305, conf: { ide2: 'local:cloudinit,format=qed' }, keys: ['ide2'], context: context() }),
+    ).rejects.toMatchObject({ code: 'STORAGE', message: expect.stringContaining("unsupported format 'qed'") });
+    expect(existsSync(join(dir, 'images/305/vm-305-cloudinit.qed'))).toBe(false);
   });
 });

@@ -557,9 +557,8 @@ export async function allocateNamedVolume(args: {
     () => false,
   );
   if (taken) throw new CvmError('STORAGE', `unable to create image: volume '${args.storeid}:${args.vmid}/${args.name}' already exists`);
-  const fmt = /\.(raw|qcow2|vmdk)$/.exec(args.name)?.[1] ?? 'raw';
-  if (/\.\w+$/.test(args.name) && !/\.(raw|qcow2|vmdk)$/.test(args.name))
-    throw new CvmError('STORAGE', `unsupported format '${/\.(\w+)$/.exec(args.name)?.[1]}' for storage '${args.storeid}'`);
+  const fmt = /\.(\w+)$/.exec(args.name)?.[1] ?? 'raw';
+  if (!['raw', 'qcow2', 'vmdk'].includes(fmt)) throw new CvmError('STORAGE', `unsupported format '${fmt}' for storage '${args.storeid}'`);
   await qemuImg(['create', '-f', fmt, path, `${args.sizeKiB}K`], 'unable to create image');
   return `${args.storeid}:${args.vmid}/${args.name}`;
 }
