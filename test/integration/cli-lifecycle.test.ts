@@ -4,15 +4,14 @@
  * input/not-found errors with their exit codes.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { alive, makeTestRoot, QEMU_BINARY, type TestRoot } from './helpers.js';
+import { alive, makeTestRoot, QEMU_BINARY, SKIP_REASON, type TestRoot } from './helpers.js';
 
 const exec = promisify(execFile);
 const BIN = resolve('bin/cvmctl');
-const built = existsSync(resolve('dist/cli/main.js'));
 
 const roots: TestRoot[] = [];
 afterEach(() => {
@@ -29,8 +28,8 @@ async function cli(root: string, ...args: string[]): Promise<{ code: number; std
   }
 }
 
-describe.skipIf(!QEMU_BINARY || !built)(
-  `cvmctl start/status/stop${QEMU_BINARY && built ? '' : ' (skipped: needs qemu-system-x86_64 and npm run build)'}`,
+describe.skipIf(!QEMU_BINARY)(
+  `cvmctl start/status/stop${QEMU_BINARY ? '' : ` (skipped: ${SKIP_REASON})`}`,
   () => {
     it('runs a VM through the CLI', async () => {
       const r = makeTestRoot();
