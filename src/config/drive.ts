@@ -172,7 +172,12 @@ export function printDrive(drive: Drive, opts: DriveOptions = {}): string {
 
 /** drive_is_cloudinit: the volume is a cloud-init image (`…:vm-100-cloudinit`, `…/cloudinit.qcow2`). */
 export function driveIsCloudinit(drive: Pick<Drive, 'file'>): boolean {
-  return CLOUDINIT_RE.test(drive.file);
+  return isCloudinitVolume(drive.file);
+}
+
+/** Whether a drive's file (volume id or path) names a cloud-init image. */
+export function isCloudinitVolume(file: string): boolean {
+  return CLOUDINIT_RE.test(file);
 }
 
 /** drive_is_cdrom: `media=cdrom` (optionally not counting cloud-init drives). */

@@ -10,6 +10,7 @@
  */
 
 import { CvmError } from '../errors.js';
+import { isCloudinitVolume } from '../config/drive.js';
 import { driveFile, isDriveKey } from '../config/file/drives.js';
 import { parsePendingDelete, printPendingDelete, splitList } from '../config/file/views.js';
 import { perlTrue } from '../config/file/write.js';
@@ -20,7 +21,6 @@ import { windowsVersion } from '../qemu/cfg2cmd/version.js';
 import { encryptPassword, isCryptHash } from '../util/sha-crypt.js';
 
 const MAX_UNUSED_DISKS = 256;
-const CLOUDINIT_VOLUME_RE = /[:/](?:vm-\d+-)?cloudinit(?:\.(?:raw|qcow|qcow2|qed|vmdk|cloop))?$/;
 const VOLUME_ID_RE = /^([a-z][a-z0-9\-_.]*[a-z0-9]):(.+)$/i;
 
 /** Volumes a finished edit no longer references and that should be freed. */
@@ -66,7 +66,7 @@ export function registerUnusedDrive(cfg: VmConfig, key: string, value: string | 
   if (value === undefined) return;
   const drive = driveFile(key, value);
   if (!drive) return;
-  if (CLOUDINIT_VOLUME_RE.test(drive.file)) {
+  if (isCloudinitVolume(drive.file)) {
     delete cfg.special.cloudinit;
     if (free && volumeOwner(drive.file) === cfg.vmid) free.push(drive.file);
     return;
@@ -167,7 +167,7 @@ export function stageChanges(cfg: VmConfig, args: StageArgs): EditEffects {
       if (pending[opt] !== undefined) registerUnusedDrive(cfg, opt, pending[opt], effects.freeVolumes);
       pending[opt] = value;
       const drive = driveFile(opt, value);
-      if (order.length > 0 && drive?.media === 'cdrom' && !CLOUDINIT_VOLUME_RE.test(drive.file) && !order.includes(opt)) {
+      if (order.length > 0 && drive?.media === 'cdrom' && !isCloudinitVolume(drive.file) && !order.includes(opt)) {
         order.push(opt);
         pending.boot = printBootOrder(order);
       }
@@ -206,7 +206,7 @@ export function applyPending(cfg: VmConfig): EditEffects {
     if (conf[opt] !== undefined && isDriveKey(opt)) {
       const drive = driveFile(opt, conf[opt] as string);
       // a deleted cloud-init drive's image is freed, forced or not
-      if (drive && CLOUDINIT_VOLUME_RE.test(drive.file)) registerUnusedDrive(cfg, opt, conf[opt], effects.freeVolumes);
+      if (drive && isCloudinitVolume(drive.file)) registerUnusedDrive(cfg, opt, conf[opt], effects.freeVolumes);
       else if (drive && drive.media !== 'cdrom') {
         if (deletes.get(opt)?.force) {
           if (volumeOwner(drive.file) === cfg.vmid) effects.freeVolumes.push(drive.file);
@@ -224,7 +224,7 @@ export function applyPending(cfg: VmConfig): EditEffects {
   for (const opt of Object.keys(pending)) {
     if (opt === 'delete') continue;
     if (conf[opt] !== undefined && isDriveKey(opt)) registerUnusedDrive(cfg, opt, conf[opt], effects.freeVolumes);
-    if (isDriveKey(opt) && CLOUDINIT_VOLUME_RE.test(driveFile(opt, pending[opt] as string)?.file ?? '')) effects.generateCloudinit = true;
+    if (isDriveKey(opt) && isCloudinitVolume(driveFile(opt, pending[opt] as string)?.file ?? '')) effects.generateCloudinit = true;
     conf[opt] = pending[opt] as string;
     delete pending[opt];
   }

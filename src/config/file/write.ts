@@ -12,6 +12,7 @@
 import { CvmError } from '../../errors.js';
 import type { ConfigSection, VmConfig } from '../types.js';
 import { checkType, errorText, vmSectionSchema } from './check.js';
+import { isCloudinitVolume } from '../drive.js';
 import { driveFile, isDriveKey } from './drives.js';
 import { encodeText } from './encode.js';
 
@@ -30,15 +31,12 @@ function splitLines(text: string): string[] {
   return parts;
 }
 
-/** drive_is_cloudinit: a volume named `[vm-N-]cloudinit[.fmt]`. */
-const CLOUDINIT_FILE_RE = /[:/](?:vm-\d+-)?cloudinit(?:\.(?:raw|qcow|qcow2|qed|vmdk|cloop))?$/;
-
 /** has_cloudinit: whether any drive of the section is a cloud-init drive. */
 export function hasCloudinitDrive(conf: ConfigSection): boolean {
   for (const key of Object.keys(conf)) {
     if (!isDriveKey(key)) continue;
     const file = driveFile(key, conf[key] as string)?.file;
-    if (file !== undefined && CLOUDINIT_FILE_RE.test(file)) return true;
+    if (file !== undefined && isCloudinitVolume(file)) return true;
   }
   return false;
 }
