@@ -10,7 +10,7 @@
  */
 
 import { CvmError } from '../errors.js';
-import { isDriveKey } from '../config/file/drives.js';
+import { driveFile, isDriveKey } from '../config/file/drives.js';
 import { driveIsCloudinit } from '../config/drive.js';
 import type { Identity } from '../access/types.js';
 import type { AccessControl } from '../access/types.js';
@@ -44,11 +44,6 @@ const CLOUDINIT = new Set(['cicustom', 'cipassword', 'citype', 'ciuser', 'ciupgr
 
 const rootOnly = (key: string, what = 'config') => new CvmError('PERMISSION_DENIED', `only root can set '${key}' ${what}`);
 
-/** The volume part of a drive value (`file=`/`volume=` or the leading positional value). */
-function storageFile(value: string): string {
-  return (value.split(',', 1)[0] ?? '').replace(/^(?:file|volume)=/, '');
-}
-
 /** The storage a drive value allocates on (`local:4`) or refers to (`local:100/vm-100-disk-0.raw`). */
 function storageOfDrive(value: string): string | undefined {
   const file = value.split(',', 1)[0] ?? '';
@@ -76,7 +71,9 @@ export async function checkConfigChangePerms(
     if (isDriveKey(key) || key === 'cdrom') {
       const cdrom = key === 'cdrom' || (value !== undefined && /(?:^|,)media=cdrom(?:,|$)/.test(value));
       // a cloud-init drive (`local:cloudinit`, `…/vm-100-cloudinit.qcow2`) needs both, as update_vm's check_drive_perms
-      const cloudinit = value !== undefined && driveIsCloudinit({ file: storageFile(value) });
+      // (`cdrom` is ide2's alias; a value that does not parse is no cloud-init drive and is refused by its schema)
+      const volume = value !== undefined ? driveFile(key === 'cdrom' ? 'ide2' : key, value) : undefined;
+      const cloudinit = volume !== undefined && driveIsCloudinit(volume);
       await vm(cloudinit ? ['VM.Config.Cloudinit', 'VM.Config.CDROM'] : [cdrom ? 'VM.Config.CDROM' : 'VM.Config.Disk']);
       const storage = value !== undefined ? storageOfDrive(value) : undefined;
       if (storage && value !== undefined && /^[^,]*:\d+(?:\.\d+)?(?:,|$)/.test(value)) {

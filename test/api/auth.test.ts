@@ -8,7 +8,9 @@
  * even a root token may not set, as in qemu-server.
  */
 
+import { appendFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accessPaths } from '../../src/access/index.js';
 import { dataOf, NODE, ROOT_PASSWORD, startTestServer, type TestServer } from './helpers.js';
 
 let t: TestServer;
@@ -135,6 +137,19 @@ describe('ACLs', () => {
     expect([r.status, r.reason]).toEqual([403, 'Permission check failed (/vms/100, VM.Config.CPU)']);
     const create = await t.call('POST', `/nodes/${NODE}/qemu`, { as: creds, form: { vmid: '102' } });
     expect([create.status, create.reason]).toEqual([403, 'Permission check failed (/vms/102, VM.Allocate)']);
+  });
+
+  it('a cloud-init drive needs VM.Config.Cloudinit besides VM.Config.CDROM, wherever file= stands in the value', async () => {
+    // a role with VM.Config.CDROM alone (user.cfg is re-read when it changes)
+    appendFileSync(accessPaths(t.root).userCfg, 'role:CdromOnly:VM.Audit,VM.Config.CDROM:\n');
+    await t.addUser('cdrom@pve', 'cdrom-secret', { '/vms/101': ['CdromOnly'] });
+    const creds = await t.login('cdrom@pve', 'cdrom-secret');
+    for (const ide2 of ['local:cloudinit', 'media=cdrom,file=local:cloudinit']) {
+      const r = await t.call('PUT', config('101'), { as: creds, form: { ide2 } });
+      expect([r.status, r.reason], ide2).toEqual([403, 'Permission check failed (/vms/101, VM.Config.Cloudinit)']);
+    }
+    const iso = await t.call('PUT', config('101'), { as: creds, form: { ide2: 'none,media=cdrom' } });
+    expect(iso.status, iso.reason).toBe(200);
   });
 
   it('amd-sev and args are root@pam only, even for a root token', async () => {
