@@ -20,6 +20,7 @@ import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { promisify } from 'node:util';
 import { CvmError } from '../errors.js';
+import { isCloudinitVolume } from '../config/drive.js';
 import type { ConfigSection } from '../config/types.js';
 import { assertEfidiskAllowed, efivarsTemplate, type FirmwareCvmType, type FirmwareFacts } from '../firmware/index.js';
 import type { PropertyValues } from '../schema/types.js';
@@ -197,7 +198,7 @@ export async function allocateVolume(
 async function importSource(storage: StorageConfig, source: string): Promise<{ path: string; format: string; size: number }> {
   if (parseVolumeId(source)) {
     const { vtype } = parseVolname(storage, source);
-    if (/[:/](?:vm-\d+-)?cloudinit(?:\.\w+)?$/.test(source)) throw new CvmError('STORAGE', 'cannot import from cloudinit disk');
+    if (isCloudinitVolume(source)) throw new CvmError('STORAGE', 'cannot import from cloudinit disk');
     if (vtype !== 'images' && vtype !== 'import')
       throw new CvmError('STORAGE', `cannot import from '${source}' - content type '${vtype}' is not an image`);
     const format = checkedVolumeFormat(storage, source);

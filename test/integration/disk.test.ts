@@ -100,6 +100,12 @@ describe.skipIf(!QEMU_IMG || !QEMU_BINARY)(
         'PARAM_INVALID',
         "efidisk0: need to specify 'pre-enrolled-keys' when using 'import-from'",
       );
+      // drive_is_cloudinit on the source volume id, as $import_from_volid checks it
+      await expectCvmError(
+        updateVm({ root: r.root, vmid: 9701, params: { scsi3: 'local:0,import-from=local:9701/vm-9701-cloudinit.qcow2' } }),
+        'STORAGE',
+        'cannot import from cloudinit disk',
+      );
       const layered = join(r.logs, 'layered.qcow2');
       execFileSync('qemu-img', ['create', '-f', 'qcow2', '-b', source, '-F', 'qcow2', layered]);
       await expectCvmError(
