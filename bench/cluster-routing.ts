@@ -15,15 +15,11 @@ import { parseVmConfig } from '../src/config/file/parse.js';
 import { openConfigStore } from '../src/store/open.js';
 import { startTestServer, type TestServer } from '../test/api/helpers.js';
 import { EtcdCluster } from '../test/cluster/etcd-harness.js';
+import { pct } from './cluster.js';
 import { CONFIG_30_LINES } from './config.js';
 
 const ROUNDS = 300;
 const WARMUP = 30;
-
-function pct(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
-}
 
 async function times(server: TestServer): Promise<number[]> {
   const out: number[] = [];

@@ -36,7 +36,8 @@ const SINGLE_ROUNDS = 3;
 /** How long after serve's start the single node's first request comes. */
 const SINGLE_WARMUP_MS = 3000;
 
-function pct(values: number[], p: number): number {
+/** The p-th percentile (nearest rank below) of `values`; bench/cluster-routing uses it too. */
+export function pct(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))] as number;
 }
