@@ -100,6 +100,9 @@ function storageDef(storage: StorageConfig, storeid: string): StorageDef {
   return def;
 }
 
+/** Which drive of its owner VM's config a volume is (the first in valid_drive_names order), if any. */
+export type SourceDriveName = (volid: string) => Promise<string | undefined>;
+
 /** `find_free_diskname`: the lowest N with no `vm-<vmid>-disk-N*` in the VM's image dir. */
 async function freeDiskName(imageDir: string, vmid: number, fmt: string): Promise<string> {
   const names = await readdir(imageDir).catch(() => [] as string[]);
@@ -284,6 +287,7 @@ async function allocateOne(
   value: string,
   undo: UndoList,
   log: (line: string) => void,
+  sourceDriveName?: SourceDriveName,
 ): Promise<string | undefined> {
   const { file, opts } = splitDrive(value);
   const ci = CLOUDINIT_ALLOC_RE.exec(file);
@@ -296,6 +300,12 @@ async function allocateOne(
   const importFrom = optMap.get('import-from');
   optMap.delete('import-from');
   const source = importFrom !== undefined ? await importSource(ctx.storage, importFrom) : undefined;
+  // clone_disk's first line for a volume source (qemu-server prints none for a path import)
+  const fromVolume = importFrom !== undefined && parseVolumeId(importFrom) !== undefined;
+  if (fromVolume) {
+    const srcDrive = await sourceDriveName?.(importFrom);
+    log(`create full clone of drive ${srcDrive ? `${srcDrive} ` : ''}(${importFrom})`);
+  }
   if (key === 'efidisk0') assertEfidiskAllowed(ctx.cvmType);
   const def = storageDef(ctx.storage, storeid);
   const fmt = optMap.get('format') || (typeof def.format === 'string' ? def.format : '') || 'raw';
@@ -320,7 +330,7 @@ async function allocateOne(
   );
   let sizeBytes = sizeKiB * 1024;
   if (source) {
-    log(`importing '${importFrom}' (${source.format}) to '${volid}'`);
+    if (fromVolume) log(`allocated target volume '${volid}'`);
     await qemuImgConvert({ src: source.path, srcFormat: source.format, dst: path, dstFormat: fmt, size: source.size, log });
     sizeBytes = source.size;
   } else if (template) {
@@ -363,6 +373,8 @@ export async function allocateDriveVolumes(args: {
   log?: (line: string) => void;
   /** Called after each drive got its volume, with the new drive value (qm prints `<key>: successfully created disk '<value>'`). */
   created?: (key: string, value: string) => void;
+  /** The drive of its owner VM an `import-from` volume is attached to (named in clone_disk's line). */
+  sourceDriveName?: SourceDriveName;
 }): Promise<ConfigSection> {
   const todo = args.keys.filter((k) => {
     const v = args.conf[k];
@@ -381,6 +393,7 @@ export async function allocateDriveVolumes(args: {
         args.conf[key] as string,
         undo,
         args.log ?? ((l) => process.stderr.write(`${l}\n`)),
+        args.sourceDriveName,
       );
       if (value !== undefined) {
         out[key] = value;

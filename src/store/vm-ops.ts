@@ -14,7 +14,7 @@ import { CvmError } from '../errors.js';
 import { driveFile, isDriveKey } from '../config/file/drives.js';
 import { splitList } from '../config/file/views.js';
 import { perlTrue } from '../config/file/write.js';
-import { lookupConfigKey, validDriveNamesForBoot } from '../config/options/index.js';
+import { lookupConfigKey, validDriveNames, validDriveNamesForBoot } from '../config/options/index.js';
 import type { ConfigSection, VmConfig } from '../config/types.js';
 import { assertSingleCloudinitDrive, hasCloudinitChanges } from '../cloudinit/pending.js';
 import { parseHotplugFeatures } from '../run/hotplug/features.js';
@@ -23,7 +23,16 @@ import { checkAndPinMachineString, windowsVersion } from '../qemu/cfg2cmd/versio
 import { CREATE_LOCK } from './fs-store.js';
 import { openConfigStore } from './open.js';
 import { currentMemoryMiB, vmStatus } from './status.js';
-import { applyFastPlug, applyPending, cleanupPending, type EditEffects, printBootOrder, stageChanges, storedCipassword } from './vm-pending.js';
+import {
+  applyFastPlug,
+  applyPending,
+  cleanupPending,
+  type EditEffects,
+  printBootOrder,
+  stageChanges,
+  storedCipassword,
+  volumeOwner,
+} from './vm-pending.js';
 import { checkParams } from './vm-params.js';
 
 const MAX_NETS = 32;
@@ -318,11 +327,31 @@ function info(ctx: VmOpContext): (msg: string) => void {
   return ctx.info ?? (() => {});
 }
 
-/** Where create_disks' lines go: import progress and `<key>: successfully created disk '…'`, to `info` when given. */
-function allocLog(ctx: VmOpContext): { log?: (line: string) => void; created?: (key: string, value: string) => void } {
+/**
+ * Where create_disks' lines go (to `info` when given): clone_disk's `create full clone of drive
+ * [<drive> ](<volid>)` for an import from a volume, import progress, `<key>: successfully created disk '…'`.
+ */
+function allocLog(ctx: VmOpContext): {
+  log?: (line: string) => void;
+  created?: (key: string, value: string) => void;
+  sourceDriveName?: (volid: string) => Promise<string | undefined>;
+} {
   const out = ctx.info;
   if (!out) return {};
-  return { log: out, created: (key, value) => out(`${key}: successfully created disk '${value}'`) };
+  return {
+    log: out,
+    created: (key, value) => out(`${key}: successfully created disk '${value}'`),
+    sourceDriveName: (volid) => attachedDrive(ctx.root, volid),
+  };
+}
+
+/** $import_from_volid: the first drive (valid_drive_names order) of the volume's owner VM that uses it. */
+async function attachedDrive(root: string, volid: string): Promise<string | undefined> {
+  const owner = volumeOwner(volid);
+  const store = openConfigStore(root);
+  if (owner === undefined || !(await store.exists(owner))) return undefined;
+  const { conf } = (await store.read(owner)).config;
+  return validDriveNames.find((key) => conf[key] !== undefined && driveFile(key, conf[key] as string)?.file === volid);
 }
 
 /**

@@ -58,7 +58,6 @@ describe('create and read', () => {
     expect(lines[0]).toMatch(/^efidisk0: successfully created disk 'local:190\/vm-190-disk-0\.raw,size=\d+K'$/);
     expect(lines).toEqual(
       expect.arrayContaining([
-        `importing '${source}' (qcow2) to 'local:190/vm-190-disk-1.raw'`,
         'transferred 8.00 MiB of 8.00 MiB (100.00%)',
         "scsi0: successfully created disk 'local:190/vm-190-disk-1.raw,size=8M'",
       ]),

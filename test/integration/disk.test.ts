@@ -9,7 +9,7 @@
  * disk of a running VM: disk-mirror.test.ts).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { QmpClient } from '../../src/qemu/qmp/index.js';
@@ -51,12 +51,10 @@ describe.skipIf(!QEMU_IMG || !QEMU_BINARY)(
         warn: () => {},
         info: (line) => lines.push(line),
       });
-      // create_disks' lines in sorted key order: the import with its progress, then the new drive
+      // create_disks' lines in sorted key order: a path import shows only qemu-img's progress, then the new drive
       const created = lines.filter((l) => !l.startsWith('transferred '));
       expect(created).toEqual([
-        `importing '${source}' (qcow2) to 'local:9701/vm-9701-disk-0.raw'`,
         "scsi0: successfully created disk 'local:9701/vm-9701-disk-0.raw,size=48M'",
-        `importing '${source}' (qcow2) to 'local:9701/vm-9701-disk-1.qcow2'`,
         "scsi1: successfully created disk 'local:9701/vm-9701-disk-1.qcow2,size=48M'",
       ]);
       expect(lines).toContain('transferred 48.00 MiB of 48.00 MiB (100.00%)');
@@ -67,20 +65,35 @@ describe.skipIf(!QEMU_IMG || !QEMU_BINARY)(
       expect(hasPattern(image(9701, 'vm-9701-disk-0.raw'), 'raw', 0x5a)).toBe(true);
       expect(hasPattern(image(9701, 'vm-9701-disk-1.qcow2'), 'qcow2', 0x5a)).toBe(true);
 
-      // a volume of a VM as the source
+      // a volume of a VM as the source: clone_disk's lines, naming the drive the owner VM has it on
       lines.length = 0;
-      const { allocateDriveVolumes } = await import('../../src/storage/alloc.js');
-      const out = await allocateDriveVolumes({
+      await updateVm({
         root: r.root,
         vmid: 9701,
-        conf: { virtio0: 'local:0,import-from=local:9701/vm-9701-disk-1.qcow2' },
-        keys: ['virtio0'],
-        log: (l) => lines.push(l),
+        params: { virtio0: 'local:0,import-from=local:9701/vm-9701-disk-1.qcow2' },
+        info: (line) => lines.push(line),
       });
-      expect(out.virtio0).toBe('local:9701/vm-9701-disk-2.raw,size=48M');
+      expect(conf(9701)).toMatch(/^virtio0: local:9701\/vm-9701-disk-2\.raw,size=48M$/m);
       expect(hasPattern(image(9701, 'vm-9701-disk-2.raw'), 'raw', 0x5a)).toBe(true);
-      expect(lines[0]).toBe("importing 'local:9701/vm-9701-disk-1.qcow2' (qcow2) to 'local:9701/vm-9701-disk-2.raw'");
-      expect(lines.at(-1)).toBe('transferred 48.00 MiB of 48.00 MiB (100.00%)');
+      expect(lines.filter((l) => !l.startsWith('transferred '))).toEqual([
+        'create full clone of drive scsi1 (local:9701/vm-9701-disk-1.qcow2)',
+        "allocated target volume 'local:9701/vm-9701-disk-2.raw'",
+        "virtio0: successfully created disk 'local:9701/vm-9701-disk-2.raw,size=48M'",
+      ]);
+      expect(lines.at(-2)).toBe('transferred 48.00 MiB of 48.00 MiB (100.00%)');
+      // an image no VM config uses: no drive name
+      const { allocateDriveVolumes } = await import('../../src/storage/alloc.js');
+      lines.length = 0;
+      await allocateDriveVolumes({
+        root: r.root,
+        vmid: 9799,
+        conf: { scsi0: 'local:0,import-from=local:9701/vm-9701-disk-2.raw' },
+        keys: ['scsi0'],
+        log: (l) => lines.push(l),
+        sourceDriveName: async () => undefined,
+      });
+      expect(lines[0]).toBe('create full clone of drive (local:9701/vm-9701-disk-2.raw)');
+      rmSync(join(r.root, 'images', '9799'), { recursive: true, force: true });
     });
 
     it('checks import-from syntax and sources before creating anything', async () => {
