@@ -12,6 +12,9 @@
  */
 
 import { parseDrive } from '../config/drive.js';
+import { nonMigratableResources } from '../config/non-migratable.js';
+
+export { nonMigratableResources };
 import { validDriveNames } from '../config/options/drive-names.js';
 import type { ConfigSection, VmConfig } from '../config/types.js';
 import { CvmError } from '../errors.js';
@@ -163,16 +166,6 @@ export function assertNoVolumeProblems(scan: VolumeScan): void {
   const first = scan.problems[0];
   if (!first) return;
   throw new CvmError('STORAGE', `can't migrate local disk '${first.volid}': ${first.message}`, { details: { problems: scan.problems } });
-}
-
-/** `check_non_migratable_resources`: what a running VM cannot take along. */
-export function nonMigratableResources(conf: ConfigSection, running: boolean): string[] {
-  if (!running) return [];
-  const out: string[] = [];
-  if (conf['amd-sev']) out.push('amd-sev');
-  if (conf['intel-tdx']) out.push('intel-tdx');
-  if (Object.keys(conf).some((k) => /^virtiofs\d+$/.test(k))) out.push('virtiofs');
-  return out;
 }
 
 /** `check_local_resources`: host devices and local character devices that tie a VM to its node. */

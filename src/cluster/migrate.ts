@@ -15,6 +15,7 @@
  */
 
 import { stat } from 'node:fs/promises';
+import { nonMigratableMessage } from '../config/non-migratable.js';
 import type { VmConfig } from '../config/types.js';
 import { CvmError } from '../errors.js';
 import { assertNotLocked } from '../run/lock.js';
@@ -94,7 +95,7 @@ export function assertNotRunning(cfg: VmConfig, running: boolean, online: boolea
   if (blockers.length > 0) {
     throw new CvmError(
       'VM_RUNNING',
-      `Cannot live-migrate, snapshot (with RAM), or hibernate a VM with: ${blockers.join(', ')} - the encrypted memory and CPU state of a confidential VM cannot leave the host it was launched on; shut it down and migrate it offline`,
+      `${nonMigratableMessage(blockers)} - the encrypted memory and CPU state of a confidential VM cannot leave the host it was launched on; shut it down and migrate it offline`,
     );
   }
   throw new CvmError(

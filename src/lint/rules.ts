@@ -6,6 +6,7 @@
  * without a direct-boot kernel, ignored EFI disks, templates that lose SEV, migration/snapshot
  * blockers, conflicting CVM keys, TDX attestation quirks and non-OVMF BIOS.
  */
+import { nonMigratableMessage, nonMigratableResources } from '../config/non-migratable.js';
 import type { ConfigSection } from '../config/types.js';
 import { CVM_EFIDISK_IGNORED_WARNING } from '../firmware/select.js';
 import { computeSevPolicy } from '../sev/object.js';
@@ -84,17 +85,14 @@ export const templateDropsCvm: Rule = ({ conf }) => {
 };
 
 export const liveStateBlockers: Rule = ({ conf }) => {
-  const blockers: string[] = [];
-  if (on(conf['amd-sev'])) blockers.push('amd-sev');
-  if (on(conf['intel-tdx'])) blockers.push('intel-tdx');
-  if (Object.keys(conf).some((k) => /^virtiofs\d+$/.test(k) && on(conf[k]))) blockers.push('virtiofs');
+  const blockers = nonMigratableResources(conf, true);
   if (blockers.length === 0 || (blockers.length === 1 && blockers[0] === 'virtiofs')) return [];
   return [
     {
       code: 'cvm-no-live-state',
       severity: 'info',
       key: blockers[0]!,
-      message: `while running: Cannot live-migrate, snapshot (with RAM), or hibernate a VM with: ${blockers.join(', ')} (offline migration and disk-only snapshots work)`,
+      message: `while running: ${nonMigratableMessage(blockers)} (offline migration and disk-only snapshots work)`,
     },
   ];
 };

@@ -12,6 +12,7 @@
  * (volume snapshots, vmstate volume, section, lock) before the error is reported.
  */
 
+import { nonMigratableMessage, nonMigratableResources } from '../config/non-migratable.js';
 import type { ConfigSection, VmConfig } from '../config/types.js';
 import { CvmError } from '../errors.js';
 import type { LifecycleContext } from '../run/context.js';
@@ -35,13 +36,10 @@ export interface SnapshotCreateOptions extends SnapshotOptions {
   now?: () => number;
 }
 
-/** check_non_migratable_resources($conf, $vmstate): RAM of SEV/TDX guests cannot be saved. */
+/** check_non_migratable_resources($conf, $vmstate): the RAM of SEV/TDX guests and virtiofs state cannot be saved. */
 export function assertNoStateBlockers(conf: ConfigSection, vmstate: boolean): void {
-  if (!vmstate) return;
-  const blockers = ['amd-sev', 'intel-tdx'].filter((k) => conf[k] !== undefined && conf[k] !== '');
-  if (blockers.length > 0) {
-    throw new CvmError('HOST_UNSUPPORTED', `Cannot live-migrate, snapshot (with RAM), or hibernate a VM with: ${blockers.join(', ')}`);
-  }
+  const blockers = nonMigratableResources(conf, vmstate);
+  if (blockers.length > 0) throw new CvmError('HOST_UNSUPPORTED', nonMigratableMessage(blockers));
 }
 
 /** __snapshot_copy_config: everything but snapshot bookkeeping, the lock and unusedN. */
