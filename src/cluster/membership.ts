@@ -12,22 +12,13 @@
  * under a fresh lease.
  */
 
+import type { NodeUsage } from '../host/local/usage.js';
 import { type EtcdClient, LeaseNotFound } from './etcd-client.js';
 import { clusterKeys } from './etcd-store.js';
 
 export const ONLINE_TTL_SECONDS = 10;
 
-/** A node's load, memory and uptime as its node entry shows them (pvestatd broadcasts the same). */
-export interface NodeUsage {
-  /** Load average over the CPU count, at most 1. */
-  cpu: number;
-  maxcpu: number;
-  /** Bytes. */
-  mem: number;
-  maxmem: number;
-  /** Seconds. */
-  uptime: number;
-}
+export type { NodeUsage };
 
 export interface OnlineRecord {
   url: string;

@@ -20,7 +20,7 @@ import { NodeRegistration } from './membership.js';
 import { clusterKeys, EtcdConfigStore } from './etcd-store.js';
 import { startWatchCache } from './watch-cache.js';
 import { USAGE_FIELDS, type VmUsage } from './api-view.js';
-import { hostUsage } from '../api/routes/nodes.js';
+import { hostUsage } from '../host/local/usage.js';
 import { vmStatusObject } from '../api/vmstatus.js';
 import type { VmConfig } from '../config/types.js';
 import { recentTasks } from '../tasks/recent.js';

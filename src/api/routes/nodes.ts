@@ -9,23 +9,11 @@
 
 import { availableParallelism, cpus, freemem, loadavg, release, totalmem, type, uptime, version as osVersion } from 'node:os';
 import { clusterMembers, clusterQuorum, remoteNodeEntry } from '../../cluster/api-view.js';
-import type { NodeUsage } from '../../cluster/membership.js';
+import { hostUsage } from '../../host/local/usage.js';
 import { nodeAcl, requirePrivs } from '../permissions.js';
 import { node } from '../schemas.js';
 import type { RouteDef, ServerContext } from '../types.js';
 import { cvmctlVersion } from './version.js';
-
-/** This host's numbers in a node entry (a cluster member also publishes them with its registration). */
-export function hostUsage(): NodeUsage {
-  const maxcpu = availableParallelism();
-  return {
-    cpu: Math.min(1, (loadavg()[0] ?? 0) / maxcpu),
-    maxcpu,
-    mem: totalmem() - freemem(),
-    maxmem: totalmem(),
-    uptime: Math.floor(uptime()),
-  };
-}
 
 export function nodeEntry(ctx: ServerContext): Record<string, string | number> {
   const usage = hostUsage();
