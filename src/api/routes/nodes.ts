@@ -7,7 +7,7 @@
  * with `no such cluster node`.
  */
 
-import { availableParallelism, cpus, freemem, loadavg, release, totalmem, type, uptime, version as osVersion } from 'node:os';
+import { cpus, loadavg, release, type, version as osVersion } from 'node:os';
 import { clusterMembers, clusterQuorum, remoteNodeEntry } from '../../cluster/api-view.js';
 import { hostUsage } from '../../host/local/usage.js';
 import { nodeAcl, requirePrivs } from '../permissions.js';
@@ -36,14 +36,13 @@ export function nodeEntry(ctx: ServerContext): Record<string, string | number> {
 
 function nodeStatus(ctx: ServerContext, cvmctl: string): Record<string, unknown> {
   const all = cpus();
-  const total = totalmem();
-  const free = freemem();
+  const usage = hostUsage();
   return {
-    uptime: Math.floor(uptime()),
+    uptime: usage.uptime,
     loadavg: loadavg().map((l) => l.toFixed(2)),
-    cpu: Math.min(1, (loadavg()[0] ?? 0) / availableParallelism()),
+    cpu: usage.cpu,
     cpuinfo: { cpus: all.length, model: all[0]?.model ?? 'unknown', mhz: String(all[0]?.speed ?? 0) },
-    memory: { total, used: total - free, free },
+    memory: { total: usage.maxmem, used: usage.mem, free: usage.maxmem - usage.mem },
     kversion: `${type()} ${release()} ${osVersion()}`,
     pveversion: `cvmctl/${cvmctl}`,
     node: ctx.node,
