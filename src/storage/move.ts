@@ -95,6 +95,7 @@ export async function diskMove(
   opts: DiskMoveOptions = {},
 ): Promise<{ volid: string }> {
   const log = opts.log ?? (() => {});
+  const warn = warnFn(ctx);
   const storage = ctx.facts.storage;
   const store = openConfigStore(ctx.root, ctx.warn ? { warn: ctx.warn } : {});
   let oldVolid = '';
@@ -111,7 +112,6 @@ export async function diskMove(
       trim = running && propBool(qgaKey(conf.agent, 'fstrim_cloned_disks')) === true;
 
       log(`copying volume '${oldVolid}' from current storage '${oldStore ?? ''}' to target storage '${storeid}'`);
-      const warn = warnFn(ctx);
       try {
         if (snapshotted) warn('moving disk with snapshots, snapshots will not be moved!');
         if (running && disk === 'tpmstate0') throw new CvmError('VM_RUNNING', 'cannot move TPM state while VM is running');
@@ -132,7 +132,7 @@ export async function diskMove(
         if (key === undefined && driveIsCloudinit({ file: oldVolid })) {
           // QemuConfig's add_unused_volume: an old cloud-init image is not kept but freed
           log(`found unused cloudinit disk '${oldVolid}', removing it`);
-          await freeVolumeIds({ storage, vmid, volids: [oldVolid] }).catch((err: Error) => warnFn(ctx)(err.message));
+          await freeVolumeIds({ storage, vmid, volids: [oldVolid] }).catch((err: Error) => warn(err.message));
         }
         // (qemu-server prints an empty key when nothing was added)
         log(`adding source volume '${oldVolid}' as '${key ?? ''}' to config`);
@@ -145,7 +145,7 @@ export async function diskMove(
     throw err;
   }
   // the mirror wrote every block of the disk: let the guest discard what its file systems do not use
-  if (trim && (await qgaCheckRunning(ctx, vmid, warnFn(ctx)))) {
+  if (trim && (await qgaCheckRunning(ctx, vmid, warn))) {
     await qgaCommand(agentSocketPath(ctx, vmid), vmid, 'guest-fstrim').catch(() => undefined);
   }
   if (opts.delete) {
@@ -153,7 +153,7 @@ export async function diskMove(
     try {
       await freeVolumeIds({ storage, vmid, volids: [oldVolid] });
     } catch (err) {
-      warnFn(ctx)((err as Error).message);
+      warn((err as Error).message);
     }
   }
   return { volid: newVolid };
